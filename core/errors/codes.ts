@@ -1,0 +1,18 @@
+/** The error catalogue (seed 004 "Error Codes Reference" + SPEC §4): code -> HTTP status and default message. */
+export const ERROR_CODES = {
+  BAD_REQUEST: { status: 400, message: 'Invalid request' },
+  AUTHENTICATION_ERROR: { status: 401, message: 'Authentication failed' },
+  AUTHORIZATION_ERROR: { status: 403, message: 'Access denied' },
+  NOT_FOUND: { status: 404, message: 'Resource not found' },
+  METHOD_NOT_ALLOWED: { status: 405, message: 'Method not allowed' },
+  CONFLICT: { status: 409, message: 'Resource conflict' },
+  PAYLOAD_TOO_LARGE: { status: 413, message: 'Request body too large' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Unsupported media type' },
+  VALIDATION_ERROR: { status: 422, message: 'Validation failed' },
+  RATE_LIMIT_EXCEEDED: { status: 429, message: 'Rate limit exceeded' },
+  INTERNAL_ERROR: { status: 500, message: 'Internal server error' },
+  EXTERNAL_SERVICE_ERROR: { status: 502, message: 'External service failed' },
+  SERVICE_UNAVAILABLE: { status: 503, message: 'Service unavailable' },
+} as const
+
+export type ErrorCode = keyof typeof ERROR_CODES
