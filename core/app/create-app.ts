@@ -1,0 +1,268 @@
+/**
+ * createApp(): resolve the plugin graph -> validate all config -> open and migrate the
+ * database -> build core services -> mount routes -> start plugins. Nothing listens here:
+ * runtime/bun.ts and runtime/deno.ts serve `app.handle`.
+ */
+import type { AnyElysia } from 'elysia'
+import { createAuthenticator } from '../auth/authenticator.ts'
+import { createTokenVerifier } from '../auth/jwt.ts'
+import { createUserDirectory } from '../auth/user-directory.ts'
+import { processEnv, type CoreConfig, type EnvSource } from '../config/index.ts'
+import { migrate, openDatabase, type Database, type MigrationSource } from '../db/index.ts'
+import { createEventBus, type EventBus } from '../events/index.ts'
+import { createHealthChecks } from '../health/checks.ts'
+import { healthPlugin } from '../health/index.ts'
+import { parseTrustedProxies } from '../http/client-ip.ts'
+import { createCors } from '../http/cors.ts'
+import { createIdempotency } from '../http/idempotency.ts'
+import { securityHeaders } from '../http/security-headers.ts'
+import { API_VERSIONS, headerVersion, isApiVersion, versionHeaders, type ApiVersion } from '../http/versioning.ts'
+import { createJobQueue, type JobQueue } from '../jobs/index.ts'
+import { createLogger, type Logger } from '../observability/logger.ts'
+import { createMeter } from '../observability/meter.ts'
+import { createMetrics, type Metrics } from '../observability/metrics.ts'
+import { createTracing, type Tracing } from '../observability/tracing.ts'
+import { buildOpenApi, openApiRoutes } from '../openapi/index.ts'
+import { createChannelRegistry, type ChannelRegistry } from '../plugin/channels.ts'
+import { orderPlugins } from '../plugin/graph.ts'
+import type { AnyPlugin, PluginContext } from '../plugin/types.ts'
+import { createLimiter, type Limiter } from '../rate-limit/limiter.ts'
+import { createMemoryStore, createRedisStore } from '../rate-limit/index.ts'
+import { loadConfig } from './config.ts'
+import { mountPlugins } from './mount.ts'
+import { createPipeline, type RequestHint } from './pipeline.ts'
+
+export const CORE_MIGRATIONS: MigrationSource = { namespace: 'core', dir: new URL('../db/migrations/', import.meta.url) }
+
+export interface CreateAppOptions {
+  plugins?: readonly AnyPlugin[]
+  /** Environment to read; defaults to the process environment. */
+  env?: EnvSource
+  /** An already open database (tests); otherwise DATABASE_URL or embedded PGlite. */
+  database?: Database
+  /** Start job workers and schedules (default true). */
+  workers?: boolean
+  logger?: Logger
+  /** Tracing override (tests use the in-memory exporter). */
+  tracing?: Tracing
+}
+
+export interface App {
+  readonly elysia: AnyElysia
+  /** Serve one request; `peerIp` is the socket's remote address (the runtime adapter passes it). */
+  handle(request: Request, peerIp?: string): Promise<Response>
+  /** Web-standard fetch (no peer address): Deno's `export default { fetch }`, tests. */
+  fetch(request: Request): Promise<Response>
+  readonly config: CoreConfig & { publicUrl: string }
+  readonly db: Database
+  readonly logger: Logger
+  readonly events: EventBus
+  readonly jobs: JobQueue
+  readonly metrics: Metrics
+  readonly limiter: Limiter
+  readonly channels: ChannelRegistry
+  readonly plugins: readonly AnyPlugin[]
+  /** A plugin's `provides` result. */
+  service<T = unknown>(plugin: string): T
+  openapi(): Record<string, unknown>
+  /** Stop plugins (reverse order), workers, buses and the database. Idempotent. */
+  stop(): Promise<void>
+}
+
+export async function createApp(options: CreateAppOptions = {}): Promise<App> {
+  const plugins = orderPlugins([healthPlugin, ...(options.plugins ?? [])])
+  const source = options.env ?? processEnv()
+  const { core, plugin: pluginConfig } = loadConfig(plugins, source)
+  const logger = options.logger ?? createLogger({ level: core.logLevel })
+
+  const db = options.database ?? (await openDatabase({ url: core.databaseUrl, dataDir: core.dataDir, max: core.databasePoolMax, logger }))
+  const sql = db.sql
+  try {
+    const sources = [CORE_MIGRATIONS, ...plugins.filter((p) => p.migrations).map((p) => ({ namespace: p.name, dir: p.migrations! }))]
+    await migrate(sql, sources, { logger })
+  } catch (err) {
+    if (!options.database) await db.close()
+    throw err
+  }
+
+  const events = createEventBus({ redisUrl: core.redisUrl, logger })
+  const jobs = createJobQueue({ sql, logger })
+  const metrics = createMetrics()
+  const tracing =
+    options.tracing ??
+    createTracing({
+      enabled: core.otelEnabled,
+      exporter: core.otelExporter,
+      otlpEndpoint: core.otlpEndpoint,
+      zipkinEndpoint: core.zipkinEndpoint,
+      serviceName: core.serviceName,
+    })
+  const meter = createMeter()
+  const channels = createChannelRegistry()
+  const health = createHealthChecks()
+  health.add('database', async () => {
+    await sql`select 1`
+  })
+  const verifier = createTokenVerifier({
+    jwtSecret: core.jwtSecret,
+    jwksUrl: core.jwksUrl,
+    issuer: core.jwtIssuer,
+    audience: core.jwtAudience,
+  })
+  const users = createUserDirectory({
+    sql,
+    adminEmails: core.adminEmails,
+    superadminEmails: core.superadminEmails,
+    onCreated: (user) => void events.publish('user.created', { user }),
+  })
+  // Role and activation changes made on any replica drop that user from every replica's cache.
+  events.subscribe('user.changed', ({ id }) => users.invalidate(id))
+  const authenticator = createAuthenticator(verifier, users)
+  const idempotency = createIdempotency(sql, core.idempotencyTtlHours)
+
+  const configs = new Map(plugins.map((p) => [p.name, pluginConfig.get(p.name)]))
+  const store = core.redisUrl ? createRedisStore({ url: core.redisUrl, logger }) : createMemoryStore()
+  const classes = [
+    { name: 'ai', prefix: '/app/ai', rule: core.rateAi },
+    { name: 'auth', prefix: '/public/auth', rule: core.rateAuth },
+    ...plugins.flatMap((p) =>
+      Object.entries(p.rateLimits?.(configs.get(p.name)) ?? {}).map(([name, c]) => ({ name, prefix: c.path, ...c })),
+    ),
+  ]
+  const limiter = createLimiter(store, core.rateDefault, classes)
+
+  const provided = new Map<string, unknown>()
+  const contexts = new Map<string, PluginContext<unknown>>()
+  const contextOf = (p: AnyPlugin): PluginContext<unknown> => {
+    let ctx = contexts.get(p.name)
+    if (ctx) return ctx
+    const deps = new Set(p.dependsOn ?? [])
+    ctx = {
+      name: p.name,
+      config: configs.get(p.name),
+      core,
+      sql,
+      logger: logger.child({ plugin: p.name }),
+      events,
+      jobs,
+      meter: meter.meter,
+      metrics,
+      auth: { addResolver: authenticator.addResolver, users },
+      channels,
+      health,
+      meterSink: meter,
+      rateLimits: {
+        async peek(className, key) {
+          const r = await limiter.peek(className, key)
+          const cls = limiter.classes().find((c) => c.name === className)!
+          return { limit: r.limit, remaining: r.remaining, reset: r.reset, window: cls.rule.text }
+        },
+      },
+      use(name) {
+        if (!deps.has(name)) throw new Error(`Plugin "${p.name}" uses "${name}" without declaring it in dependsOn`)
+        return provided.get(name) as never
+      },
+    }
+    contexts.set(p.name, ctx)
+    return ctx
+  }
+
+  for (const p of plugins) {
+    const ctx = contextOf(p)
+    if (p.provides) provided.set(p.name, p.provides(ctx))
+    for (const [kind, make] of Object.entries(p.channels ?? {})) channels.register(kind, p.name, make(ctx))
+    for (const [name, make] of Object.entries(p.jobs ?? {})) jobs.register(name, make(ctx))
+    for (const s of p.schedules ?? []) jobs.schedule(s.job, s.cron, s.payload)
+    for (const [name, handler] of Object.entries(p.on ?? {})) {
+      events.subscribe(name, (payload) => (handler as (x: unknown, c: unknown) => unknown)(payload, ctx) as void)
+    }
+  }
+  jobs.register('core.purge-idempotency-keys', async () => {
+    await idempotency.purgeExpired()
+  })
+  jobs.schedule('core.purge-idempotency-keys', '17 * * * *')
+
+  const hints = new WeakMap<Request, RequestHint>()
+  const production = core.nodeEnv === 'production'
+  const security = securityHeaders(production)
+  const perVersion = versionHeaders(core.deprecatedVersions, core.deprecations)
+  for (const v of API_VERSIONS) Object.assign(perVersion[v], security)
+  const root = createPipeline({
+    logger,
+    cors: createCors(core.corsOrigins),
+    baseHeaders: perVersion,
+    plainHeaders: security,
+    authenticator,
+    limiter,
+    trusted: parseTrustedProxies(core.trustedProxies),
+    idempotency,
+    meter: meter.meter,
+    metrics,
+    tracing,
+    maxJsonBytes: core.maxJsonBytes,
+    maxUploadBytes: core.maxUploadBytes,
+    hint: (r) => hints.get(r),
+  })
+  const owners = mountPlugins(root, plugins, contextOf)
+  let spec: Record<string, unknown> | undefined
+  const openapi = () => (spec ??= buildOpenApi(root, owners, plugins, core.publicUrl))
+  root.use(openApiRoutes(openapi))
+
+  for (const p of plugins) await p.start?.(contextOf(p))
+  if (options.workers !== false) jobs.start()
+
+  let stopped: Promise<void> | undefined
+  const app: App = {
+    elysia: root,
+    handle(request, peerIp) {
+      const { request: routed, requestedVersion } = rewriteUnversioned(request, core.defaultVersion)
+      if (peerIp || requestedVersion) hints.set(routed, { peerIp, requestedVersion })
+      return root.handle(routed)
+    },
+    fetch: (request) => app.handle(request),
+    config: core,
+    db,
+    logger,
+    events,
+    jobs,
+    metrics,
+    limiter,
+    channels,
+    plugins,
+    service: <T>(name: string) => provided.get(name) as T,
+    openapi,
+    stop() {
+      stopped ??= (async () => {
+        await jobs.stop()
+        for (const p of [...plugins].reverse()) {
+          try {
+            await p.stop?.(contextOf(p))
+          } catch (err) {
+            logger.error('plugin stop failed', { plugin: p.name, error: err })
+          }
+        }
+        await meter.flush()
+        await events.close()
+        await limiter.close()
+        await tracing.shutdown()
+        if (!options.database) await db.close()
+      })()
+      return stopped
+    },
+  }
+  return app
+}
+
+const UNVERSIONED = /^\/api(?!\/v\d+(\/|$))(\/|$)/
+
+/** SPEC §3: /api/... without a version takes Accept-Version / X-API-Version, else the default. */
+function rewriteUnversioned(request: Request, fallback: ApiVersion): { request: Request; requestedVersion?: string } {
+  const url = request.url
+  const start = url.indexOf('/', url.indexOf('//') + 2)
+  if (!url.startsWith('/api', start) || !UNVERSIONED.test(url.slice(start, start + 16))) return { request }
+  const asked = headerVersion(request.headers, fallback)
+  // An unknown header version is routed as the default and refused by the pipeline with 400.
+  const v = isApiVersion(asked) ? asked : fallback
+  const target = url.slice(0, start) + '/api/' + v + url.slice(start + 4)
+  return { request: new Request(target, request), requestedVersion: asked }
+}

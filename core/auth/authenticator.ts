@@ -1,0 +1,54 @@
+/** Turns a bearer into a Principal: credential resolvers first, else the identity provider's JWT (SPEC §7). */
+import { forbidden, unauthenticated } from '../errors/index.ts'
+import type { CredentialResolver } from './credentials.ts'
+import type { TokenVerifier } from './jwt.ts'
+import type { Principal } from './principal.ts'
+import type { UserDirectory } from './user-directory.ts'
+
+export interface Authenticator {
+  /** Resolves the bearer or throws 401 (bad token) / 403 (deactivated user). */
+  authenticate(token: string | undefined): Principal | Promise<Principal>
+  addResolver(resolver: CredentialResolver): void
+}
+
+export function bearerToken(authorization: string | null): string | undefined {
+  if (!authorization) return undefined
+  const space = authorization.indexOf(' ')
+  if (space < 0 || authorization.slice(0, space).toLowerCase() !== 'bearer') return undefined
+  const token = authorization.slice(space + 1).trim()
+  return token || undefined
+}
+
+export function createAuthenticator(verifier: TokenVerifier, users: UserDirectory): Authenticator {
+  const resolvers: CredentialResolver[] = []
+
+  const active = (principal: Principal): Principal => {
+    if (!principal.user.is_active) throw forbidden('User account is deactivated')
+    return principal
+  }
+
+  const fromJwt = async (token: string): Promise<Principal> => {
+    const claims = verifier.cached(token) ?? (await verifier.verify(token))
+    const user = users.cached(claims.sub) ?? (await users.ensure(claims))
+    return active({ user, kind: 'jwt', scopes: 'all' })
+  }
+
+  return {
+    authenticate(token) {
+      if (!token) throw unauthenticated('Missing bearer token')
+      for (const r of resolvers) {
+        if (!r.matches(token)) continue
+        const p = r.resolve(token)
+        return p instanceof Promise ? p.then(active) : active(p)
+      }
+      // Hot path: a token and user seen recently cost no promise and no database round trip.
+      const claims = verifier.cached(token)
+      const user = claims && users.cached(claims.sub)
+      if (user) return active({ user, kind: 'jwt', scopes: 'all' })
+      return fromJwt(token)
+    },
+    addResolver(resolver) {
+      resolvers.push(resolver)
+    },
+  }
+}

@@ -1,0 +1,84 @@
+/** The one place errors become responses: {error: {code, message, details}} (+ meta in v2). No stack or SQL leaks. */
+import type { Logger } from '../observability/logger.ts'
+import { meta } from '../http/envelope.ts'
+import { AppError } from './app-error.ts'
+
+export interface ErrorView {
+  status: number
+  body: { error: { code: string; message: string; details: Record<string, unknown> } }
+  headers: Record<string, string>
+}
+
+interface ValidationIssue {
+  path?: string
+  message?: string
+  summary?: string
+}
+
+/** Elysia's ValidationError carries TypeBox issues with JSON-pointer paths ('/name'). */
+function validationView(error: unknown): ErrorView {
+  const e = error as { all?: ValidationIssue[]; type?: string; valueError?: ValidationIssue }
+  const issues = (e.all ?? (e.valueError ? [e.valueError] : [])).map((i) => ({
+    field: (i.path ?? '').replace(/^\//, '').replace(/\//g, '.') || (e.type ?? 'body'),
+    message: i.summary ?? i.message ?? 'Invalid value',
+  }))
+  const first = issues[0] ?? { field: e.type ?? 'body', message: 'Invalid value' }
+  return {
+    status: 422,
+    body: {
+      error: {
+        code: 'VALIDATION_ERROR',
+        message: `${first.field}: ${first.message}`,
+        details: { field: first.field, errors: issues.slice(0, 20) },
+      },
+    },
+    headers: {},
+  }
+}
+
+const simple = (status: number, code: string, message: string, details: Record<string, unknown> = {}): ErrorView => ({
+  status,
+  body: { error: { code, message, details } },
+  headers: {},
+})
+
+/**
+ * Maps anything thrown to the contract's shape. `elysiaCode` is Elysia's classification
+ * (VALIDATION, PARSE, NOT_FOUND ...); AppError is recognised with instanceof (PITFALLS).
+ */
+export function toErrorView(error: unknown, elysiaCode: unknown, requestId: string, logger: Logger): ErrorView {
+  if (error instanceof AppError) {
+    return {
+      status: error.status,
+      body: { error: { code: error.errorCode, message: error.message, details: error.details } },
+      headers: error.headers,
+    }
+  }
+  switch (elysiaCode) {
+    case 'VALIDATION':
+      return validationView(error)
+    case 'PARSE':
+      return simple(400, 'BAD_REQUEST', 'Malformed request body')
+    case 'NOT_FOUND':
+      return simple(404, 'NOT_FOUND', 'Route not found')
+    case 'INVALID_COOKIE_SIGNATURE':
+    case 'INVALID_FILE_TYPE':
+      return simple(400, 'BAD_REQUEST', 'Invalid request')
+  }
+  // Elysia's status() errors and framework errors that carry a 4xx status.
+  const status = (error as { status?: unknown })?.status
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    const code = status === 404 ? 'NOT_FOUND' : status === 413 ? 'PAYLOAD_TOO_LARGE' : status === 405 ? 'METHOD_NOT_ALLOWED' : 'BAD_REQUEST'
+    return simple(status, code, code === 'BAD_REQUEST' ? 'Invalid request' : code.replace(/_/g, ' ').toLowerCase())
+  }
+  logger.error('unhandled error', { request_id: requestId, error })
+  return simple(500, 'INTERNAL_ERROR', 'Internal server error', { request_id: requestId })
+}
+
+export function errorResponse(view: ErrorView, version: string, requestId: string): Response {
+  const body = version === 'v2' ? { ...view.body, meta: meta(requestId) } : view.body
+  return new Response(JSON.stringify(body), {
+    status: view.status,
+    headers: { 'content-type': 'application/json', ...view.headers },
+  })
+}

@@ -1,0 +1,31 @@
+/** Health, readiness and Prometheus metrics routes (seed 004 "Health Endpoints"; SPEC §9). Never rate-limited. */
+import { t } from 'elysia'
+import { definePlugin } from '../plugin/types.ts'
+
+const healthBody = t.Object({ status: t.String(), timestamp: t.String({ format: 'date-time' }) })
+
+export const healthPlugin = definePlugin({
+  name: 'health',
+  tag: { name: 'Health', description: 'Liveness, readiness and metrics' },
+  public: ({ router, health, metrics }) =>
+    router()
+      .get('/health', () => ({ status: 'healthy', timestamp: new Date().toISOString() }), {
+        response: { 200: healthBody },
+        detail: { summary: 'Liveness' },
+      })
+      .get(
+        '/health/ready',
+        async ({ set }) => {
+          const { healthy, components } = await health.run()
+          set.status = healthy ? 200 : 503
+          return { status: healthy ? 'healthy' : 'unhealthy', timestamp: new Date().toISOString(), components }
+        },
+        { detail: { summary: 'Readiness: database (and cache when REDIS_URL is set); 503 names the failing component' } },
+      )
+      .get(
+        '/metrics',
+        async () =>
+          new Response(await metrics.render(), { headers: { 'content-type': metrics.contentType } }),
+        { detail: { summary: 'Prometheus metrics (text exposition format, never enveloped)' } },
+      ),
+})

@@ -1,0 +1,24 @@
+/** v2 envelope (SPEC §3): {data, meta}; lists put items in data and pagination in meta. */
+import { isPage } from './pagination.ts'
+
+export interface Meta {
+  request_id: string
+  timestamp: string
+  version: 'v2'
+  pagination?: { total: number; skip: number; limit: number }
+}
+
+export const meta = (requestId: string): Meta => ({
+  request_id: requestId,
+  timestamp: new Date().toISOString(),
+  version: 'v2',
+})
+
+export function envelope(value: unknown, requestId: string): { data: unknown; meta: Meta } {
+  if (isPage(value)) {
+    const m = meta(requestId)
+    m.pagination = { total: value.total, skip: value.skip, limit: value.limit }
+    return { data: value.items, meta: m }
+  }
+  return { data: value, meta: meta(requestId) }
+}

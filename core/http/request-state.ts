@@ -1,0 +1,34 @@
+/** Per-request state the pipeline fills in onRequest and handlers read through the router's derive. */
+import type { Principal } from '../auth/principal.ts'
+import type { ApiVersion } from './versioning.ts'
+
+export interface RequestState {
+  id: string
+  version: ApiVersion
+  zone: 'public' | 'app' | 'admin' | 'none'
+  /** Path without the query string, after the unversioned-path rewrite. */
+  path: string
+  start: number
+  ip: string
+  principal?: Principal
+  /** Final status, recorded where the response is built (logs and metrics read it). */
+  status: number
+  /** Set when a POST under /app carries Idempotency-Key. */
+  idempotencyKey?: string
+  idempotencyReserved?: boolean
+  /** Rate-limit headers to echo on the response, computed once. */
+  span?: { end(status: number, error?: unknown): void; setRoute(route: string): void; traceresponse(): string; traceId: string; spanId: string }
+}
+
+const states = new WeakMap<Request, RequestState>()
+
+export const setState = (request: Request, state: RequestState) => states.set(request, state)
+
+/** Throws if the pipeline did not run: a route mounted outside createApp would be a bug. */
+export function stateOf(request: Request): RequestState {
+  const s = states.get(request)
+  if (!s) throw new Error('request did not pass through the OmniStack pipeline')
+  return s
+}
+
+export const maybeStateOf = (request: Request) => states.get(request)

@@ -1,0 +1,29 @@
+/**
+ * @module OmniStack core: the only import path for plugins and starters.
+ * createApp / definePlugin, env readers, errors, pagination, auth types, and the service types
+ * a plugin receives in its context.
+ */
+export { createApp, CORE_MIGRATIONS, type App, type CreateAppOptions } from './app/create-app.ts'
+export { definePlugin } from './plugin/types.ts'
+export type {
+  AnyPlugin,
+  ChannelAuthorizer,
+  PluginContext,
+  PluginDefinition,
+  PluginServices,
+  RateLimitClassDefinition,
+  RouteContext,
+  Zone,
+} from './plugin/types.ts'
+export type { ChannelDecision } from './plugin/channels.ts'
+export { env, ConfigError, type EnvReader, type InferConfig } from './config/index.ts'
+export * from './errors/index.ts'
+export { page, pageQuery, type Page, type PageQuery } from './http/pagination.ts'
+export { hasScope, isAdmin, isStaff, ROLES, type Principal, type Role, type User } from './auth/principal.ts'
+export type { CredentialResolver } from './auth/credentials.ts'
+export type { Sql } from './db/index.ts'
+export type { EventBus, EventMap } from './events/index.ts'
+export type { JobHandler, JobQueue } from './jobs/index.ts'
+export type { Logger } from './observability/logger.ts'
+export type { MeterEvent, MeterFn, MeterSink } from './observability/meter.ts'
+export { t } from 'elysia'

@@ -1,0 +1,11 @@
+/** OpenAPI document and the offline Swagger UI / ReDoc pages. */
+import { Elysia } from 'elysia'
+import { docsPages } from './docs-pages.ts'
+
+export { buildOpenApi } from './build.ts'
+
+export function openApiRoutes(spec: () => Record<string, unknown>) {
+  return new Elysia()
+    .get('/openapi.json', () => spec(), { detail: { hide: true } })
+    .use(docsPages({ specPath: '/openapi.json', title: 'OmniStack API' }))
+}

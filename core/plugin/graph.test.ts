@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'bun:test'
+import { orderPlugins } from './graph.ts'
+
+describe('plugin graph', () => {
+  it('boots dependencies first and keeps the given order otherwise', () => {
+    const order = orderPlugins([
+      { name: 'projects', dependsOn: ['users'] },
+      { name: 'contact' },
+      { name: 'users' },
+      { name: 'admin', dependsOn: ['users', 'projects'] },
+    ]).map((p) => p.name)
+    expect(order).toEqual(['users', 'projects', 'contact', 'admin'])
+  })
+
+  it('names both plugins when a dependency is missing', () => {
+    expect(() => orderPlugins([{ name: 'projects', dependsOn: ['users'] }])).toThrow(
+      'Plugin "projects" depends on "users", which is not installed',
+    )
+  })
+
+  it('names both plugins of a cycle', () => {
+    expect(() =>
+      orderPlugins([
+        { name: 'a', dependsOn: ['b'] },
+        { name: 'b', dependsOn: ['a'] },
+      ]),
+    ).toThrow(/Plugins "a" and "b" depend on each other \(cycle: a -> b -> a\)/)
+  })
+
+  it('refuses a plugin registered twice', () => {
+    expect(() => orderPlugins([{ name: 'a' }, { name: 'a' }])).toThrow('registered twice')
+  })
+})

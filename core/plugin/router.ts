@@ -1,0 +1,51 @@
+/**
+ * router(prefix): a fresh Elysia instance per mount (never named: Elysia drops a second .use()
+ * of a named instance, PITFALLS) with the request context typed through chaining and the
+ * `scope` / `role` route options.
+ */
+import { Elysia } from 'elysia'
+import { grantedScopes, hasScope, isAdmin, isStaff, type Role } from '../auth/principal.ts'
+import { forbidden } from '../errors/index.ts'
+import { stateOf } from '../http/request-state.ts'
+
+/** Context of /app and /admin routes: the bearer has been checked by the pipeline. */
+export function authedContext() {
+  return new Elysia()
+    .derive({ as: 'scoped' }, ({ request }) => {
+      const s = stateOf(request)
+      const principal = s.principal!
+      return { principal, user: principal.user, requestId: s.id, clientIp: s.ip }
+    })
+    .macro({
+      /** API-key scope the route needs (SPEC §7); a session has every scope of its role. */
+      scope: (scope: string) => ({
+        beforeHandle({ principal }) {
+          if (!hasScope(principal, scope)) {
+            throw forbidden(`Missing scope ${scope}`, { required: scope, granted: grantedScopes(principal) })
+          }
+        },
+      }),
+      /** Minimum role: staff = agent, admin or superadmin. */
+      role: (role: 'staff' | 'admin' | 'superadmin') => ({
+        beforeHandle({ user }) {
+          const r: Role = user.role
+          const ok = role === 'staff' ? isStaff(r) : role === 'admin' ? isAdmin(r) : r === 'superadmin'
+          if (!ok) throw forbidden(`Requires ${role} role`, { required_role: role })
+        },
+      }),
+    })
+}
+
+/** Context of /public routes: no bearer required. */
+export function publicContext() {
+  return new Elysia().derive({ as: 'scoped' }, ({ request }) => {
+    const s = stateOf(request)
+    return { requestId: s.id, clientIp: s.ip }
+  })
+}
+
+export const authedRouter = (prefix = '') => new Elysia({ prefix }).use(authedContext())
+export const publicRouter = (prefix = '') => new Elysia({ prefix }).use(publicContext())
+
+export type RouterFactory = typeof authedRouter
+export type PublicRouterFactory = typeof publicRouter

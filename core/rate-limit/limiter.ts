@@ -1,0 +1,69 @@
+/**
+ * Route classes over a store (SPEC §6): which class a path belongs to, whose counter it is,
+ * and the X-RateLimit-* headers. Health, readiness and metrics are never limited.
+ */
+import { AppError } from '../errors/index.ts'
+import type { RateResult, RateRule, RateLimitStore } from './types.ts'
+
+export interface RateClass {
+  name: string
+  /** Path after the version, e.g. '/app/ai' or '/public/contact'. Longest prefix wins. */
+  prefix: string
+  rule: RateRule
+  methods?: readonly string[]
+  perIp?: boolean
+  message?: string
+}
+
+/** SPEC §6: never limited. */
+const EXEMPT = ['/public/health', '/public/metrics']
+
+export interface Limiter {
+  /** The class of a versionless path such as '/app/projects', or undefined when exempt. */
+  classify(path: string, method: string): RateClass | undefined
+  hit(cls: RateClass, key: string): RateResult | Promise<RateResult>
+  peek(className: string, key: string): RateResult | Promise<RateResult>
+  classes(): readonly RateClass[]
+  close(): Promise<void>
+}
+
+export function createLimiter(store: RateLimitStore, defaultRule: RateRule, extra: RateClass[]): Limiter {
+  const fallback: RateClass = { name: 'default', prefix: '/', rule: defaultRule }
+  const sorted = [...extra].sort((a, b) => b.prefix.length - a.prefix.length)
+  const byName = new Map([fallback, ...extra].map((c) => [c.name, c]))
+  const matches = (path: string, prefix: string) =>
+    path === prefix || (path.startsWith(prefix) && path.charCodeAt(prefix.length) === 47 /* '/' */)
+  return {
+    classify(path, method) {
+      for (const e of EXEMPT) if (matches(path, e)) return undefined
+      for (const c of sorted) {
+        if (matches(path, c.prefix) && (!c.methods || c.methods.includes(method))) return c
+      }
+      return fallback
+    },
+    hit: (cls, key) => store.hit(`${cls.name}:${key}`, cls.rule),
+    peek(className, key) {
+      const cls = byName.get(className)
+      if (!cls) throw new Error(`unknown rate-limit class ${className}`)
+      return store.peek(`${cls.name}:${key}`, cls.rule)
+    },
+    classes: () => [fallback, ...extra],
+    close: () => store.close(),
+  }
+}
+
+export function rateHeaders(r: RateResult): Record<string, string> {
+  return {
+    'x-ratelimit-limit': String(r.limit),
+    'x-ratelimit-remaining': String(r.remaining),
+    'x-ratelimit-reset': String(r.reset),
+  }
+}
+
+/** 429 with Retry-After and details.retry_after (seed 004 "Rate Limit Response"). */
+export function rateLimitError(r: RateResult, message = 'Rate limit exceeded'): AppError {
+  return new AppError('RATE_LIMIT_EXCEEDED', message, { retry_after: r.retryAfter }, {
+    ...rateHeaders(r),
+    'retry-after': String(r.retryAfter),
+  })
+}

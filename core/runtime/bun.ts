@@ -1,0 +1,62 @@
+/** Bun entry: Bun.serve over app.handle with the socket's address, body limit, and SIGTERM drain. */
+import type { App } from '../app/create-app.ts'
+
+export interface ServeOptions {
+  port?: number
+  hostname?: string
+  /** Handle SIGTERM/SIGINT: stop accepting, drain, stop the app, exit 0 (default true). */
+  signals?: boolean
+}
+
+export interface RunningServer {
+  readonly port: number
+  readonly url: string
+  /** Stop accepting, wait for in-flight requests up to SHUTDOWN_TIMEOUT_MS, then stop the app. */
+  shutdown(): Promise<void>
+}
+
+export function serve(app: App, options: ServeOptions = {}): RunningServer {
+  const server = Bun.serve({
+    port: options.port ?? app.config.port,
+    hostname: options.hostname ?? app.config.host,
+    // PITFALLS: Bun's default is 128 MB; nothing we accept is larger than an upload or a JSON body.
+    maxRequestBodySize: Math.max(app.config.maxUploadBytes, app.config.maxJsonBytes),
+    fetch: (request, srv) => app.handle(request, srv.requestIP(request)?.address),
+    error: (err) => {
+      app.logger.error('server error', { error: err })
+      return new Response(JSON.stringify({ error: { code: 'INTERNAL_ERROR', message: 'Internal server error', details: {} } }), {
+        status: 500,
+        headers: { 'content-type': 'application/json' },
+      })
+    },
+  })
+
+  let closing: Promise<void> | undefined
+  const shutdown = () => {
+    closing ??= (async () => {
+      app.logger.info('shutting down: draining in-flight requests')
+      const timeout = app.config.shutdownTimeoutMs
+      // stop(false) stops accepting at once and resolves when in-flight requests are done.
+      await Promise.race([server.stop(false), Bun.sleep(timeout).then(() => server.stop(true))])
+      await app.stop()
+      app.logger.info('shutdown complete')
+    })()
+    return closing
+  }
+
+  if (options.signals !== false) {
+    for (const sig of ['SIGTERM', 'SIGINT'] as const) {
+      process.once(sig, () => {
+        shutdown().then(
+          () => process.exit(0),
+          (err) => {
+            app.logger.error('shutdown failed', { error: err })
+            process.exit(1)
+          },
+        )
+      })
+    }
+  }
+  const port = server.port ?? 0
+  return { port, url: `http://127.0.0.1:${port}`, shutdown }
+}
