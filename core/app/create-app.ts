@@ -21,7 +21,7 @@ import { createJobQueue, type JobQueue } from '../jobs/index.ts'
 import { createLogger, type Logger } from '../observability/logger.ts'
 import { createMeter } from '../observability/meter.ts'
 import { createMetrics, type Metrics } from '../observability/metrics.ts'
-import { createTracing, type Tracing } from '../observability/tracing.ts'
+import { createTracing, enrich, type Tracing } from '../observability/tracing.ts'
 import { buildOpenApi, openApiRoutes } from '../openapi/index.ts'
 import { createChannelRegistry, type ChannelRegistry } from '../plugin/channels.ts'
 import { orderPlugins } from '../plugin/graph.ts'
@@ -30,7 +30,7 @@ import { createLimiter, type Limiter } from '../rate-limit/limiter.ts'
 import { createMemoryStore, createRedisStore } from '../rate-limit/index.ts'
 import { loadConfig } from './config.ts'
 import { mountPlugins } from './mount.ts'
-import { createPipeline, type RequestHint } from './pipeline.ts'
+import { createPipeline, pathOf, type RequestHint } from './pipeline.ts'
 
 export const CORE_MIGRATIONS: MigrationSource = { namespace: 'core', dir: new URL('../db/migrations/', import.meta.url) }
 
@@ -73,7 +73,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
   const plugins = orderPlugins([healthPlugin, ...(options.plugins ?? [])])
   const source = options.env ?? processEnv()
   const { core, plugin: pluginConfig } = loadConfig(plugins, source)
-  const logger = options.logger ?? createLogger({ level: core.logLevel })
+  const logger = options.logger ?? createLogger({ level: core.logLevel, enrich })
 
   const db = options.database ?? (await openDatabase({ url: core.databaseUrl, dataDir: core.dataDir, max: core.databasePoolMax, logger }))
   const sql = db.sql
@@ -116,7 +116,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
     onCreated: (user) => void events.publish('user.created', { user }),
   })
   // Role and activation changes made on any replica drop that user from every replica's cache.
-  events.subscribe('user.changed', ({ id }) => users.invalidate(id))
+  events.subscribe('user.changed', (payload) => users.invalidate((payload as { id: string }).id))
   const authenticator = createAuthenticator(verifier, users)
   const idempotency = createIdempotency(sql, core.idempotencyTtlHours)
 
@@ -126,14 +126,14 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
     { name: 'ai', prefix: '/app/ai', rule: core.rateAi },
     { name: 'auth', prefix: '/public/auth', rule: core.rateAuth },
     ...plugins.flatMap((p) =>
-      Object.entries(p.rateLimits?.(configs.get(p.name)) ?? {}).map(([name, c]) => ({ name, prefix: c.path, ...c })),
+      Object.entries(p.rateLimits?.(configs.get(p.name) as never) ?? {}).map(([name, c]) => ({ name, prefix: c.path, ...c })),
     ),
   ]
   const limiter = createLimiter(store, core.rateDefault, classes)
 
   const provided = new Map<string, unknown>()
-  const contexts = new Map<string, PluginContext<unknown>>()
-  const contextOf = (p: AnyPlugin): PluginContext<unknown> => {
+  const contexts = new Map<string, PluginContext<any>>()
+  const contextOf = (p: AnyPlugin): PluginContext<any> => {
     let ctx = contexts.get(p.name)
     if (ctx) return ctx
     const deps = new Set(p.dependsOn ?? [])
@@ -174,7 +174,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
     for (const [name, make] of Object.entries(p.jobs ?? {})) jobs.register(name, make(ctx))
     for (const s of p.schedules ?? []) jobs.schedule(s.job, s.cron, s.payload)
     for (const [name, handler] of Object.entries(p.on ?? {})) {
-      events.subscribe(name, (payload) => (handler as (x: unknown, c: unknown) => unknown)(payload, ctx) as void)
+      events.subscribe(name, (payload: unknown) => (handler as (x: unknown, c: unknown) => unknown)(payload, ctx) as void)
     }
   }
   jobs.register('core.purge-idempotency-keys', async () => {
@@ -216,8 +216,11 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
     elysia: root,
     handle(request, peerIp) {
       const { request: routed, requestedVersion } = rewriteUnversioned(request, core.defaultVersion)
-      if (peerIp || requestedVersion) hints.set(routed, { peerIp, requestedVersion })
-      return root.handle(routed)
+      // The span starts here so that it is the active context for the whole handler (logs
+      // written by plugins carry its trace id).
+      const span = tracing.startRequestSpan(routed.method, pathOf(routed.url), routed.headers)
+      hints.set(routed, { peerIp, requestedVersion, span })
+      return span.run(() => root.handle(routed))
     },
     fetch: (request) => app.handle(request),
     config: core,

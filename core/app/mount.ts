@@ -17,7 +17,7 @@ export interface RouteOwner {
 export function mountPlugins(
   root: AnyElysia,
   plugins: readonly AnyPlugin[],
-  contextOf: (p: AnyPlugin) => PluginContext<unknown>,
+  contextOf: (p: AnyPlugin) => PluginContext<any>,
 ): Map<string, RouteOwner> {
   const owners = new Map<string, RouteOwner>()
   for (const version of API_VERSIONS) {

@@ -20,7 +20,7 @@ import { isApiVersion, type ApiVersion } from '../http/versioning.ts'
 import type { Logger } from '../observability/logger.ts'
 import type { MeterFn } from '../observability/meter.ts'
 import type { Metrics } from '../observability/metrics.ts'
-import type { Tracing } from '../observability/tracing.ts'
+import type { RequestSpan, Tracing } from '../observability/tracing.ts'
 import { rateHeaders, rateLimitError, type Limiter } from '../rate-limit/limiter.ts'
 import type { RateResult } from '../rate-limit/types.ts'
 
@@ -48,12 +48,13 @@ export interface RequestHint {
   peerIp?: string
   /** Version asked for by header on an unversioned /api path (may be unknown). */
   requestedVersion?: string
+  span?: RequestSpan
 }
 
 const VERSIONED = /^\/api\/(v\d+)(\/.*)?$/
 const STRUCTURED = /^(application\/(json|x-www-form-urlencoded|[\w.+-]+\+json)|text\/|multipart\/form-data)/i
 
-function pathOf(url: string): string {
+export function pathOf(url: string): string {
   const start = url.indexOf('/', url.indexOf('//') + 2)
   const q = url.indexOf('?', start)
   return q < 0 ? url.slice(start) : url.slice(start, q)
@@ -100,7 +101,7 @@ export function createPipeline(d: PipelineDeps) {
         const rawVersion = hint?.requestedVersion ?? m?.[1]
         const version: ApiVersion = rawVersion && isApiVersion(rawVersion) ? rawVersion : 'v1'
         const rest = m?.[2] ?? ''
-        const span = d.tracing.startRequestSpan(request.method, path, request.headers)
+        const span = hint?.span ?? d.tracing.startRequestSpan(request.method, path, request.headers)
         const s: RequestState = {
           id,
           version,
@@ -217,8 +218,12 @@ export function createPipeline(d: PipelineDeps) {
       .onError({ as: 'global' }, ({ request, code, error, set }) => {
         const s = maybeStateOf(request)
         const id = s?.id ?? requestIdFrom(request.headers)
-        const view = toErrorView(error, code, id, d.logger)
-        if (s) s.status = view.status
+        const q = request.url.indexOf('?')
+        const view = toErrorView(error, code, id, d.logger, code === 'VALIDATION' && q > 0 ? new URLSearchParams(request.url.slice(q)) : undefined)
+        if (s) {
+          s.status = view.status
+          if (view.status >= 500) s.error = error
+        }
         const res = errorResponse(view, s?.version ?? 'v1', id)
         // Headers set before the error (request id, version, CORS, rate limit) still apply.
         for (const [k, v] of Object.entries(set.headers as Record<string, string>)) {
@@ -240,7 +245,7 @@ export function createPipeline(d: PipelineDeps) {
         const seconds = (performance.now() - s.start) / 1000
         d.metrics.observeRequest(request.method, template, s.status, seconds)
         s.span?.setRoute(template)
-        s.span?.end(s.status)
+        s.span?.end(s.status, s.error)
         if (d.logger.level !== 'error' && d.logger.level !== 'warn') {
           d.logger.info('request completed', {
             request_id: s.id,

@@ -15,11 +15,21 @@ interface ValidationIssue {
   summary?: string
 }
 
-/** Elysia's ValidationError carries TypeBox issues with JSON-pointer paths ('/name'). */
-function validationView(error: unknown): ErrorView {
-  const e = error as { all?: ValidationIssue[]; type?: string; valueError?: ValidationIssue }
+/**
+ * Elysia's ValidationError carries TypeBox issues with JSON-pointer paths ('/name'). Query
+ * numbers are checked one property at a time and lose their name ('property' errors with an
+ * empty path): the field is then the query key whose raw value is the one refused.
+ */
+function validationView(error: unknown, query: URLSearchParams | undefined): ErrorView {
+  const e = error as { all?: ValidationIssue[]; type?: string; valueError?: ValidationIssue; value?: unknown }
+  const unnamed = () => {
+    if (e.type === 'property' && query) {
+      for (const [k, v] of query) if (v === String(e.value)) return k
+    }
+    return e.type === 'property' ? 'query' : (e.type ?? 'body')
+  }
   const issues = (e.all ?? (e.valueError ? [e.valueError] : [])).map((i) => ({
-    field: (i.path ?? '').replace(/^\//, '').replace(/\//g, '.') || (e.type ?? 'body'),
+    field: (i.path ?? '').replace(/^\//, '').replace(/\//g, '.') || unnamed(),
     message: i.summary ?? i.message ?? 'Invalid value',
   }))
   const first = issues[0] ?? { field: e.type ?? 'body', message: 'Invalid value' }
@@ -46,7 +56,16 @@ const simple = (status: number, code: string, message: string, details: Record<s
  * Maps anything thrown to the contract's shape. `elysiaCode` is Elysia's classification
  * (VALIDATION, PARSE, NOT_FOUND ...); AppError is recognised with instanceof (PITFALLS).
  */
-export function toErrorView(error: unknown, elysiaCode: unknown, requestId: string, logger: Logger): ErrorView {
+export function toErrorView(
+  error: unknown,
+  elysiaCode: unknown,
+  requestId: string,
+  logger: Logger,
+  query?: URLSearchParams,
+): ErrorView {
+  // Elysia wraps what a parse hook throws (our 413 for a streamed body) in a ParseError.
+  const cause = (error as { cause?: unknown })?.cause
+  if (!(error instanceof AppError) && cause instanceof AppError) error = cause
   if (error instanceof AppError) {
     return {
       status: error.status,
@@ -56,7 +75,7 @@ export function toErrorView(error: unknown, elysiaCode: unknown, requestId: stri
   }
   switch (elysiaCode) {
     case 'VALIDATION':
-      return validationView(error)
+      return validationView(error, query)
     case 'PARSE':
       return simple(400, 'BAD_REQUEST', 'Malformed request body')
     case 'NOT_FOUND':

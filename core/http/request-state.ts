@@ -1,5 +1,6 @@
 /** Per-request state the pipeline fills in onRequest and handlers read through the router's derive. */
 import type { Principal } from '../auth/principal.ts'
+import type { RequestSpan } from '../observability/tracing.ts'
 import type { ApiVersion } from './versioning.ts'
 
 export interface RequestState {
@@ -16,8 +17,9 @@ export interface RequestState {
   /** Set when a POST under /app carries Idempotency-Key. */
   idempotencyKey?: string
   idempotencyReserved?: boolean
-  /** Rate-limit headers to echo on the response, computed once. */
-  span?: { end(status: number, error?: unknown): void; setRoute(route: string): void; traceresponse(): string; traceId: string; spanId: string }
+  span?: RequestSpan
+  /** The error behind a 5xx, recorded on the span. */
+  error?: unknown
 }
 
 const states = new WeakMap<Request, RequestState>()

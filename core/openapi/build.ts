@@ -61,7 +61,7 @@ export function buildOpenApi(
   plugins: readonly AnyPlugin[],
   publicUrl: string,
 ): Record<string, unknown> {
-  const { paths, components } = toOpenAPISchema(app) as {
+  const { paths, components } = toOpenAPISchema(app) as unknown as {
     paths: Record<string, Record<string, Record<string, unknown>>>
     components: Record<string, Record<string, unknown>>
   }

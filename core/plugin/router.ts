@@ -19,7 +19,8 @@ export function authedContext() {
     .macro({
       /** API-key scope the route needs (SPEC §7); a session has every scope of its role. */
       scope: (scope: string) => ({
-        beforeHandle({ principal }) {
+        beforeHandle({ request }) {
+          const principal = stateOf(request).principal!
           if (!hasScope(principal, scope)) {
             throw forbidden(`Missing scope ${scope}`, { required: scope, granted: grantedScopes(principal) })
           }
@@ -27,8 +28,8 @@ export function authedContext() {
       }),
       /** Minimum role: staff = agent, admin or superadmin. */
       role: (role: 'staff' | 'admin' | 'superadmin') => ({
-        beforeHandle({ user }) {
-          const r: Role = user.role
+        beforeHandle({ request }) {
+          const r: Role = stateOf(request).principal!.user.role
           const ok = role === 'staff' ? isStaff(r) : role === 'admin' ? isAdmin(r) : r === 'superadmin'
           if (!ok) throw forbidden(`Requires ${role} role`, { required_role: role })
         },

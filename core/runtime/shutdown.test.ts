@@ -1,0 +1,50 @@
+import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { signTestToken, TEST_JWT_SECRET } from '../testing/index.ts'
+import { spawnServer, type Child } from './fixtures/spawn.ts'
+
+const BUN = new URL('../../node_modules/.bin/bun', import.meta.url).pathname
+const dataDir = mkdtempSync(join(tmpdir(), 'omnistack-shutdown-'))
+let child: Child
+
+beforeAll(async () => {
+  child = await spawnServer([BUN, new URL('./fixtures/serve-echo.ts', import.meta.url).pathname], {
+    PORT: '0',
+    AUTH_JWT_SECRET: TEST_JWT_SECRET,
+    LOG_LEVEL: 'info',
+    DATA_DIR: dataDir,
+    SHUTDOWN_TIMEOUT_MS: '5000',
+  })
+}, 70_000)
+
+afterAll(() => {
+  if (child && child.proc.exitCode === null) child.proc.kill('SIGKILL')
+  rmSync(dataDir, { recursive: true, force: true })
+})
+
+describe('shutdown', () => {
+  it('finishes an in-flight request on SIGTERM, refuses new connections, and exits 0', async () => {
+    const base = `http://127.0.0.1:${child.port}`
+    const token = await signTestToken('slow-user')
+    const slow = fetch(`${base}/api/v1/app/echo/items`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'slow', delay_ms: 1500 }),
+    })
+    await Bun.sleep(300)
+    child.proc.kill('SIGTERM')
+    await Bun.sleep(300)
+    const refused = await fetch(`${base}/api/v1/public/health`).then(
+      () => 'answered',
+      () => 'refused',
+    )
+    expect(refused).toBe('refused')
+    const res = await slow
+    expect(res.status).toBe(201)
+    expect((await res.json()).name).toBe('slow')
+    expect(await child.exited).toBe(0)
+    expect(child.output()).toContain('shutdown complete')
+  }, 30_000)
+})
