@@ -4,6 +4,7 @@
  * runtime/bun.ts and runtime/deno.ts serve `app.handle`.
  */
 import type { AnyElysia } from 'elysia'
+import '../auth/events.ts'
 import { createAuthenticator } from '../auth/authenticator.ts'
 import { createTokenVerifier } from '../auth/jwt.ts'
 import { createUserDirectory } from '../auth/user-directory.ts'
@@ -12,6 +13,7 @@ import { migrate, openDatabase, type Database, type MigrationSource } from '../d
 import { createEventBus, type EventBus } from '../events/index.ts'
 import { createHealthChecks } from '../health/checks.ts'
 import { healthPlugin } from '../health/index.ts'
+import { redisCheck } from '../health/redis-check.ts'
 import { parseTrustedProxies } from '../http/client-ip.ts'
 import { createCors } from '../http/cors.ts'
 import { createIdempotency } from '../http/idempotency.ts'
@@ -103,6 +105,8 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
   health.add('database', async () => {
     await sql`select 1`
   })
+  const cache = core.redisUrl ? redisCheck(core.redisUrl) : undefined
+  if (cache) health.add('cache', cache.check)
   const verifier = createTokenVerifier({
     jwtSecret: core.jwtSecret,
     jwksUrl: core.jwksUrl,
@@ -116,7 +120,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
     onCreated: (user) => void events.publish('user.created', { user }),
   })
   // Role and activation changes made on any replica drop that user from every replica's cache.
-  events.subscribe('user.changed', (payload) => users.invalidate((payload as { id: string }).id))
+  events.subscribe('user.changed', ({ id }) => users.invalidate(id))
   const authenticator = createAuthenticator(verifier, users)
   const idempotency = createIdempotency(sql, core.idempotencyTtlHours)
 
@@ -247,6 +251,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
         await meter.flush()
         await events.close()
         await limiter.close()
+        await cache?.close()
         await tracing.shutdown()
         if (!options.database) await db.close()
       })()

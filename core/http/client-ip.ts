@@ -6,15 +6,12 @@
 /** Whether an address (IPv4, IPv6 or IPv4-mapped IPv6) belongs to a trusted proxy. */
 export type TrustedProxies = (ip: string) => boolean
 
-/** A parsed address: IPv4 as 32 bits, IPv6 as 128; IPv4-mapped IPv6 counts as IPv4. */
-interface Addr {
-  v6: boolean
-  n: bigint
-}
+/** A parsed address: IPv4 as a 32-bit number (fast path), IPv6 as a 128-bit bigint; IPv4-mapped IPv6 counts as IPv4. */
+type Addr = { v6: false; n: number } | { v6: true; n: bigint }
 
 const V4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/
 
-function parseV4(s: string): bigint | undefined {
+function parseV4(s: string): number | undefined {
   const m = V4.exec(s)
   if (!m) return undefined
   let n = 0
@@ -26,12 +23,12 @@ function parseV4(s: string): bigint | undefined {
     if (b > 255) return undefined
     n = n * 256 + b
   }
-  return BigInt(n)
+  return n
 }
 
 function parseV6(s: string): bigint | undefined {
   if (s.length > 45 || !/^[0-9a-fA-F:.]+$/.test(s)) return undefined
-  let tail: bigint | undefined
+  let tail: number | undefined
   let text = s
   // A trailing dotted quad fills the last 32 bits (::ffff:1.2.3.4, ::1.2.3.4).
   const lastColon = s.lastIndexOf(':')
@@ -52,7 +49,7 @@ function parseV6(s: string): bigint | undefined {
     if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return undefined
     n = (n << 16n) | BigInt(parseInt(g, 16))
   }
-  if (tail !== undefined) n = (n & ~0xffffffffn) | tail
+  if (tail !== undefined) n = (n & ~0xffffffffn) | BigInt(tail)
   return n
 }
 
@@ -66,12 +63,12 @@ function parseAddr(raw: string): Addr | undefined {
   }
   const n = parseV6(s.startsWith('[') && s.endsWith(']') ? s.slice(1, -1) : s)
   if (n === undefined) return undefined
-  return n >> 32n === 0xffffn ? { v6: false, n: n - MAPPED } : { v6: true, n }
+  return n >> 32n === 0xffffn ? { v6: false, n: Number(n - MAPPED) } : { v6: true, n }
 }
 
 /** Canonical text: dotted IPv4 (mapped addresses unwrapped), compressed lower-case IPv6. */
 function format(a: Addr): string {
-  if (!a.v6) return [24n, 16n, 8n, 0n].map((s) => String((a.n >> s) & 255n)).join('.')
+  if (!a.v6) return `${a.n >>> 24}.${(a.n >>> 16) & 255}.${(a.n >>> 8) & 255}.${a.n & 255}`
   const g = Array.from({ length: 8 }, (_, i) => Number((a.n >> BigInt(112 - 16 * i)) & 0xffffn))
   // RFC 5952: the longest run (>= 2) of zero groups becomes '::', the first one on a tie.
   let best = -1
@@ -96,11 +93,7 @@ function parseHop(raw: string): Addr | undefined {
   return parseAddr(s)
 }
 
-interface Range {
-  v6: boolean
-  base: bigint
-  mask: bigint
-}
+type Range = { v6: false; base: number; mask: number } | { v6: true; base: bigint; mask: bigint }
 
 function parseRange(entry: string): Range {
   const slash = entry.indexOf('/')
@@ -109,7 +102,7 @@ function parseRange(entry: string): Range {
   if (!addr || (bitsText !== undefined && !/^\d{1,3}$/.test(bitsText))) {
     throw new Error(`Invalid TRUSTED_PROXIES entry "${entry}": expected an IP address or CIDR such as 10.0.0.0/8 or fd00::/8`)
   }
-  const mappedText = addr.v6 === false && entry.includes(':')
+  const mappedText = !addr.v6 && entry.includes(':')
   const width = addr.v6 ? 128 : 32
   let bits = bitsText === undefined ? width : Number(bitsText)
   // ::ffff:10.0.0.0/104 is written in IPv6 bits but matched as IPv4.
@@ -117,24 +110,36 @@ function parseRange(entry: string): Range {
   if (bits < 0 || bits > width) {
     throw new Error(`Invalid TRUSTED_PROXIES entry "${entry}": prefix length must be ${mappedText ? '96-128' : `0-${width}`}`)
   }
-  const all = (1n << BigInt(width)) - 1n
-  const mask = all ^ ((1n << BigInt(width - bits)) - 1n)
-  return { v6: addr.v6, base: addr.n & mask, mask }
+  if (!addr.v6) {
+    const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0
+    return { v6: false, base: (addr.n & mask) >>> 0, mask }
+  }
+  const mask = ((1n << 128n) - 1n) ^ ((1n << BigInt(128 - bits)) - 1n)
+  return { v6: true, base: addr.n & mask, mask }
 }
 
-const inRanges = (ranges: readonly Range[], a: Addr) => ranges.some((r) => r.v6 === a.v6 && (a.n & r.mask) === r.base)
+function inRanges(ranges: readonly Range[], a: Addr): boolean {
+  for (const r of ranges) {
+    if (r.v6 ? a.v6 && (a.n & r.mask) === r.base : !a.v6 && ((a.n & r.mask) >>> 0) === r.base) return true
+  }
+  return false
+}
 
 const TRUST_NONE: TrustedProxies = () => false
+/** Lets clientIp match already-parsed hops without formatting and parsing them again. */
+const RANGES = new WeakMap<TrustedProxies, readonly Range[]>()
 
 /** Parses TRUSTED_PROXIES; unset or empty trusts nobody. Throws an Error naming a bad entry. */
 export function parseTrustedProxies(list: string | undefined): TrustedProxies {
   const entries = (list ?? '').split(',').map((e) => e.trim()).filter(Boolean)
   if (entries.length === 0) return TRUST_NONE
   const ranges = entries.map(parseRange)
-  return (ip) => {
+  const trusted: TrustedProxies = (ip) => {
     const a = parseAddr(ip)
     return a !== undefined && inRanges(ranges, a)
   }
+  RANGES.set(trusted, ranges)
+  return trusted
 }
 
 /** Cheap unwrap of the IPv4-mapped form runtimes report on dual-stack sockets. */
@@ -150,13 +155,14 @@ export function clientIp(peerIp: string | undefined, forwardedFor: string | null
   if (!forwardedFor || trusted === TRUST_NONE || !trusted(peer)) return peer
   // Walk from the proxy nearest to us outwards; the first hop no trusted proxy vouches for
   // is the client. Anything further left was written by that client and may be forged.
+  const ranges = RANGES.get(trusted)
   const hops = forwardedFor.split(',')
   let last = peer
   for (let i = hops.length - 1; i >= 0; i--) {
     const a = parseHop(hops[i]!)
     if (!a) return last // malformed: nothing beyond it can be believed
     last = format(a)
-    if (!trusted(last)) return last
+    if (!(ranges ? inRanges(ranges, a) : trusted(last))) return last
   }
   return last
 }

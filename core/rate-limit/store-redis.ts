@@ -76,6 +76,7 @@ export function createRedisStore(options: RedisStoreOptions): RateLimitStore {
     logger.info('rate limit: Redis is back, counters shared again')
   }
   client.on('error', markDown)
+  client.on('close', () => markDown(new Error('connection closed')))
   client.on('ready', markUp)
 
   // The first hits after start wait for the first connection (bounded by connectTimeout)
