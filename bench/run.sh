@@ -22,7 +22,8 @@ run() { # name script port -> "rps p99ms"
   local name=$1 script=$2 port=$3 log; log=$(mktemp)
   PORT=$port $PIN_SERVER $BUN "$script" >"$log" 2>&1 &
   local pid=$!
-  for _ in $(seq 1 100); do grep -q listening "$log" && break; sleep 0.2; done
+  for _ in $(seq 1 300); do grep -q listening "$log" && break; sleep 0.2; done
+  grep -q listening "$log" || { echo "$name did not start:" >&2; cat "$log" >&2; kill "$pid"; exit 1; }
   local url="http://127.0.0.1:$port/api/v2/app/bench/item"
   $PIN_LOAD wrk -t1 -c"$CONNS" -d2s -H "Authorization: Bearer $TOKEN" "$url" >/dev/null  # warm-up
   local out; out=$($PIN_LOAD wrk -t1 -c"$CONNS" -d"$DURATION" --latency -H "Authorization: Bearer $TOKEN" "$url")

@@ -16,11 +16,13 @@ export type {
   Zone,
 } from './plugin/types.ts'
 export type { ChannelDecision } from './plugin/channels.ts'
+export type { RealtimeSocket, SocketAcceptInput, SocketEndpoint, SocketLimits, SocketServer } from './realtime/index.ts'
 export { env, ConfigError, type EnvReader, type InferConfig } from './config/index.ts'
 export * from './errors/index.ts'
 export { page, pageQuery, type Page, type PageQuery } from './http/pagination.ts'
 export { hasScope, isAdmin, isStaff, ROLES, type Principal, type Role, type User } from './auth/principal.ts'
 export type { CredentialResolver } from './auth/credentials.ts'
+export { mergeStats, type AuditEntry, type AuditInput, type AuditLog, type AuditQuery, type AuditRequest, type Queryable, type StatsContributor, type StatsRegistry, type StatsSection } from './audit/index.ts'
 export type { Sql } from './db/index.ts'
 export type { EventBus, EventMap } from './events/index.ts'
 export type { JobHandler, JobQueue } from './jobs/index.ts'

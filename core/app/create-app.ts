@@ -5,6 +5,7 @@
  */
 import type { AnyElysia } from 'elysia'
 import '../auth/events.ts'
+import { createAuditLog, createStatsRegistry, type AuditLog } from '../audit/index.ts'
 import { createAuthenticator } from '../auth/authenticator.ts'
 import { createTokenVerifier } from '../auth/jwt.ts'
 import { createUserDirectory } from '../auth/user-directory.ts'
@@ -18,7 +19,7 @@ import { parseTrustedProxies } from '../http/client-ip.ts'
 import { createCors } from '../http/cors.ts'
 import { createIdempotency } from '../http/idempotency.ts'
 import { securityHeaders } from '../http/security-headers.ts'
-import { API_VERSIONS, headerVersion, isApiVersion, versionHeaders, type ApiVersion } from '../http/versioning.ts'
+import { API_VERSIONS, versionHeaders } from '../http/versioning.ts'
 import { createJobQueue, type JobQueue } from '../jobs/index.ts'
 import { createLogger, type Logger } from '../observability/logger.ts'
 import { createMeter } from '../observability/meter.ts'
@@ -29,10 +30,12 @@ import { createChannelRegistry, type ChannelRegistry } from '../plugin/channels.
 import { orderPlugins } from '../plugin/graph.ts'
 import type { AnyPlugin, PluginContext } from '../plugin/types.ts'
 import { createLimiter, type Limiter } from '../rate-limit/limiter.ts'
+import { createSocketRouter, type SocketRouter } from '../realtime/index.ts'
 import { createMemoryStore, createRedisStore } from '../rate-limit/index.ts'
 import { loadConfig } from './config.ts'
 import { mountPlugins } from './mount.ts'
-import { createPipeline, pathOf, type RequestHint } from './pipeline.ts'
+import { createPipeline } from './pipeline.ts'
+import { createPrelude, type Peer } from './prelude.ts'
 
 export const CORE_MIGRATIONS: MigrationSource = { namespace: 'core', dir: new URL('../db/migrations/', import.meta.url) }
 
@@ -51,8 +54,13 @@ export interface CreateAppOptions {
 
 export interface App {
   readonly elysia: AnyElysia
-  /** Serve one request; `peerIp` is the socket's remote address (the runtime adapter passes it). */
-  handle(request: Request, peerIp?: string): Promise<Response>
+  /**
+   * Serve one request; `peer` is the socket's remote address or a function reading it (the
+   * runtime adapter passes it). Answers synchronously when nothing needed awaiting.
+   */
+  serve(request: Request, peer?: Peer): Response | Promise<Response>
+  /** Like serve(), always as a promise. */
+  handle(request: Request, peer?: Peer): Promise<Response>
   /** Web-standard fetch (no peer address): Deno's `export default { fetch }`, tests. */
   fetch(request: Request): Promise<Response>
   readonly config: CoreConfig & { publicUrl: string }
@@ -63,6 +71,10 @@ export interface App {
   readonly metrics: Metrics
   readonly limiter: Limiter
   readonly channels: ChannelRegistry
+  /** WebSocket endpoints of plugins: the runtime adapters route upgrades here (core/realtime). */
+  readonly sockets: SocketRouter
+  /** The audit log (SPEC §7): admin actions, impersonation, API keys. */
+  readonly audit: AuditLog
   readonly plugins: readonly AnyPlugin[]
   /** A plugin's `provides` result. */
   service<T = unknown>(plugin: string): T
@@ -122,6 +134,8 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
   // Role and activation changes made on any replica drop that user from every replica's cache.
   events.subscribe('user.changed', ({ id }) => users.invalidate(id))
   const authenticator = createAuthenticator(verifier, users)
+  const audit = createAuditLog({ sql, logger })
+  const stats = createStatsRegistry(logger)
   const idempotency = createIdempotency(sql, core.idempotencyTtlHours)
 
   const configs = new Map(plugins.map((p) => [p.name, pluginConfig.get(p.name)]))
@@ -155,6 +169,8 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
       channels,
       health,
       meterSink: meter,
+      audit,
+      stats,
       rateLimits: {
         async peek(className, key) {
           const r = await limiter.peek(className, key)
@@ -186,7 +202,6 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
   })
   jobs.schedule('core.purge-idempotency-keys', '17 * * * *')
 
-  const hints = new WeakMap<Request, RequestHint>()
   const production = core.nodeEnv === 'production'
   const security = securityHeaders(production)
   const perVersion = versionHeaders(core.deprecatedVersions, core.deprecations)
@@ -196,21 +211,31 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
     cors: createCors(core.corsOrigins),
     baseHeaders: perVersion,
     plainHeaders: security,
-    authenticator,
-    limiter,
-    trusted: parseTrustedProxies(core.trustedProxies),
     idempotency,
-    meter: meter.meter,
     metrics,
-    tracing,
-    maxJsonBytes: core.maxJsonBytes,
-    maxUploadBytes: core.maxUploadBytes,
-    hint: (r) => hints.get(r),
+    audit,
   })
   const owners = mountPlugins(root, plugins, contextOf)
+  const sockets = createSocketRouter({ handle: (request, peer) => app.handle(request, peer), logger })
+  for (const p of plugins) if (p.websocket) sockets.mount(root, owners, p, p.websocket(contextOf(p), sockets))
   let spec: Record<string, unknown> | undefined
   const openapi = () => (spec ??= buildOpenApi(root, owners, plugins, core.publicUrl))
   root.use(openApiRoutes(openapi))
+
+  const handle = createPrelude(
+    {
+      authenticator,
+      limiter,
+      trusted: parseTrustedProxies(core.trustedProxies),
+      idempotency,
+      meter: meter.meter,
+      tracing,
+      defaultVersion: core.defaultVersion,
+      maxJsonBytes: core.maxJsonBytes,
+      maxUploadBytes: core.maxUploadBytes,
+    },
+    root,
+  )
 
   for (const p of plugins) await p.start?.(contextOf(p))
   if (options.workers !== false) jobs.start()
@@ -218,14 +243,8 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
   let stopped: Promise<void> | undefined
   const app: App = {
     elysia: root,
-    handle(request, peerIp) {
-      const { request: routed, requestedVersion } = rewriteUnversioned(request, core.defaultVersion)
-      // The span starts here so that it is the active context for the whole handler (logs
-      // written by plugins carry its trace id).
-      const span = tracing.startRequestSpan(routed.method, pathOf(routed.url), routed.headers)
-      hints.set(routed, { peerIp, requestedVersion, span })
-      return span.run(() => root.handle(routed))
-    },
+    serve: handle,
+    handle: (request, peer) => Promise.resolve(handle(request, peer)),
     fetch: (request) => app.handle(request),
     config: core,
     db,
@@ -235,6 +254,8 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
     metrics,
     limiter,
     channels,
+    sockets,
+    audit,
     plugins,
     service: <T>(name: string) => provided.get(name) as T,
     openapi,
@@ -249,6 +270,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
           }
         }
         await meter.flush()
+        await audit.flush()
         await events.close()
         await limiter.close()
         await cache?.close()
@@ -259,18 +281,4 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
     },
   }
   return app
-}
-
-const UNVERSIONED = /^\/api(?!\/v\d+(\/|$))(\/|$)/
-
-/** SPEC §3: /api/... without a version takes Accept-Version / X-API-Version, else the default. */
-function rewriteUnversioned(request: Request, fallback: ApiVersion): { request: Request; requestedVersion?: string } {
-  const url = request.url
-  const start = url.indexOf('/', url.indexOf('//') + 2)
-  if (!url.startsWith('/api', start) || !UNVERSIONED.test(url.slice(start, start + 16))) return { request }
-  const asked = headerVersion(request.headers, fallback)
-  // An unknown header version is routed as the default and refused by the pipeline with 400.
-  const v = isApiVersion(asked) ? asked : fallback
-  const target = url.slice(0, start) + '/api/' + v + url.slice(start + 4)
-  return { request: new Request(target, request), requestedVersion: asked }
 }

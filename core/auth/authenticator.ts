@@ -2,7 +2,7 @@
 import { forbidden, unauthenticated } from '../errors/index.ts'
 import type { CredentialResolver } from './credentials.ts'
 import type { TokenVerifier } from './jwt.ts'
-import type { Principal } from './principal.ts'
+import { isAdmin, type Principal } from './principal.ts'
 import type { UserDirectory } from './user-directory.ts'
 
 export interface Authenticator {
@@ -19,6 +19,15 @@ export function bearerToken(authorization: string | null): string | undefined {
   return token || undefined
 }
 
+/**
+ * /admin/* is for admins. A principal acting for someone else (impersonation) reaches only the
+ * admin paths its resolver listed (stopping the impersonation), whatever the roles involved.
+ */
+export function admitsAdmin(principal: Principal, rest: string): boolean {
+  if (principal.actorId !== undefined) return principal.adminPaths?.includes(rest) ?? false
+  return isAdmin(principal.user.role)
+}
+
 export function createAuthenticator(verifier: TokenVerifier, users: UserDirectory): Authenticator {
   const resolvers: CredentialResolver[] = []
 
@@ -29,6 +38,8 @@ export function createAuthenticator(verifier: TokenVerifier, users: UserDirector
 
   const fromJwt = async (token: string): Promise<Principal> => {
     const claims = verifier.cached(token) ?? (await verifier.verify(token))
+    // A delegated token (RFC 8693 `act`) is only honoured by the resolver that issued it.
+    if (claims.act !== undefined) throw unauthenticated('Delegated tokens are not accepted here')
     const user = users.cached(claims.sub) ?? (await users.ensure(claims))
     return active({ user, kind: 'jwt', scopes: 'all' })
   }
@@ -43,7 +54,7 @@ export function createAuthenticator(verifier: TokenVerifier, users: UserDirector
       }
       // Hot path: a token and user seen recently cost no promise and no database round trip.
       const claims = verifier.cached(token)
-      const user = claims && users.cached(claims.sub)
+      const user = claims && claims.act === undefined && users.cached(claims.sub)
       if (user) return active({ user, kind: 'jwt', scopes: 'all' })
       return fromJwt(token)
     },

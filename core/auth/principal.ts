@@ -22,8 +22,10 @@ export interface Principal {
   scopes: ReadonlySet<string> | 'all'
   /** For impersonation: the admin acting as `user`. */
   actorId?: string
-  /** For API keys: the key's id (the users plugin batches last_used_at). */
+  /** For API keys: the key's id (the users plugin batches last_used_at); for impersonation: the session id. */
   credentialId?: string
+  /** For impersonation: the only /admin paths (after /api/{v}) it may reach, e.g. '/admin/impersonate/stop'. */
+  adminPaths?: readonly string[]
 }
 
 export const isStaff = (role: Role) => role !== 'user'

@@ -84,11 +84,11 @@ describe('event bus across replicas (shared Redis)', () => {
   })
 
   it('delivers a broadcast event once to the subscribers of every replica, the publisher included', async () => {
-    const onA = record(a, 'project.created')
-    const onB = record(b, 'project.created')
-    const onB2 = record(b, 'project.created')
-    await a.publish('project.created', { id: 'p1' }, { broadcast: true })
-    await b.publish('project.created', { id: 'p2' }, { broadcast: true })
+    const onA = record(a, 'test.bridged')
+    const onB = record(b, 'test.bridged')
+    const onB2 = record(b, 'test.bridged')
+    await a.publish('test.bridged', { id: 'p1' }, { broadcast: true })
+    await b.publish('test.bridged', { id: 'p2' }, { broadcast: true })
     await sleep(200)
     // Each replica sees its own event at once and the other's a moment later: compare as sets.
     const ids = (got: typeof onA) => got.map((g) => (g.payload as { id: string }).id).sort()

@@ -4,7 +4,6 @@
  * body, or a retry while the first still runs, is 409. Only completed 2xx/4xx results are kept:
  * a 5xx or a crash releases the key so the client can retry.
  */
-import { createHash } from 'node:crypto'
 import type { Sql } from '../db/index.ts'
 import { conflict, validation } from '../errors/index.ts'
 
@@ -14,7 +13,8 @@ export type Reservation = { kind: 'new' } | { kind: 'replay'; status: number; bo
 
 export interface Idempotency {
   validateKey(key: string): void
-  reserve(userId: string, key: string, method: string, path: string, body: unknown): Promise<Reservation>
+  /** `hash` identifies the request: method, path and the raw body's bytes. */
+  reserve(userId: string, key: string, method: string, path: string, hash: string): Promise<Reservation>
   complete(userId: string, key: string, status: number, body: string): Promise<void>
   release(userId: string, key: string): Promise<void>
   purgeExpired(): Promise<number>
@@ -28,8 +28,7 @@ export function createIdempotency(sql: Sql, ttlHours: number): Idempotency {
     validateKey(key) {
       if (!KEY.test(key)) throw validation('Idempotency-Key', 'Idempotency-Key must be 1-255 printable ASCII characters')
     },
-    async reserve(userId, key, method, path, body) {
-      const hash = createHash('sha256').update(`${method} ${path}\n${JSON.stringify(body ?? null)}`).digest('hex')
+    async reserve(userId, key, method, path, hash) {
       const taken = await sql`
         insert into idempotency_keys (user_id, key, request_hash, method, path)
         values (${userId}, ${key}, ${hash}, ${method}, ${path})

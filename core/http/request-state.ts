@@ -20,6 +20,18 @@ export interface RequestState {
   span?: RequestSpan
   /** The error behind a 5xx, recorded on the span. */
   error?: unknown
+  /** Path after /api/{v}, e.g. '/app/projects'. */
+  rest: string
+  /** Version asked for (path or header), possibly unknown: the pipeline refuses it with 400. */
+  requestedVersion?: string
+  /** An error found before routing (auth, rate limit, size, idempotency): thrown in onRequest. */
+  early?: unknown
+  /** X-RateLimit-* of this request. */
+  rateHeaders?: Record<string, string>
+  /** A stored Idempotency-Key response to replay instead of running the handler. */
+  replay?: { status: number; body: string }
+  /** True for a CORS preflight: answered in onRequest, nothing else runs. */
+  preflight?: boolean
 }
 
 const states = new WeakMap<Request, RequestState>()

@@ -52,6 +52,8 @@ export interface TracingOptions {
 export interface RequestSpan {
   readonly traceId: string
   readonly spanId: string
+  /** True when the trace is recorded or continues a caller's traceparent: worth a traceresponse header. */
+  readonly propagated: boolean
   /** The route template once routing is done: the span is renamed `METHOD route`. */
   setRoute(route: string): void
   setAttribute(k: string, v: string | number | boolean): void
@@ -167,6 +169,7 @@ function sdkSpan(span: Span, method: string, active: Context): RequestSpan {
       }
       span.end()
     },
+    propagated: true,
     traceresponse: () => `00-${c.traceId}-${c.spanId}-${hexByte(c.traceFlags)}`,
     run: (fn) => context.with(active, fn),
   }
@@ -174,20 +177,31 @@ function sdkSpan(span: Span, method: string, active: Context): RequestSpan {
 
 const NOOP = () => {}
 
-/** Disabled tracing: no SDK, no context; ids only so logs and traceresponse still correlate. */
+/**
+ * Disabled tracing: no SDK, no context; ids only so logs and traceresponse still correlate.
+ * Ids are drawn on first use: a request that logs nothing and carried no traceparent never
+ * pays for them.
+ */
 function idOnlySpan(_method: string, _path: string, headers: Headers): RequestSpan {
   const header = headers.get('traceparent')
   const parent = header ? parseTraceParent(header) : null
-  const traceId = parent ? parent.traceId : randomHex(16)
-  const spanId = randomHex(8)
+  let traceId = parent ? parent.traceId : ''
+  let spanId = ''
   return {
-    traceId,
-    spanId,
+    get traceId() {
+      return (traceId ||= randomHex(16))
+    },
+    get spanId() {
+      return (spanId ||= randomHex(8))
+    },
+    propagated: parent !== null,
     setRoute: NOOP,
     setAttribute: NOOP,
     end: NOOP,
     // Flags 00: this hop did not record the trace.
-    traceresponse: () => `00-${traceId}-${spanId}-00`,
+    traceresponse() {
+      return `00-${this.traceId}-${this.spanId}-00`
+    },
     run: (fn) => fn(),
   }
 }

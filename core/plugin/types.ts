@@ -1,5 +1,6 @@
 /** The plugin contract: what a plugin declares and what the core hands it (STYLE §8.2). */
 import type { AnyElysia } from 'elysia'
+import type { AuditLog, StatsRegistry } from '../audit/index.ts'
 import type { Authenticator } from '../auth/authenticator.ts'
 import type { Principal, User } from '../auth/principal.ts'
 import type { UserDirectory } from '../auth/user-directory.ts'
@@ -14,6 +15,7 @@ import type { Meter, MeterFn } from '../observability/meter.ts'
 import type { Metrics } from '../observability/metrics.ts'
 import type { RateRule } from '../rate-limit/index.ts'
 import type { HealthChecks } from '../health/checks.ts'
+import type { SocketEndpoint, SocketServer } from '../realtime/types.ts'
 import type { ChannelRegistry } from './channels.ts'
 import type { PublicRouterFactory, RouterFactory } from './router.ts'
 
@@ -64,6 +66,10 @@ export interface PluginContext<C = unknown> {
   readonly channels: Pick<ChannelRegistry, 'authorize' | 'kinds'>
   /** Set by the core: the sink for meter() (the usage plugin). */
   readonly meterSink: Pick<Meter, 'setSink'>
+  /** Append-only audit log: record(entry, tx) inside the transaction of the change. */
+  readonly audit: AuditLog
+  /** Admin dashboard sections this plugin contributes (absent plugins contribute nothing). */
+  readonly stats: StatsRegistry
 }
 
 export interface RouteContext<C = unknown, R = RouterFactory> extends PluginContext<C> {
@@ -95,6 +101,11 @@ export interface PluginDefinition<S extends ConfigShape = ConfigShape, P = unkno
   jobs?: Record<string, (ctx: PluginContext<InferConfig<S>>) => JobHandler>
   schedules?: readonly { job: string; cron: string; payload?: unknown }[]
   channels?: Record<string, (ctx: PluginContext<InferConfig<S>>) => ChannelAuthorizer>
+  /**
+   * A WebSocket endpoint at /api/{v}/app<path>: the upgrade runs through the pipeline (`?token=`
+   * accepted), then the runtime serves the socket; `server.publish` fans out to local sockets.
+   */
+  websocket?: (ctx: PluginContext<InferConfig<S>>, server: SocketServer) => SocketEndpoint<any>
   rateLimits?: (config: InferConfig<S>) => Record<string, RateLimitClassDefinition>
   start?: (ctx: PluginContext<InferConfig<S>>) => void | Promise<void>
   stop?: (ctx: PluginContext<InferConfig<S>>) => void | Promise<void>

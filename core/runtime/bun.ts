@@ -1,5 +1,7 @@
 /** Bun entry: Bun.serve over app.handle with the socket's address, body limit, and SIGTERM drain. */
+import type { WebSocketHandler } from 'bun'
 import type { App } from '../app/create-app.ts'
+import { bunSockets } from '../realtime/bun.ts'
 
 export interface ServeOptions {
   port?: number
@@ -16,12 +18,18 @@ export interface RunningServer {
 }
 
 export function serve(app: App, options: ServeOptions = {}): RunningServer {
-  const server = Bun.serve({
+  // Plugin WebSocket endpoints (core/realtime): upgraded after the pipeline authenticated them.
+  const sockets = bunSockets(app.sockets)
+  const server = Bun.serve<object>({
     port: options.port ?? app.config.port,
     hostname: options.hostname ?? app.config.host,
     // PITFALLS: Bun's default is 128 MB; nothing we accept is larger than an upload or a JSON body.
     maxRequestBodySize: Math.max(app.config.maxUploadBytes, app.config.maxJsonBytes),
-    fetch: (request, srv) => app.handle(request, srv.requestIP(request)?.address),
+    // The peer address is read only when a request needs it (public routes, audit).
+    fetch: (request, srv) =>
+      sockets?.wants(request) ? sockets.upgrade(request, srv) : app.serve(request, () => srv.requestIP(request)?.address),
+    // Without endpoints this is undefined, which Bun treats as no WebSocket support.
+    websocket: sockets?.websocket as WebSocketHandler<object>,
     error: (err) => {
       app.logger.error('server error', { error: err })
       return new Response(JSON.stringify({ error: { code: 'INTERNAL_ERROR', message: 'Internal server error', details: {} } }), {
@@ -31,13 +39,18 @@ export function serve(app: App, options: ServeOptions = {}): RunningServer {
     },
   })
 
+  const detach = sockets?.attach(server)
+
   let closing: Promise<void> | undefined
   const shutdown = () => {
     closing ??= (async () => {
       app.logger.info('shutting down: draining in-flight requests')
       const timeout = app.config.shutdownTimeoutMs
+      // Open WebSockets would hold stop(false) forever: close them first with 1001 Going Away.
+      sockets?.closeAll(1001, 'Server shutting down')
       // stop(false) stops accepting at once and resolves when in-flight requests are done.
       await Promise.race([server.stop(false), Bun.sleep(timeout).then(() => server.stop(true))])
+      detach?.()
       await app.stop()
       app.logger.info('shutdown complete')
     })()

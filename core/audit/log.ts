@@ -1,0 +1,119 @@
+/** The audit log (SPEC §7, §9): append-only entries, written in the transaction of the change they record. */
+import type postgres from 'postgres'
+import type { Principal } from '../auth/principal.ts'
+import type { Sql } from '../db/index.ts'
+import type { RequestState } from '../http/request-state.ts'
+import type { Logger } from '../observability/logger.ts'
+
+/** `sql` or the `tx` of `sql.begin(tx => ...)`: on PGlite only `tx` may be used inside a transaction. */
+export type Queryable = Sql | postgres.TransactionSql<{}>
+
+export interface AuditInput {
+  /** Who acted: the user, or the admin behind an impersonation. */
+  actor_id: string | null
+  /** `<resource>.<verb>`: `user.deactivate`, `api_key.create`, `impersonate.start` ... */
+  action: string
+  resource_type?: string | null
+  resource_id?: string | null
+  details?: Record<string, unknown>
+  ip_address?: string | null
+  request_id?: string | null
+}
+
+export interface AuditEntry {
+  id: string
+  actor_id: string | null
+  action: string
+  resource_type: string | null
+  resource_id: string | null
+  details: Record<string, unknown>
+  ip_address: string | null
+  request_id: string | null
+  created_at: Date
+}
+
+export interface AuditQuery {
+  actor_id?: string
+  action?: string
+  resource_type?: string
+  resource_id?: string
+  skip: number
+  limit: number
+}
+
+/** What a route handler knows about its request (the router's context). */
+export interface AuditRequest {
+  principal: Principal
+  requestId: string
+  clientIp: string
+}
+
+export interface AuditLog {
+  /** Writes one entry; pass the transaction's `tx` so the entry commits (or not) with the change. */
+  record(entry: AuditInput, tx?: Queryable): Promise<AuditEntry>
+  /** Actor, ip and request id of a handler's request; under impersonation the actor is the admin. */
+  from(request: AuditRequest): Pick<AuditInput, 'actor_id' | 'ip_address' | 'request_id'> & { details: Record<string, unknown> }
+  /** Newest first, id as tie-break. */
+  list(query: AuditQuery): Promise<{ items: AuditEntry[]; total: number }>
+  /** The pipeline calls this after each response made under impersonation (actor and target, method, path, status). */
+  impersonatedRequest(state: RequestState, method: string): void
+  /** Resolves once the request entries written in the background are stored (tests, shutdown). */
+  flush(): Promise<void>
+}
+
+const COLUMNS = 'id, actor_id, action, resource_type, resource_id, details, ip_address, request_id, created_at'
+
+export function createAuditLog(options: { sql: Sql; logger: Logger }): AuditLog {
+  const { sql, logger } = options
+  const pending = new Set<Promise<unknown>>()
+
+  const record = async (e: AuditInput, tx: Queryable = sql): Promise<AuditEntry> => {
+    const db = tx as Sql
+    const [row] = await db<AuditEntry[]>`
+      insert into audit_logs (actor_id, action, resource_type, resource_id, details, ip_address, request_id)
+      values (${e.actor_id}, ${e.action}, ${e.resource_type ?? null}, ${e.resource_id ?? null},
+              ${db.json((e.details ?? {}) as Parameters<Sql['json']>[0])}, ${e.ip_address ?? null}, ${e.request_id ?? null})
+      returning ${db.unsafe(COLUMNS)}`
+    return row!
+  }
+
+  return {
+    record,
+    from({ principal, requestId, clientIp }) {
+      const onBehalf = principal.actorId ? { on_behalf_of: principal.user.id } : {}
+      return { actor_id: principal.actorId ?? principal.user.id, ip_address: clientIp, request_id: requestId, details: onBehalf }
+    },
+    async list({ actor_id, action, resource_type, resource_id, skip, limit }) {
+      const where = sql`
+        ${actor_id ? sql`and actor_id = ${actor_id}` : sql``}
+        ${action ? sql`and action = ${action}` : sql``}
+        ${resource_type ? sql`and resource_type = ${resource_type}` : sql``}
+        ${resource_id ? sql`and resource_id = ${resource_id}` : sql``}`
+      const rows = await sql<(AuditEntry & { total: number })[]>`
+        select ${sql.unsafe(COLUMNS)}, count(*) over ()::int as total
+        from audit_logs where true ${where}
+        order by created_at desc, id desc limit ${limit} offset ${skip}`
+      let total = rows[0]?.total ?? 0
+      if (!rows.length && skip > 0) total = (await sql<{ c: number }[]>`select count(*)::int as c from audit_logs where true ${where}`)[0]!.c
+      return { items: rows.map(({ total: _, ...e }) => e as AuditEntry), total }
+    },
+    impersonatedRequest(s, method) {
+      const p = s.principal
+      if (!p?.actorId) return
+      const write = record({
+        actor_id: p.actorId,
+        action: 'impersonate.request',
+        resource_type: 'user',
+        resource_id: p.user.id,
+        details: { method, path: s.path, status: s.status, impersonation_id: p.credentialId ?? null },
+        ip_address: s.ip,
+        request_id: s.id,
+      }).catch((err) => logger.error('audit entry for an impersonated request failed', { request_id: s.id, error: err }))
+      pending.add(write)
+      void write.finally(() => pending.delete(write))
+    },
+    async flush() {
+      while (pending.size) await Promise.all([...pending])
+    },
+  }
+}
