@@ -15,6 +15,9 @@ if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then PIN_SERVER="tasks
 export AUTH_JWT_SECRET=bench-secret-bench-secret-bench-secret
 export LOG_LEVEL=warn RATE_LIMIT_DEFAULT=100000000/minute
 export DATA_DIR=$(mktemp -d)
+# BENCH_DATABASE_URL runs the full stack on a PostgreSQL server instead of embedded PGlite,
+# whose in-process WASM heap (about 1 GB) lengthens garbage-collection pauses (bench/README.md).
+if [ -n "${BENCH_DATABASE_URL:-}" ]; then export DATABASE_URL=$BENCH_DATABASE_URL; fi
 TOKEN=$($BUN bench/token.ts)
 trap 'rm -rf "$DATA_DIR"' EXIT
 

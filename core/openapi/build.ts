@@ -84,7 +84,8 @@ export function buildOpenApi(
         responses['403'] ??= errorRef('Insufficient role or scope, or deactivated user')
       }
       responses['422'] ??= errorRef('Validation failed (details.field names the first failing field)')
-      responses['429'] ??= errorRef('Rate limit exceeded (Retry-After)')
+      // SPEC §6: health, readiness and metrics are never rate-limited.
+      if (!/\/public\/(health|metrics)/.test(path)) responses['429'] ??= errorRef('Rate limit exceeded (Retry-After)')
       responses['500'] ??= errorRef('Internal error (details.request_id)')
     }
   }
