@@ -1,56 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
-import { createServer } from 'node:net'
 import { Redis } from 'ioredis'
-import { createLogger, type Logger } from '../observability/logger.ts'
+import { captureLogs, freePort, sleep, startRedis, until, type LogLine } from '../testing/services.ts'
 import { createEventBus } from './bus.ts'
 import type { EventBus, EventMeta } from './types.ts'
 
 const SHARED_URL = 'redis://127.0.0.1:6379'
 const run = crypto.randomUUID().slice(0, 8)
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
-type Line = { level: string; message: string }
-function capture(): { logger: Logger; lines: Line[] } {
-  const lines: Line[] = []
-  return { lines, logger: createLogger({ level: 'debug', write: (l) => lines.push(JSON.parse(l)) }) }
-}
-
-async function until(check: () => boolean | Promise<boolean>, timeoutMs = 10_000) {
-  const end = Date.now() + timeoutMs
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error('timed out waiting')
-    await sleep(25)
-  }
-}
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const srv = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number }
-      srv.close(() => resolve(port))
-    })
-  })
-
-/** A private redis-server, so killing it never touches the machine's shared one. */
-async function startRedis(port: number) {
-  const proc = Bun.spawn(['redis-server', '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-    stdout: 'ignore',
-    stderr: 'ignore',
-  })
-  const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 })
-  probe.on('error', () => {})
-  await until(async () => {
-    try {
-      if (probe.status !== 'ready') await probe.connect()
-      return (await probe.ping()) === 'PONG'
-    } catch {
-      probe.disconnect()
-      return false
-    }
-  })
-  probe.disconnect()
-  return proc
-}
 
 /** Subscribers the server counts on a channel: the moment every bus is listening. */
 const subscribers = async (admin: Redis, channel: string) => {
@@ -73,8 +29,8 @@ describe('event bus across replicas (shared Redis)', () => {
 
   beforeAll(async () => {
     admin = new Redis(SHARED_URL)
-    a = createEventBus({ redisUrl: SHARED_URL, logger: capture().logger, channel, instanceId: 'a' })
-    b = createEventBus({ redisUrl: SHARED_URL, logger: capture().logger, channel, instanceId: 'b' })
+    a = createEventBus({ redisUrl: SHARED_URL, logger: captureLogs().logger, channel, instanceId: 'a' })
+    b = createEventBus({ redisUrl: SHARED_URL, logger: captureLogs().logger, channel, instanceId: 'b' })
     await until(async () => (await subscribers(admin, channel)) === 2)
   })
   afterAll(async () => {
@@ -130,8 +86,8 @@ describe('event bus during a Redis outage (own redis-server)', () => {
 
   it('keeps local delivery while Redis is down and crosses replicas again after it restarts', async () => {
     const url = `redis://127.0.0.1:${port}`
-    const logA = capture()
-    const logB = capture()
+    const logA = captureLogs()
+    const logB = captureLogs()
     const a = createEventBus({ redisUrl: url, logger: logA.logger, channel, instanceId: 'a' })
     const b = createEventBus({ redisUrl: url, logger: logB.logger, channel, instanceId: 'b' })
     buses.push(a, b)
@@ -158,7 +114,7 @@ describe('event bus during a Redis outage (own redis-server)', () => {
     }
 
     proc = await startRedis(port)
-    const back = (lines: Line[]) => lines.some((l) => l.level === 'INFO' && l.message.includes('Redis is back'))
+    const back = (lines: LogLine[]) => lines.some((l) => l.level === 'INFO' && l.message.includes('Redis is back'))
     await until(() => back(logA.lines) && back(logB.lines))
     // Both resubscribed on the new server (its count started at zero).
     expect(await subscribers(admin, channel)).toBe(2)
@@ -176,7 +132,7 @@ describe('event bus during a Redis outage (own redis-server)', () => {
 
   it('starts with Redis down without failing, and joins when it appears', async () => {
     const deadPort = await freePort()
-    const { logger, lines } = capture()
+    const { logger, lines } = captureLogs()
     const bus = createEventBus({ redisUrl: `redis://127.0.0.1:${deadPort}`, logger, channel, instanceId: 'late' })
     buses.push(bus)
     const got = record(bus, 'ticket.created')

@@ -1,56 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
-import { createServer } from 'node:net'
 import { Redis } from 'ioredis'
-import { createLogger, type Logger } from '../observability/logger.ts'
+import { captureLogs, freePort, sleep, startRedis, until } from '../testing/services.ts'
 import { parseRate } from './rate.ts'
 import { createRedisStore } from './store-redis.ts'
 import type { RateLimitStore } from './types.ts'
 
 const SHARED_URL = 'redis://127.0.0.1:6379'
 const run = crypto.randomUUID().slice(0, 8)
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
-function capture(): { logger: Logger; lines: { level: string; message: string }[] } {
-  const lines: { level: string; message: string }[] = []
-  return { lines, logger: createLogger({ level: 'debug', write: (l) => lines.push(JSON.parse(l)) }) }
-}
-
-async function until(check: () => boolean | Promise<boolean>, timeoutMs = 10_000) {
-  const end = Date.now() + timeoutMs
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error('timed out waiting')
-    await sleep(25)
-  }
-}
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const srv = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number }
-      srv.close(() => resolve(port))
-    })
-  })
-
-/** A private redis-server, so killing it never touches the machine's shared one. */
-async function startRedis(port: number) {
-  const proc = Bun.spawn(['redis-server', '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-    stdout: 'ignore',
-    stderr: 'ignore',
-  })
-  const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 })
-  probe.on('error', () => {})
-  await until(async () => {
-    try {
-      if (probe.status !== 'ready') await probe.connect()
-      return (await probe.ping()) === 'PONG'
-    } catch {
-      probe.disconnect()
-      return false
-    }
-  })
-  probe.disconnect()
-  return proc
-}
 
 describe('redis rate-limit store (shared Redis)', () => {
   const prefix = `test:rl:${run}:`
@@ -68,8 +25,8 @@ describe('redis rate-limit store (shared Redis)', () => {
   })
 
   it('admits exactly the limit across two replicas hitting concurrently', async () => {
-    const a = createRedisStore({ url: SHARED_URL, logger: capture().logger, prefix })
-    const b = createRedisStore({ url: SHARED_URL, logger: capture().logger, prefix })
+    const a = createRedisStore({ url: SHARED_URL, logger: captureLogs().logger, prefix })
+    const b = createRedisStore({ url: SHARED_URL, logger: captureLogs().logger, prefix })
     stores.push(a, b)
     const rule = parseRate('50/minute')
     const hits = Array.from({ length: 200 }, (_, i) => (i % 2 ? a : b).hit('user:1', rule))
@@ -84,7 +41,7 @@ describe('redis rate-limit store (shared Redis)', () => {
   })
 
   it('reports remaining and reset, and peeks without counting', async () => {
-    const s = createRedisStore({ url: SHARED_URL, logger: capture().logger, prefix })
+    const s = createRedisStore({ url: SHARED_URL, logger: captureLogs().logger, prefix })
     stores.push(s)
     const rule = parseRate('3/minute')
     expect(await s.peek('peek', rule)).toMatchObject({ allowed: true, remaining: 3, retryAfter: 0 })
@@ -99,7 +56,7 @@ describe('redis rate-limit store (shared Redis)', () => {
   })
 
   it('opens a new window when the key expires', async () => {
-    const s = createRedisStore({ url: SHARED_URL, logger: capture().logger, prefix })
+    const s = createRedisStore({ url: SHARED_URL, logger: captureLogs().logger, prefix })
     stores.push(s)
     const rule = parseRate('1/second')
     expect((await s.hit('short', rule)).allowed).toBe(true)
@@ -127,7 +84,7 @@ describe('redis rate-limit store during an outage (own redis-server)', () => {
   })
 
   it('keeps answering from in-process counters, logs once each way, and returns to Redis', async () => {
-    const { logger, lines } = capture()
+    const { logger, lines } = captureLogs()
     const url = `redis://127.0.0.1:${port}`
     store = createRedisStore({ url, logger, prefix: 'rl:' })
     admin = new Redis(url, { retryStrategy: () => 100 })
@@ -166,7 +123,7 @@ describe('redis rate-limit store during an outage (own redis-server)', () => {
 
   it('does not make the first hits wait or fail when Redis is down from the start', async () => {
     const deadPort = await freePort()
-    const { logger, lines } = capture()
+    const { logger, lines } = captureLogs()
     const s = createRedisStore({ url: `redis://127.0.0.1:${deadPort}`, logger, prefix: 'rl:' })
     try {
       const started = performance.now()

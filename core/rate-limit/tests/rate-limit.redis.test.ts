@@ -1,10 +1,9 @@
 /** Rate limits shared through Redis by two app instances, and the fallback during an outage. */
 import { afterAll, describe, expect, it } from 'bun:test'
-import { spawn, type ChildProcess } from 'node:child_process'
-import { createServer } from 'node:net'
 import Redis from 'ioredis'
 import { testApp, type TestApp } from '../../testing/index.ts'
 import { createEchoPlugin } from '../../testing/fixtures/echo-plugin.ts'
+import { freePort, startRedis } from '../../testing/services.ts'
 
 const url = process.env.TEST_REDIS_URL
 const randomIp = () => `10.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}`
@@ -36,27 +35,6 @@ describe.skipIf(!url)('rate limits on Redis', () => {
   })
 })
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = createServer().listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port
-      srv.close(() => resolve(port))
-    })
-  })
-}
-
-function startRedis(port: number): Promise<ChildProcess> {
-  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' })
-  return new Promise(async (resolve) => {
-    const probe = new Redis({ port, lazyConnect: true, retryStrategy: () => 50, maxRetriesPerRequest: null })
-    probe.on('error', () => {})
-    await probe.connect().catch(() => {})
-    await probe.ping()
-    probe.disconnect()
-    resolve(proc)
-  })
-}
-
 describe('rate limits when Redis goes away', () => {
   it('keeps serving from in-process counters and goes back to Redis when it returns', async () => {
     const port = await freePort()
@@ -72,7 +50,7 @@ describe('rate limits when Redis goes away', () => {
       client.disconnect()
 
       redis.kill('SIGKILL')
-      await new Promise((r) => redis.once('exit', r))
+      await redis.exited
       for (let i = 0; i < 5; i++) {
         const res = await t.get('/api/v1/public/echo/ping', { ip })
         expect(res.status).toBe(200)
