@@ -94,11 +94,15 @@ export function createPipeline(d: PipelineDeps) {
     s.status = status
     set.status = status
     const out = text === null ? new Response(null, { status, headers }) : text
-    if (!s.idempotencyReserved || status >= 500) return out
-    // Stored before answering, so a retry that arrives next finds the response.
+    if (!s.idempotencyReserved) return out
+    // Stored (or released, for a 5xx) before answering, so a retry that arrives next sees it.
     s.idempotencyReserved = false
-    const stored = d.idempotency.complete(s.principal!.user.id, s.idempotencyKey!, status, text ?? '')
-    const then = stored.then(() => out)
+    const userId = s.principal!.user.id
+    const settled =
+      status >= 500
+        ? d.idempotency.release(userId, s.idempotencyKey!)
+        : d.idempotency.complete(userId, s.idempotencyKey!, status, text ?? '')
+    const then = settled.then(() => out)
     return then
   }
 
@@ -116,7 +120,17 @@ export function createPipeline(d: PipelineDeps) {
     // Headers set before the error (request id, version, CORS, rate limit) still apply.
     const headers = set.headers as Record<string, string>
     for (const k in headers) if (!res.headers.has(k)) res.headers.set(k, String(headers[k]))
-    return res
+    if (!s?.idempotencyReserved) return res
+    // A failed request keeps nothing: the key is free before the client can retry.
+    s.idempotencyReserved = false
+    const released = d.idempotency.release(s.principal!.user.id, s.idempotencyKey!).then(
+      () => res,
+      (err) => {
+        d.logger.warn('idempotency release failed', { request_id: s.id, error: err })
+        return res
+      },
+    )
+    return released
   }
 
   function onAfterResponse({ request, route }: { request: Request; route: string }) {
