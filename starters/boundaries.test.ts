@@ -1,7 +1,7 @@
 /**
  * The folder layout is the architecture: core/ knows no plugin; a plugin imports only
  * core/index.ts, its own files, and the index.ts of plugins it declares in dependsOn; plugins
- * never read the environment. Test files are exempt (they use core/testing).
+ * never read the environment. Tests, fixtures and bench scripts are exempt (entry points, not plugin code).
  */
 import { describe, expect, it } from 'bun:test'
 import { readdirSync, readFileSync, statSync } from 'node:fs'
@@ -16,7 +16,7 @@ function sources(dir: string): string[] {
     const p = join(dir, name)
     if (name === 'node_modules' || name.startsWith('.')) continue
     if (statSync(p).isDirectory()) out = out.concat(sources(p))
-    else if (p.endsWith('.ts') && !p.endsWith('.test.ts') && !p.includes('/tests/') && !p.includes('/fixtures/')) out.push(p)
+    else if (p.endsWith('.ts') && !p.endsWith('.test.ts') && !/\/(tests|fixtures|bench)\//.test(p)) out.push(p)
   }
   return out
 }

@@ -233,6 +233,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
       defaultVersion: core.defaultVersion,
       maxJsonBytes: core.maxJsonBytes,
       maxUploadBytes: core.maxUploadBytes,
+      uploadPaths: plugins.flatMap((p) => p.uploadPaths ?? []),
     },
     root,
   )

@@ -31,6 +31,8 @@ export interface PreludeDeps {
   defaultVersion: ApiVersion
   maxJsonBytes: number
   maxUploadBytes: number
+  /** Paths after /api/{v} whose bodies are file uploads (PluginDefinition.uploadPaths): bounded by maxUploadBytes whatever their type. */
+  uploadPaths?: readonly string[]
 }
 
 /** The socket's address, or a function that reads it (Bun's requestIP) only when needed. */
@@ -154,7 +156,8 @@ export function createPrelude(d: PreludeDeps, root: AnyElysia) {
     if (m && !isApiVersion(requested!)) return fail(request, s, badRequest(`Unknown API version ${requested}`, { supported: ['v1', 'v2'] }))
 
     const length = request.headers.get('content-length')
-    const structured = STRUCTURED.test(request.headers.get('content-type') ?? '')
+    const upload = d.uploadPaths?.some((p) => rest.startsWith(p)) ?? false
+    const structured = !upload && STRUCTURED.test(request.headers.get('content-type') ?? '')
     const max = structured ? d.maxJsonBytes : d.maxUploadBytes
     if (length !== null && Number(length) > max) return fail(request, s, payloadTooLarge(max))
     if (length === null && structured && request.body) {

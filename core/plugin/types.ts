@@ -107,6 +107,12 @@ export interface PluginDefinition<S extends ConfigShape = ConfigShape, P = unkno
    */
   websocket?: (ctx: PluginContext<InferConfig<S>>, server: SocketServer) => SocketEndpoint<any>
   rateLimits?: (config: InferConfig<S>) => Record<string, RateLimitClassDefinition>
+  /**
+   * Path prefixes after /api/{v} (e.g. '/public/files/') whose request bodies are file uploads:
+   * bounded by MAX_UPLOAD_BYTES whatever their Content-Type (not MAX_JSON_BODY_BYTES for text/*
+   * or JSON files); the route streams `request.body` itself (route option `parse: () => null`).
+   */
+  uploadPaths?: readonly string[]
   start?: (ctx: PluginContext<InferConfig<S>>) => void | Promise<void>
   stop?: (ctx: PluginContext<InferConfig<S>>) => void | Promise<void>
 }
