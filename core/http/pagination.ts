@@ -28,5 +28,13 @@ export function page<T>(items: T[], total: number | string, query: PageQuery): P
   return result
 }
 
-export const isPage = (value: unknown): value is Page<unknown> =>
-  typeof value === 'object' && value !== null && PAGE_MARK in value
+/**
+ * A list result: marked by page(), or shaped like one ({items[], total, skip, limit}) — a route's
+ * `response` schema check may hand back a copy without the mark.
+ */
+export function isPage(value: unknown): value is Page<unknown> {
+  if (typeof value !== 'object' || value === null) return false
+  if (PAGE_MARK in value) return true
+  const v = value as Partial<Page<unknown>>
+  return Array.isArray(v.items) && typeof v.total === 'number' && typeof v.skip === 'number' && typeof v.limit === 'number'
+}
