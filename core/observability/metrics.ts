@@ -1,5 +1,5 @@
 /** Prometheus metrics (SPEC §9): request counts and latencies by route template, plus plugin metrics. */
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client'
 
 export type MetricLabels = Record<string, string>
 
@@ -54,10 +54,16 @@ const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.
 // Any other token is folded into one label value, so a client inventing methods cannot grow the series.
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE', 'CONNECT'])
 
+/** One (method, route, status) series: a counter and a histogram kept in plain numbers. */
 interface RequestSeries {
-  count: { inc(): void }
-  duration: { observe(value: number): void }
+  labels: string
+  count: number
+  sum: number
+  /** Per-bucket (not cumulative) counts; the last slot is above the largest bound. */
+  buckets: Float64Array
 }
+
+const escapeLabel = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')
 
 export function createMetrics(options: MetricsOptions = {}): Metrics {
   const prefix = options.prefix ?? 'omnistack_'
@@ -65,34 +71,49 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   const registry = new Registry()
   if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix })
 
-  const labelNames = ['method', 'route', 'status'] as const
-  const requests = new Counter({
-    name: `${prefix}http_requests_total`,
-    help: 'HTTP requests by method, route template and status',
-    labelNames,
-    registers: [registry],
-  })
-  const durations = new Histogram({
-    name: `${prefix}http_request_duration_seconds`,
-    help: 'HTTP request duration in seconds by method, route template and status',
-    labelNames,
-    buckets: DURATION_BUCKETS,
-    registers: [registry],
-  })
-
-  // Hot path: one string concat and one Map lookup per request once a series exists.
+  // The request metrics are on the hot path: prom-client hashes the label object on every
+  // observation, so these two are aggregated here (one Map lookup per request) and written in
+  // the text format at scrape time.
   const series = new Map<string, RequestSeries>()
   const observeRequest = (method: string, route: string, status: number, seconds: number) => {
     const m = METHODS.has(method) ? method : '_OTHER'
     const key = `${m} ${status} ${route}`
     let s = series.get(key)
     if (!s) {
-      const labels = { method: m, route, status: String(status) }
-      s = { count: requests.labels(labels), duration: durations.labels(labels) }
+      s = {
+        labels: `method="${m}",route="${escapeLabel(route)}",status="${status}"`,
+        count: 0,
+        sum: 0,
+        buckets: new Float64Array(DURATION_BUCKETS.length + 1),
+      }
       series.set(key, s)
     }
-    s.count.inc()
-    s.duration.observe(seconds >= 0 && Number.isFinite(seconds) ? seconds : 0)
+    const v = seconds >= 0 && Number.isFinite(seconds) ? seconds : 0
+    s.count++
+    s.sum += v
+    let i = 0
+    while (i < DURATION_BUCKETS.length && v > DURATION_BUCKETS[i]!) i++
+    s.buckets[i]!++
+  }
+
+  const renderRequests = () => {
+    const total = `${prefix}http_requests_total`
+    const hist = `${prefix}http_request_duration_seconds`
+    const lines = [
+      `# HELP ${total} HTTP requests by method, route template and status`,
+      `# TYPE ${total} counter`,
+    ]
+    for (const s of series.values()) lines.push(`${total}{${s.labels}} ${s.count}`)
+    lines.push(`# HELP ${hist} HTTP request duration in seconds by method, route template and status`, `# TYPE ${hist} histogram`)
+    for (const s of series.values()) {
+      let cumulative = 0
+      DURATION_BUCKETS.forEach((le, i) => {
+        cumulative += s.buckets[i]!
+        lines.push(`${hist}_bucket{le="${le}",${s.labels}} ${cumulative}`)
+      })
+      lines.push(`${hist}_bucket{le="+Inf",${s.labels}} ${s.count}`, `${hist}_sum{${s.labels}} ${s.sum}`, `${hist}_count{${s.labels}} ${s.count}`)
+    }
+    return lines.join('\n') + '\n'
   }
 
   type Owned = { kind: 'counter' | 'gauge'; labels: string; handle: CounterHandle | GaugeHandle }
@@ -147,7 +168,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       owned.set(full, { kind: 'gauge', labels, handle })
       return handle
     },
-    render: () => registry.metrics(),
+    render: async () => renderRequests() + '\n' + (await registry.metrics()),
     contentType: registry.contentType,
   }
 }
