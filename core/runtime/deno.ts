@@ -1,7 +1,8 @@
 /** Deno entry: Deno.serve over app.handle with the peer address (PITFALLS: app.listen is Bun-only). */
 import type { App } from '../app/create-app.ts'
+import { denoSockets, type DenoUpgrader } from '../realtime/deno.ts'
 
-interface DenoLike {
+interface DenoLike extends DenoUpgrader {
   serve(
     options: { port: number; hostname?: string; onListen?: (addr: { port: number }) => void },
     handler: (request: Request, info: { remoteAddr: { hostname: string } }) => Response | Promise<Response>,
@@ -12,11 +13,15 @@ interface DenoLike {
 
 export function serveDeno(app: App, options: { port?: number; hostname?: string } = {}) {
   const Deno = (globalThis as unknown as { Deno: DenoLike }).Deno
+  // Plugin WebSocket endpoints through Deno.upgradeWebSocket, fanned out in-process (core/realtime).
+  const sockets = denoSockets(app.sockets, Deno)
   const server = Deno.serve(
     { port: options.port ?? app.config.port, hostname: options.hostname ?? app.config.host, onListen: () => {} },
-    (request, info) => app.handle(request, info.remoteAddr.hostname),
+    (request, info) =>
+      sockets?.wants(request) ? sockets.upgrade(request, info.remoteAddr.hostname) : app.handle(request, info.remoteAddr.hostname),
   )
   Deno.addSignalListener('SIGTERM', async () => {
+    sockets?.closeAll(1001, 'Server shutting down')
     await server.shutdown()
     await app.stop()
     Deno.exit(0)

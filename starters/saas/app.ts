@@ -8,7 +8,8 @@ import contact from '../../plugins/contact/index.ts'
 import email from '../../plugins/email/index.ts'
 import files from '../../plugins/files/index.ts'
 import projects from '../../plugins/projects/index.ts'
+import websocket from '../../plugins/websocket/index.ts'
 
-export const plugins: AnyPlugin[] = [projects, files, email, contact, ai]
+export const plugins: AnyPlugin[] = [projects, files, email, contact, ai, websocket]
 
 export const createSaasApp = (options: Omit<CreateAppOptions, 'plugins'> = {}) => createApp({ ...options, plugins })

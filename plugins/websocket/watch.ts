@@ -1,0 +1,74 @@
+/**
+ * Events this plugin reacts to: `<kind>.deleted` / `<kind>.updated` of every channel kind
+ * (re-authorise or drop subscribers), `user.changed` (role or activation), credential
+ * revocations, and billing's `subscription.updated` (a notification to that user).
+ */
+import type { EventMeta, PluginContext } from '../../core/index.ts'
+import type { Endpoint } from './connection.ts'
+import type { Hub } from './hub.ts'
+import type { WebsocketService } from './service.ts'
+
+type Payload = Record<string, unknown> | undefined
+
+/** `{ id }` (project.deleted) or `{ <kind>: { id } }` (project.updated's `{ project, changed }`). */
+function resourceId(kind: string, payload: Payload): string | undefined {
+  const direct = payload?.id
+  if (typeof direct === 'string' || typeof direct === 'number') return String(direct)
+  const nested = (payload?.[kind] as Payload)?.id
+  return typeof nested === 'string' || typeof nested === 'number' ? String(nested) : undefined
+}
+
+export function watchResources(ctx: PluginContext<any>, hub: Hub, service: WebsocketService, endpoint: Endpoint): (() => void)[] {
+  const { events, logger } = ctx
+  const offs: (() => void)[] = []
+  // Publishers may or may not broadcast these events: each replica that sees one forwards it
+  // under the event's id, and every replica acts on that id once.
+  const on = (name: string, fn: (payload: Payload, meta: EventMeta) => unknown) =>
+    offs.push(
+      events.subscribe(name, async (payload, meta) => {
+        try {
+          await fn(payload as Payload, meta)
+        } catch (err) {
+          logger.error('websocket: event handling failed', { event: name, error: err })
+        }
+      }),
+    )
+
+  for (const kind of ctx.channels.kinds()) {
+    if (kind === 'user') continue
+    for (const [verb, drop] of [['deleted', true], ['updated', false]] as const) {
+      on(`${kind}.${verb}`, (payload, meta) => {
+        const id = resourceId(kind, payload)
+        if (id !== undefined) return hub.recheck(`${kind}:${id}`, drop, `${meta.name}:${meta.id}`)
+      })
+    }
+  }
+
+  on('user.changed', (payload) => {
+    if (typeof payload?.id === 'string') return endpoint.userChanged(payload.id)
+  })
+
+  // Revocations apply to open sockets too (the users plugin broadcasts api_key.revoked; an
+  // admin plugin that publishes impersonation.ended with the session id gets the same).
+  for (const name of ['api_key.revoked', 'impersonation.ended']) {
+    on(name, (payload) => {
+      if (typeof payload?.id === 'string') endpoint.credentialRevoked(payload.id)
+    })
+  }
+
+  on('subscription.updated', (payload, meta) => {
+    const userId = payload?.user_id
+    if (typeof userId !== 'string' || !userId) return
+    const { user_id: _, ...subscription } = payload!
+    const status = typeof subscription.status === 'string' ? subscription.status : 'updated'
+    return service.sendToUser(
+      userId,
+      {
+        type: 'notification',
+        data: { title: 'Subscription updated', message: `Your subscription is now ${status}`, event: 'subscription.updated', subscription },
+      },
+      { key: `subscription.updated:${meta.id}` },
+    )
+  })
+  return offs
+}
