@@ -113,6 +113,8 @@ export function createAuditLog(options: { sql: Sql; logger: Logger }): AuditLog 
       void write.finally(() => pending.delete(write))
     },
     async flush() {
+      // Elysia runs after-response hooks on a later turn (setImmediate): let those of answered requests start.
+      await new Promise((resolve) => setTimeout(resolve, 1))
       while (pending.size) await Promise.all([...pending])
     },
   }

@@ -1,0 +1,49 @@
+/** Admin: user management, jobs, dashboard stats, audit logs and impersonation (seed 004 "Admin", SPEC §7, §9). */
+import { definePlugin, env } from '../../core/index.ts'
+import { createImpersonation } from './impersonation.ts'
+import { adminRoutes, type AdminDeps } from './routes.ts'
+import { createAdminUsers } from './users.ts'
+
+export type { AdminUsersService } from './users.ts'
+export type { ImpersonationService } from './impersonation.ts'
+
+declare module '../../core/index.ts' {
+  interface PluginServices {
+    admin: AdminDeps
+  }
+}
+
+/** The services of each app (route factories get a copy of the context; its `events` is the app's). */
+const services = new WeakMap<object, AdminDeps>()
+const servicesOf = (ctx: { events: object }) => services.get(ctx.events)!
+
+export default definePlugin({
+  name: 'admin',
+  dependsOn: ['users'],
+  tag: { name: 'Admin', description: 'Users, jobs, dashboard, audit logs and impersonation (admins only)' },
+  config: {
+    impersonationSecret: env.secret('IMPERSONATION_SECRET', {
+      minLength: 32,
+      description: 'HS256 secret of impersonation tokens (same on every replica); unset = generated once and kept in the database',
+    }),
+    impersonationTtlMinutes: env.int('IMPERSONATION_TTL_MINUTES', { default: 60, min: 1, max: 60, description: 'lifetime of an impersonation token' }),
+  },
+  migrations: new URL('./migrations/', import.meta.url),
+  provides: (ctx): AdminDeps => {
+    const users = ctx.use('users')
+    const deps: AdminDeps = {
+      users,
+      adminUsers: createAdminUsers(ctx, users),
+      impersonation: createImpersonation(ctx, { secret: ctx.config.impersonationSecret, ttlMinutes: ctx.config.impersonationTtlMinutes }),
+    }
+    services.set(ctx.events, deps)
+    // The job queue is the core's: its counts come through its API, not its table.
+    ctx.stats.contribute('jobs', async () => {
+      const s = await ctx.jobs.stats()
+      return { queued: s.queued, completed_last_24h: s.completed_last_24h, failed_last_24h: s.failed_last_24h }
+    })
+    return deps
+  },
+  admin: (ctx) => adminRoutes(ctx, servicesOf(ctx)),
+  start: (ctx) => servicesOf(ctx).impersonation.init(),
+})

@@ -1,0 +1,247 @@
+/** The inbound-event pipeline for every provider: verified event -> stored with its effect in one transaction -> applied once. */
+import type postgres from 'postgres'
+import { AppError, conflict, notFound, type JobQueue, type Logger, type Sql } from '../../../core/index.ts'
+import { maskSecrets } from './mask.ts'
+
+export type Tx = postgres.TransactionSql<{}>
+export type InboundStatus = 'applied' | 'ignored' | 'unmatched' | 'failed'
+export const INBOUND_STATUSES: readonly InboundStatus[] = ['applied', 'ignored', 'unmatched', 'failed']
+
+/** A verified event, ready to store. */
+export interface InboundEvent {
+  provider: string
+  /** The provider's own id: a redelivery carries the same one. */
+  eventId: string
+  type: string
+  /** The provider's event time: appliers compare it to the last one applied. */
+  occurredAt?: Date | null
+  /** What the event is about (subscription, purchase token): unmatched events wait per subject. */
+  subject?: string | null
+  environment?: string | null
+  /** Decoded, verified content (JSON). */
+  payload: unknown
+}
+
+export interface StoredEvent {
+  id: string
+  provider: string
+  event_id: string
+  type: string
+  status: InboundStatus
+  subject: string | null
+  user_id: string | null
+  environment: string | null
+  occurred_at: Date | null
+  payload: any
+  note: string | null
+  error: string | null
+  attempts: number
+  received_at: Date
+  processed_at: Date | null
+}
+
+/** What applying did. `after` runs once the transaction has committed (events to publish). */
+export interface Outcome {
+  status: 'applied' | 'ignored' | 'unmatched'
+  userId?: string | null
+  subject?: string | null
+  note?: string
+  after?: () => unknown
+}
+
+/** Applies one stored event inside `tx`; throwing rolls the whole delivery back (stored as failed). */
+export type Applier = (event: StoredEvent, tx: Tx) => Promise<Outcome>
+
+export interface ReceiveResult {
+  id: string
+  status: InboundStatus
+  /** True when the event had been received before: acknowledged, not applied again. */
+  duplicate: boolean
+}
+
+export interface InboundQuery {
+  provider?: string
+  type?: string
+  status?: InboundStatus
+  skip: number
+  limit: number
+}
+
+export interface InboundPipeline {
+  register(provider: string, applier: Applier): void
+  /** Store and apply; a duplicate returns { duplicate: true }; a failure is stored and throws a 5xx AppError. */
+  receive(event: InboundEvent): Promise<ReceiveResult>
+  /** Re-apply a failed (or unmatched) event: the retry job and the admin replay. */
+  retry(id: string): Promise<StoredEvent>
+  /** Apply, in event-time order, the unmatched events of `subject` (a purchase was just linked). */
+  applyPending(provider: string, subject: string, tx: Tx): Promise<{ applied: number; after: (() => unknown)[] }>
+  list(query: InboundQuery): Promise<{ items: Omit<StoredEvent, 'payload'>[]; total: number }>
+  get(id: string): Promise<StoredEvent>
+  stats(): Promise<{ total: number; failed: number; pending: number }>
+}
+
+export const RETRY_JOB = 'billing.retry-inbound-event'
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+const LIST_COLUMNS = 'id, provider, event_id, type, status, subject, user_id, environment, occurred_at, note, error, attempts, received_at, processed_at'
+
+export function createInboundPipeline(deps: { sql: Sql; jobs: JobQueue; logger: Logger }): InboundPipeline {
+  const { sql, jobs, logger } = deps
+  const appliers = new Map<string, Applier>()
+  /** Rows being applied right now: applyPending, called from an applier that links a customer, skips them. */
+  const inProgress = new Set<string>()
+
+  const applierOf = (provider: string) => {
+    const a = appliers.get(provider)
+    if (!a) throw new Error(`no applier registered for provider ${provider}`)
+    return a
+  }
+
+  /** Applies a stored row and records the outcome, inside tx. */
+  const applyRow = async (row: StoredEvent, tx: Tx) => {
+    inProgress.add(row.id)
+    let outcome: Outcome
+    try {
+      outcome = await applierOf(row.provider)(row, tx)
+    } finally {
+      inProgress.delete(row.id)
+    }
+    await tx`
+      update inbound_events set status = ${outcome.status}, user_id = ${outcome.userId ?? row.user_id},
+        subject = ${outcome.subject ?? row.subject}, note = ${outcome.note ?? null}, error = null,
+        attempts = attempts + 1, processed_at = now()
+      where id = ${row.id}`
+    return outcome
+  }
+
+  const runAfter = (after: (() => unknown)[]) => {
+    for (const fn of after) {
+      Promise.resolve()
+        .then(fn)
+        .catch((err) => logger.error('inbound event follow-up failed', { error: err }))
+    }
+  }
+
+  /** The effect rolled back: keep the event as failed (unless a concurrent delivery applied it) and schedule a retry. */
+  const recordFailure = async (e: InboundEvent, err: unknown) => {
+    const error = maskSecrets(err)
+    logger.error('inbound event could not be applied', { provider: e.provider, event_id: e.eventId, type: e.type, error: err })
+    const rows = await sql<{ id: string }[]>`
+      insert into inbound_events (provider, event_id, type, status, subject, environment, occurred_at, payload, error, attempts, processed_at)
+      values (${e.provider}, ${e.eventId}, ${e.type}, 'failed', ${e.subject ?? null}, ${e.environment ?? null},
+              ${e.occurredAt ?? null}, ${sql.json(e.payload as never)}, ${error}, 1, now())
+      on conflict (provider, event_id) do update set status = 'failed', error = excluded.error,
+        attempts = inbound_events.attempts + 1, processed_at = now()
+      where inbound_events.status = 'failed'
+      returning id`
+    if (rows[0]) await scheduleRetry(rows[0].id)
+  }
+
+  const scheduleRetry = (id: string) =>
+    jobs.enqueue(RETRY_JOB, { id }, { uniqueKey: id, runAt: new Date(Date.now() + 30_000), maxAttempts: 8, backoffMs: 30_000 })
+
+  const get = async (id: string, tx: Sql | Tx = sql) => {
+    if (!UUID.test(id)) throw notFound('Inbound event', id)
+    const [row] = await (tx as Sql)<StoredEvent[]>`select * from inbound_events where id = ${id}`
+    if (!row) throw notFound('Inbound event', id)
+    return row
+  }
+
+  return {
+    register(provider, applier) {
+      appliers.set(provider, applier)
+    },
+
+    async receive(e) {
+      applierOf(e.provider)
+      let after: (() => unknown)[] = []
+      let result: ReceiveResult
+      try {
+        result = await sql.begin(async (tx) => {
+          const [inserted] = await tx<StoredEvent[]>`
+            insert into inbound_events (provider, event_id, type, status, subject, environment, occurred_at, payload)
+            values (${e.provider}, ${e.eventId}, ${e.type}, 'failed', ${e.subject ?? null}, ${e.environment ?? null},
+                    ${e.occurredAt ?? null}, ${tx.json(e.payload as never)})
+            on conflict (provider, event_id) do nothing
+            returning *`
+          let row = inserted
+          if (!row) {
+            // Received before (or right now by another replica, whose insert we waited for).
+            const [existing] = await tx<StoredEvent[]>`
+              select * from inbound_events where provider = ${e.provider} and event_id = ${e.eventId} for update`
+            if (existing!.status !== 'failed') return { id: existing!.id, status: existing!.status, duplicate: true }
+            row = existing!
+          }
+          const outcome = await applyRow(row, tx)
+          if (outcome.after) after = [outcome.after]
+          return { id: row.id, status: outcome.status, duplicate: false }
+        })
+      } catch (err) {
+        await recordFailure(e, err).catch((inner) => logger.error('storing a failed inbound event failed', { provider: e.provider, event_id: e.eventId, error: inner }))
+        throw new AppError('INTERNAL_ERROR', 'The event could not be applied; it is stored and will be retried', { provider: e.provider, event_id: e.eventId })
+      }
+      runAfter(after)
+      return result
+    },
+
+    async retry(id) {
+      const after: (() => unknown)[] = []
+      try {
+        await sql.begin(async (tx) => {
+          const [row] = await tx<StoredEvent[]>`select * from inbound_events where id = ${id} for update`
+          if (!row) throw notFound('Inbound event', id)
+          if (row.status !== 'failed' && row.status !== 'unmatched') throw conflict(`Only failed or unmatched events can be replayed; this one is ${row.status}`, { status: row.status })
+          const outcome = await applyRow(row, tx)
+          if (outcome.after) after.push(outcome.after)
+        })
+      } catch (err) {
+        if (err instanceof AppError) throw err
+        const error = maskSecrets(err)
+        logger.error('inbound event retry failed', { id, error: err })
+        await sql`update inbound_events set status = 'failed', error = ${error}, attempts = attempts + 1, processed_at = now() where id = ${id} and status = 'failed'`
+        throw new AppError('INTERNAL_ERROR', 'The event could not be applied; it stays failed', { id })
+      }
+      runAfter(after)
+      return get(id)
+    },
+
+    async applyPending(provider, subject, tx) {
+      const rows = await tx<StoredEvent[]>`
+        select * from inbound_events where provider = ${provider} and subject = ${subject} and status = 'unmatched'
+        order by occurred_at asc nulls first, received_at asc, id asc for update`
+      const after: (() => unknown)[] = []
+      let applied = 0
+      for (const row of rows) {
+        if (inProgress.has(row.id)) continue
+        const outcome = await applyRow(row, tx)
+        if (outcome.status === 'applied') applied++
+        if (outcome.after) after.push(outcome.after)
+      }
+      return { applied, after }
+    },
+
+    async list({ provider, type, status, skip, limit }) {
+      const where = sql`
+        ${provider ? sql`and provider = ${provider}` : sql``}
+        ${type ? sql`and type = ${type}` : sql``}
+        ${status ? sql`and status = ${status}` : sql``}`
+      const rows = await sql<(StoredEvent & { total: number })[]>`
+        select ${sql.unsafe(LIST_COLUMNS)}, count(*) over ()::int as total
+        from inbound_events where true ${where}
+        order by received_at desc, id desc limit ${limit} offset ${skip}`
+      let total = rows[0]?.total ?? 0
+      if (!rows.length && skip > 0) total = (await sql<{ c: number }[]>`select count(*)::int as c from inbound_events where true ${where}`)[0]!.c
+      return { items: rows.map(({ total: _, ...r }) => r), total }
+    },
+
+    get: (id) => get(id),
+
+    async stats() {
+      const [row] = await sql<{ total: number; failed: number; pending: number }[]>`
+        select count(*)::int as total,
+               count(*) filter (where status = 'failed')::int as failed,
+               count(*) filter (where status = 'unmatched')::int as pending
+        from inbound_events`
+      return row!
+    },
+  }
+}

@@ -1,0 +1,76 @@
+/** Billing: Stripe subscriptions, verified Stripe / App Store / Google Play webhooks through one inbound-event pipeline, derived plans. */
+import { AppError, definePlugin } from '../../core/index.ts'
+import type { UsersPluginService } from '../users/index.ts'
+import { billingConfig } from './config.ts'
+import { RETRY_JOB } from './inbound/pipeline.ts'
+import { billingAdminRoutes } from './routes/admin.ts'
+import { billingAppRoutes } from './routes/app.ts'
+import { webhookRoutes } from './routes/webhooks.ts'
+import { createBilling, type Billing, type SubscriptionUpdated } from './service.ts'
+
+export type { Billing, SubscriptionUpdated } from './service.ts'
+export type { InboundEvent, InboundPipeline, Applier, Outcome, StoredEvent } from './inbound/pipeline.ts'
+export { ACTIVE_STATUSES, derive, type DerivedState } from './subscriptions.ts'
+
+declare module '../../core/plugin/types.ts' {
+  interface PluginServices {
+    billing: Billing
+  }
+}
+
+declare module '../../core/events/types.ts' {
+  interface EventMap {
+    /** A user's subscription changed (any source); broadcast, so the websocket plugin can notify `user:<user_id>` on every replica. */
+    'subscription.updated': SubscriptionUpdated
+  }
+}
+
+/** One service per app (route factories get a copy of the context; its `events` is the app's). */
+const services = new WeakMap<object, Billing>()
+const serviceOf = (ctx: { events: object }) => services.get(ctx.events)!
+
+export default definePlugin({
+  name: 'billing',
+  dependsOn: ['users'],
+  tag: { name: 'Billing', description: 'Subscriptions (Stripe, App Store, Google Play) and their webhooks' },
+  config: billingConfig,
+  migrations: new URL('./migrations/', import.meta.url),
+  // Providers deliver in bursts (a Stripe backlog, an App Store retry wave): their own per-IP class.
+  rateLimits: (c) =>
+    Object.fromEntries(
+      ['stripe', 'apple', 'google'].map((p) => [`webhooks-${p}`, { path: `/public/webhooks/${p}`, methods: ['POST'], rule: c.webhookRateLimit, perIp: true }]),
+    ),
+  provides: (ctx) => {
+    const billing = createBilling(ctx)
+    services.set(ctx.events, billing)
+    // subscription_plan / subscription_status on /users/me and the admin user lists.
+    const users: UsersPluginService = ctx.use('users')
+    users.addProfileFields(async (ids) => {
+      const states = await billing.store.derivedMany(ids)
+      return Object.fromEntries(ids.map((id) => [id, { subscription_plan: states[id]!.plan, subscription_status: states[id]!.status }]))
+    })
+    return billing
+  },
+  public: (ctx) => webhookRoutes(ctx, serviceOf(ctx)),
+  app: (ctx) => billingAppRoutes(ctx, serviceOf(ctx)),
+  admin: (ctx) => billingAdminRoutes(ctx, serviceOf(ctx)),
+  jobs: {
+    // A delivery whose effect failed: stored as failed, retried with backoff until applied (or dead).
+    [RETRY_JOB]: (ctx) => async (payload: { id: string }) => {
+      try {
+        await serviceOf(ctx).pipeline.retry(payload.id)
+      } catch (err) {
+        // Applied meanwhile (a redelivery won): nothing left to do.
+        if (err instanceof AppError && err.errorCode === 'CONFLICT') return
+        throw err
+      }
+    },
+  },
+  start: (ctx) => {
+    const c = ctx.config
+    if (c.stripeSecretKey && !/^(sk|rk)_/.test(c.stripeSecretKey)) ctx.logger.warn('STRIPE_SECRET_KEY does not look like a Stripe secret key (sk_... or rk_...)')
+    if (c.stripeSecretKey && !c.stripeWebhookSecret) ctx.logger.warn('STRIPE_SECRET_KEY is set without STRIPE_WEBHOOK_SECRET: subscription changes will not arrive')
+    if (c.googlePackageName && !c.googlePubsubAudience) ctx.logger.warn('GOOGLE_PUBSUB_AUDIENCE is unset: Google push notifications are accepted without a token check')
+    if (c.googlePubsubAudience && !c.googlePubsubServiceAccount) ctx.logger.warn('GOOGLE_PUBSUB_SERVICE_ACCOUNT is unset: any Google-signed token for the audience is accepted')
+  },
+})

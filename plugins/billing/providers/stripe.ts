@@ -1,0 +1,151 @@
+/** Stripe webhooks: signature over the raw body (300 s tolerance, constructEventAsync) and the events that change subscriptions. */
+import Stripe from 'stripe'
+import { badRequest, serviceUnavailable } from '../../../core/index.ts'
+import type { Accounts } from '../accounts.ts'
+import { planFor, type BillingConfig } from '../config.ts'
+import type { Applier, InboundEvent, InboundPipeline, Outcome, StoredEvent, Tx } from '../inbound/pipeline.ts'
+import type { SubscriptionStore } from '../subscriptions.ts'
+import { stripeSubscriptionState } from './stripe-api.ts'
+
+export const STRIPE_TOLERANCE_SECONDS = 300
+// PITFALLS: on Bun and Deno the synchronous verifier throws; SubtleCrypto works everywhere.
+const cryptoProvider = Stripe.createSubtleCryptoProvider()
+
+/** Verifies `Stripe-Signature` over the exact bytes received; a bad signature is 400 and nothing is stored. */
+export async function verifyStripeWebhook(raw: string, header: string | null, secret: string | undefined): Promise<InboundEvent> {
+  if (!secret) throw serviceUnavailable('Stripe webhooks are not configured', { missing: 'STRIPE_WEBHOOK_SECRET' })
+  if (!header) throw badRequest('Missing Stripe-Signature header')
+  let event: Stripe.Event
+  try {
+    event = await Stripe.webhooks.constructEventAsync(raw, header, secret, STRIPE_TOLERANCE_SECONDS, cryptoProvider)
+  } catch (err) {
+    if (err instanceof Stripe.errors.StripeSignatureVerificationError) throw badRequest('Invalid Stripe signature', { provider: 'stripe' })
+    throw badRequest('Undecodable Stripe event', { provider: 'stripe' })
+  }
+  const e = event as Partial<Stripe.Event> | null
+  if (!e || typeof e.id !== 'string' || typeof e.type !== 'string' || typeof e.created !== 'number' || typeof e.data?.object !== 'object') {
+    throw badRequest('Undecodable Stripe event', { provider: 'stripe' })
+  }
+  const object = e.data.object as { id?: string; customer?: unknown }
+  return {
+    provider: 'stripe',
+    eventId: e.id,
+    type: e.type,
+    occurredAt: new Date(e.created * 1000),
+    subject: typeof object.id === 'string' ? object.id : null,
+    environment: e.livemode ? 'live' : 'test',
+    payload: event,
+  }
+}
+
+const idOf = (v: unknown): string | null => (typeof v === 'string' ? v : typeof (v as { id?: unknown })?.id === 'string' ? (v as { id: string }).id : null)
+
+/** The subscription an invoice belongs to, across API versions. */
+function invoiceSubscription(invoice: Record<string, any>): string | null {
+  return (
+    idOf(invoice.subscription) ??
+    idOf(invoice.parent?.subscription_details?.subscription) ??
+    idOf(invoice.lines?.data?.[0]?.parent?.subscription_item_details?.subscription) ??
+    idOf(invoice.lines?.data?.[0]?.subscription)
+  )
+}
+
+export interface StripeApplierDeps {
+  config: BillingConfig
+  accounts: Accounts
+  store: SubscriptionStore
+  pipeline: InboundPipeline
+  /** Publishes subscription.updated for the user (after commit). */
+  notify: (userId: string, source: 'stripe') => unknown
+}
+
+export function stripeApplier(d: StripeApplierDeps): Applier {
+  const ignored = (note: string): Outcome => ({ status: 'ignored', note })
+
+  /** metadata.user_id (set at checkout) when that user exists, else the user the customer was created for. */
+  const userOf = async (metadataUser: unknown, customer: string | null, tx: Tx) => {
+    if (typeof metadataUser === 'string' && metadataUser && (await d.accounts.userExists(metadataUser, tx))) return metadataUser
+    return customer ? d.accounts.userOfCustomer(customer, tx) : undefined
+  }
+
+  const applied = (userId: string, subject: string, note?: string, more: (() => unknown)[] = []): Outcome => ({
+    status: 'applied',
+    userId,
+    subject,
+    note,
+    after: () => {
+      d.notify(userId, 'stripe')
+      for (const fn of more) fn()
+    },
+  })
+
+  return async (ev: StoredEvent, tx: Tx): Promise<Outcome> => {
+    const event = ev.payload as Stripe.Event
+    const at = new Date(event.created * 1000)
+    const object = event.data.object as Record<string, any>
+
+    switch (event.type) {
+      case 'checkout.session.completed': {
+        if (object.mode !== 'subscription') return ignored('not a subscription checkout')
+        const customer = idOf(object.customer)
+        if (customer) await d.accounts.lock('stripe', customer, tx)
+        const userId = await userOf(object.client_reference_id ?? object.metadata?.user_id, customer, tx)
+        if (!userId) return { status: 'unmatched', subject: customer, note: 'no user for this checkout session' }
+        if (customer) await d.accounts.setStripeCustomer(userId, customer, tx)
+        const subscription = idOf(object.subscription)
+        if (subscription) {
+          // A provisional state, older than any subscription event (epoch): the subscription's own events override it.
+          const price = object.metadata?.plan === 'yearly' ? d.config.stripePriceYearly : d.config.stripePriceMonthly
+          await tx`
+            insert into billing_subscriptions (user_id, source, external_id, product_id, plan, status, environment, last_event_at)
+            values (${userId}, 'stripe', ${subscription}, ${price ?? null}, ${planFor(d.config, price)},
+                    ${object.payment_status === 'unpaid' ? 'incomplete' : 'active'}, ${ev.environment}, to_timestamp(0))
+            on conflict (user_id, source) do nothing`
+        }
+        // Events that arrived before the customer was known now have their user.
+        const pending = customer ? await d.pipeline.applyPending('stripe', customer, tx) : { applied: 0, after: [] }
+        return applied(userId, subscription ?? object.id, undefined, pending.after)
+      }
+
+      case 'customer.subscription.created':
+      case 'customer.subscription.updated':
+      case 'customer.subscription.deleted':
+      case 'customer.subscription.paused':
+      case 'customer.subscription.resumed': {
+        const sub = object as Stripe.Subscription
+        const customer = idOf(sub.customer)
+        if (customer) await d.accounts.lock('stripe', customer, tx)
+        const userId = await userOf(sub.metadata?.user_id, customer, tx)
+        if (!userId) return { status: 'unmatched', subject: customer, note: 'no user for this customer yet' }
+        const row = await d.store.put(stripeSubscriptionState(sub, userId, at, d.config), tx)
+        if (!row) return { status: 'ignored', userId, subject: sub.id, note: 'older than the stored state of this subscription' }
+        return applied(userId, sub.id)
+      }
+
+      case 'invoice.paid':
+      case 'invoice.payment_succeeded':
+      case 'invoice.payment_failed': {
+        const subscription = invoiceSubscription(object)
+        if (!subscription) return ignored('invoice without a subscription')
+        const paid = event.type !== 'invoice.payment_failed'
+        const periodEnd = paid ? (object.lines?.data ?? []).reduce((max: number, l: any) => Math.max(max, l?.period?.end ?? 0), 0) : 0
+        const row = await d.store.patch(
+          {
+            source: 'stripe',
+            externalId: subscription,
+            at,
+            status: paid ? 'active' : 'past_due',
+            currentPeriodEnd: periodEnd ? new Date(periodEnd * 1000) : undefined,
+            fromStatuses: paid ? ['active', 'trialing', 'past_due', 'unpaid', 'incomplete'] : ['active', 'trialing', 'past_due', 'incomplete'],
+          },
+          tx,
+        )
+        if (!row) return { status: 'ignored', subject: subscription, note: 'no stored subscription, or a newer state' }
+        return applied(row.user_id, subscription)
+      }
+
+      default:
+        return ignored(`event type ${event.type} is not handled`)
+    }
+  }
+}

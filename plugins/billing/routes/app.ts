@@ -1,0 +1,78 @@
+/** /app/billing routes (seed 004 "Billing Endpoints"): status, checkout, portal, invoices, cancel, resume, mobile link. */
+import type { RouteContext } from '../../../core/index.ts'
+import { BillingModel, jsonDoc } from '../schema.ts'
+import type { Billing } from '../service.ts'
+
+const STRIPE_ERRORS = {
+  502: { description: 'Stripe failed (EXTERNAL_SERVICE_ERROR); no secret in the message' },
+  503: { description: 'Billing is not configured (SERVICE_UNAVAILABLE): STRIPE_SECRET_KEY unset' },
+}
+
+export const billingAppRoutes = ({ router }: RouteContext, billing: Billing) =>
+  router('/billing')
+    .get('/status', ({ user }) => billing.status(user.id), {
+      scope: 'billing:read',
+      detail: {
+        summary: 'Get my billing status',
+        description:
+          'The plan derived from every source (Stripe, App Store, Google Play: an active subscription on any of them wins), ' +
+          'each subscription, and the `app_account_token` to pass to StoreKit purchases. 503 when no billing provider is configured.',
+        responses: { 200: jsonDoc('Billing status', BillingModel.status), 503: { description: 'No billing provider configured' } },
+      },
+    })
+    .post('/checkout', ({ user, body }) => billing.checkout(user, body), {
+      body: BillingModel.checkout,
+      scope: 'billing:write',
+      detail: {
+        summary: 'Create a Stripe Checkout session',
+        description:
+          'Subscription checkout for plan monthly or yearly. The Stripe customer is created once per user and reused; ' +
+          '`client_reference_id` and metadata carry the user id. 409 when a Stripe subscription is already active.',
+        responses: { 200: jsonDoc('The session to redirect to', BillingModel.checkoutSession), 409: { description: 'Already subscribed' }, ...STRIPE_ERRORS },
+      },
+    })
+    .get('/portal', ({ user, query }) => billing.portal(user, query.return_url), {
+      query: BillingModel.portalQuery,
+      scope: 'billing:write',
+      detail: {
+        summary: 'Get a Stripe billing portal URL',
+        responses: { 200: jsonDoc('Portal session', BillingModel.portal), ...STRIPE_ERRORS },
+      },
+    })
+    .get('/invoices', ({ user, query }) => billing.invoices(user.id, query.limit), {
+      query: BillingModel.invoicesQuery,
+      scope: 'billing:read',
+      detail: {
+        summary: 'List my invoices',
+        description: 'Most recent first, from Stripe; an empty list before the first checkout.',
+        responses: { 200: jsonDoc('Invoices', BillingModel.invoices), ...STRIPE_ERRORS },
+      },
+    })
+    .post('/cancel', ({ user, query }) => billing.cancel(user.id, query.immediate), {
+      query: BillingModel.cancelQuery,
+      scope: 'billing:write',
+      detail: {
+        summary: 'Cancel my Stripe subscription',
+        description: 'At the end of the billing period by default; `immediate=true` cancels now (no refund). 404 without a Stripe subscription.',
+        responses: { 200: jsonDoc('Cancellation', BillingModel.cancelled), 404: { description: 'No Stripe subscription' }, 409: { description: 'Already ended' }, ...STRIPE_ERRORS },
+      },
+    })
+    .post('/resume', ({ user }) => billing.resume(user.id), {
+      scope: 'billing:write',
+      detail: {
+        summary: 'Resume my Stripe subscription',
+        description: 'Undoes a cancellation at period end. 409 for a subscription that has already ended.',
+        responses: { 200: jsonDoc('Resumed', BillingModel.resumed), 404: { description: 'No Stripe subscription' }, 409: { description: 'Already ended' }, ...STRIPE_ERRORS },
+      },
+    })
+    .post('/mobile/link', ({ user, body }) => billing.link(user.id, body), {
+      body: BillingModel.link,
+      scope: 'billing:write',
+      detail: {
+        summary: 'Link an App Store or Google Play purchase to me',
+        description:
+          'Store notifications about this purchase then apply to the caller; notifications that arrived before the link are applied now. ' +
+          'A purchase linked to another account is 409.',
+        responses: { 200: jsonDoc('Linked', BillingModel.linked), 409: { description: 'Linked to another account' }, 503: { description: 'That store is not configured' } },
+      },
+    })

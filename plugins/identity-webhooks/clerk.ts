@@ -1,0 +1,84 @@
+/** Clerk webhooks (seed 004): svix-signed over the raw body; user.created, user.updated, user.deleted. */
+import { Webhook } from 'svix'
+import { badRequest, unauthenticated } from '../../core/index.ts'
+import type { Delivery } from './deliveries.ts'
+
+interface ClerkEmail {
+  id?: string
+  email_address?: string
+}
+
+interface ClerkUser {
+  id?: unknown
+  deleted?: boolean
+  email_addresses?: ClerkEmail[]
+  primary_email_address_id?: string | null
+  first_name?: string | null
+  last_name?: string | null
+  username?: string | null
+  image_url?: string | null
+  profile_image_url?: string | null
+  updated_at?: number
+}
+
+interface ClerkEvent {
+  type?: unknown
+  data?: ClerkUser
+  timestamp?: number
+}
+
+/** Builds the verifier; a malformed secret fails the start with the variable's name. */
+export function clerkVerifier(secret: string) {
+  try {
+    return new Webhook(secret)
+  } catch {
+    throw new Error('Invalid CLERK_WEBHOOK_SECRET: expected the svix signing secret from the Clerk dashboard (whsec_...)')
+  }
+}
+
+/** Verifies the svix signature (and its 5-minute timestamp tolerance) over the raw body; 400 or 401 on failure. */
+export function verifyClerk(webhook: Webhook, raw: string, headers: Headers): { id: string; event: ClerkEvent; sentAt: number } {
+  const id = headers.get('svix-id')
+  const timestamp = headers.get('svix-timestamp')
+  const signature = headers.get('svix-signature')
+  if (!id || !timestamp || !signature) throw badRequest('Missing svix-id, svix-timestamp or svix-signature header')
+  try {
+    webhook.verify(raw, { 'svix-id': id, 'svix-timestamp': timestamp, 'svix-signature': signature })
+  } catch {
+    throw unauthenticated('Invalid webhook signature')
+  }
+  let event: ClerkEvent
+  try {
+    event = JSON.parse(raw) as ClerkEvent
+  } catch {
+    throw badRequest('Malformed JSON body')
+  }
+  return { id, event, sentAt: Number(timestamp) * 1000 }
+}
+
+const text = (v: unknown) => (typeof v === 'string' && v.trim() ? v.trim() : null)
+
+/** The delivery to store and apply; throws badRequest for a signed payload that cannot be used. */
+export function clerkDelivery(id: string, event: ClerkEvent, sentAt: number): Delivery {
+  const type = typeof event.type === 'string' ? event.type : 'unknown'
+  if (type !== 'user.created' && type !== 'user.updated' && type !== 'user.deleted') return { provider: 'clerk', id, type }
+  const data = event.data
+  if (!data || typeof data.id !== 'string' || !data.id) throw badRequest('Clerk event without data.id')
+  const eventTime = typeof event.timestamp === 'number' ? event.timestamp : sentAt
+  if (type === 'user.deleted') {
+    return { provider: 'clerk', id, type, change: { id: data.id, deleted: true, changedAt: new Date(eventTime) } }
+  }
+  const emails = data.email_addresses ?? []
+  const primary = emails.find((e) => e.id === data.primary_email_address_id) ?? emails[0]
+  const email = text(primary?.email_address)
+  const name = [text(data.first_name), text(data.last_name)].filter(Boolean).join(' ') || text(data.username)
+  const avatar = text(data.image_url) ?? text(data.profile_image_url)
+  const changedAt = new Date(typeof data.updated_at === 'number' ? data.updated_at : eventTime)
+  return {
+    provider: 'clerk',
+    id,
+    type,
+    change: { id: data.id, email, full_name: name, avatar_url: avatar, changedAt },
+    provision: { sub: data.id, email, name, avatar_url: avatar },
+  }
+}

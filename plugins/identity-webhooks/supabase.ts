@@ -1,0 +1,70 @@
+/** Supabase database webhooks on auth.users (seed 004): `Authorization: Bearer SUPABASE_WEBHOOK_SECRET`; INSERT, UPDATE, DELETE. */
+import { createHash, timingSafeEqual } from 'node:crypto'
+import { badRequest, unauthenticated } from '../../core/index.ts'
+import type { Delivery } from './deliveries.ts'
+
+interface AuthUser {
+  id?: unknown
+  email?: string | null
+  raw_user_meta_data?: Record<string, unknown> | null
+  updated_at?: string | null
+  deleted_at?: string | null
+}
+
+interface SupabasePayload {
+  type?: unknown
+  table?: unknown
+  schema?: unknown
+  record?: AuthUser | null
+  old_record?: AuthUser | null
+}
+
+const digest = (s: string) => createHash('sha256').update(s).digest()
+
+/** Constant-time comparison of the bearer with the secret (both hashed, so lengths never leak). */
+export function checkSupabaseBearer(authorization: string | null, secret: string) {
+  const match = /^Bearer\s+(.+)$/i.exec(authorization ?? '')
+  if (!match || !timingSafeEqual(digest(match[1]!.trim()), digest(secret))) throw unauthenticated('Invalid webhook secret')
+}
+
+const text = (v: unknown) => (typeof v === 'string' && v.trim() ? v.trim() : null)
+const time = (v: unknown) => {
+  const d = typeof v === 'string' ? new Date(v) : undefined
+  return d && !Number.isNaN(d.getTime()) ? d : undefined
+}
+
+/** The delivery to store and apply; its id is a hash of the payload (Supabase sends none). */
+export function supabaseDelivery(raw: string): Delivery {
+  let payload: SupabasePayload
+  try {
+    payload = JSON.parse(raw) as SupabasePayload
+  } catch {
+    throw badRequest('Malformed JSON body')
+  }
+  if (typeof payload !== 'object' || payload === null) throw badRequest('Expected a database webhook payload')
+  const id = createHash('sha256').update(raw).digest('hex')
+  const op = typeof payload.type === 'string' ? payload.type : 'unknown'
+  const type = `${String(payload.schema)}.${String(payload.table)}.${op}`
+  if (payload.schema !== 'auth' || payload.table !== 'users' || !['INSERT', 'UPDATE', 'DELETE'].includes(op)) {
+    return { provider: 'supabase', id, type }
+  }
+  const record = op === 'DELETE' ? payload.old_record : payload.record
+  if (!record || typeof record.id !== 'string' || !record.id) throw badRequest(`${op} without the user's id`)
+  // A deletion is the user's last change whatever its record says; soft deletes count as deletions.
+  if (op === 'DELETE' || record.deleted_at) {
+    return { provider: 'supabase', id, type, change: { id: record.id, deleted: true, changedAt: time(record.deleted_at) ?? new Date() } }
+  }
+  const meta = record.raw_user_meta_data ?? {}
+  const email = text(record.email)
+  const name = text(meta.full_name) ?? text(meta.name)
+  const avatar = text(meta.avatar_url) ?? text(meta.picture)
+  const changedAt = time(record.updated_at)
+  if (!changedAt) throw badRequest(`${op} without a valid updated_at`)
+  return {
+    provider: 'supabase',
+    id,
+    type,
+    change: { id: record.id, email, full_name: name, avatar_url: avatar, changedAt },
+    provision: { sub: record.id, email, name, avatar_url: avatar },
+  }
+}
