@@ -51,6 +51,7 @@ export function createPipeline(d: PipelineDeps) {
         const preflight = d.cors.preflight(request)!
         s.status = 204
         for (const k in headers) preflight.headers.set(k, headers[k]!)
+        finish(s, request.method, undefined)
         return preflight
       }
     }
@@ -59,17 +60,23 @@ export function createPipeline(d: PipelineDeps) {
     if (s.early !== undefined) throw s.early
     if (s.replay) {
       const replayed = replayResponse(s, headers)
+      finish(s, request.method, undefined)
       return replayed
     }
   }
 
   /** v1 raw / v2 envelope. Returns the body as a string with status and headers on `set`, so
    *  Elysia builds the Response once (a returned Response would have every header copied again). */
-  function onMapResponse({ request, response, set }: { request: Request; response: unknown; set: Set }) {
+  function onMapResponse({ request, response, set, route }: { request: Request; response: unknown; set: Set; route?: string }) {
     const s = stateOf(request)
     if (response instanceof Response) {
       s.status = response.status
-      return
+      finish(s, request.method, route)
+      if (!s.idempotencyReserved) return
+      // A streamed or hand-built response is not stored: free the key before answering.
+      s.idempotencyReserved = false
+      const released = d.idempotency.release(s.principal!.user.id, s.idempotencyKey!).then(() => response)
+      return released
     }
     let value: unknown = response
     let status = typeof set.status === 'number' ? set.status : 200
@@ -93,6 +100,7 @@ export function createPipeline(d: PipelineDeps) {
     }
     s.status = status
     set.status = status
+    finish(s, request.method, route)
     const out = text === null ? new Response(null, { status, headers }) : text
     if (!s.idempotencyReserved) return out
     // Stored (or released, for a 5xx) before answering, so a retry that arrives next sees it.
@@ -106,7 +114,7 @@ export function createPipeline(d: PipelineDeps) {
     return then
   }
 
-  function onError({ request, code, error, set }: { request: Request; code: unknown; error: unknown; set: Set }) {
+  function onError({ request, code, error, set, route }: { request: Request; code: unknown; error: unknown; set: Set; route?: string }) {
     const s = maybeStateOf(request)
     const id = s?.id ?? requestIdFrom(request.headers)
     const q = request.url.indexOf('?')
@@ -120,6 +128,7 @@ export function createPipeline(d: PipelineDeps) {
     // Headers set before the error (request id, version, CORS, rate limit) still apply.
     const headers = set.headers as Record<string, string>
     for (const k in headers) if (!res.headers.has(k)) res.headers.set(k, String(headers[k]))
+    if (s) finish(s, request.method, route)
     if (!s?.idempotencyReserved) return res
     // A failed request keeps nothing: the key is free before the client can retry.
     s.idempotencyReserved = false
@@ -133,22 +142,20 @@ export function createPipeline(d: PipelineDeps) {
     return released
   }
 
-  function onAfterResponse({ request, route }: { request: Request; route: string }) {
-    const s = maybeStateOf(request)
-    if (!s) return
-    if (s.idempotencyReserved) {
-      // The handler failed or streamed: free the key so the client may retry.
-      s.idempotencyReserved = false
-      d.idempotency
-        .release(s.principal!.user.id, s.idempotencyKey!)
-        .catch((err) => d.logger.warn('idempotency release failed', { request_id: s.id, error: err }))
-    }
+  /**
+   * Logs, metrics, span and the impersonation audit of a finished request. Called where the
+   * response is settled (mapResponse also runs for error responses) rather than in
+   * onAfterResponse, which Elysia schedules with a setImmediate per request.
+   */
+  function finish(s: RequestState, method: string, route: string | undefined) {
+    if (s.finished) return
+    s.finished = true
     const template = route || 'unmatched'
     const seconds = (performance.now() - s.start) / 1000
-    d.metrics.observeRequest(request.method, template, s.status, seconds)
+    d.metrics.observeRequest(method, template, s.status, seconds)
     s.span?.setRoute(template)
     s.span?.end(s.status, s.error)
-    if (s.principal?.actorId) d.audit?.impersonatedRequest(s, request.method)
+    if (s.principal?.actorId) d.audit?.impersonatedRequest(s, method)
     if (d.logger.level === 'debug' || d.logger.level === 'info') {
       d.logger.info('request completed', {
         request_id: s.id,
@@ -156,7 +163,7 @@ export function createPipeline(d: PipelineDeps) {
         span_id: s.span?.spanId,
         user_id: s.principal?.user.id,
         actor_id: s.principal?.actorId,
-        method: request.method,
+        method,
         route: template,
         status: s.status,
         duration_ms: Math.round(seconds * 100000) / 100,
@@ -168,7 +175,6 @@ export function createPipeline(d: PipelineDeps) {
     .onRequest(onRequest as never)
     .mapResponse({ as: 'global' }, onMapResponse as never)
     .onError({ as: 'global' }, onError as never)
-    .onAfterResponse({ as: 'global' }, onAfterResponse as never)
 }
 
 function replayResponse(s: RequestState, headers: Record<string, string>): Response {

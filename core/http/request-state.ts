@@ -32,6 +32,8 @@ export interface RequestState {
   replay?: { status: number; body: string }
   /** True for a CORS preflight: answered in onRequest, nothing else runs. */
   preflight?: boolean
+  /** Set once logs, metrics and the span have been written for this request. */
+  finished?: boolean
 }
 
 const states = new WeakMap<Request, RequestState>()
