@@ -134,7 +134,8 @@ export function createPrelude(d: PreludeDeps, root: AnyElysia) {
     requested ??= m?.[1]
     const rest = m?.[2] ?? ''
     const span = d.tracing.startRequestSpan(request.method, path, request.headers)
-    const peerIp = typeof peer === 'function' ? peer() : peer
+    let ip: string | undefined
+    const forwarded = request.headers.get('x-forwarded-for')
     const s: RequestState = {
       id: requestIdFrom(request.headers),
       version: requested && isApiVersion(requested) ? requested : 'v1',
@@ -143,7 +144,11 @@ export function createPrelude(d: PreludeDeps, root: AnyElysia) {
       path,
       rest,
       start: performance.now(),
-      ip: clientIp(peerIp, request.headers.get('x-forwarded-for'), d.trusted),
+      // Read lazily: asking Bun for the socket's address costs more than the rest of an
+      // authenticated request's bookkeeping, and only public routes and audits need it.
+      get ip() {
+        return (ip ??= clientIp(typeof peer === 'function' ? peer() : peer, forwarded, d.trusted))
+      },
       status: 200,
       span,
     }

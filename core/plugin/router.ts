@@ -11,10 +11,13 @@ import { stateOf } from '../http/request-state.ts'
 /** Context of /app and /admin routes: the bearer has been checked by the pipeline. */
 export function authedContext() {
   return new Elysia()
-    .derive({ as: 'scoped' }, ({ request }) => {
-      const s = stateOf(request)
+    .derive({ as: 'scoped' }, (c) => {
+      const s = stateOf(c.request)
+      // The client address is read from the socket only when a handler asks for it.
+      Object.defineProperty(c, 'clientIp', { get: () => s.ip, configurable: true, enumerable: true })
       const principal = s.principal!
-      return { principal, user: principal.user, requestId: s.id, clientIp: s.ip }
+      const context = { principal, user: principal.user, requestId: s.id }
+      return context as typeof context & { readonly clientIp: string }
     })
     .macro({
       /** API-key scope the route needs (SPEC §7); a session has every scope of its role. */
