@@ -73,6 +73,11 @@ export function toErrorView(
       headers: error.headers,
     }
   }
+  // PostgreSQL refuses NUL characters in text (22021) and in jsonb (22P05): client input, not a bug.
+  const pgCode = (error as { code?: unknown })?.code
+  if (pgCode === '22021' || pgCode === '22P05') {
+    return simple(400, 'BAD_REQUEST', 'The request contains characters that cannot be stored (NUL)')
+  }
   switch (elysiaCode) {
     case 'VALIDATION':
       return validationView(error, query)

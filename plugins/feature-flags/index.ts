@@ -1,0 +1,76 @@
+/** Feature flags: admin CRUD and check, the caller's flags, and isEnabled() for other plugins (seed 004, SPEC §9). */
+import { definePlugin, env } from '../../core/index.ts'
+import { flagAdminRoutes, flagAppRoutes } from './routes.ts'
+import { CHANGED, createFeatureFlags, type FeatureFlagsService } from './service.ts'
+import { createFlagStore } from './store.ts'
+
+export { rolloutBucket, FLAG_TYPES, REASONS, type Evaluation, type FlagType, type Reason } from './evaluate.ts'
+export { DEFAULT_PLAN, type EvaluateOptions, type FeatureFlagsService, type FlagSubject, type PlanResolver } from './service.ts'
+export type { FlagView } from './store.ts'
+
+declare module '../../core/plugin/types.ts' {
+  interface PluginServices {
+    'feature-flags': FeatureFlagsService
+  }
+}
+
+declare module '../../core/events/types.ts' {
+  interface EventMap {
+    /** A flag was created, updated or deleted: every replica reloads its flags. */
+    'feature_flag.changed': { id: string; key: string; action: string }
+  }
+}
+
+export interface FeatureFlagsPluginOptions {
+  /** Clock of evaluation (expires_at); tests inject one. */
+  now?: () => Date
+}
+
+type Flags = ReturnType<typeof createFeatureFlags>
+
+export function createFeatureFlagsPlugin(options: FeatureFlagsPluginOptions = {}) {
+  const now = options.now ?? (() => new Date())
+  // One service per app (route factories get a copy of the context whose `events` is the app's).
+  const services = new WeakMap<object, Flags>()
+  const flagsOf = (ctx: { events: object }) => services.get(ctx.events)!
+
+  return definePlugin({
+    name: 'feature-flags',
+    tag: { name: 'Feature Flags', description: 'Feature flags: admin management and the caller\'s evaluated flags' },
+    config: {
+      refreshMs: env.int('FEATURE_FLAGS_REFRESH_MS', {
+        default: 30_000,
+        min: 0,
+        description: 'periodic reload of the flag cache, a safety net for missed change events (0 = off)',
+      }),
+    },
+    migrations: new URL('./migrations/', import.meta.url),
+    provides: (ctx): FeatureFlagsService => {
+      const flags = createFeatureFlags({
+        store: createFlagStore(ctx.sql, ctx.audit),
+        events: ctx.events,
+        logger: ctx.logger,
+        now,
+        refreshMs: ctx.config.refreshMs,
+      })
+      services.set(ctx.events, flags)
+      ctx.stats.contribute('feature_flags', () => flags.stats())
+      const { isEnabled, evaluate, evaluateAll, setPlanResolver, reload } = flags
+      return { isEnabled, evaluate, evaluateAll, setPlanResolver, reload }
+    },
+    admin: (ctx) => flagAdminRoutes(ctx, flagsOf(ctx), ctx.audit),
+    app: (ctx) => flagAppRoutes(ctx, flagsOf(ctx)),
+    on: {
+      [CHANGED]: (_payload, ctx) => flagsOf(ctx).reload(),
+      // Published (broadcast) by the billing plugin when installed: the user's new plan applies at once.
+      'subscription.updated': (payload, ctx) => {
+        const p = payload as { user_id?: unknown; plan?: unknown } | null
+        if (typeof p?.user_id === 'string') flagsOf(ctx).planChanged(p.user_id, typeof p.plan === 'string' ? p.plan : null)
+      },
+    },
+    start: (ctx) => flagsOf(ctx).start(),
+    stop: (ctx) => flagsOf(ctx).stop(),
+  })
+}
+
+export default createFeatureFlagsPlugin()
