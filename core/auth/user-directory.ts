@@ -13,6 +13,8 @@ export interface ProvisionClaims {
   full_name?: unknown
   picture?: unknown
   avatar_url?: unknown
+  /** Supabase puts the profile here. */
+  user_metadata?: { full_name?: unknown; name?: unknown; avatar_url?: unknown; picture?: unknown }
 }
 
 export interface UserDirectory {
@@ -68,8 +70,9 @@ export function createUserDirectory(o: UserDirectoryOptions): UserDirectory {
     },
     async ensure(claims) {
       const email = str(claims.email, 320)
-      const name = str(claims.full_name ?? claims.name, 255)
-      const avatar = str(claims.avatar_url ?? claims.picture, 2048)
+      const meta = typeof claims.user_metadata === 'object' && claims.user_metadata !== null ? claims.user_metadata : {}
+      const name = str(claims.full_name ?? claims.name ?? meta.full_name ?? meta.name, 255)
+      const avatar = str(claims.avatar_url ?? claims.picture ?? meta.avatar_url ?? meta.picture, 2048)
       // One round trip: insert when new, else read the existing row. The database role is
       // authoritative (SPEC §7); ADMIN_EMAILS only applies at provisioning.
       const rows = await o.sql<(User & { created_now: boolean })[]>`

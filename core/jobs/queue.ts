@@ -89,7 +89,8 @@ export interface JobQueue {
   list(query: JobListQuery): Promise<{ items: JobView[]; total: number; skip: number; limit: number }>
   get(id: string): Promise<JobView | undefined>
   /** Requeue a failed or dead job now with a fresh set of attempts (last_error is kept). */
-  retry(id: string): Promise<JobView>
+  /** Requeues a failed or dead job; pass `tx` to do it inside the caller's transaction (with its audit entry). */
+  retry(id: string, options?: { tx?: Sql }): Promise<JobView>
   stats(): Promise<JobStats>
 }
 
@@ -206,11 +207,13 @@ export function createJobQueue(options: JobQueueOptions): JobQueue {
       return UUID.test(id) ? view(id) : undefined
     },
 
-    async retry(id) {
+    async retry(id, options) {
       if (!UUID.test(id)) throw notFound('Job', id)
+      // On PGlite a transaction holds the only connection: inside one, use only its `tx`.
+      const db = options?.tx ?? sql
       let rows: JobView[]
       try {
-        rows = await sql.unsafe<JobView[]>(
+        rows = await db.unsafe<JobView[]>(
           `update jobs set state = 'queued', attempts = 0, run_at = now(), updated_at = now(), completed_at = null,
              locked_by = null, locked_until = null
            where id = $1 and state in ('failed', 'dead')
@@ -225,7 +228,7 @@ export function createJobQueue(options: JobQueueOptions): JobQueue {
         worker.nudge()
         return rows[0]
       }
-      const current = await view(id)
+      const [current] = await db.unsafe<{ state: string }[]>('select state from jobs where id = $1', [id])
       if (!current) throw notFound('Job', id)
       throw conflict(`Only failed or dead jobs can be retried; this job is ${current.state}`, { id, state: current.state })
     },

@@ -14,7 +14,7 @@ export interface AdminDeps {
 // Every admin route: admin or superadmin (the core checks the zone); an API key also needs admin:full.
 const SCOPE = 'admin:full'
 
-export const adminRoutes = ({ router, version, jobs, audit, stats }: RouteContext, d: AdminDeps) => {
+export const adminRoutes = ({ router, version, jobs, audit, stats, sql }: RouteContext, d: AdminDeps) => {
   const views = async (rows: Awaited<ReturnType<AdminUsersService['get']>>[]) =>
     (await d.users.views(rows, (r) => ({ updated_at: r.updated_at, deleted_at: r.deleted_at ?? null }))).map((v) => d.users.present(v, version))
   const one = async (row: Awaited<ReturnType<AdminUsersService['get']>>) => (await views([row]))[0]
@@ -88,10 +88,13 @@ export const adminRoutes = ({ router, version, jobs, audit, stats }: RouteContex
       .post(
         '/jobs/:job_id/retry',
         async (c) => {
-          const job = await jobs.retry(c.params.job_id)
           const a = audit.from(c)
-          await audit.record({ ...a, action: 'job.retry', resource_type: 'job', resource_id: job.id, details: { ...a.details, name: job.name } })
-          return job
+          // The requeue and its audit entry commit together (SPEC §7: audited in the same transaction).
+          return sql.begin(async (tx) => {
+            const job = await jobs.retry(c.params.job_id, { tx: tx as never })
+            await audit.record({ ...a, action: 'job.retry', resource_type: 'job', resource_id: job.id, details: { ...a.details, name: job.name } }, tx)
+            return job
+          })
         },
         {
           params: JobModel.params,

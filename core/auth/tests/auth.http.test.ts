@@ -67,6 +67,12 @@ describe('auth with HS256', () => {
     expect(row).toEqual({ email: 'plain@example.com', full_name: 'Plain', role: 'user' })
   })
 
+  it('reads a Supabase profile from user_metadata at provisioning', async () => {
+    await t.as({ sub: 'u-supa', email: 'supa@example.com', user_metadata: { full_name: 'Supa Base', avatar_url: 'https://example.com/a.png' } }).get('/api/v1/app/echo/me')
+    const [row] = await t.app.db.sql`select full_name, avatar_url from users where id = 'u-supa'`
+    expect(row).toEqual({ full_name: 'Supa Base', avatar_url: 'https://example.com/a.png' })
+  })
+
   it('keeps the database role authoritative over later token claims', async () => {
     await t.as({ sub: 'u-promo', email: 'promo@example.com' }).get('/api/v1/app/echo/me')
     await t.app.db.sql`update users set role = 'agent' where id = 'u-promo'`
