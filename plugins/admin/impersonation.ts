@@ -60,7 +60,7 @@ type SessionRow = User & { imp_actor_role: User['role']; imp_actor_active: boole
 
 const who = (u: User) => ({ id: u.id, email: u.email, full_name: u.full_name })
 
-export function createImpersonation(ctx: Pick<PluginContext, 'sql' | 'audit' | 'auth'>, options: ImpersonationOptions): ImpersonationService {
+export function createImpersonation(ctx: Pick<PluginContext, 'sql' | 'audit' | 'auth' | 'events'>, options: ImpersonationOptions): ImpersonationService {
   const sql: Sql = ctx.sql
   /** Tokens whose signature was checked, until their exp (the session row is still read every time). */
   const verified = new Map<string, Claims>()
@@ -177,6 +177,8 @@ export function createImpersonation(ctx: Pick<PluginContext, 'sql' | 'audit' | '
         return s.ended_at
       })
       for (const [token, c] of verified) if (c.jti === id) verified.delete(token)
+      // Open WebSocket connections made with the token close on every replica (websocket plugin).
+      await ctx.events.publish('impersonation.ended', { id }, { broadcast: true })
       return { message: 'Impersonation stopped', impersonated_user: who(principal.user), ended_at: ended }
     },
   }

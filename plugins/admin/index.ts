@@ -12,6 +12,12 @@ declare module '../../core/index.ts' {
     admin: AdminDeps
   }
 }
+declare module '../../core/events/types.ts' {
+  interface EventMap {
+    /** An impersonation session was stopped (broadcast): `id` is the session (the token's jti). */
+    'impersonation.ended': { id: string }
+  }
+}
 
 /** The services of each app (route factories get a copy of the context; its `events` is the app's). */
 const services = new WeakMap<object, AdminDeps>()

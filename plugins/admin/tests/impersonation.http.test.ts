@@ -114,8 +114,14 @@ describe('stopping', () => {
   it('revokes the token at once, audited; other bearers get 400', async () => {
     const { token } = (await start('u-t4')).body
     expect((await t.get('/api/v1/app/users/me', withToken(token))).status).toBe(200)
+    const ended: string[] = []
+    const off = t.app.events.subscribe('impersonation.ended', ({ id }) => void ended.push(id))
     const stop = await t.post('/api/v1/admin/impersonate/stop', undefined, withToken(token))
     expect(stop.status).toBe(200)
+    await new Promise((r) => setTimeout(r, 20))
+    off()
+    // Sockets opened with the token close on every replica (the websocket plugin listens).
+    expect(ended).toEqual([decodeJwt(token).jti as string])
     expect(stop.body).toMatchObject({ message: 'Impersonation stopped', impersonated_user: { id: 'u-t4' } })
     expect(stop.headers.get('x-impersonated-by')).toBe('u-boss')
     const after = await t.get('/api/v1/app/users/me', withToken(token))
