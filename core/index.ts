@@ -28,6 +28,20 @@ export type { Sql } from './db/index.ts'
 export type { EventBus, EventMap, EventMeta } from './events/index.ts'
 export type { JobHandler, JobQueue } from './jobs/index.ts'
 export type { Logger } from './observability/logger.ts'
+export {
+  INBOUND_STATUSES,
+  RETRY_JOB as INBOUND_RETRY_JOB,
+  maskSecrets,
+  type Applier as InboundApplier,
+  type InboundEvent,
+  type InboundPipeline,
+  type InboundQuery,
+  type InboundStatus,
+  type Outcome as InboundOutcome,
+  type ReceiveResult as InboundReceiveResult,
+  type StoredEvent as StoredInboundEvent,
+  type Tx as InboundTx,
+} from './inbound/index.ts'
 export { parseRate, type RateRule } from './rate-limit/index.ts'
 export type { MeterEvent, MeterFn, MeterSink } from './observability/meter.ts'
 export { t } from 'elysia'

@@ -12,9 +12,11 @@ import { createUserDirectory } from '../auth/user-directory.ts'
 import { processEnv, type CoreConfig, type EnvSource } from '../config/index.ts'
 import { migrate, openDatabase, type Database, type MigrationSource } from '../db/index.ts'
 import { createEventBus, type EventBus } from '../events/index.ts'
+import { AppError } from '../errors/index.ts'
 import { createHealthChecks } from '../health/checks.ts'
 import { healthPlugin } from '../health/index.ts'
 import { redisCheck } from '../health/redis-check.ts'
+import { createInboundPipeline, RETRY_JOB as INBOUND_RETRY_JOB, type InboundPipeline } from '../inbound/index.ts'
 import { parseTrustedProxies } from '../http/client-ip.ts'
 import { createCors } from '../http/cors.ts'
 import { createIdempotency } from '../http/idempotency.ts'
@@ -75,6 +77,8 @@ export interface App {
   readonly sockets: SocketRouter
   /** The audit log (SPEC §7): admin actions, impersonation, API keys. */
   readonly audit: AuditLog
+  /** Inbound events (webhooks) of every provider. */
+  readonly inbound: InboundPipeline
   readonly plugins: readonly AnyPlugin[]
   /** A plugin's `provides` result. */
   service<T = unknown>(plugin: string): T
@@ -137,6 +141,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
   const audit = createAuditLog({ sql, logger })
   const stats = createStatsRegistry(logger)
   const idempotency = createIdempotency(sql, core.idempotencyTtlHours)
+  const inbound = createInboundPipeline({ sql, jobs, logger: logger.child({ component: 'inbound' }) })
 
   const configs = new Map(plugins.map((p) => [p.name, pluginConfig.get(p.name)]))
   const store = core.redisUrl ? createRedisStore({ url: core.redisUrl, logger }) : createMemoryStore()
@@ -171,6 +176,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
       meterSink: meter,
       audit,
       stats,
+      inbound,
       rateLimits: {
         async peek(className, key) {
           const r = await limiter.peek(className, key)
@@ -197,6 +203,18 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
       events.subscribe(name, (payload: unknown) => (handler as (x: unknown, c: unknown) => unknown)(payload, ctx) as void)
     }
   }
+  // A delivery whose effect failed: stored as failed, retried with backoff until applied (or dead).
+  jobs.register(INBOUND_RETRY_JOB, async (payload) => {
+    try {
+      await inbound.retry((payload as { id: string }).id)
+    } catch (err) {
+      // Applied meanwhile (a redelivery won): nothing left to do.
+      if (err instanceof AppError && err.errorCode === 'CONFLICT') return
+      throw err
+    }
+  })
+  // Counted once for every provider, and only when one is installed.
+  if (inbound.providers().length) stats.contribute('webhooks', () => inbound.stats())
   jobs.register('core.purge-idempotency-keys', async () => {
     await idempotency.purgeExpired()
   })
@@ -257,6 +275,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
     channels,
     sockets,
     audit,
+    inbound,
     plugins,
     service: <T>(name: string) => provided.get(name) as T,
     openapi,

@@ -15,6 +15,7 @@ import type { Meter, MeterFn } from '../observability/meter.ts'
 import type { Metrics } from '../observability/metrics.ts'
 import type { RateRule } from '../rate-limit/index.ts'
 import type { HealthChecks } from '../health/checks.ts'
+import type { InboundPipeline } from '../inbound/index.ts'
 import type { SocketEndpoint, SocketServer } from '../realtime/types.ts'
 import type { ChannelRegistry } from './channels.ts'
 import type { PublicRouterFactory, RouterFactory } from './router.ts'
@@ -70,6 +71,8 @@ export interface PluginContext<C = unknown> {
   readonly audit: AuditLog
   /** Admin dashboard sections this plugin contributes (absent plugins contribute nothing). */
   readonly stats: StatsRegistry
+  /** Inbound events (webhooks) of every provider: register an applier per provider, then receive() verified events. */
+  readonly inbound: InboundPipeline
 }
 
 export interface RouteContext<C = unknown, R = RouterFactory> extends PluginContext<C> {

@@ -1,6 +1,6 @@
 /** Who a provider's customer or purchase belongs to: Stripe customers, App Store appAccountTokens and linked mobile purchases. */
 import { conflict, type Sql } from '../../core/index.ts'
-import type { Tx } from './inbound/pipeline.ts'
+import type { InboundTx as Tx } from '../../core/index.ts'
 
 type Db = Sql | Tx
 export type Platform = 'apple' | 'google'

@@ -1,15 +1,14 @@
 /** Billing: Stripe subscriptions, verified Stripe / App Store / Google Play webhooks through one inbound-event pipeline, derived plans. */
-import { AppError, definePlugin } from '../../core/index.ts'
+import { definePlugin } from '../../core/index.ts'
 import type { UsersPluginService } from '../users/index.ts'
 import { billingConfig } from './config.ts'
-import { RETRY_JOB } from './inbound/pipeline.ts'
 import { billingAdminRoutes } from './routes/admin.ts'
 import { billingAppRoutes } from './routes/app.ts'
 import { webhookRoutes } from './routes/webhooks.ts'
 import { createBilling, type Billing, type SubscriptionUpdated } from './service.ts'
 
 export type { Billing, SubscriptionUpdated } from './service.ts'
-export type { InboundEvent, InboundPipeline, Applier, Outcome, StoredEvent } from './inbound/pipeline.ts'
+export type { InboundEvent, InboundPipeline, InboundApplier as Applier, InboundOutcome as Outcome, StoredInboundEvent as StoredEvent } from '../../core/index.ts'
 export { ACTIVE_STATUSES, derive, type DerivedState } from './subscriptions.ts'
 
 declare module '../../core/plugin/types.ts' {
@@ -54,18 +53,6 @@ export default definePlugin({
   public: (ctx) => webhookRoutes(ctx, serviceOf(ctx)),
   app: (ctx) => billingAppRoutes(ctx, serviceOf(ctx)),
   admin: (ctx) => billingAdminRoutes(ctx, serviceOf(ctx)),
-  jobs: {
-    // A delivery whose effect failed: stored as failed, retried with backoff until applied (or dead).
-    [RETRY_JOB]: (ctx) => async (payload: { id: string }) => {
-      try {
-        await serviceOf(ctx).pipeline.retry(payload.id)
-      } catch (err) {
-        // Applied meanwhile (a redelivery won): nothing left to do.
-        if (err instanceof AppError && err.errorCode === 'CONFLICT') return
-        throw err
-      }
-    },
-  },
   start: (ctx) => {
     const c = ctx.config
     if (c.stripeSecretKey && !/^(sk|rk)_/.test(c.stripeSecretKey)) ctx.logger.warn('STRIPE_SECRET_KEY does not look like a Stripe secret key (sk_... or rk_...)')

@@ -1,10 +1,9 @@
 /** The billing service: status, Stripe checkout/portal/invoices/cancel/resume, mobile purchase links and the three webhooks. */
 import { X509Certificate } from 'node:crypto'
-import { conflict, notFound, serviceUnavailable, validation, type PluginContext, type User } from '../../core/index.ts'
+import { conflict, notFound, serviceUnavailable, validation, type InboundEvent, type PluginContext, type User } from '../../core/index.ts'
 import { createAccounts, type Platform } from './accounts.ts'
 import { APPLE_ROOT_CA_G3_PEM } from './certs/apple-root-ca-g3.ts'
 import type { BillingConfig } from './config.ts'
-import { createInboundPipeline, type InboundEvent } from './inbound/pipeline.ts'
 import { appleApplier, verifyAppleNotification } from './providers/apple.ts'
 import { AppleJwsError, verifyAppleJws } from './providers/apple-jws.ts'
 import { createPushTokenVerifier, decodeGooglePush, googleApplier } from './providers/google.ts'
@@ -37,10 +36,11 @@ function checkUrl(field: string, url: string) {
 }
 
 export function createBilling(ctx: PluginContext<BillingConfig>) {
-  const { sql, config, logger, events, jobs } = ctx
+  const { sql, config, logger, events } = ctx
   const accounts = createAccounts(sql)
   const store = createSubscriptionStore(sql)
-  const pipeline = createInboundPipeline({ sql, jobs, logger })
+  // The core's pipeline: one table, retry job and admin list for every provider (Clerk and Supabase too).
+  const pipeline = ctx.inbound
   const stripe = createStripeApi(config, accounts, logger)
   const roots = config.appleRootCa ?? [new X509Certificate(APPLE_ROOT_CA_G3_PEM)]
   const verifyPushToken = createPushTokenVerifier(config)
@@ -68,7 +68,6 @@ export function createBilling(ctx: PluginContext<BillingConfig>) {
   pipeline.register('apple', appleApplier({ config, accounts, store, notify }))
   pipeline.register('google', googleApplier({ config, accounts, store, notify }))
   ctx.stats.contribute('subscriptions', () => store.stats())
-  ctx.stats.contribute('webhooks', () => pipeline.stats())
 
   const anyConfigured = () => stripe.configured || !!config.appleBundleId || !!config.googlePackageName
 

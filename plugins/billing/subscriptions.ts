@@ -1,6 +1,6 @@
 /** Subscription state: one record per user and source, changed only by newer provider events; the user's plan derived from all sources. */
 import type { Sql } from '../../core/index.ts'
-import type { Tx } from './inbound/pipeline.ts'
+import type { InboundTx as Tx } from '../../core/index.ts'
 
 export type Source = 'stripe' | 'apple' | 'google'
 export const SOURCES: readonly Source[] = ['stripe', 'apple', 'google']

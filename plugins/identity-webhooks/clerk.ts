@@ -1,7 +1,7 @@
 /** Clerk webhooks (seed 004): svix-signed over the raw body; user.created, user.updated, user.deleted. */
 import { Webhook } from 'svix'
-import { badRequest, unauthenticated } from '../../core/index.ts'
-import type { Delivery } from './deliveries.ts'
+import { badRequest, unauthenticated, type InboundEvent } from '../../core/index.ts'
+import type { Delivery, DeliveryOf } from './deliveries.ts'
 
 interface ClerkEmail {
   id?: string
@@ -53,10 +53,27 @@ export function verifyClerk(webhook: Webhook, raw: string, headers: Headers): { 
   } catch {
     throw badRequest('Malformed JSON body')
   }
+  if (typeof event !== 'object' || event === null || Array.isArray(event)) throw badRequest('Expected a Clerk event object')
   return { id, event, sentAt: Number(timestamp) * 1000 }
 }
 
 const text = (v: unknown) => (typeof v === 'string' && v.trim() ? v.trim() : null)
+
+/** The verified event as the inbound pipeline stores it: svix-id, type, the event's time, the Clerk user id. */
+export function clerkEvent(id: string, event: ClerkEvent, sentAt: number): InboundEvent {
+  const subject = typeof event.data?.id === 'string' ? event.data.id : null
+  return {
+    provider: 'clerk',
+    eventId: id,
+    type: typeof event.type === 'string' ? event.type : 'unknown',
+    occurredAt: new Date(typeof event.timestamp === 'number' ? event.timestamp : sentAt),
+    subject,
+    payload: event,
+  }
+}
+
+/** The delivery of a stored Clerk event (its occurred_at is the event's time, else the svix timestamp). */
+export const clerkDeliveryOf: DeliveryOf = (row) => clerkDelivery(row.event_id, row.payload as ClerkEvent, (row.occurred_at ?? row.received_at).getTime())
 
 /** The delivery to store and apply; throws badRequest for a signed payload that cannot be used. */
 export function clerkDelivery(id: string, event: ClerkEvent, sentAt: number): Delivery {

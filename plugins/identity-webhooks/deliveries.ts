@@ -1,5 +1,5 @@
-/** Verified identity-provider deliveries: stored once by id, applied in the same transaction, never older over newer. */
-import type { AuditLog, Logger, Sql } from '../../core/index.ts'
+/** Clerk and Supabase on the core's inbound pipeline: stored once by id in inbound_events, applied in the same transaction, never older over newer. */
+import type { AuditLog, InboundApplier, InboundEvent, InboundPipeline, Logger, StoredInboundEvent } from '../../core/index.ts'
 import type { IdentityChange, UsersPluginService } from '../users/index.ts'
 
 export type Provider = 'clerk' | 'supabase'
@@ -16,78 +16,88 @@ export interface Delivery {
   provision?: { sub: string; email?: string | null; name?: string | null; avatar_url?: string | null }
 }
 
-/** Where the delivery came from, for the audit entry of a deletion. */
+/** Where the delivery came from, for the audit entry of a deletion (absent on a retry or replay). */
 export interface Origin {
   ip: string
   requestId: string
 }
 
+/** Rebuilds the delivery from the stored event (the retry job and the admin replay use it too); throws badRequest when unusable. */
+export type DeliveryOf = (row: StoredFields) => Delivery
+export type StoredFields = Pick<StoredInboundEvent, 'event_id' | 'type' | 'payload' | 'occurred_at' | 'received_at'>
+
+/** An event about to be received, seen as it will be stored (the route checks it is usable first). */
+export const asStored = (e: InboundEvent): StoredFields => ({ event_id: e.eventId, type: e.type, payload: e.payload, occurred_at: e.occurredAt ?? null, received_at: new Date() })
+
+/** The note of an event older than the user's last applied change: stored as ignored, answered `stale`. */
+export const STALE_NOTE = 'older than the last applied change'
+
 export interface Deliveries {
-  receive(d: Delivery, origin: Origin): Promise<{ received: true; outcome: Outcome }>
-  /** A verified delivery whose payload could not be used: counted as failed, retried if redelivered. */
-  failed(d: Pick<Delivery, 'provider' | 'id' | 'type'>, error: string): Promise<void>
+  /** Stores and applies a verified, usable delivery (a duplicate is acknowledged, not applied again). */
+  receive(event: InboundEvent, d: Delivery, origin: Origin): Promise<{ received: true; outcome: Outcome }>
+  /** A verified delivery whose payload could not be used: stored as failed, answered 400, processed again if redelivered. */
+  reject(event: InboundEvent, error: unknown): Promise<void>
 }
 
-export function createDeliveries(sql: Sql, users: UsersPluginService, audit: AuditLog, logger: Logger): Deliveries {
-  const seen = async (d: Delivery) => {
-    const [row] = await sql<{ status: string }[]>`
-      select status from identity_webhook_events where provider = ${d.provider} and event_id = ${d.id}`
-    return row !== undefined && row.status !== 'failed'
-  }
+export function createDeliveries(
+  inbound: InboundPipeline,
+  users: UsersPluginService,
+  audit: AuditLog,
+  logger: Logger,
+  parsers: Record<Provider, DeliveryOf>,
+): Deliveries {
+  /** Origins of the deliveries being received right now, by provider and id. */
+  const origins = new Map<string, Origin>()
+  const key = (provider: string, id: string) => `${provider}\n${id}`
+
+  const applier =
+    (deliveryOf: DeliveryOf): InboundApplier =>
+    async (row, tx) => {
+      const d = deliveryOf(row)
+      if (!d.change) return { status: 'ignored', note: 'not a user change' }
+      const userId = d.change.id
+      const result = await users.applyIdentityChange(d.change, tx)
+      if (result === 'missing') return { status: 'ignored', userId, note: 'no such user' }
+      if (result === 'stale') return { status: 'ignored', userId, note: STALE_NOTE }
+      if (d.change.deleted) {
+        // A deactivation by the provider is audited like one by an admin (no actor: the provider).
+        const origin = origins.get(key(row.provider, row.event_id))
+        await audit.record(
+          {
+            actor_id: null,
+            action: 'user.delete',
+            resource_type: 'user',
+            resource_id: userId,
+            details: { provider: row.provider, event_id: row.event_id, anonymised: true },
+            ip_address: origin?.ip ?? null,
+            request_id: origin?.requestId ?? null,
+          },
+          tx,
+        )
+      }
+      return { status: 'applied', userId, after: () => users.changed(userId) }
+    }
+
+  for (const [provider, deliveryOf] of Object.entries(parsers)) inbound.register(provider, applier(deliveryOf))
 
   return {
-    async receive(d, origin) {
-      if (await seen(d)) return { received: true, outcome: 'duplicate' }
-      // Provisioning uses the core's user directory (outside the transaction: PGlite has one connection).
+    async receive(event, d, origin) {
+      // Provisioning uses the core's user directory, outside the transaction (PGlite has one connection);
+      // it never changes an existing user, so a redelivery provisions nothing.
       if (d.change && d.provision && !d.change.deleted) await users.provision(d.provision)
-      const outcome = await sql.begin(async (tx) => {
-        // Claims the id: a concurrent redelivery waits here, then finds it taken.
-        const [claimed] = (await tx`
-          insert into identity_webhook_events (provider, event_id, type, user_id, status)
-          values (${d.provider}, ${d.id}, ${d.type}, ${d.change?.id ?? null}, 'ignored')
-          on conflict (provider, event_id) do update set status = 'ignored', error = null, received_at = now()
-            where identity_webhook_events.status = 'failed'
-          returning event_id`) as unknown as [{ event_id: string } | undefined]
-        if (!claimed) return 'duplicate' as const
-        if (!d.change) return 'ignored' as const
-        const result = await users.applyIdentityChange(d.change, tx)
-        const status = result === 'missing' ? 'ignored' : result
-        if (status === 'applied' && d.change.deleted) {
-          // A deactivation by the provider is audited like one by an admin (no actor: the provider).
-          await audit.record(
-            {
-              actor_id: null,
-              action: 'user.delete',
-              resource_type: 'user',
-              resource_id: d.change.id,
-              details: { provider: d.provider, event_id: d.id, anonymised: true },
-              ip_address: origin.ip,
-              request_id: origin.requestId,
-            },
-            tx,
-          )
-        }
-        await tx`update identity_webhook_events set status = ${status} where provider = ${d.provider} and event_id = ${d.id}`
-        return status
-      })
-      if (outcome === 'applied') await users.changed(d.change!.id)
-      if (outcome === 'stale') logger.info('identity webhook older than the last applied change', { provider: d.provider, event_id: d.id, user_id: d.change?.id })
+      const k = key(event.provider, event.eventId)
+      origins.set(k, origin)
+      let r
+      try {
+        r = await inbound.receive(event)
+      } finally {
+        origins.delete(k)
+      }
+      const outcome: Outcome = r.duplicate ? 'duplicate' : r.status === 'applied' ? 'applied' : r.note === STALE_NOTE ? 'stale' : 'ignored'
+      if (outcome === 'stale') logger.info('identity webhook older than the last applied change', { provider: event.provider, event_id: event.eventId, user_id: d.change?.id })
       return { received: true, outcome }
     },
 
-    async failed(d, error) {
-      await sql`
-        insert into identity_webhook_events (provider, event_id, type, status, error)
-        values (${d.provider}, ${d.id}, ${d.type}, 'failed', ${error.slice(0, 500)})
-        on conflict (provider, event_id) do update set status = 'failed', error = excluded.error, received_at = now()
-          where identity_webhook_events.status = 'failed'`
-    },
+    reject: (event, error) => inbound.reject(event, error),
   }
-}
-
-/** Dashboard section `webhooks` (merged with what billing contributes): deliveries are applied at once, so none is pending. */
-export const webhookStats = (sql: Sql) => async () => {
-  const [row] = await sql<{ total: number; failed: number }[]>`
-    select count(*)::int as total, count(*) filter (where status = 'failed')::int as failed from identity_webhook_events`
-  return { total: row!.total, failed: row!.failed, pending: 0 }
 }

@@ -1,9 +1,8 @@
-/** Identity webhooks: Clerk (svix) and Supabase (bearer) keep the users table in sync with the identity provider. */
-import { createHash } from 'node:crypto'
-import { AppError, definePlugin, env, serviceUnavailable, t } from '../../core/index.ts'
-import { clerkDelivery, clerkVerifier, verifyClerk } from './clerk.ts'
-import { createDeliveries, webhookStats, type Deliveries, type Delivery, type Origin } from './deliveries.ts'
-import { checkSupabaseBearer, supabaseDelivery } from './supabase.ts'
+/** Identity webhooks: Clerk (svix) and Supabase (bearer) keep the users table in sync, through the core's inbound-event pipeline. */
+import { AppError, definePlugin, env, serviceUnavailable, t, type InboundEvent } from '../../core/index.ts'
+import { clerkDeliveryOf, clerkEvent, clerkVerifier, verifyClerk } from './clerk.ts'
+import { asStored, createDeliveries, type Deliveries, type DeliveryOf, type Origin } from './deliveries.ts'
+import { checkSupabaseBearer, supabaseDeliveryOf, supabaseEvent } from './supabase.ts'
 
 const services = new WeakMap<object, { deliveries: Deliveries; clerk?: ReturnType<typeof clerkVerifier> }>()
 
@@ -14,19 +13,22 @@ const received = t.Object({
 const doc = (summary: string, description: string) => ({
   summary,
   description,
-  responses: { 200: { description: 'Acknowledged (also a redelivery, or an event older than the stored state)', content: { 'application/json': { schema: received as any } } } },
+  responses: {
+    200: { description: 'Acknowledged (also a redelivery, or an event older than the stored state)', content: { 'application/json': { schema: received as any } } },
+    500: { description: 'Verified and stored, but applying failed: kept as failed in inbound_events and retried by a job; the provider redelivers' },
+  },
 })
 
-/** A signed delivery that cannot be used is counted as failed, then answered 400. */
-async function handle(deliveries: Deliveries, origin: Origin, parse: () => Delivery, fallback: Pick<Delivery, 'provider' | 'id' | 'type'>) {
-  let delivery: Delivery
+/** A verified delivery that cannot be used is stored as failed (listed, counted), then answered 400. */
+async function handle(deliveries: Deliveries, origin: Origin, event: InboundEvent, deliveryOf: DeliveryOf) {
+  let delivery
   try {
-    delivery = parse()
+    delivery = deliveryOf(asStored(event))
   } catch (err) {
-    if (err instanceof AppError) await deliveries.failed(fallback, err.message)
+    if (err instanceof AppError) await deliveries.reject(event, err)
     throw err
   }
-  return deliveries.receive(delivery, origin)
+  return deliveries.receive(event, delivery, origin)
 }
 
 const notConfigured = (provider: string, variable: string) =>
@@ -53,8 +55,10 @@ export default definePlugin({
   }),
   provides: (ctx) => {
     const clerk = ctx.config.clerkSecret ? clerkVerifier(ctx.config.clerkSecret) : undefined
-    services.set(ctx.events, { deliveries: createDeliveries(ctx.sql, ctx.use('users'), ctx.audit, ctx.logger), clerk })
-    ctx.stats.contribute('webhooks', webhookStats(ctx.sql))
+    // Deliveries go to the core's inbound_events (the old identity_webhook_events table is no longer written);
+    // the core counts them in the dashboard's `webhooks` section and lists them at /admin/webhooks/events.
+    const deliveries = createDeliveries(ctx.inbound, ctx.use('users'), ctx.audit, ctx.logger, { clerk: clerkDeliveryOf, supabase: supabaseDeliveryOf })
+    services.set(ctx.events, { deliveries, clerk })
   },
   public: (ctx) => {
     const { deliveries, clerk } = services.get(ctx.events)!
@@ -66,8 +70,7 @@ export default definePlugin({
         async ({ body, request, clientIp, requestId }) => {
           if (!clerk) throw notConfigured('Clerk', 'CLERK_WEBHOOK_SECRET')
           const { id, event, sentAt } = verifyClerk(clerk, rawOf(body), request.headers)
-          const type = typeof event.type === 'string' ? event.type : 'unknown'
-          return handle(deliveries, { ip: clientIp, requestId }, () => clerkDelivery(id, event, sentAt), { provider: 'clerk', id, type })
+          return handle(deliveries, { ip: clientIp, requestId }, clerkEvent(id, event, sentAt), clerkDeliveryOf)
         },
         {
           parse: 'text',
@@ -82,9 +85,7 @@ export default definePlugin({
         async ({ body, request, clientIp, requestId }) => {
           if (!supabaseSecret) throw notConfigured('Supabase', 'SUPABASE_WEBHOOK_SECRET')
           checkSupabaseBearer(request.headers.get('authorization'), supabaseSecret)
-          const raw = rawOf(body)
-          const id = createHash('sha256').update(raw).digest('hex')
-          return handle(deliveries, { ip: clientIp, requestId }, () => supabaseDelivery(raw), { provider: 'supabase', id, type: 'unparsable' })
+          return handle(deliveries, { ip: clientIp, requestId }, supabaseEvent(rawOf(body)), supabaseDeliveryOf)
         },
         {
           parse: 'text',

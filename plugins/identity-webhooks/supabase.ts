@@ -1,7 +1,7 @@
 /** Supabase database webhooks on auth.users (seed 004): `Authorization: Bearer SUPABASE_WEBHOOK_SECRET`; INSERT, UPDATE, DELETE. */
 import { createHash, timingSafeEqual } from 'node:crypto'
-import { badRequest, unauthenticated } from '../../core/index.ts'
-import type { Delivery } from './deliveries.ts'
+import { badRequest, unauthenticated, type InboundEvent } from '../../core/index.ts'
+import type { Delivery, DeliveryOf } from './deliveries.ts'
 
 interface AuthUser {
   id?: unknown
@@ -33,18 +33,35 @@ const time = (v: unknown) => {
   return d && !Number.isNaN(d.getTime()) ? d : undefined
 }
 
-/** The delivery to store and apply; its id is a hash of the payload (Supabase sends none). */
-export function supabaseDelivery(raw: string): Delivery {
-  let payload: SupabasePayload
-  try {
-    payload = JSON.parse(raw) as SupabasePayload
-  } catch {
-    throw badRequest('Malformed JSON body')
-  }
-  if (typeof payload !== 'object' || payload === null) throw badRequest('Expected a database webhook payload')
+const UNPARSABLE = 'unparsable'
+const isPayload = (v: unknown): v is SupabasePayload => typeof v === 'object' && v !== null && !Array.isArray(v)
+const typeOf = (p: SupabasePayload) => `${String(p.schema)}.${String(p.table)}.${typeof p.type === 'string' ? p.type : 'unknown'}`
+
+/** The verified body as the inbound pipeline stores it; its id is a SHA-256 of the raw body (Supabase sends none). */
+export function supabaseEvent(raw: string): InboundEvent {
   const id = createHash('sha256').update(raw).digest('hex')
+  let payload: unknown
+  try {
+    payload = JSON.parse(raw)
+  } catch {}
+  // Not a JSON object: kept (bounded) as the body, type `unparsable`, so the failure is listed and counted.
+  if (!isPayload(payload)) return { provider: 'supabase', eventId: id, type: UNPARSABLE, payload: { body: raw.slice(0, 4096) } }
+  const record = payload.record ?? payload.old_record
+  return { provider: 'supabase', eventId: id, type: typeOf(payload), subject: typeof record?.id === 'string' ? record.id : null, payload }
+}
+
+/** The delivery of a stored Supabase event; a DELETE without deleted_at happened when it was received. */
+export const supabaseDeliveryOf: DeliveryOf = (row) => {
+  if (row.type === UNPARSABLE) throw badRequest('Malformed JSON body')
+  return supabaseDelivery(row.event_id, row.payload, row.received_at)
+}
+
+/** The delivery to store and apply; throws badRequest for a payload that cannot be used. */
+export function supabaseDelivery(id: string, body: unknown, receivedAt = new Date()): Delivery {
+  if (!isPayload(body)) throw badRequest('Expected a database webhook payload')
+  const payload = body
   const op = typeof payload.type === 'string' ? payload.type : 'unknown'
-  const type = `${String(payload.schema)}.${String(payload.table)}.${op}`
+  const type = typeOf(payload)
   if (payload.schema !== 'auth' || payload.table !== 'users' || !['INSERT', 'UPDATE', 'DELETE'].includes(op)) {
     return { provider: 'supabase', id, type }
   }
@@ -52,7 +69,7 @@ export function supabaseDelivery(raw: string): Delivery {
   if (!record || typeof record.id !== 'string' || !record.id) throw badRequest(`${op} without the user's id`)
   // A deletion is the user's last change whatever its record says; soft deletes count as deletions.
   if (op === 'DELETE' || record.deleted_at) {
-    return { provider: 'supabase', id, type, change: { id: record.id, deleted: true, changedAt: time(record.deleted_at) ?? new Date() } }
+    return { provider: 'supabase', id, type, change: { id: record.id, deleted: true, changedAt: time(record.deleted_at) ?? receivedAt } }
   }
   const meta = record.raw_user_meta_data ?? {}
   const email = text(record.email)

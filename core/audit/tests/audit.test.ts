@@ -32,7 +32,11 @@ describe('audit log', () => {
   })
 
   it('lists newest first with filters and a total', async () => {
-    for (const action of ['x.one', 'x.two', 'x.one']) await audit.record({ actor_id: 'lister', action, resource_type: 'x', ip_address: '192.0.2.1', request_id: 'r' })
+    // Entries of the same microsecond order by id (SPEC §5 tie-break): keep the timestamps apart.
+    for (const action of ['x.one', 'x.two', 'x.one']) {
+      await audit.record({ actor_id: 'lister', action, resource_type: 'x', ip_address: '192.0.2.1', request_id: 'r' })
+      await Bun.sleep(2)
+    }
     const all = await audit.list({ actor_id: 'lister', skip: 0, limit: 10 })
     expect(all.total).toBe(3)
     expect(all.items.map((e) => e.action)).toEqual(['x.one', 'x.two', 'x.one'])

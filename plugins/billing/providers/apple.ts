@@ -3,7 +3,7 @@ import type { X509Certificate } from 'node:crypto'
 import { badRequest, serviceUnavailable } from '../../../core/index.ts'
 import type { Accounts } from '../accounts.ts'
 import { planFor, type BillingConfig } from '../config.ts'
-import type { Applier, InboundEvent, Outcome, StoredEvent, Tx } from '../inbound/pipeline.ts'
+import type { InboundApplier as Applier, InboundEvent, InboundOutcome as Outcome, InboundTx as Tx, StoredInboundEvent as StoredEvent } from '../../../core/index.ts'
 import type { SubscriptionStore } from '../subscriptions.ts'
 import { AppleJwsError, verifyAppleJws } from './apple-jws.ts'
 

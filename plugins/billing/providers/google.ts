@@ -4,7 +4,7 @@ import { createRemoteJWKSet, jwtVerify } from 'jose'
 import { badRequest, serviceUnavailable, unauthenticated } from '../../../core/index.ts'
 import type { Accounts } from '../accounts.ts'
 import { planFor, type BillingConfig } from '../config.ts'
-import type { Applier, InboundEvent, Outcome, StoredEvent, Tx } from '../inbound/pipeline.ts'
+import type { InboundApplier as Applier, InboundEvent, InboundOutcome as Outcome, InboundTx as Tx, StoredInboundEvent as StoredEvent } from '../../../core/index.ts'
 import type { SubscriptionStore } from '../subscriptions.ts'
 
 /** SubscriptionNotification.notificationType -> name and the state it leaves (undefined: no state change). */

@@ -1,8 +1,7 @@
 /** The inbound-event pipeline: failures stored and retried, admin list and replay, derived plans across stores, dashboard stats. */
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
-import { definePlugin, type StatsRegistry } from '../../../core/index.ts'
+import { definePlugin, INBOUND_RETRY_JOB as RETRY_JOB, type StatsRegistry } from '../../../core/index.ts'
 import { testApp, type TestApp } from '../../../core/testing/index.ts'
-import { RETRY_JOB } from '../inbound/pipeline.ts'
 import { appleNotification, createCa, type AppleChain } from './fakes/apple-ca.ts'
 import { PLUGINS, postStripe, provision, stripeEnv, stripeEvent } from './support.ts'
 import { writeFileSync } from 'node:fs'

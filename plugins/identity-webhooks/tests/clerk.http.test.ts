@@ -63,7 +63,7 @@ function send(payload: unknown, o: SendOptions = {}) {
 }
 
 const row = async (id: string) => (await t.app.db.sql`select * from users where id = ${id}`)[0]
-const events = async (provider = 'clerk') => t.app.db.sql`select * from identity_webhook_events where provider = ${provider}`
+const events = async (provider = 'clerk') => t.app.db.sql`select * from inbound_events where provider = ${provider}`
 
 describe('accepted deliveries', () => {
   it('creates the user from user.created, with the email lists applied', async () => {

@@ -1,6 +1,9 @@
-/** The inbound-event pipeline for every provider: verified event -> stored with its effect in one transaction -> applied once. */
+/** The inbound-event pipeline for every provider (billing, identity): verified event -> stored with its effect in one transaction -> applied once. */
 import type postgres from 'postgres'
-import { AppError, conflict, notFound, type JobQueue, type Logger, type Sql } from '../../../core/index.ts'
+import type { Sql } from '../db/index.ts'
+import { AppError, conflict, notFound } from '../errors/index.ts'
+import type { JobQueue } from '../jobs/index.ts'
+import type { Logger } from '../observability/logger.ts'
 import { maskSecrets } from './mask.ts'
 
 export type Tx = postgres.TransactionSql<{}>
@@ -57,6 +60,8 @@ export interface ReceiveResult {
   status: InboundStatus
   /** True when the event had been received before: acknowledged, not applied again. */
   duplicate: boolean
+  /** The applier's note (why it was ignored or left unmatched); null for a duplicate. */
+  note: string | null
 }
 
 export interface InboundQuery {
@@ -69,8 +74,12 @@ export interface InboundQuery {
 
 export interface InboundPipeline {
   register(provider: string, applier: Applier): void
+  /** Providers with an applier (the core contributes the dashboard's `webhooks` section when there is one). */
+  providers(): string[]
   /** Store and apply; a duplicate returns { duplicate: true }; a failure is stored and throws a 5xx AppError. */
   receive(event: InboundEvent): Promise<ReceiveResult>
+  /** A verified event whose content cannot be used: stored as failed (listed, counted), not applied, not retried. */
+  reject(event: InboundEvent, error: unknown): Promise<void>
   /** Re-apply a failed (or unmatched) event: the retry job and the admin replay. */
   retry(id: string): Promise<StoredEvent>
   /** Apply, in event-time order, the unmatched events of `subject` (a purchase was just linked). */
@@ -80,7 +89,7 @@ export interface InboundPipeline {
   stats(): Promise<{ total: number; failed: number; pending: number }>
 }
 
-export const RETRY_JOB = 'billing.retry-inbound-event'
+export const RETRY_JOB = 'core.retry-inbound-event'
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 const LIST_COLUMNS = 'id, provider, event_id, type, status, subject, user_id, environment, occurred_at, note, error, attempts, received_at, processed_at'
 
@@ -121,10 +130,9 @@ export function createInboundPipeline(deps: { sql: Sql; jobs: JobQueue; logger: 
     }
   }
 
-  /** The effect rolled back: keep the event as failed (unless a concurrent delivery applied it) and schedule a retry. */
-  const recordFailure = async (e: InboundEvent, err: unknown) => {
+  /** Keeps the event as failed (unless a concurrent delivery applied it); returns its id when stored. */
+  const storeFailed = async (e: InboundEvent, err: unknown) => {
     const error = maskSecrets(err)
-    logger.error('inbound event could not be applied', { provider: e.provider, event_id: e.eventId, type: e.type, error: err })
     const rows = await sql<{ id: string }[]>`
       insert into inbound_events (provider, event_id, type, status, subject, environment, occurred_at, payload, error, attempts, processed_at)
       values (${e.provider}, ${e.eventId}, ${e.type}, 'failed', ${e.subject ?? null}, ${e.environment ?? null},
@@ -133,7 +141,14 @@ export function createInboundPipeline(deps: { sql: Sql; jobs: JobQueue; logger: 
         attempts = inbound_events.attempts + 1, processed_at = now()
       where inbound_events.status = 'failed'
       returning id`
-    if (rows[0]) await scheduleRetry(rows[0].id)
+    return rows[0]?.id
+  }
+
+  /** The effect rolled back: keep the event as failed and schedule a retry. */
+  const recordFailure = async (e: InboundEvent, err: unknown) => {
+    logger.error('inbound event could not be applied', { provider: e.provider, event_id: e.eventId, type: e.type, error: err })
+    const id = await storeFailed(e, err)
+    if (id) await scheduleRetry(id)
   }
 
   const scheduleRetry = (id: string) =>
@@ -150,6 +165,8 @@ export function createInboundPipeline(deps: { sql: Sql; jobs: JobQueue; logger: 
     register(provider, applier) {
       appliers.set(provider, applier)
     },
+
+    providers: () => [...appliers.keys()],
 
     async receive(e) {
       applierOf(e.provider)
@@ -168,12 +185,12 @@ export function createInboundPipeline(deps: { sql: Sql; jobs: JobQueue; logger: 
             // Received before (or right now by another replica, whose insert we waited for).
             const [existing] = await tx<StoredEvent[]>`
               select * from inbound_events where provider = ${e.provider} and event_id = ${e.eventId} for update`
-            if (existing!.status !== 'failed') return { id: existing!.id, status: existing!.status, duplicate: true }
+            if (existing!.status !== 'failed') return { id: existing!.id, status: existing!.status, duplicate: true, note: null }
             row = existing!
           }
           const outcome = await applyRow(row, tx)
           if (outcome.after) after = [outcome.after]
-          return { id: row.id, status: outcome.status, duplicate: false }
+          return { id: row.id, status: outcome.status, duplicate: false, note: outcome.note ?? null }
         })
       } catch (err) {
         await recordFailure(e, err).catch((inner) => logger.error('storing a failed inbound event failed', { provider: e.provider, event_id: e.eventId, error: inner }))
@@ -181,6 +198,11 @@ export function createInboundPipeline(deps: { sql: Sql; jobs: JobQueue; logger: 
       }
       runAfter(after)
       return result
+    },
+
+    async reject(e, err) {
+      logger.warn('inbound event refused: its content cannot be used', { provider: e.provider, event_id: e.eventId, type: e.type, error: maskSecrets(err) })
+      await storeFailed(e, err)
     },
 
     async retry(id) {

@@ -1,0 +1,16 @@
+/** Inbound events (webhooks) of every provider: one pipeline, one table, one retry job (core.retry-inbound-event). */
+export {
+  createInboundPipeline,
+  INBOUND_STATUSES,
+  RETRY_JOB,
+  type Applier,
+  type InboundEvent,
+  type InboundPipeline,
+  type InboundQuery,
+  type InboundStatus,
+  type Outcome,
+  type ReceiveResult,
+  type StoredEvent,
+  type Tx,
+} from './pipeline.ts'
+export { maskSecrets } from './mask.ts'
