@@ -38,6 +38,7 @@ export {
   type InboundQuery,
   type InboundStatus,
   type Outcome as InboundOutcome,
+  type Preparer as InboundPreparer,
   type ReceiveResult as InboundReceiveResult,
   type StoredEvent as StoredInboundEvent,
   type Tx as InboundTx,

@@ -30,6 +30,18 @@ describe('env readers', () => {
     ])
   })
 
+  it('never puts a secret\'s value in the error', () => {
+    const problems: string[] = []
+    const key = env.custom('KEY_JSON', 'a key', (raw) => JSON.parse(raw).key as string, { secret: true })
+    parseConfig({ short: env.secret('S', { minLength: 32 }), key, plain: env.int('N') }, { S: 'hunter2', KEY_JSON: '{"private_key":"-----BEGIN', N: 'x1' }, problems)
+    expect(problems).toHaveLength(3)
+    expect(problems.join('\n')).not.toContain('hunter2')
+    expect(problems.join('\n')).not.toContain('BEGIN')
+    expect(problems.find((p) => p.includes('KEY_JSON'))).toBe('Invalid KEY_JSON: expected a key')
+    // Plain values are still echoed: they help fix the typo.
+    expect(problems.find((p) => p.includes('Invalid N'))).toContain('"x1"')
+  })
+
   it('fails the start on a bad core variable with a line naming it', () => {
     expect(() => loadConfig([], { RATE_LIMIT_DEFAULT: 'abc', DATABASE_URL: 'mysql://x' })).toThrow(ConfigError)
     try {

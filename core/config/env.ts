@@ -28,7 +28,7 @@ interface Common<T> {
 
 function reader<T>(
   name: string,
-  opts: Common<T> & { required?: boolean },
+  opts: Common<T> & { required?: boolean; secret?: boolean },
   expected: string,
   parse: (raw: string) => T | undefined,
   show: (value: T) => string = String,
@@ -45,7 +45,8 @@ function reader<T>(
         return undefined as T
       }
       const value = parse(raw)
-      if (value === undefined) throw new Error(`Invalid ${name}: expected ${expected}, got "${raw}"`)
+      // A secret's value never reaches an error message (it ends up in logs).
+      if (value === undefined) throw new Error(`Invalid ${name}: expected ${expected}${opts.secret ? '' : `, got "${raw}"`}`)
       return value
     },
   }
@@ -60,7 +61,7 @@ export const env = {
 
   /** Like string, but never printed in logs or docs defaults. */
   secret: (name: string, opts: { description?: string; minLength?: number } = {}) =>
-    reader<string | undefined>(name, opts, `a secret of at least ${opts.minLength ?? 1} characters`, (raw) =>
+    reader<string | undefined>(name, { ...opts, secret: true }, `a secret of at least ${opts.minLength ?? 1} characters`, (raw) =>
       raw.length >= (opts.minLength ?? 1) ? raw : undefined,
     ),
 
@@ -115,7 +116,7 @@ export const env = {
     ),
 
   /** A reader with custom parsing: `parse` throws or returns undefined for a bad value. */
-  custom: <T>(name: string, expected: string, parse: (raw: string) => T, opts: Common<T> & { show?: (v: T) => string } = {}) =>
+  custom: <T>(name: string, expected: string, parse: (raw: string) => T, opts: Common<T> & { show?: (v: T) => string; secret?: boolean } = {}) =>
     reader<T>(name, opts, expected, (raw) => {
       try {
         return parse(raw)

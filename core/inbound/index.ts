@@ -9,6 +9,7 @@ export {
   type InboundQuery,
   type InboundStatus,
   type Outcome,
+  type Preparer,
   type ReceiveResult,
   type StoredEvent,
   type Tx,

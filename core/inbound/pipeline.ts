@@ -55,6 +55,14 @@ export interface Outcome {
 /** Applies one stored event inside `tx`; throwing rolls the whole delivery back (stored as failed). */
 export type Applier = (event: StoredEvent, tx: Tx) => Promise<Outcome>
 
+/**
+ * Runs before the transaction, on every delivery that will be applied and on every retry: for
+ * providers whose notification only points at the state (Google Play: fetch the purchase from
+ * the Play Developer API). Returns the payload to store and apply. Throwing stores the event as
+ * failed and schedules a retry, as a failing applier does; no network call holds a transaction open.
+ */
+export type Preparer = (payload: any, event: { provider: string; eventId: string; type: string }) => Promise<unknown>
+
 export interface ReceiveResult {
   id: string
   status: InboundStatus
@@ -73,7 +81,7 @@ export interface InboundQuery {
 }
 
 export interface InboundPipeline {
-  register(provider: string, applier: Applier): void
+  register(provider: string, applier: Applier, options?: { prepare?: Preparer }): void
   /** Providers with an applier (the core contributes the dashboard's `webhooks` section when there is one). */
   providers(): string[]
   /** Store and apply; a duplicate returns { duplicate: true }; a failure is stored and throws a 5xx AppError. */
@@ -96,6 +104,7 @@ const LIST_COLUMNS = 'id, provider, event_id, type, status, subject, user_id, en
 export function createInboundPipeline(deps: { sql: Sql; jobs: JobQueue; logger: Logger }): InboundPipeline {
   const { sql, jobs, logger } = deps
   const appliers = new Map<string, Applier>()
+  const preparers = new Map<string, Preparer>()
   /** Rows being applied right now: applyPending, called from an applier that links a customer, skips them. */
   const inProgress = new Set<string>()
 
@@ -161,15 +170,38 @@ export function createInboundPipeline(deps: { sql: Sql; jobs: JobQueue; logger: 
     return row
   }
 
+  const failed = (e: { provider: string; eventId: string }) =>
+    new AppError('INTERNAL_ERROR', 'The event could not be applied; it is stored and will be retried', { provider: e.provider, event_id: e.eventId })
+
+  /** Prepares a delivery unless it was received (and not failed) before: duplicates cost no outbound call. */
+  const prepareDelivery = async (e: InboundEvent): Promise<InboundEvent | ReceiveResult> => {
+    const prepare = preparers.get(e.provider)
+    if (!prepare) return e
+    const [seen] = await sql<{ id: string; status: InboundStatus }[]>`
+      select id, status from inbound_events where provider = ${e.provider} and event_id = ${e.eventId}`
+    if (seen && seen.status !== 'failed') return { id: seen.id, status: seen.status, duplicate: true, note: null }
+    try {
+      return { ...e, payload: await prepare(e.payload, e) }
+    } catch (err) {
+      await recordFailure(e, err).catch((inner) => logger.error('storing a failed inbound event failed', { provider: e.provider, event_id: e.eventId, error: inner }))
+      throw failed(e)
+    }
+  }
+
   return {
-    register(provider, applier) {
+    register(provider, applier, options) {
       appliers.set(provider, applier)
+      if (options?.prepare) preparers.set(provider, options.prepare)
+      else preparers.delete(provider)
     },
 
     providers: () => [...appliers.keys()],
 
-    async receive(e) {
-      applierOf(e.provider)
+    async receive(delivery) {
+      applierOf(delivery.provider)
+      const prepared = await prepareDelivery(delivery)
+      if (!('provider' in prepared)) return prepared
+      const e = prepared
       let after: (() => unknown)[] = []
       let result: ReceiveResult
       try {
@@ -187,6 +219,11 @@ export function createInboundPipeline(deps: { sql: Sql; jobs: JobQueue; logger: 
               select * from inbound_events where provider = ${e.provider} and event_id = ${e.eventId} for update`
             if (existing!.status !== 'failed') return { id: existing!.id, status: existing!.status, duplicate: true, note: null }
             row = existing!
+            if (preparers.has(e.provider)) {
+              // A redelivery of a failed event: apply (and keep) what was prepared just now.
+              await tx`update inbound_events set payload = ${tx.json(e.payload as never)} where id = ${row.id}`
+              row = { ...row, payload: e.payload }
+            }
           }
           const outcome = await applyRow(row, tx)
           if (outcome.after) after = [outcome.after]
@@ -194,7 +231,7 @@ export function createInboundPipeline(deps: { sql: Sql; jobs: JobQueue; logger: 
         })
       } catch (err) {
         await recordFailure(e, err).catch((inner) => logger.error('storing a failed inbound event failed', { provider: e.provider, event_id: e.eventId, error: inner }))
-        throw new AppError('INTERNAL_ERROR', 'The event could not be applied; it is stored and will be retried', { provider: e.provider, event_id: e.eventId })
+        throw failed(e)
       }
       runAfter(after)
       return result
@@ -207,16 +244,34 @@ export function createInboundPipeline(deps: { sql: Sql; jobs: JobQueue; logger: 
 
     async retry(id) {
       const after: (() => unknown)[] = []
+      const replayable = (row: StoredEvent) => {
+        if (row.status !== 'failed' && row.status !== 'unmatched') throw conflict(`Only failed or unmatched events can be replayed; this one is ${row.status}`, { status: row.status })
+      }
+      /** Set while the preparer runs: whatever it throws (an upstream 502 too) is a failure to record. */
+      let preparing = false
       try {
+        let prepared: { payload: unknown } | undefined
+        const current = await get(id)
+        const prepare = preparers.get(current.provider)
+        if (prepare) {
+          replayable(current)
+          preparing = true
+          prepared = { payload: await prepare(current.payload, { provider: current.provider, eventId: current.event_id, type: current.type }) }
+          preparing = false
+        }
         await sql.begin(async (tx) => {
-          const [row] = await tx<StoredEvent[]>`select * from inbound_events where id = ${id} for update`
+          let [row] = await tx<StoredEvent[]>`select * from inbound_events where id = ${id} for update`
           if (!row) throw notFound('Inbound event', id)
-          if (row.status !== 'failed' && row.status !== 'unmatched') throw conflict(`Only failed or unmatched events can be replayed; this one is ${row.status}`, { status: row.status })
+          replayable(row)
+          if (prepared) {
+            await tx`update inbound_events set payload = ${tx.json(prepared.payload as never)} where id = ${id}`
+            row = { ...row, payload: prepared.payload }
+          }
           const outcome = await applyRow(row, tx)
           if (outcome.after) after.push(outcome.after)
         })
       } catch (err) {
-        if (err instanceof AppError) throw err
+        if (err instanceof AppError && !preparing) throw err
         const error = maskSecrets(err)
         logger.error('inbound event retry failed', { id, error: err })
         await sql`update inbound_events set status = 'failed', error = ${error}, attempts = attempts + 1, processed_at = now() where id = ${id} and status = 'failed'`

@@ -1,7 +1,8 @@
-/** Admin: user management, jobs, dashboard stats, audit logs and impersonation (seed 004 "Admin", SPEC §7, §9). */
+/** Admin: user management, jobs, dashboard stats, audit logs, impersonation and inbound webhook events (seed 004 "Admin", SPEC §7, §9). */
 import { definePlugin, env } from '../../core/index.ts'
 import { createImpersonation } from './impersonation.ts'
 import { adminRoutes, type AdminDeps } from './routes.ts'
+import { webhookEventRoutes } from './webhook-events.ts'
 import { createAdminUsers } from './users.ts'
 
 export type { AdminUsersService } from './users.ts'
@@ -50,6 +51,6 @@ export default definePlugin({
     })
     return deps
   },
-  admin: (ctx) => adminRoutes(ctx, servicesOf(ctx)),
+  admin: (ctx) => adminRoutes(ctx, servicesOf(ctx)).use(webhookEventRoutes(ctx)),
   start: (ctx) => servicesOf(ctx).impersonation.init(),
 })

@@ -1,4 +1,4 @@
-/** TypeBox models of the admin plugin: user management, jobs, dashboard, audit logs, impersonation. */
+/** TypeBox models of the admin plugin: user management, jobs, dashboard, audit logs, impersonation, inbound webhook events. */
 import { pageQuery, t } from '../../core/index.ts'
 import type { TSchema } from 'elysia'
 
@@ -105,4 +105,35 @@ export namespace ImpersonationModel {
     expires_at: timestamp,
   })
   export const stopped = t.Object({ message: t.String(), impersonated_user: who, ended_at: timestamp })
+}
+
+/** Inbound webhook events of every provider (the core's pipeline: billing, identity webhooks). */
+export namespace InboundModel {
+  export const listQuery = t.Object({
+    ...pageQuery,
+    provider: t.Optional(t.String({ minLength: 1, maxLength: 32, description: 'stripe, apple, google, clerk, supabase' })),
+    type: t.Optional(t.String({ minLength: 1, maxLength: 128 })),
+    // Not t.UnionEnum: Elysia gives it a default (its first value), which fills a missing query key.
+    status: t.Optional(t.Union(['applied', 'ignored', 'unmatched', 'failed'].map((s) => t.Literal(s)))),
+  })
+  export const params = t.Object({ event_id: t.String({ format: 'uuid' }) })
+  const fields = {
+    id: t.String({ format: 'uuid' }),
+    provider: t.String(),
+    event_id: t.String({ description: 'The provider\'s event id (unique per provider)' }),
+    type: t.String(),
+    status: t.UnionEnum(['applied', 'ignored', 'unmatched', 'failed']),
+    subject: nullable(t.String()),
+    user_id: nullable(t.String()),
+    environment: nullable(t.String()),
+    occurred_at: nullable(timestamp),
+    note: nullable(t.String()),
+    error: nullable(t.String()),
+    attempts: t.Integer(),
+    received_at: timestamp,
+    processed_at: nullable(timestamp),
+  }
+  export const summary = t.Object(fields)
+  export const event = t.Object({ ...fields, payload: t.Any({ description: 'The verified event as received' }) })
+  export const list = t.Object({ items: t.Array(summary), total: t.Integer(), skip: t.Integer(), limit: t.Integer() })
 }

@@ -32,6 +32,21 @@ function parseApiBase(raw: string) {
   return { host: u.hostname, port: u.port || (protocol === 'https' ? '443' : '80'), protocol, text: raw }
 }
 
+/** A Google service-account key: the JSON text, or a path to the .json file the Cloud console gave. */
+export interface ServiceAccountKey {
+  clientEmail: string
+  privateKey: string
+  tokenUri: string
+}
+
+function parseServiceAccount(raw: string): ServiceAccountKey {
+  const key = JSON.parse(raw.startsWith('{') ? raw : readFileSync(raw, 'utf8'))
+  const tokenUri = key.token_uri ?? 'https://oauth2.googleapis.com/token'
+  if (typeof key.client_email !== 'string' || typeof key.private_key !== 'string' || !key.private_key.includes('PRIVATE KEY')) throw new Error('not a key')
+  if (!/^https?:\/\//.test(tokenUri)) throw new Error('token_uri')
+  return { clientEmail: key.client_email, privateKey: key.private_key, tokenUri }
+}
+
 const UNIT_MS: Record<string, number> = { second: 1000, minute: 60_000, hour: 3_600_000, day: 86_400_000 }
 
 /** `N/second|minute|hour|day`, as the core's rate limits. */
@@ -68,6 +83,17 @@ export const billingConfig = {
     default: 'https://www.googleapis.com/oauth2/v3/certs',
     protocols: ['http', 'https'],
     description: 'JWKS of Google\'s OIDC push tokens',
+  }),
+  googleServiceAccount: env.custom('GOOGLE_SERVICE_ACCOUNT_JSON', 'a service-account key: its JSON text or a path to the .json file', parseServiceAccount, {
+    description:
+      'Key of a service account with access to the Play Console app; set = every notification and purchase link is checked with the Play Developer API (expiry, state) and purchases are acknowledged',
+    show: (k) => k.clientEmail,
+    secret: true,
+  }),
+  googlePlayApiBase: env.url('GOOGLE_PLAY_API_BASE', {
+    default: 'https://androidpublisher.googleapis.com',
+    protocols: ['http', 'https'],
+    description: 'Base URL of the Play Developer API (a local fake in tests)',
   }),
   planMap: env.custom('BILLING_PLAN_MAP', 'comma-separated id=plan pairs (plan: lowercase letters, digits, - or _)', parsePlanMap, {
     default: {},

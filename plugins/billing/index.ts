@@ -2,9 +2,9 @@
 import { definePlugin } from '../../core/index.ts'
 import type { UsersPluginService } from '../users/index.ts'
 import { billingConfig } from './config.ts'
-import { billingAdminRoutes } from './routes/admin.ts'
 import { billingAppRoutes } from './routes/app.ts'
 import { webhookRoutes } from './routes/webhooks.ts'
+import { ACKNOWLEDGE_JOB } from './providers/google.ts'
 import { createBilling, type Billing, type SubscriptionUpdated } from './service.ts'
 
 export type { Billing, SubscriptionUpdated } from './service.ts'
@@ -52,7 +52,10 @@ export default definePlugin({
   },
   public: (ctx) => webhookRoutes(ctx, serviceOf(ctx)),
   app: (ctx) => billingAppRoutes(ctx, serviceOf(ctx)),
-  admin: (ctx) => billingAdminRoutes(ctx, serviceOf(ctx)),
+  jobs: {
+    // Enqueued when a Play purchase is applied unacknowledged; retried with backoff for hours, well inside Google's 3 days.
+    [ACKNOWLEDGE_JOB]: (ctx) => (payload: { product_id: string; purchase_token: string }) => serviceOf(ctx).play.acknowledge(payload.product_id, payload.purchase_token),
+  },
   start: (ctx) => {
     const c = ctx.config
     if (c.stripeSecretKey && !/^(sk|rk)_/.test(c.stripeSecretKey)) ctx.logger.warn('STRIPE_SECRET_KEY does not look like a Stripe secret key (sk_... or rk_...)')

@@ -79,33 +79,3 @@ export namespace BillingModel {
     status: t.UnionEnum(['applied', 'ignored', 'unmatched', 'failed']),
   })
 }
-
-export namespace InboundModel {
-  export const listQuery = t.Object({
-    ...pageQuery,
-    provider: t.Optional(t.String({ minLength: 1, maxLength: 32, description: 'stripe, apple, google, clerk, supabase' })),
-    type: t.Optional(t.String({ minLength: 1, maxLength: 128 })),
-    // Not t.UnionEnum: Elysia gives it a default (its first value), which fills a missing query key.
-    status: t.Optional(t.Union(['applied', 'ignored', 'unmatched', 'failed'].map((s) => t.Literal(s)))),
-  })
-  export const params = t.Object({ event_id: t.String({ format: 'uuid' }) })
-  const fields = {
-    id: t.String({ format: 'uuid' }),
-    provider: t.String(),
-    event_id: t.String({ description: 'The provider\'s event id (unique per provider)' }),
-    type: t.String(),
-    status: t.UnionEnum(['applied', 'ignored', 'unmatched', 'failed']),
-    subject: nullable(t.String()),
-    user_id: nullable(t.String()),
-    environment: nullable(t.String()),
-    occurred_at: nullable(timestamp),
-    note: nullable(t.String()),
-    error: nullable(t.String()),
-    attempts: t.Integer(),
-    received_at: timestamp,
-    processed_at: nullable(timestamp),
-  }
-  export const summary = t.Object(fields)
-  export const event = t.Object({ ...fields, payload: t.Any({ description: 'The verified event as received' }) })
-  export const list = t.Object({ items: t.Array(summary), total: t.Integer(), skip: t.Integer(), limit: t.Integer() })
-}

@@ -1,12 +1,13 @@
 /** The billing service: status, Stripe checkout/portal/invoices/cancel/resume, mobile purchase links and the three webhooks. */
 import { X509Certificate } from 'node:crypto'
-import { conflict, notFound, serviceUnavailable, validation, type InboundEvent, type PluginContext, type User } from '../../core/index.ts'
+import { conflict, externalServiceError, notFound, serviceUnavailable, validation, type InboundEvent, type PluginContext, type User } from '../../core/index.ts'
 import { createAccounts, type Platform } from './accounts.ts'
 import { APPLE_ROOT_CA_G3_PEM } from './certs/apple-root-ca-g3.ts'
-import type { BillingConfig } from './config.ts'
+import { planFor, type BillingConfig } from './config.ts'
 import { appleApplier, verifyAppleNotification } from './providers/apple.ts'
 import { AppleJwsError, verifyAppleJws } from './providers/apple-jws.ts'
-import { createPushTokenVerifier, decodeGooglePush, googleApplier } from './providers/google.ts'
+import { acknowledgeLater, createPushTokenVerifier, decodeGooglePush, googleApplier, googlePreparer } from './providers/google.ts'
+import { createPlayApi, PlayPurchaseUnknown, playState, type PlaySubscription } from './providers/google-play-api.ts'
 import { createStripeApi, stripeSubscriptionState } from './providers/stripe-api.ts'
 import { stripeApplier, verifyStripeWebhook } from './providers/stripe.ts'
 import { createSubscriptionStore, derive, type Source, type SubscriptionRow } from './subscriptions.ts'
@@ -44,6 +45,7 @@ export function createBilling(ctx: PluginContext<BillingConfig>) {
   const stripe = createStripeApi(config, accounts, logger)
   const roots = config.appleRootCa ?? [new X509Certificate(APPLE_ROOT_CA_G3_PEM)]
   const verifyPushToken = createPushTokenVerifier(config)
+  const play = createPlayApi(config, logger)
 
   const derived = async (userId: string) => derive(await store.ofUser(userId))
 
@@ -66,7 +68,7 @@ export function createBilling(ctx: PluginContext<BillingConfig>) {
 
   pipeline.register('stripe', stripeApplier({ config, accounts, store, pipeline, notify }))
   pipeline.register('apple', appleApplier({ config, accounts, store, notify }))
-  pipeline.register('google', googleApplier({ config, accounts, store, notify }))
+  pipeline.register('google', googleApplier({ config, accounts, store, jobs: ctx.jobs, notify }), { prepare: googlePreparer(play) })
   ctx.stats.contribute('subscriptions', () => store.stats())
 
   const anyConfigured = () => stripe.configured || !!config.appleBundleId || !!config.googlePackageName
@@ -97,6 +99,21 @@ export function createBilling(ctx: PluginContext<BillingConfig>) {
     return tx.originalTransactionId
   }
 
+  /** Google, with the Play Developer API configured: the purchase must exist for this app and be of `productId`. */
+  const playPurchase = async (token: string, productId: string) => {
+    let purchase: PlaySubscription
+    try {
+      purchase = await play.subscription(token)
+    } catch (err) {
+      if (err instanceof PlayPurchaseUnknown) throw validation('purchase_token', 'purchase_token is not a Google Play subscription purchase of this app')
+      logger.warn('Play Developer API call failed', { error: err })
+      throw externalServiceError('Google Play could not confirm the purchase; try again', { provider: 'google' })
+    }
+    const products = (purchase.lineItems ?? []).map((i) => i.productId)
+    if (products.length && !products.includes(productId)) throw validation('product_id', 'product_id is not the product of this purchase')
+    return { purchase, fetchedAt: new Date() }
+  }
+
   const receive = async (event: InboundEvent) => {
     const r = await pipeline.receive(event)
     return { received: true, duplicate: r.duplicate, status: r.status }
@@ -109,6 +126,7 @@ export function createBilling(ctx: PluginContext<BillingConfig>) {
     pipeline,
     stripe,
     notify,
+    play,
 
     async status(userId: string) {
       if (!anyConfigured()) throw serviceUnavailable('Billing is not configured', { missing: 'STRIPE_SECRET_KEY' })
@@ -184,13 +202,26 @@ export function createBilling(ctx: PluginContext<BillingConfig>) {
       if (platform === 'apple' && !config.appleBundleId) throw serviceUnavailable('App Store purchases are not configured', { missing: 'APPLE_BUNDLE_ID' })
       if (platform === 'google' && !config.googlePackageName) throw serviceUnavailable('Google Play purchases are not configured', { missing: 'GOOGLE_PACKAGE_NAME' })
       const token = platform === 'apple' ? await appleTransactionId(body.purchase_token) : body.purchase_token
-      const { pending } = await sql.begin(async (tx) => {
+      const checked = platform === 'google' && play.configured ? await playPurchase(token, body.product_id) : undefined
+      const { pending, current } = await sql.begin(async (tx) => {
         await accounts.ensure(userId, tx)
         await accounts.lock(platform, token, tx)
         await accounts.link({ userId, platform, purchaseToken: token, productId: body.product_id }, tx)
-        return { pending: await pipeline.applyPending(platform, token, tx) }
+        const pending = await pipeline.applyPending(platform, token, tx)
+        // Then the purchase as Google shows it now, newer than any waiting notification.
+        const state = checked && playState(checked.purchase, checked.fetchedAt.getTime())
+        let current = false
+        if (checked && state) {
+          const { purchase, fetchedAt } = checked
+          const productId = state.productId ?? body.product_id
+          const environment = purchase.testPurchase ? 'test' : 'production'
+          const row = await store.put({ ...state, userId, source: 'google', externalId: token, at: fetchedAt, productId, plan: planFor(config, productId), environment }, tx)
+          current = !!row
+          if (row) await acknowledgeLater(ctx.jobs, purchase, token, productId, tx)
+        }
+        return { pending, current }
       })
-      runAfter(pending.after)
+      runAfter(current ? [...pending.after, () => notify(userId, 'google')] : pending.after)
       const d = await derived(userId)
       return {
         linked: true,

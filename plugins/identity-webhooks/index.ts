@@ -55,8 +55,8 @@ export default definePlugin({
   }),
   provides: (ctx) => {
     const clerk = ctx.config.clerkSecret ? clerkVerifier(ctx.config.clerkSecret) : undefined
-    // Deliveries go to the core's inbound_events (the old identity_webhook_events table is no longer written);
-    // the core counts them in the dashboard's `webhooks` section and lists them at /admin/webhooks/events.
+    // Deliveries go to the core's inbound_events: the core counts them in the dashboard's `webhooks`
+    // section; the admin plugin lists and replays them at /admin/webhooks/events.
     const deliveries = createDeliveries(ctx.inbound, ctx.use('users'), ctx.audit, ctx.logger, { clerk: clerkDeliveryOf, supabase: supabaseDeliveryOf })
     services.set(ctx.events, { deliveries, clerk })
   },

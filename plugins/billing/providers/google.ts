@@ -1,11 +1,12 @@
 /** Google Play real-time developer notifications over Pub/Sub push: the OIDC push token, the base64 DeveloperNotification, then applied. */
 import { Buffer } from 'node:buffer'
 import { createRemoteJWKSet, jwtVerify } from 'jose'
-import { badRequest, serviceUnavailable, unauthenticated } from '../../../core/index.ts'
+import { badRequest, serviceUnavailable, unauthenticated, type JobQueue } from '../../../core/index.ts'
 import type { Accounts } from '../accounts.ts'
 import { planFor, type BillingConfig } from '../config.ts'
 import type { InboundApplier as Applier, InboundEvent, InboundOutcome as Outcome, InboundTx as Tx, StoredInboundEvent as StoredEvent } from '../../../core/index.ts'
 import type { SubscriptionStore } from '../subscriptions.ts'
+import { playState, PlayPurchaseUnknown, type PlayApi, type PlaySubscription } from './google-play-api.ts'
 
 /** SubscriptionNotification.notificationType -> name and the state it leaves (undefined: no state change). */
 const TYPES: Record<number, { name: string; status?: string; cancel?: boolean }> = {
@@ -92,42 +93,102 @@ export function decodeGooglePush(raw: string, config: BillingConfig): InboundEve
   }
 }
 
+/** Job that acknowledges a Play purchase (Google refunds one left unacknowledged for 3 days). */
+export const ACKNOWLEDGE_JOB = 'billing.google-acknowledge'
+
+/** What `prepare` adds to a stored notification: the purchase as the Play Developer API showed it then. */
+export interface PlayLookup {
+  fetched_at: string
+  /** SubscriptionPurchaseV2; absent when the API knows no such purchase (`unknown` is its HTTP status). */
+  purchase?: PlaySubscription
+  unknown?: number
+}
+
+/**
+ * With a service account configured, a subscription notification is enriched with the purchase's
+ * state from subscriptionsv2.get, outside the transaction. A failing call fails the delivery
+ * (stored, retried, 5xx to Pub/Sub); a purchase Google no longer knows keeps the notification's state.
+ */
+export function googlePreparer(api: PlayApi) {
+  return async (payload: any) => {
+    const token = payload?.notification?.subscriptionNotification?.purchaseToken
+    if (!api.configured || typeof token !== 'string') return payload
+    const fetchedAt = new Date().toISOString()
+    try {
+      return { ...payload, play: { fetched_at: fetchedAt, purchase: await api.subscription(token) } satisfies PlayLookup }
+    } catch (err) {
+      if (err instanceof PlayPurchaseUnknown) return { ...payload, play: { fetched_at: fetchedAt, unknown: err.httpStatus } satisfies PlayLookup }
+      throw err
+    }
+  }
+}
+
 export interface GoogleApplierDeps {
   config: BillingConfig
   accounts: Accounts
   store: SubscriptionStore
+  jobs: JobQueue
   notify: (userId: string, source: 'google') => unknown
 }
 
+/** Enqueues the acknowledgement of an active purchase Google still waits for (in `tx`: only if the state commits). */
+export async function acknowledgeLater(jobs: JobQueue, purchase: PlaySubscription | undefined, token: string, productId: string | null, tx: Tx) {
+  if (!purchase || purchase.acknowledgementState !== 'ACKNOWLEDGEMENT_STATE_PENDING' || !productId) return
+  const state = playState(purchase)
+  if (state?.status !== 'active' && state?.status !== 'in_grace_period') return
+  await jobs.enqueue(ACKNOWLEDGE_JOB, { product_id: productId, purchase_token: token }, { tx, uniqueKey: token, maxAttempts: 10, backoffMs: 60_000 })
+}
+
 export function googleApplier(d: GoogleApplierDeps): Applier {
+  /**
+   * The user of a purchase: its link, else the user of the purchase it replaces (an upgrade gets a
+   * new token with linkedPurchaseToken), else the user whose appAccountToken the app passed to
+   * Play Billing as obfuscatedAccountId. The last two are linked on the way.
+   */
+  const userOf = async (token: string, purchase: PlaySubscription | undefined, productId: string | null, tx: Tx) => {
+    const link = await d.accounts.linkOf('google', token, tx)
+    if (link) return link
+    let userId: string | undefined
+    if (purchase?.linkedPurchaseToken) userId = (await d.accounts.linkOf('google', purchase.linkedPurchaseToken, tx))?.user_id
+    const account = purchase?.externalAccountIdentifiers?.obfuscatedExternalAccountId
+    if (!userId && account) userId = await d.accounts.userOfAppAccountToken(account, tx)
+    if (!userId || !productId) return undefined
+    return d.accounts.link({ userId, platform: 'google', purchaseToken: token, productId }, tx)
+  }
+
   return async (ev: StoredEvent, tx: Tx): Promise<Outcome> => {
     const n = ev.payload.notification
     const sub = n.subscriptionNotification
     const voided = n.voidedPurchaseNotification
+    const play: PlayLookup | undefined = ev.payload.play
+    const fromApi = play?.purchase ? playState(play.purchase, Date.parse(play.fetched_at)) : undefined
     const change = sub ? TYPES[sub.notificationType] : voided && voided.productType === 1 ? { name: 'VOIDED_PURCHASE', status: 'revoked', cancel: false } : undefined
-    if (!change?.status) return { status: 'ignored', note: `${ev.type} does not change a subscription` }
+    if (!fromApi && !change?.status) return { status: 'ignored', note: `${ev.type} does not change a subscription` }
     const token: string = sub?.purchaseToken ?? voided?.purchaseToken
     if (typeof token !== 'string' || !token) return { status: 'ignored', note: 'no purchase token' }
     await d.accounts.lock('google', token, tx)
-    const link = await d.accounts.linkOf('google', token, tx)
+    const productId: string | null = fromApi?.productId ?? sub?.subscriptionId ?? null
+    const link = await userOf(token, play?.purchase, productId, tx)
     if (!link) return { status: 'unmatched', subject: token, note: 'purchase not linked to a user yet' }
-    const productId: string = sub?.subscriptionId ?? link.product_id
     const row = await d.store.put(
       {
         userId: link.user_id,
         source: 'google',
         externalId: token,
-        at: ev.occurred_at ?? ev.received_at,
-        productId,
-        plan: planFor(d.config, productId),
-        status: change.status,
-        // Notifications carry no expiry (the Play Developer API has it): the stored one is kept.
-        currentPeriodEnd: null,
-        cancelAtPeriodEnd: change.cancel ?? false,
+        // The API's answer is the state at the time it was fetched; a notification's at its event time.
+        at: fromApi ? new Date(play!.fetched_at) : (ev.occurred_at ?? ev.received_at),
+        productId: productId ?? link.product_id,
+        plan: planFor(d.config, productId ?? link.product_id),
+        status: fromApi?.status ?? change!.status!,
+        // Notifications carry no expiry: without the API the stored one is kept (null = unknown).
+        currentPeriodEnd: fromApi?.currentPeriodEnd ?? null,
+        cancelAtPeriodEnd: fromApi ? fromApi.cancelAtPeriodEnd : (change!.cancel ?? false),
+        environment: play?.purchase ? (play.purchase.testPurchase ? 'test' : 'production') : null,
       },
       tx,
     )
     if (!row) return { status: 'ignored', userId: link.user_id, subject: token, note: 'older than the stored state of this subscription' }
+    await acknowledgeLater(d.jobs, play?.purchase, token, productId ?? link.product_id, tx)
     return { status: 'applied', userId: link.user_id, subject: token, after: () => d.notify(link.user_id, 'google') }
   }
 }

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import { definePlugin, INBOUND_RETRY_JOB as RETRY_JOB, type StatsRegistry } from '../../../core/index.ts'
 import { testApp, type TestApp } from '../../../core/testing/index.ts'
 import { appleNotification, createCa, type AppleChain } from './fakes/apple-ca.ts'
+import admin from '../../admin/index.ts'
 import { PLUGINS, postStripe, provision, stripeEnv, stripeEvent } from './support.ts'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -20,7 +21,8 @@ beforeAll(async () => {
   chain = ca.chain()
   writeFileSync(join(ca.dir, 'root.pem'), chain.root.pem)
   t = await testApp({
-    plugins: [...PLUGINS, statsProbe],
+    // The admin plugin serves the inbound-event list and replay.
+    plugins: [...PLUGINS, admin, statsProbe],
     env: { ...stripeEnv(), ADMIN_EMAILS: ADMIN.email, APPLE_BUNDLE_ID: 'com.example.app', APPLE_ROOT_CA_PEM: join(ca.dir, 'root.pem') },
   })
 })

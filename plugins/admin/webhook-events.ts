@@ -1,14 +1,17 @@
-/** /admin/webhooks/events: inbound events of every provider (filter by provider, type, status), one with its payload, replay. */
-import { page, type RouteContext } from '../../../core/index.ts'
-import { InboundModel, jsonDoc } from '../schema.ts'
-import type { Billing } from '../service.ts'
+/**
+ * /admin/webhooks/events: inbound events of every provider the core's pipeline serves (Stripe,
+ * App Store, Google Play, Clerk, Supabase), filtered by provider, type and status; one with its
+ * payload; replay of a failed or unmatched one.
+ */
+import { page, type RouteContext } from '../../core/index.ts'
+import { InboundModel, jsonDoc } from './schema.ts'
 
-export const billingAdminRoutes = ({ router, audit }: RouteContext, billing: Billing) =>
+export const webhookEventRoutes = ({ router, audit, inbound }: RouteContext) =>
   router('/webhooks')
     .get(
       '/events',
       async ({ query }) => {
-        const { items, total } = await billing.pipeline.list(query)
+        const { items, total } = await inbound.list(query)
         return page(items, total, query)
       },
       {
@@ -21,7 +24,7 @@ export const billingAdminRoutes = ({ router, audit }: RouteContext, billing: Bil
         },
       },
     )
-    .get('/events/:event_id', ({ params }) => billing.pipeline.get(params.event_id), {
+    .get('/events/:event_id', ({ params }) => inbound.get(params.event_id), {
       params: InboundModel.params,
       scope: 'admin:full',
       detail: { summary: 'Get an inbound webhook event with its payload', responses: { 200: jsonDoc('The event', InboundModel.event) } },
@@ -29,7 +32,7 @@ export const billingAdminRoutes = ({ router, audit }: RouteContext, billing: Bil
     .post(
       '/events/:event_id/replay',
       async ({ params, principal, requestId, clientIp }) => {
-        const event = await billing.pipeline.retry(params.event_id)
+        const event = await inbound.retry(params.event_id)
         const a = audit.from({ principal, requestId, clientIp })
         await audit.record({
           ...a,
