@@ -75,7 +75,10 @@ export const billingConfig = {
     description: 'Trusted root(s) for App Store JWS chains, replacing the bundled Apple Root CA - G3',
     show: () => '(bundled Apple Root CA - G3)',
   }),
-  appleOnlineChecks: env.bool('APPLE_ONLINE_CHECKS', { default: false, description: 'Check certificate validity now rather than at the signing date' }),
+  appleOnlineChecks: env.bool('APPLE_ONLINE_CHECKS', {
+    default: false,
+    description: 'Check the App Store certificate chain now and for revocation via Apple\'s OCSP responders (needs outbound access to ocsp.apple.com; 503 when unreachable)',
+  }),
   googlePackageName: env.string('GOOGLE_PACKAGE_NAME', { description: 'Android package name; unset = the Google webhook answers 503' }),
   googlePubsubAudience: env.string('GOOGLE_PUBSUB_AUDIENCE', { description: 'Audience of the push subscription\'s OIDC token; set = the token is required and verified' }),
   googlePubsubServiceAccount: env.string('GOOGLE_PUBSUB_SERVICE_ACCOUNT', { description: 'Service-account email the push token must carry' }),

@@ -1,7 +1,10 @@
-/** App Store JWS verification as Apple's own library does it: x5c of three certificates up to a trusted root, valid at the signing date, marker OIDs, ES256. */
+/** App Store JWS verification as Apple's own library does it: x5c of three certificates up to a trusted root, valid at the signing date (or now, with OCSP revocation checks, when online), marker OIDs, ES256. */
 import { Buffer } from 'node:buffer'
 import { X509Certificate } from 'node:crypto'
 import { compactVerify } from 'jose'
+import { serviceUnavailable } from '../../../core/index.ts'
+import { appleOcsp, OcspError, type OcspChecker } from './apple-ocsp.ts'
+import { certificateParts } from './der.ts'
 
 export const LEAF_OID = '1.2.840.113635.100.6.11.1'
 export const INTERMEDIATE_OID = '1.2.840.113635.100.6.2.1'
@@ -32,65 +35,21 @@ function json(part: string): Record<string, any> {
   throw new AppleJwsError('decode', 'not a JSON object')
 }
 
-/** Reads a DER TLV at `pos`: tag, content start, content end. */
-function tlv(der: Uint8Array, pos: number) {
-  const tag = der[pos]!
-  let len = der[pos + 1]!
-  let start = pos + 2
-  if (len & 0x80) {
-    const n = len & 0x7f
-    if (n < 1 || n > 4) throw new Error('bad DER length')
-    len = 0
-    for (let i = 0; i < n; i++) len = len * 256 + der[start + i]!
-    start += n
-  }
-  if (start + len > der.length) throw new Error('truncated DER')
-  return { tag, start, end: start + len }
-}
-
-function children(der: Uint8Array, start: number, end: number) {
-  const out: ReturnType<typeof tlv>[] = []
-  for (let p = start; p < end; ) {
-    const t = tlv(der, p)
-    out.push(t)
-    p = t.end
-  }
-  return out
-}
-
-function oidText(bytes: Uint8Array): string {
-  const arcs: number[] = []
-  let v = 0
-  for (const b of bytes) {
-    v = v * 128 + (b & 0x7f)
-    if (!(b & 0x80)) {
-      arcs.push(v)
-      v = 0
-    }
-  }
-  const first = arcs.shift() ?? 0
-  const head = first < 80 ? [Math.floor(first / 40), first % 40] : [2, first - 80]
-  return [...head, ...arcs].join('.')
-}
-
-/** The OIDs of a certificate's X.509v3 extensions (tbsCertificate [3]). */
+/** The OIDs of a certificate's X.509v3 extensions. */
 export function extensionOids(cert: X509Certificate): string[] {
-  const der = new Uint8Array(cert.raw)
-  const certificate = tlv(der, 0)
-  const tbs = tlv(der, certificate.start)
-  const ext = children(der, tbs.start, tbs.end).find((c) => c.tag === 0xa3)
-  if (!ext) return []
-  const list = tlv(der, ext.start)
-  return children(der, list.start, list.end).map((e) => {
-    const oid = tlv(der, e.start)
-    return oid.tag === 0x06 ? oidText(der.subarray(oid.start, oid.end)) : ''
-  })
+  return [...certificateParts(cert).extensions.keys()]
 }
 
 const validAt = (c: X509Certificate, at: Date) => new Date(c.validFrom).getTime() <= at.getTime() && at.getTime() <= new Date(c.validTo).getTime()
 
-/** Verifies the chain of `x5c` at `at`; returns the leaf, whose key signed the JWS. */
-export function verifyChain(x5c: unknown, roots: readonly X509Certificate[], at: Date): X509Certificate {
+export interface AppleChain {
+  leaf: X509Certificate
+  intermediate: X509Certificate
+  root: X509Certificate
+}
+
+/** Verifies the chain of `x5c` at `at`; the leaf's key signed the JWS. */
+export function verifyChain(x5c: unknown, roots: readonly X509Certificate[], at: Date): AppleChain {
   if (!Array.isArray(x5c) || x5c.length !== 3 || !x5c.every((c) => typeof c === 'string')) throw new AppleJwsError('verify', 'x5c must hold exactly three certificates')
   let certs: X509Certificate[]
   try {
@@ -113,14 +72,44 @@ export function verifyChain(x5c: unknown, roots: readonly X509Certificate[], at:
     if (err instanceof AppleJwsError) throw err
     throw new AppleJwsError('verify', 'unreadable certificate extensions')
   }
-  return leaf
+  return { leaf, intermediate, root }
+}
+
+/**
+ * Revocation of the chain, as Apple's library checks it online: the leaf against the intermediate
+ * and the intermediate against the root, in parallel. A revoked or unknown status (or an answer
+ * that cannot be trusted) refuses the JWS; no answer at all is 503, so the provider redelivers.
+ */
+async function checkRevocation({ leaf, intermediate, root }: AppleChain, ocsp: OcspChecker, now: Date) {
+  const results = await Promise.allSettled([ocsp.check(intermediate, root, now), ocsp.check(leaf, intermediate, now)])
+  const errors = results.map((r, i) => (r.status === 'rejected' ? { name: i === 0 ? 'intermediate' : 'leaf', err: r.reason as unknown } : undefined))
+  // A definitive answer (revoked, untrusted response) wins over an unreachable responder.
+  for (const e of errors) {
+    if (e && !(e.err instanceof OcspError && e.err.kind === 'unavailable')) {
+      if (e.err instanceof OcspError) throw new AppleJwsError('verify', `OCSP check of the ${e.name} certificate: ${e.err.reason}`)
+      throw e.err
+    }
+  }
+  for (const e of errors) {
+    if (e) throw serviceUnavailable('The App Store certificate status cannot be checked now (OCSP); retry later', { provider: 'apple', reason: `OCSP check of the ${e.name} certificate: ${(e.err as OcspError).reason}` })
+  }
+}
+
+export interface VerifyAppleJwsOptions {
+  /** APPLE_ONLINE_CHECKS: validity now instead of at signedDate, and OCSP revocation checks. */
+  online?: boolean
+  now?: Date
+  /** The OCSP client (default: the process-wide one, whose cache is shared). */
+  ocsp?: OcspChecker
 }
 
 /**
  * Verifies one App Store JWS and returns its payload. The chain is checked at the payload's
- * `signedDate` (as Apple's library does offline), or now when `online` is set.
+ * `signedDate` (as Apple's library does offline), or, when `online` is set, at the current time
+ * and against Apple's OCSP responders. Throws AppleJwsError, or a 503 AppError when `online` and
+ * a responder cannot be reached.
  */
-export async function verifyAppleJws(jws: unknown, roots: readonly X509Certificate[], options: { online?: boolean; now?: Date } = {}): Promise<Record<string, any>> {
+export async function verifyAppleJws(jws: unknown, roots: readonly X509Certificate[], options: VerifyAppleJwsOptions = {}): Promise<Record<string, any>> {
   if (typeof jws !== 'string') throw new AppleJwsError('decode', 'not a string')
   const parts = jws.split('.')
   if (parts.length !== 3) throw new AppleJwsError('decode', 'not a compact JWS')
@@ -128,10 +117,11 @@ export async function verifyAppleJws(jws: unknown, roots: readonly X509Certifica
   const payload = json(parts[1]!)
   if (header.alg !== 'ES256') throw new AppleJwsError('verify', 'alg must be ES256')
   const signedDate = typeof payload.signedDate === 'number' ? new Date(payload.signedDate) : undefined
-  const at = options.online || !signedDate ? (options.now ?? new Date()) : signedDate
-  const leaf = verifyChain(header.x5c, roots, at)
+  const now = options.now ?? new Date()
+  const chain = verifyChain(header.x5c, roots, options.online || !signedDate ? now : signedDate)
+  if (options.online) await checkRevocation(chain, options.ocsp ?? appleOcsp, now)
   try {
-    await compactVerify(jws, leaf.publicKey, { algorithms: ['ES256'] })
+    await compactVerify(jws, chain.leaf.publicKey, { algorithms: ['ES256'] })
   } catch {
     throw new AppleJwsError('verify', 'bad signature')
   }

@@ -13,7 +13,7 @@ const RESPONSES = {
   200: jsonDoc('Stored and applied, or a duplicate acknowledged (not applied again)', BillingModel.received),
   400: { description: 'Bad signature, or a payload that cannot be decoded: nothing is stored' },
   500: { description: 'Verified and stored, but applying failed: kept as failed and retried; the provider redelivers' },
-  503: { description: 'This provider is not configured' },
+  503: { description: 'This provider is not configured, or (App Store with APPLE_ONLINE_CHECKS=true) Apple\'s OCSP responder cannot be reached: nothing is stored; the provider redelivers' },
 }
 
 type PublicContext = Parameters<NonNullable<PluginDefinition['public']>>[0]
@@ -40,6 +40,7 @@ export const webhookRoutes = ({ router }: PublicContext, billing: Billing) =>
         description:
           'The JWS x5c chain (three certificates, Apple\'s marker OIDs) is verified up to Apple Root CA - G3 (or APPLE_ROOT_CA_PEM), then ' +
           'signedTransactionInfo and signedRenewalInfo; bundle id (APPLE_BUNDLE_ID) and environment (APPLE_ENVIRONMENT) are checked. ' +
+          'With APPLE_ONLINE_CHECKS=true the chain is checked at the current time and for revocation (OCSP, leaf and intermediate). ' +
           'Handles SUBSCRIBED, DID_RENEW, EXPIRED, REFUND and the other subscription notifications.',
         requestBody: body('{signedPayload}', { type: 'object', required: ['signedPayload'], properties: { signedPayload: { type: 'string' } } }),
         responses: RESPONSES,

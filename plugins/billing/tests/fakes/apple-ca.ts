@@ -1,5 +1,5 @@
-/** A local CA hierarchy made with openssl (root, intermediate and leaf with Apple's marker OIDs) and App Store JWS signed with jose. */
-import { spawnSync } from 'node:child_process'
+/** A local CA hierarchy made with openssl (root, intermediate and leaf with Apple's marker OIDs, optional OCSP responders), `openssl ocsp` responders, and App Store JWS signed with jose. */
+import { spawn, spawnSync } from 'node:child_process'
 import { createPrivateKey, randomUUID, X509Certificate, type KeyObject } from 'node:crypto'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -30,7 +30,7 @@ function openssl(dir: string, args: string[]) {
 export function createCa() {
   const dir = mkdtempSync(join(tmpdir(), 'apple-ca-'))
   let n = 0
-  const cert = (opts: { cn: string; parent?: Cert & { file: string; keyFile: string }; ca: boolean; oid?: string; days?: number }) => {
+  const cert = (opts: { cn: string; parent?: Cert & { file: string; keyFile: string }; ca: boolean; oid?: string; days?: number; ocspUrl?: string; eku?: string }) => {
     const name = `c${n++}`
     openssl(dir, ['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', `${name}.key`])
     const ext = [
@@ -38,6 +38,8 @@ export function createCa() {
       opts.ca ? 'keyUsage=critical,keyCertSign,cRLSign' : 'keyUsage=critical,digitalSignature',
       'subjectKeyIdentifier=hash',
       ...(opts.oid ? [`${opts.oid}=ASN1:NULL`] : []),
+      ...(opts.ocspUrl ? [`authorityInfoAccess=OCSP;URI:${opts.ocspUrl}`] : []),
+      ...(opts.eku ? [`extendedKeyUsage=${opts.eku}`] : []),
     ].join('\n')
     writeFileSync(join(dir, `${name}.ext`), ext + '\n')
     const days = String(opts.days ?? 3650)
@@ -48,22 +50,88 @@ export function createCa() {
       openssl(dir, ['x509', '-req', '-in', `${name}.csr`, '-CA', opts.parent.file, '-CAkey', opts.parent.keyFile, '-set_serial', String(1000 + n), '-days', days, '-extfile', `${name}.ext`, '-out', `${name}.pem`])
     }
     const pem = readFileSync(join(dir, `${name}.pem`), 'utf8')
+    const x509 = new X509Certificate(pem)
     return {
       pem,
-      der: new X509Certificate(pem).raw.toString('base64'),
+      der: x509.raw.toString('base64'),
+      x509,
+      subj: `/CN=${opts.cn}/O=Test`,
       key: createPrivateKey(readFileSync(join(dir, `${name}.key`))),
       file: `${name}.pem`,
       keyFile: `${name}.key`,
     }
   }
-  /** A full chain; options drop a marker OID or shorten the leaf's life. */
-  const chain = (o: { root?: ReturnType<typeof cert>; leafOid?: boolean; intermediateOid?: boolean; leafDays?: number } = {}) => {
+  /**
+   * A full chain; options drop a marker OID or shorten the leaf's life, reuse a root or an
+   * intermediate, and name OCSP responders (authorityInfoAccess) in the leaf and the intermediate.
+   */
+  const chain = (
+    o: { root?: ReturnType<typeof cert>; intermediate?: ReturnType<typeof cert>; leafOid?: boolean; intermediateOid?: boolean; leafDays?: number; leafOcsp?: string; intermediateOcsp?: string } = {},
+  ) => {
     const root = o.root ?? cert({ cn: 'Test Apple Root CA - G3', ca: true })
-    const intermediate = cert({ cn: 'Test Apple Worldwide Developer Relations', parent: root, ca: true, oid: o.intermediateOid === false ? undefined : INTERMEDIATE_OID })
-    const leaf = cert({ cn: 'Test Prod ECC Mac App Store and iTunes Store Receipt Signing', parent: intermediate, ca: false, oid: o.leafOid === false ? undefined : LEAF_OID, days: o.leafDays })
+    const intermediate =
+      o.intermediate ?? cert({ cn: 'Test Apple Worldwide Developer Relations', parent: root, ca: true, oid: o.intermediateOid === false ? undefined : INTERMEDIATE_OID, ocspUrl: o.intermediateOcsp })
+    const leaf = cert({ cn: 'Test Prod ECC Mac App Store and iTunes Store Receipt Signing', parent: intermediate, ca: false, oid: o.leafOid === false ? undefined : LEAF_OID, days: o.leafDays, ocspUrl: o.leafOcsp })
     return { root, intermediate, leaf }
   }
   return { cert, chain, dir, close: () => rmSync(dir, { recursive: true, force: true }) }
+}
+
+type Made = ReturnType<ReturnType<typeof createCa>['cert']>
+
+/** `YYMMDDHHMMSSZ`, the time format of openssl's index.txt. */
+const indexTime = (d: Date) => d.toISOString().replace(/[-:T]/g, '').slice(2, 14) + 'Z'
+
+/** An openssl CA database (index.txt): a V line per good certificate, an R line per revoked one. */
+export function ocspIndex(entries: { cert: Made; revokedAt?: Date }[]): string {
+  return entries
+    .map(({ cert, revokedAt }) => {
+      const expires = indexTime(new Date(cert.x509.validTo))
+      return [revokedAt ? 'R' : 'V', expires, revokedAt ? `${indexTime(revokedAt)},keyCompromise` : '', cert.x509.serialNumber.toUpperCase(), 'unknown', cert.subj].join('\t')
+    })
+    .join('\n') + '\n'
+}
+
+export interface OcspResponder {
+  port: number
+  /** Everything openssl wrote (stdout and stderr). */
+  output(): string
+  stop(): Promise<void>
+}
+
+/**
+ * A real `openssl ocsp` responder on `port` for the certificates `issuer` signed, as listed in
+ * `index` (see ocspIndex), signing with `signer` (the issuer itself or a delegated responder).
+ * `args` adds options (`-nmin 60`, `-badsig` ...).
+ */
+export async function startOcspResponder(ca: ReturnType<typeof createCa>, o: { port: number; issuer: Made; signer: Made; index: string; args?: string[] }): Promise<OcspResponder> {
+  const indexFile = join(ca.dir, `index-${o.port}.txt`)
+  writeFileSync(indexFile, o.index)
+  // Several test certificates share a subject.
+  writeFileSync(`${indexFile}.attr`, 'unique_subject = no\n')
+  const args = ['ocsp', '-index', indexFile, '-port', String(o.port), '-rsigner', o.signer.file, '-rkey', o.signer.keyFile, '-CA', o.issuer.file, '-ignore_err', ...(o.args ?? [])]
+  const proc = spawn('openssl', args, { cwd: ca.dir, stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  proc.stdout.on('data', (b) => (out += b))
+  proc.stderr.on('data', (b) => (out += b))
+  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()))
+  // Ready once it says so: a probe connection that sends nothing wedges the single-threaded responder.
+  const end = Date.now() + 10_000
+  while (!out.includes('waiting for OCSP client connections')) {
+    if (proc.exitCode !== null || Date.now() > end) {
+      proc.kill()
+      throw new Error(`openssl ocsp did not start: ${out}`)
+    }
+    await new Promise((r) => setTimeout(r, 25))
+  }
+  return {
+    port: o.port,
+    output: () => out,
+    async stop() {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill()
+      await exited
+    },
+  }
 }
 
 function writeConfig(dir: string, name: string, ext: string) {
