@@ -5,8 +5,10 @@
  * for synchronous routes.
  *
  * Elysia decides whether a hook is async from its source text (`async`, `await`, or
- * `return f(` / `=> f(`), and awaits every hook of a route when one is. The hooks below are
- * written so that this check reads them as synchronous: keep calls out of `return`.
+ * `return f(` / `=> f(`), and compiles every route `async` when one is. The hooks below are
+ * written so that this check reads them as synchronous: keep calls out of `return`. Bun's
+ * transpiler inlines `const p = f(); return p` into `return f(`, so a promise a hook hands
+ * back goes through `s.settling` instead (pipeline.test.ts checks the compiled handler).
  */
 import { Elysia } from 'elysia'
 import { errorResponse, toErrorView } from '../errors/index.ts'
@@ -75,8 +77,8 @@ export function createPipeline(d: PipelineDeps) {
       if (!s.idempotencyReserved) return
       // A streamed or hand-built response is not stored: free the key before answering.
       s.idempotencyReserved = false
-      const released = d.idempotency.release(s.principal!.user.id, s.idempotencyKey!).then(() => response)
-      return released
+      s.settling = d.idempotency.release(s.principal!.user.id, s.idempotencyKey!).then(() => response)
+      return s.settling
     }
     let value: unknown = response
     let status = typeof set.status === 'number' ? set.status : 200
@@ -110,8 +112,8 @@ export function createPipeline(d: PipelineDeps) {
       status >= 500
         ? d.idempotency.release(userId, s.idempotencyKey!)
         : d.idempotency.complete(userId, s.idempotencyKey!, status, text ?? '')
-    const then = settled.then(() => out)
-    return then
+    s.settling = settled.then(() => out)
+    return s.settling
   }
 
   function onError({ request, code, error, set, route }: { request: Request; code: unknown; error: unknown; set: Set; route?: string }) {
@@ -132,14 +134,14 @@ export function createPipeline(d: PipelineDeps) {
     if (!s?.idempotencyReserved) return res
     // A failed request keeps nothing: the key is free before the client can retry.
     s.idempotencyReserved = false
-    const released = d.idempotency.release(s.principal!.user.id, s.idempotencyKey!).then(
+    s.settling = d.idempotency.release(s.principal!.user.id, s.idempotencyKey!).then(
       () => res,
       (err) => {
         d.logger.warn('idempotency release failed', { request_id: s.id, error: err })
         return res
       },
     )
-    return released
+    return s.settling
   }
 
   /**

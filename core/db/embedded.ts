@@ -1,4 +1,7 @@
-/** Embedded PostgreSQL: PGlite behind pglite-socket, reached through postgres.js like a real server. */
+/**
+ * Embedded PostgreSQL: PGlite behind pglite-socket, reached through postgres.js like a real
+ * server. On Bun it runs in a worker thread (embedded-worker.ts); elsewhere in this thread.
+ */
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -7,6 +10,7 @@ import { PGLiteSocketServer } from '@electric-sql/pglite-socket'
 import postgres from 'postgres'
 import { silentLogger, type Logger } from '../observability/logger.ts'
 import { clientOptions, type Database } from './client.ts'
+import type { WorkerReply, WorkerRequest } from './embedded-worker.ts'
 
 export interface EmbeddedOptions {
   /** The database persists in `${dataDir}/pg`; unset keeps it in memory. */
@@ -36,33 +40,12 @@ export async function openEmbedded(options: EmbeddedOptions = {}): Promise<Embed
       pgDir = join(options.dataDir, 'pg')
     }
     const started = performance.now()
-    const pg = await PGlite.create({ dataDir: pgDir, loadDataDir: options.loadDataDir })
-    cleanups.push(() => pg.close())
-
-    // A unix socket in a private (0700) temp folder: no other local user can reach the
-    // database, which accepts any connection without a password. Windows has no such
-    // sockets for node:net servers, so it listens on a loopback port instead.
-    let target: { path: string } | { host: string; port: number }
-    let server: PGLiteSocketServer
-    if (process.platform === 'win32') {
-      server = new PGLiteSocketServer({ db: pg, host: '127.0.0.1', port: 0, maxConnections: 1 })
-      await server.start()
-      const [host, port] = server.getServerConn().split(':')
-      target = { host: host!, port: Number(port) }
-    } else {
-      const socketDir = await mkdtemp(join(tmpdir(), 'omnistack-pg-'))
-      cleanups.push(() => rm(socketDir, { recursive: true, force: true }))
-      // PITFALLS: PGlite is one backend session; a second client would interleave its
-      // protocol messages with ours, so the server admits exactly one connection.
-      server = new PGLiteSocketServer({ db: pg, path: join(socketDir, '.s.PGSQL.5432'), maxConnections: 1 })
-      await server.start()
-      target = { path: join(socketDir, '.s.PGSQL.5432') }
-    }
-    cleanups.push(() => server.stop())
+    const engine = process.platform === 'win32' ? await inProcessOnPort(pgDir, options.loadDataDir) : await onSocket(pgDir, options.loadDataDir)
+    cleanups.push(engine.close)
 
     const sql = postgres({
       ...clientOptions(logger),
-      ...target,
+      ...engine.target,
       user: 'postgres',
       database: 'postgres',
       ssl: false,
@@ -72,6 +55,7 @@ export async function openEmbedded(options: EmbeddedOptions = {}): Promise<Embed
     await sql`select 1`
     logger.debug('database open', {
       kind: 'pglite',
+      thread: engine.thread,
       data_dir: options.dataDir ?? 'memory',
       from_dump: Boolean(options.loadDataDir),
       ms: Math.round(performance.now() - started),
@@ -82,13 +66,125 @@ export async function openEmbedded(options: EmbeddedOptions = {}): Promise<Embed
       sql,
       kind: 'pglite',
       close: () => (closed ??= cleanup()),
-      dump: () => pg.dumpDataDir('none'),
+      dump: engine.dump,
     }
   } catch (err) {
     await cleanup()
     throw err
   }
 }
+
+/** A running PGlite with its socket server: where postgres.js connects, and how to dump and stop it. */
+interface Engine {
+  target: { path: string } | { host: string; port: number }
+  thread: 'worker' | 'main'
+  dump(): Promise<Blob>
+  close(): Promise<unknown>
+}
+
+/**
+ * A unix socket in a private (0700) temp folder: no other local user can reach the database,
+ * which accepts any connection without a password. On Bun, PGlite runs in a worker thread.
+ */
+async function onSocket(dataDir: string | undefined, load: Blob | undefined): Promise<Engine> {
+  const socketDir = await mkdtemp(join(tmpdir(), 'omnistack-pg-'))
+  const path = join(socketDir, '.s.PGSQL.5432')
+  const removeDir = () => rm(socketDir, { recursive: true, force: true })
+  try {
+    const engine = typeof Bun !== 'undefined' ? await inWorker(path, dataDir, load) : await inProcess({ path }, dataDir, load)
+    return { ...engine, close: () => engine.close().finally(removeDir) }
+  } catch (err) {
+    await removeDir()
+    throw err
+  }
+}
+
+/** Windows has no unix sockets for node:net servers: a loopback port, in this thread. */
+async function inProcessOnPort(dataDir: string | undefined, load: Blob | undefined): Promise<Engine> {
+  return inProcess({ host: '127.0.0.1', port: 0 }, dataDir, load)
+}
+
+async function inProcess(at: { path: string } | { host: string; port: number }, dataDir: string | undefined, load: Blob | undefined): Promise<Engine> {
+  const pg = await PGlite.create({ dataDir, loadDataDir: load })
+  try {
+    // PITFALLS: PGlite is one backend session; a second client would interleave its protocol
+    // messages with ours, so the server admits exactly one connection.
+    const server = new PGLiteSocketServer({ db: pg, ...at, maxConnections: 1 })
+    await server.start()
+    let target = at
+    if ('port' in at) {
+      const [host, port] = server.getServerConn().split(':')
+      target = { host: host!, port: Number(port) }
+    }
+    return {
+      target,
+      thread: 'main',
+      dump: () => pg.dumpDataDir('none'),
+      close: async () => {
+        await server.stop()
+        await pg.close()
+      },
+    }
+  } catch (err) {
+    await pg.close()
+    throw err
+  }
+}
+
+/** PGlite in a worker thread (embedded-worker.ts), driven by request/reply messages. */
+async function inWorker(path: string, dataDir: string | undefined, load: Blob | undefined): Promise<Engine> {
+  const worker = new Worker(new URL('./embedded-worker.ts', import.meta.url).href)
+  // A database someone forgot to close does not keep the process alive.
+  ;(worker as unknown as { unref?: () => void }).unref?.()
+  const waiting = new Map<number, { resolve: (r: WorkerReply & { ok: true }) => void; reject: (e: Error) => void }>()
+  let crashed: Error | undefined
+  let next = 0
+  worker.onmessage = (event: MessageEvent<WorkerReply>) => {
+    const reply = event.data
+    const w = waiting.get(reply.id)
+    if (!w) return
+    waiting.delete(reply.id)
+    if (reply.ok) return w.resolve(reply)
+    w.reject(Object.assign(new Error(reply.error.message), { name: reply.error.name, stack: reply.error.stack }))
+  }
+  worker.onerror = (event: ErrorEvent) => {
+    crashed = new Error(`The embedded database thread failed: ${event.message}`)
+    for (const w of waiting.values()) w.reject(crashed)
+    waiting.clear()
+  }
+  const ask = (m: DistributiveOmit<WorkerRequest, 'id'>, transfer: Transferable[] = []) =>
+    new Promise<WorkerReply & { ok: true }>((resolve, reject) => {
+      if (crashed) return reject(crashed)
+      const id = ++next
+      waiting.set(id, { resolve, reject })
+      worker.postMessage({ ...m, id }, transfer)
+    })
+
+  try {
+    const buffer = load ? await load.arrayBuffer() : undefined
+    await ask({ type: 'open', dataDir, load: buffer, path }, buffer ? [buffer] : [])
+  } catch (err) {
+    worker.terminate()
+    throw err
+  }
+  let closed = false
+  return {
+    target: { path },
+    thread: 'worker',
+    dump: async () => new Blob([(await ask({ type: 'dump' })).dump!]),
+    close: async () => {
+      if (closed) return
+      closed = true
+      try {
+        await ask({ type: 'close' })
+      } finally {
+        worker.terminate()
+      }
+    },
+  }
+}
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never
 
 // Directories this process holds, so a second open in-process fails as clearly as one from
 // another process (PGlite itself does not notice: two writers corrupt the data directory).

@@ -32,6 +32,8 @@ export interface RequestState {
   replay?: { status: number; body: string }
   /** True for a CORS preflight: answered in onRequest, nothing else runs. */
   preflight?: boolean
+  /** The response, once the Idempotency-Key record is settled (a hook hands this promise to Elysia). */
+  settling?: Promise<Response | string>
   /** Set once logs, metrics and the span have been written for this request. */
   finished?: boolean
 }

@@ -11,7 +11,12 @@ import { stateOf } from '../http/request-state.ts'
 /** Context of /app and /admin routes: the bearer has been checked by the pipeline. */
 export function authedContext() {
   return new Elysia()
-    .derive({ as: 'scoped' }, (c) => {
+    // Elysia decides what to prepare for a route (cookies, query, headers...) from its hooks'
+    // source: a context passed whole to a function reads as "uses everything", which would
+    // parse cookies on every request and make every handler async. Taking the context from
+    // `arguments` leaves that inference empty; the getter below still goes on the context.
+    .derive({ as: 'scoped' }, function authed() {
+      const c = arguments[0] as { request: Request }
       const s = stateOf(c.request)
       // The client address is read from the socket only when a handler asks for it.
       Object.defineProperty(c, 'clientIp', { get: () => s.ip, configurable: true, enumerable: true })
