@@ -57,7 +57,12 @@ export function createPipeline(d: PipelineDeps) {
         return preflight
       }
     }
-    if (s.rateHeaders) Object.assign(headers, s.rateHeaders)
+    const rate = s.rate
+    if (rate) {
+      headers['x-ratelimit-limit'] = String(rate.limit)
+      headers['x-ratelimit-remaining'] = String(rate.remaining)
+      headers['x-ratelimit-reset'] = String(rate.reset)
+    }
     if (s.principal?.actorId) headers['x-impersonated-by'] = s.principal.actorId
     if (s.early !== undefined) throw s.early
     if (s.replay) {

@@ -18,7 +18,7 @@ import { requestIdFrom } from '../http/request-id.ts'
 import { headerVersion, isApiVersion, type ApiVersion } from '../http/versioning.ts'
 import type { MeterFn } from '../observability/meter.ts'
 import type { Tracing } from '../observability/tracing.ts'
-import { rateHeaders, rateLimitError, type Limiter } from '../rate-limit/limiter.ts'
+import { rateLimitError, type Limiter } from '../rate-limit/limiter.ts'
 import type { RateResult } from '../rate-limit/types.ts'
 
 export interface PreludeDeps {
@@ -64,7 +64,7 @@ export function createPrelude(d: PreludeDeps, root: AnyElysia) {
   }
 
   const applyRate = (request: Request, s: RequestState, r: RateResult, message?: string) => {
-    s.rateHeaders = rateHeaders(r)
+    s.rate = r
     if (!r.allowed) return fail(request, s, rateLimitError(r, message))
     return idempotent(request, s)
   }
@@ -133,25 +133,19 @@ export function createPrelude(d: PreludeDeps, root: AnyElysia) {
     const m = VERSIONED.exec(path)
     requested ??= m?.[1]
     const rest = m?.[2] ?? ''
-    const span = d.tracing.startRequestSpan(request.method, path, request.headers)
-    let ip: string | undefined
-    const forwarded = request.headers.get('x-forwarded-for')
-    const s: RequestState = {
-      id: requestIdFrom(request.headers),
-      version: requested && isApiVersion(requested) ? requested : 'v1',
-      requestedVersion: requested,
-      zone: m ? zoneOf(rest) : 'none',
+    const headers = request.headers
+    const s: RequestState = new State(
+      requestIdFrom(headers),
+      requested && isApiVersion(requested) ? requested : 'v1',
+      requested,
+      m ? zoneOf(rest) : 'none',
       path,
       rest,
-      start: performance.now(),
-      // Read lazily: asking Bun for the socket's address costs more than the rest of an
-      // authenticated request's bookkeeping, and only public routes and audits need it.
-      get ip() {
-        return (ip ??= clientIp(typeof peer === 'function' ? peer() : peer, forwarded, d.trusted))
-      },
-      status: 200,
-      span,
-    }
+      d.tracing.startRequestSpan(request.method, path, headers),
+      peer,
+      headers,
+      d.trusted,
+    )
     setState(request, s)
 
     if (request.method === 'OPTIONS' && request.headers.get('access-control-request-method') && request.headers.get('origin')) {
@@ -160,16 +154,19 @@ export function createPrelude(d: PreludeDeps, root: AnyElysia) {
     }
     if (m && !isApiVersion(requested!)) return fail(request, s, badRequest(`Unknown API version ${requested}`, { supported: ['v1', 'v2'] }))
 
-    const length = request.headers.get('content-length')
-    const upload = d.uploadPaths?.some((p) => rest.startsWith(p)) ?? false
-    const structured = !upload && STRUCTURED.test(request.headers.get('content-type') ?? '')
-    const max = structured ? d.maxJsonBytes : d.maxUploadBytes
-    if (length !== null && Number(length) > max) return fail(request, s, payloadTooLarge(max))
-    if (length === null && structured && request.body) {
-      // Chunked bodies get the same bound while they are read.
-      const bounded = new Request(request.url, { method: request.method, headers: request.headers, body: request.body.pipeThrough(limitStream(max)) })
-      setState(bounded, s)
-      request = bounded
+    // Elysia reads no body for GET and HEAD: nothing to bound.
+    if (request.method !== 'GET' && request.method !== 'HEAD') {
+      const length = headers.get('content-length')
+      const upload = d.uploadPaths?.some((p) => rest.startsWith(p)) ?? false
+      const structured = !upload && STRUCTURED.test(headers.get('content-type') ?? '')
+      const max = structured ? d.maxJsonBytes : d.maxUploadBytes
+      if (length !== null && Number(length) > max) return fail(request, s, payloadTooLarge(max))
+      if (length === null && structured && request.body) {
+        // Chunked bodies get the same bound while they are read.
+        const bounded = new Request(request.url, { method: request.method, headers, body: request.body.pipeThrough(limitStream(max)) })
+        setState(bounded, s)
+        request = bounded
+      }
     }
 
     if (s.zone !== 'app' && s.zone !== 'admin') return s.zone === 'public' ? limit(request, s) : run(request, s)
@@ -191,6 +188,35 @@ export function createPrelude(d: PreludeDeps, root: AnyElysia) {
     }
     s.principal = p
     return authorised(request, s)
+  }
+}
+
+/** The request state, as a class: one plain allocation per request, its lazy getter on the prototype. */
+class State implements RequestState {
+  start = performance.now()
+  status = 200
+  private address: string | undefined
+  declare principal?: RequestState['principal']
+
+  constructor(
+    readonly id: string,
+    readonly version: RequestState['version'],
+    readonly requestedVersion: string | undefined,
+    readonly zone: RequestState['zone'],
+    readonly path: string,
+    readonly rest: string,
+    readonly span: RequestState['span'],
+    private readonly peer: Peer,
+    private readonly headers: Headers,
+    private readonly trusted: TrustedProxies,
+  ) {}
+
+  /**
+   * Read lazily: asking Bun for the socket's address costs more than the rest of an
+   * authenticated request's bookkeeping, and only public routes and audits need it.
+   */
+  get ip(): string {
+    return (this.address ??= clientIp(typeof this.peer === 'function' ? this.peer() : this.peer, this.headers.get('x-forwarded-for'), this.trusted))
   }
 }
 

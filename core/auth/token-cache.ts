@@ -30,14 +30,23 @@ export function createTokenCache<V>(options: TokenCacheOptions = {}): TokenCache
   // A Map iterates in insertion order, so re-inserting on a hit keeps the least recently used
   // entry first and eviction is one keys().next(): no linked list to maintain.
   const entries = new Map<string, Entry<V>>()
+  // The most recently used key is already last: a hit on it (a client's burst) moves nothing.
+  let newest: string | undefined
 
   return {
     get(key) {
       const entry = entries.get(key)
       if (entry === undefined) return undefined
-      entries.delete(key)
-      if (now() >= entry.expiresAt) return undefined
-      entries.set(key, entry)
+      if (now() >= entry.expiresAt) {
+        entries.delete(key)
+        if (key === newest) newest = undefined
+        return undefined
+      }
+      if (key !== newest) {
+        entries.delete(key)
+        entries.set(key, entry)
+        newest = key
+      }
       return entry.value
     },
     set(key, value, expiresAt) {
@@ -49,12 +58,15 @@ export function createTokenCache<V>(options: TokenCacheOptions = {}): TokenCache
         entries.delete(oldest.value)
       }
       entries.set(key, { value, expiresAt })
+      newest = key
     },
     delete(key) {
       entries.delete(key)
+      if (key === newest) newest = undefined
     },
     clear() {
       entries.clear()
+      newest = undefined
     },
     get size() {
       return entries.size

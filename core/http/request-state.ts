@@ -1,6 +1,7 @@
 /** Per-request state the pipeline fills in onRequest and handlers read through the router's derive. */
 import type { Principal } from '../auth/principal.ts'
 import type { RequestSpan } from '../observability/tracing.ts'
+import type { RateResult } from '../rate-limit/types.ts'
 import type { ApiVersion } from './versioning.ts'
 
 export interface RequestState {
@@ -26,8 +27,8 @@ export interface RequestState {
   requestedVersion?: string
   /** An error found before routing (auth, rate limit, size, idempotency): thrown in onRequest. */
   early?: unknown
-  /** X-RateLimit-* of this request. */
-  rateHeaders?: Record<string, string>
+  /** The rate-limit counter of this request (its X-RateLimit-* headers). */
+  rate?: RateResult
   /** A stored Idempotency-Key response to replay instead of running the handler. */
   replay?: { status: number; body: string }
   /** True for a CORS preflight: answered in onRequest, nothing else runs. */

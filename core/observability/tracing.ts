@@ -175,35 +175,48 @@ function sdkSpan(span: Span, method: string, active: Context): RequestSpan {
   }
 }
 
-const NOOP = () => {}
 
 /**
  * Disabled tracing: no SDK, no context; ids only so logs and traceresponse still correlate.
  * Ids are drawn on first use: a request that logs nothing and carried no traceparent never
- * pays for them.
+ * pays for them. A class, so the per-request object is a plain allocation (its getters live
+ * on the prototype).
  */
+class IdOnlySpan implements RequestSpan {
+  private trace: string
+  private span = ''
+  readonly propagated: boolean
+
+  constructor(parentTraceId: string | undefined) {
+    this.trace = parentTraceId ?? ''
+    this.propagated = parentTraceId !== undefined
+  }
+
+  get traceId() {
+    return (this.trace ||= randomHex(16))
+  }
+
+  get spanId() {
+    return (this.span ||= randomHex(8))
+  }
+
+  setRoute() {}
+  setAttribute() {}
+  end() {}
+
+  // Flags 00: this hop did not record the trace.
+  traceresponse() {
+    return `00-${this.traceId}-${this.spanId}-00`
+  }
+
+  run<T>(fn: () => T): T {
+    return fn()
+  }
+}
+
 function idOnlySpan(_method: string, _path: string, headers: Headers): RequestSpan {
   const header = headers.get('traceparent')
-  const parent = header ? parseTraceParent(header) : null
-  let traceId = parent ? parent.traceId : ''
-  let spanId = ''
-  return {
-    get traceId() {
-      return (traceId ||= randomHex(16))
-    },
-    get spanId() {
-      return (spanId ||= randomHex(8))
-    },
-    propagated: parent !== null,
-    setRoute: NOOP,
-    setAttribute: NOOP,
-    end: NOOP,
-    // Flags 00: this hop did not record the trace.
-    traceresponse() {
-      return `00-${this.traceId}-${this.spanId}-00`
-    },
-    run: (fn) => fn(),
-  }
+  return new IdOnlySpan(header ? parseTraceParent(header)?.traceId : undefined)
 }
 
 function processorFor(o: TracingOptions, service: string, memory?: InMemorySpanExporter): SpanProcessor {
