@@ -38,6 +38,9 @@ export interface PreludeDeps {
 /** The socket's address, or a function that reads it (Bun's requestIP) only when needed. */
 export type Peer = string | (() => string | undefined) | undefined
 
+/** The `api_requests` meter's dimensions, one frozen object per version (none allocated per request). */
+const VERSION_DIMENSIONS: Record<ApiVersion, Record<string, string>> = { v1: Object.freeze({ version: 'v1' }), v2: Object.freeze({ version: 'v2' }) }
+
 const VERSIONED = /^\/api\/(v\d+)(\/.*)?$/
 const UNVERSIONED = /^\/api(?!\/v\d+(\/|$))(\/|$)/
 const STRUCTURED = /^(application\/(json|x-www-form-urlencoded|[\w.+-]+\+json)|text\/|multipart\/form-data)/i
@@ -86,7 +89,7 @@ export function createPrelude(d: PreludeDeps, root: AnyElysia) {
   const authorised = (request: Request, s: RequestState) => {
     const p = s.principal!
     if (s.zone === 'admin' && !admitsAdmin(p, s.rest)) return fail(request, s, forbidden('Admin role required', { required_role: 'admin' }))
-    d.meter(p.user.id, 'api_requests', 1, { version: s.version })
+    d.meter(p.user.id, 'api_requests', 1, VERSION_DIMENSIONS[s.version])
     return limit(request, s)
   }
 

@@ -8,9 +8,22 @@ export interface Meta {
   pagination?: { total: number; skip: number; limit: number }
 }
 
+let isoAt = -1
+let iso = ''
+
+/** The current time as ISO 8601, formatted once per millisecond (it has no finer precision). */
+export function nowIso(): string {
+  const t = Date.now()
+  if (t !== isoAt) {
+    isoAt = t
+    iso = new Date(t).toISOString()
+  }
+  return iso
+}
+
 export const meta = (requestId: string): Meta => ({
   request_id: requestId,
-  timestamp: new Date().toISOString(),
+  timestamp: nowIso(),
   version: 'v2',
 })
 

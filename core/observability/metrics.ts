@@ -56,6 +56,8 @@ const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIO
 
 /** One (method, route, status) series: a counter and a histogram kept in plain numbers. */
 interface RequestSeries {
+  method: string
+  status: number
   labels: string
   count: number
   sum: number
@@ -74,19 +76,30 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   // The request metrics are on the hot path: prom-client hashes the label object on every
   // observation, so these two are aggregated here (one Map lookup per request) and written in
   // the text format at scrape time.
-  const series = new Map<string, RequestSeries>()
+  // Per route template, its few (method, status) series in a short array: a lookup allocates nothing.
+  const series = new Map<string, RequestSeries[]>()
   const observeRequest = (method: string, route: string, status: number, seconds: number) => {
     const m = METHODS.has(method) ? method : '_OTHER'
-    const key = `${m} ${status} ${route}`
-    let s = series.get(key)
+    let list = series.get(route)
+    if (!list) series.set(route, (list = []))
+    let s: RequestSeries | undefined
+    for (let i = 0; i < list.length; i++) {
+      const x = list[i]!
+      if (x.status === status && x.method === m) {
+        s = x
+        break
+      }
+    }
     if (!s) {
       s = {
+        method: m,
+        status,
         labels: `method="${m}",route="${escapeLabel(route)}",status="${status}"`,
         count: 0,
         sum: 0,
         buckets: new Float64Array(DURATION_BUCKETS.length + 1),
       }
-      series.set(key, s)
+      list.push(s)
     }
     const v = seconds >= 0 && Number.isFinite(seconds) ? seconds : 0
     s.count++
@@ -103,9 +116,10 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       `# HELP ${total} HTTP requests by method, route template and status`,
       `# TYPE ${total} counter`,
     ]
-    for (const s of series.values()) lines.push(`${total}{${s.labels}} ${s.count}`)
+    const all = [...series.values()].flat()
+    for (const s of all) lines.push(`${total}{${s.labels}} ${s.count}`)
     lines.push(`# HELP ${hist} HTTP request duration in seconds by method, route template and status`, `# TYPE ${hist} histogram`)
-    for (const s of series.values()) {
+    for (const s of all) {
       let cumulative = 0
       DURATION_BUCKETS.forEach((le, i) => {
         cumulative += s.buckets[i]!

@@ -8,6 +8,15 @@ import { grantedScopes, hasScope, isAdmin, isStaff, type Role } from '../auth/pr
 import { forbidden } from '../errors/index.ts'
 import { stateOf } from '../http/request-state.ts'
 
+/** `clientIp` on an authed context: one shared getter, nothing allocated per request. */
+const CLIENT_IP: PropertyDescriptor = {
+  get(this: { request: Request }) {
+    return stateOf(this.request).ip
+  },
+  configurable: true,
+  enumerable: true,
+}
+
 /** Context of /app and /admin routes: the bearer has been checked by the pipeline. */
 export function authedContext() {
   return new Elysia()
@@ -19,7 +28,7 @@ export function authedContext() {
       const c = arguments[0] as { request: Request }
       const s = stateOf(c.request)
       // The client address is read from the socket only when a handler asks for it.
-      Object.defineProperty(c, 'clientIp', { get: () => s.ip, configurable: true, enumerable: true })
+      Object.defineProperty(c, 'clientIp', CLIENT_IP)
       const principal = s.principal!
       const context = { principal, user: principal.user, requestId: s.id }
       return context as typeof context & { readonly clientIp: string }
