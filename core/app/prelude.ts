@@ -41,8 +41,21 @@ export type Peer = string | (() => string | undefined) | undefined
 /** The `api_requests` meter's dimensions, one frozen object per version (none allocated per request). */
 const VERSION_DIMENSIONS: Record<ApiVersion, Record<string, string>> = { v1: Object.freeze({ version: 'v1' }), v2: Object.freeze({ version: 'v2' }) }
 
-const VERSIONED = /^\/api\/(v\d+)(\/.*)?$/
-const UNVERSIONED = /^\/api(?!\/v\d+(\/|$))(\/|$)/
+/**
+ * For `/api/v<digits>` followed by `/` or the end, the index where the version ends; else -1.
+ * By hand rather than a regex: it runs on every request.
+ */
+export function versionEnd(path: string): number {
+  if (!path.startsWith('/api/v')) return -1
+  let i = 6
+  while (i < path.length) {
+    const c = path.charCodeAt(i)
+    if (c < 48 || c > 57) break
+    i++
+  }
+  if (i === 6 || (i < path.length && path.charCodeAt(i) !== 47)) return -1
+  return i
+}
 const STRUCTURED = /^(application\/(json|x-www-form-urlencoded|[\w.+-]+\+json)|text\/|multipart\/form-data)/i
 
 export function pathOf(url: string): string {
@@ -124,41 +137,44 @@ export function createPrelude(d: PreludeDeps, root: AnyElysia) {
   return function handle(request: Request, peer?: Peer): Response | Promise<Response> {
     let path = pathOf(request.url)
     let requested: string | undefined
+    let end = versionEnd(path)
     // SPEC §3: /api/... without a version takes Accept-Version / X-API-Version, else the default.
-    if (path.startsWith('/api') && UNVERSIONED.test(path)) {
+    if (end < 0 && (path === '/api' || path.startsWith('/api/'))) {
       requested = headerVersion(request.headers, d.defaultVersion)
       const v = isApiVersion(requested) ? requested : d.defaultVersion
       const url = request.url
       const start = url.indexOf('/', url.indexOf('//') + 2)
       request = new Request(url.slice(0, start) + '/api/' + v + url.slice(start + 4), request)
       path = '/api/' + v + path.slice(4)
+      end = versionEnd(path)
     }
-    const m = VERSIONED.exec(path)
-    requested ??= m?.[1]
-    const rest = m?.[2] ?? ''
+    const versioned = end > 0
+    if (versioned) requested ??= path.slice(5, end)
+    const rest = versioned ? path.slice(end) : ''
+    const method = request.method
     const headers = request.headers
     const s: RequestState = new State(
       requestIdFrom(headers),
       requested && isApiVersion(requested) ? requested : 'v1',
       requested,
-      m ? zoneOf(rest) : 'none',
+      versioned ? zoneOf(rest) : 'none',
       path,
       rest,
-      d.tracing.startRequestSpan(request.method, path, headers),
+      d.tracing.startRequestSpan(method, path, headers),
       peer,
       headers,
       d.trusted,
     )
     setState(request, s)
 
-    if (request.method === 'OPTIONS' && request.headers.get('access-control-request-method') && request.headers.get('origin')) {
+    if (method === 'OPTIONS' && headers.get('access-control-request-method') && headers.get('origin')) {
       s.preflight = true
       return run(request, s)
     }
-    if (m && !isApiVersion(requested!)) return fail(request, s, badRequest(`Unknown API version ${requested}`, { supported: ['v1', 'v2'] }))
+    if (versioned && !isApiVersion(requested!)) return fail(request, s, badRequest(`Unknown API version ${requested}`, { supported: ['v1', 'v2'] }))
 
     // Elysia reads no body for GET and HEAD: nothing to bound.
-    if (request.method !== 'GET' && request.method !== 'HEAD') {
+    if (method !== 'GET' && method !== 'HEAD') {
       const length = headers.get('content-length')
       const upload = d.uploadPaths?.some((p) => rest.startsWith(p)) ?? false
       const structured = !upload && STRUCTURED.test(headers.get('content-type') ?? '')
