@@ -1,0 +1,39 @@
+# Shared by the benchmark scripts (bench/run.sh, plugins/usage/bench/run.sh): settings, pinning,
+# the bench token, and bench_run, which starts one server, warms it up, loads it with wrk and
+# prints "req/s p99-ms". Loopback only, bounded in time. Source it from the repository root.
+DURATION=${BENCH_DURATION:-10s}
+ROUNDS=${BENCH_ROUNDS:-3}
+CONNS=${BENCH_CONNECTIONS:-64}
+BUN=node_modules/.bin/bun
+command -v wrk >/dev/null || { echo "wrk is required: apt-get install wrk"; exit 1; }
+command -v bc >/dev/null || { echo "bc is required: apt-get install bc"; exit 1; }
+# Server on core 0, wrk on core 1, when there are two.
+PIN_SERVER=""; PIN_LOAD=""
+if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then PIN_SERVER="taskset -c 0"; PIN_LOAD="taskset -c 1"; fi
+
+export AUTH_JWT_SECRET=bench-secret-bench-secret-bench-secret
+export LOG_LEVEL=warn RATE_LIMIT_DEFAULT=100000000/minute
+# BENCH_DATABASE_URL runs the full stack on a PostgreSQL server instead of embedded PGlite.
+if [ -n "${BENCH_DATABASE_URL:-}" ]; then export DATABASE_URL=$BENCH_DATABASE_URL; fi
+TOKEN=$($BUN bench/token.ts)
+
+# bench_run NAME SCRIPT PORT [VAR=value ...] -> "rps p99ms" (the server gets its own DATA_DIR)
+bench_run() {
+  local name=$1 script=$2 port=$3; shift 3
+  local log dir; log=$(mktemp); dir=$(mktemp -d)
+  env "$@" DATA_DIR="$dir" PORT="$port" $PIN_SERVER $BUN "$script" >"$log" 2>&1 &
+  local pid=$!
+  for _ in $(seq 1 300); do grep -q listening "$log" && break; sleep 0.2; done
+  grep -q listening "$log" || { echo "$name did not start:" >&2; cat "$log" >&2; kill "$pid"; exit 1; }
+  local url="http://127.0.0.1:$port/api/v2/app/bench/item"
+  $PIN_LOAD wrk -t1 -c"$CONNS" -d2s -H "Authorization: Bearer $TOKEN" "$url" >/dev/null  # warm-up
+  local out; out=$($PIN_LOAD wrk -t1 -c"$CONNS" -d"$DURATION" --latency -H "Authorization: Bearer $TOKEN" "$url")
+  kill -TERM "$pid"; wait "$pid" 2>/dev/null || true
+  if printf '%s\n' "$out" | grep -q "Non-2xx"; then echo "WARNING: $name answered non-2xx" >&2; fi
+  grep -h metered "$log" >&2 || true
+  rm -rf "$log" "$dir"
+  local rps p99
+  rps=$(printf '%s\n' "$out" | awk '/Requests\/sec/ {print $2}')
+  p99=$(printf '%s\n' "$out" | awk '$1=="99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v=v*1000}; print v}')
+  echo "$rps $p99"
+}
