@@ -80,9 +80,13 @@ export function createPipeline(d: PipelineDeps) {
       s.status = response.status
       finish(s, request.method, route)
       if (!s.idempotencyReserved) return
-      // A streamed or hand-built response is not stored: free the key before answering.
       s.idempotencyReserved = false
-      s.settling = d.idempotency.release(s.principal!.user.id, s.idempotencyKey!).then(() => response)
+      // A streamed or hand-built response is not stored: free the key before answering, unless
+      // the handler named what a retry replays instead (replayAs). A 5xx keeps nothing.
+      const userId = s.principal!.user.id
+      const keep = s.replayBody !== undefined && response.status < 500
+      const settled = keep ? d.idempotency.complete(userId, s.idempotencyKey!, response.status, s.replayBody!) : d.idempotency.release(userId, s.idempotencyKey!)
+      s.settling = settled.then(() => response)
       return s.settling
     }
     let value: unknown = response

@@ -33,6 +33,11 @@ export interface RequestState {
   replay?: { status: number; body: string }
   /** True for a CORS preflight: answered in onRequest, nothing else runs. */
   preflight?: boolean
+  /**
+   * What an Idempotency-Key retry replays when the handler answered with a Response the core
+   * does not store (a secret shown once): set with `replayAs()`. Unset, such a key is released.
+   */
+  replayBody?: string
   /** The response, once the Idempotency-Key record is settled (a hook hands this promise to Elysia). */
   settling?: Promise<Response | string>
   /** Set once logs, metrics and the span have been written for this request. */
@@ -59,3 +64,13 @@ export function stateOf(request: Request): RequestState {
 }
 
 export const maybeStateOf = (request: Request) => (request as Carrier)[STATE]
+
+/**
+ * For a handler that answers with a `Response` holding something never to be stored (an API
+ * key's secret): the body an Idempotency-Key retry replays instead (same status), so a retry
+ * does not run the handler again. Without it the key is released and a retry runs anew.
+ */
+export function replayAs(request: Request, body: string): void {
+  const s = maybeStateOf(request)
+  if (s) s.replayBody = body
+}

@@ -1,5 +1,5 @@
 /** Users routes under /app: the caller's profile (seed 004 "User Endpoints") and API keys (SPEC §7). */
-import { envelope, notFound, page, validation, type RouteContext } from '../../core/index.ts'
+import { envelope, notFound, page, replayAs, validation, type RouteContext } from '../../core/index.ts'
 import type { ApiKeysService } from './api-keys.ts'
 import { ApiKeyModel, jsonDoc, UserModel } from './schema.ts'
 import type { UsersService } from './service.ts'
@@ -66,19 +66,21 @@ export const userRoutes = ({ router, version }: RouteContext, users: UsersServic
     )
     .post(
       '/api-keys',
-      async ({ principal, body, requestId, clientIp }) => {
+      async ({ principal, body, requestId, clientIp, request }) => {
         const created = await keys.create(principal, body, { principal, requestId, clientIp })
+        const shape = (v: typeof created) => JSON.stringify(version === 'v2' ? envelope(v, requestId) : v)
         // The body holds the secret: answered as a Response so that nothing (not even the
-        // Idempotency-Key store) keeps a copy of it. A retry creates another key.
-        const json = JSON.stringify(version === 'v2' ? envelope(created, requestId) : created)
-        return new Response(json, { status: 201, headers: { 'content-type': 'application/json' } })
+        // Idempotency-Key store) keeps a copy of it. A retry with the same key replays the
+        // same key without its secret (`key: null`) rather than creating a second one.
+        replayAs(request, shape({ ...created, key: null as unknown as string }))
+        return new Response(shape(created), { status: 201, headers: { 'content-type': 'application/json' } })
       },
       {
         body: ApiKeyModel.create,
         detail: {
           summary: 'Create an API key',
           description:
-            'Returns the key (`osk_` + 40 characters) once; only its hash is stored. Needs a session (not an API key, not an impersonation). Not replayed under Idempotency-Key (the secret is kept nowhere): a retry creates another key.',
+            'Returns the key (`osk_` + 40 characters) once; only its hash is stored. Needs a session (not an API key, not an impersonation). Under Idempotency-Key a retry replays the same key with `key: null` (the secret is kept nowhere, shown once) and creates nothing.',
           responses: { 201: jsonDoc('The key, with its secret shown this once', ApiKeyModel.created) },
         },
       },

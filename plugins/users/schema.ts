@@ -51,7 +51,7 @@ export namespace ApiKeyModel {
     last_used_at: nullable(timestamp),
   })
 
-  export const created = t.Composite([key, t.Object({ key: t.String({ description: 'osk_ + 40 characters: shown once, never again' }) })])
+  export const created = t.Composite([key, t.Object({ key: t.Union([t.String(), t.Null()], { description: 'osk_ + 40 characters: shown once, never again (null in an Idempotency-Key replay)' }) })])
 
   export const create = t.Object({
     name: t.String({ minLength: 1, maxLength: 100 }),

@@ -173,7 +173,7 @@ describe('last_used_at', () => {
 })
 
 describe('the secret at rest', () => {
-  it('is kept nowhere, not even by Idempotency-Key, and v2 is enveloped with the usual headers', async () => {
+  it('is kept nowhere, not even by Idempotency-Key, whose retry replays the key without it; v2 is enveloped with the usual headers', async () => {
     const headers = { 'idempotency-key': 'create-key-1', 'x-request-id': 'req-secret' }
     const first = await t.as('u-kim').post('/api/v2/app/api-keys', { name: 'idem', scopes: ['projects:read'] }, { headers })
     expect(first.status).toBe(201)
@@ -185,8 +185,21 @@ describe('the secret at rest', () => {
     await Bun.sleep(5)
     const stored = await t.app.db.sql`select * from idempotency_keys`
     expect(JSON.stringify(stored)).not.toContain(first.body.data.key)
+    expect(stored).toHaveLength(1)
+    expect(stored[0]!.status_code).toBe(201)
     const retry = await t.as('u-kim').post('/api/v2/app/api-keys', { name: 'idem', scopes: ['projects:read'] }, { headers })
     expect(retry.status).toBe(201)
-    expect(retry.body.data.key).not.toBe(first.body.data.key)
+    expect(retry.headers.get('idempotent-replayed')).toBe('true')
+    // The same key, its secret not shown again; nothing new was created.
+    expect(retry.body.data).toEqual({ ...first.body.data, key: null })
+    const mine = await t.app.db.sql`select count(*)::int as n from api_keys where name = 'idem'`
+    expect(mine[0]!.n).toBe(1)
+    // Another body with the same Idempotency-Key is a conflict, as for any route.
+    const other = await t.as('u-kim').post('/api/v2/app/api-keys', { name: 'other', scopes: ['projects:read'] }, { headers })
+    expect(other.status).toBe(409)
+    // Without a key, each call creates one.
+    const plain = await t.as('u-kim').post('/api/v1/app/api-keys', { name: 'idem', scopes: ['projects:read'] })
+    expect(plain.status).toBe(201)
+    expect(plain.body.key).toMatch(/^osk_/)
   })
 })
