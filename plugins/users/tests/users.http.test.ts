@@ -136,6 +136,15 @@ describe('PATCH /users/me', () => {
     expect(res.body.error.code).toBe('BAD_REQUEST')
   })
 
+  it('answers a JSON array, number or boolean with 422 (not a silent empty update)', async () => {
+    for (const raw of ['["x"]', '[]', '42', 'true']) {
+      const res = await t.as('u-erin').request('PATCH', '/api/v2/app/users/me', { raw, headers: { 'content-type': 'application/json' } })
+      expect(`${raw} ${res.status}`).toBe(`${raw} 422`)
+      expect(res.body.error).toMatchObject({ code: 'VALIDATION_ERROR', details: { field: 'body' } })
+      expect(res.body.meta.version).toBe('v2')
+    }
+  })
+
   it('needs a bearer', async () => {
     expect((await t.get('/api/v1/app/users/me')).status).toBe(401)
     expect((await t.patch('/api/v1/app/users/me', { full_name: 'x' })).status).toBe(401)
