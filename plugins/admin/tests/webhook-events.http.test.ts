@@ -25,8 +25,11 @@ const deliver = (eventId: string, type = 'order.paid') => inbound.receive({ prov
 
 beforeAll(async () => {
   t = await adminApp({ plugins: [provider] })
+  // Newest first is by received_at, whose clock ticks in milliseconds on PGlite: keep them apart.
   await deliver('evt_1')
+  await Bun.sleep(2)
   await deliver('evt_2', 'noise')
+  await Bun.sleep(2)
   broken = true
   await deliver('evt_3').catch(() => undefined)
   broken = false

@@ -13,6 +13,8 @@ describe('contact admin list', () => {
     t = await testApp({ plugins: [email, contact], env: { SUPERADMIN_EMAILS: admin.email, CONTACT_RATE_LIMIT: '1000/hour' } })
     for (const name of ['Alice Archer', 'Bob Baker', 'Carol Cooper']) {
       refs.push((await t.post('/api/v1/public/contact', { ...base, name, subject: `About ${name}` })).body.reference_id)
+      // Newest first is by created_at (milliseconds on PGlite): keep the submissions apart.
+      await Bun.sleep(2)
     }
     refs.push((await t.post('/api/v1/public/contact', { ...base, name: 'Spam Bot', website: 'x' })).body.reference_id)
   })

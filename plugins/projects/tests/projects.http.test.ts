@@ -145,7 +145,12 @@ describe('projects validation', () => {
 describe('projects list', () => {
   it('pages newest first with totals', async () => {
     const names = Array.from({ length: 25 }, (_, i) => `Paged ${i + 1}`)
-    for (const n of names) await create('pager', n)
+    // Newest first is by created_at, whose clock ticks in milliseconds on PGlite: projects made
+    // in the same millisecond tie and are ordered by id. Keep these apart.
+    for (const n of names) {
+      await create('pager', n)
+      await Bun.sleep(2)
+    }
     await create('someone-else', 'Paged 99')
     const first = await t.as('pager').get(base)
     expect(first.body).toMatchObject({ total: 25, skip: 0, limit: 20 })
