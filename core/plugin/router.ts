@@ -18,21 +18,24 @@ const CLIENT_IP: PropertyDescriptor = {
 }
 
 /**
- * JSON bodies are objects (as Stripe's are). Elysia turns an array or a number sent to a route
- * whose body schema is an object into `{}`, so a PATCH with only optional fields would answer
- * 200 having changed nothing; this answers 422 instead. Strings and null are left alone: they
- * are what `parse: 'text'` and custom parsers (raw uploads, signed webhooks) hand over.
+ * JSON bodies are objects (as Stripe's are). Elysia turns an array, a number or a string sent
+ * to a route whose body schema is an object into `{}`, so a PATCH with only optional fields
+ * would answer 200 having changed nothing; this answers 422 instead. On public routes strings
+ * and null pass: they are what `parse: 'text'` and custom parsers (signed webhooks, raw
+ * uploads) hand over. /app and /admin routes take JSON objects only.
  */
-function objectBody({ body, request }: { body: unknown; request: Request }) {
-  if (body === undefined || body === null || typeof body === 'string' || (typeof body === 'object' && !Array.isArray(body))) return
-  const type = request.headers.get('content-type') ?? ''
-  if (type.includes('json')) throw validation('body', 'The request body must be a JSON object')
-}
+const objectBody = (strings: boolean) =>
+  function objectBodyCheck({ body, request }: { body: unknown; request: Request }) {
+    if (body === undefined || body === null || (typeof body === 'object' && !Array.isArray(body))) return
+    if (typeof body === 'string' && !strings) return
+    const type = request.headers.get('content-type') ?? ''
+    if (type.includes('json')) throw validation('body', 'The request body must be a JSON object')
+  }
 
 /** Context of /app and /admin routes: the bearer has been checked by the pipeline. */
 export function authedContext() {
   return new Elysia()
-    .onTransform({ as: 'scoped' }, objectBody)
+    .onTransform({ as: 'scoped' }, objectBody(true))
     // Elysia decides what to prepare for a route (cookies, query, headers...) from its hooks'
     // source: a context passed whole to a function reads as "uses everything", which would
     // parse cookies on every request and make every handler async. Taking the context from
@@ -69,7 +72,7 @@ export function authedContext() {
 
 /** Context of /public routes: no bearer required. */
 export function publicContext() {
-  return new Elysia().onTransform({ as: 'scoped' }, objectBody).derive({ as: 'scoped' }, ({ request }) => {
+  return new Elysia().onTransform({ as: 'scoped' }, objectBody(false)).derive({ as: 'scoped' }, ({ request }) => {
     const s = stateOf(request)
     return { requestId: s.id, clientIp: s.ip }
   })

@@ -136,8 +136,8 @@ describe('PATCH /users/me', () => {
     expect(res.body.error.code).toBe('BAD_REQUEST')
   })
 
-  it('answers a JSON array, number or boolean with 422 (not a silent empty update)', async () => {
-    for (const raw of ['["x"]', '[]', '42', 'true']) {
+  it('answers a JSON array, number, boolean or string with 422 (not a silent empty update)', async () => {
+    for (const raw of ['["x"]', '[]', '42', 'true', '"str"']) {
       const res = await t.as('u-erin').request('PATCH', '/api/v2/app/users/me', { raw, headers: { 'content-type': 'application/json' } })
       expect(`${raw} ${res.status}`).toBe(`${raw} 422`)
       expect(res.body.error).toMatchObject({ code: 'VALIDATION_ERROR', details: { field: 'body' } })
