@@ -72,7 +72,10 @@ function zoneOf(rest: string): RequestState['zone'] {
 }
 
 export function createPrelude(d: PreludeDeps, root: AnyElysia) {
-  const run = (request: Request, s: RequestState) => s.span!.run(() => root.handle(request))
+  // `fetch`, not `handle`: Elysia's handle is `async (r) => this.fetch(r)`, a promise per request
+  // even when the route answers synchronously. fetch is compiled on first use, after every
+  // plugin has mounted its routes.
+  const run = (request: Request, s: RequestState) => s.span!.run(() => root.fetch(request) as Response | Promise<Response>)
 
   const fail = (request: Request, s: RequestState, err: unknown) => {
     s.early = err
