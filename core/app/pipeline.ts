@@ -8,7 +8,7 @@
  * `return f(` / `=> f(`), and compiles every route `async` when one is. The hooks below are
  * written so that this check reads them as synchronous: keep calls out of `return`. Bun's
  * transpiler inlines `const p = f(); return p` into `return f(`, so a promise a hook hands
- * back goes through `s.settling` instead (pipeline.test.ts checks the compiled handler).
+ * back goes through `s.settling` instead (tests/sync-handlers.test.ts checks the compiled handler).
  */
 import { Elysia } from 'elysia'
 import { errorResponse, toErrorView } from '../errors/index.ts'

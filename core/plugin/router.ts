@@ -24,10 +24,10 @@ const CLIENT_IP: PropertyDescriptor = {
  * and null pass: they are what `parse: 'text'` and custom parsers (signed webhooks, raw
  * uploads) hand over. /app and /admin routes take JSON objects only.
  */
-const objectBody = (strings: boolean) =>
+const objectBody = (rejectStrings: boolean) =>
   function objectBodyCheck({ body, request }: { body: unknown; request: Request }) {
     if (body === undefined || body === null || (typeof body === 'object' && !Array.isArray(body))) return
-    if (typeof body === 'string' && !strings) return
+    if (typeof body === 'string' && !rejectStrings) return
     const type = request.headers.get('content-type') ?? ''
     if (type.includes('json')) throw validation('body', 'The request body must be a JSON object')
   }
@@ -39,7 +39,7 @@ export function authedContext() {
     // Elysia decides what to prepare for a route (cookies, query, headers...) from its hooks'
     // source: a context passed whole to a function reads as "uses everything", which would
     // parse cookies on every request and make every handler async. Taking the context from
-    // `arguments` leaves that inference empty; the getter below still goes on the context.
+    // `arguments` leaves that inference empty; the shared getter still goes on the context.
     .derive({ as: 'scoped' }, function authed() {
       const c = arguments[0] as { request: Request }
       const s = stateOf(c.request)
