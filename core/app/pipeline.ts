@@ -21,6 +21,7 @@ import { requestIdFrom } from '../http/request-id.ts'
 import type { ApiVersion } from '../http/versioning.ts'
 import type { Logger } from '../observability/logger.ts'
 import type { Metrics } from '../observability/metrics.ts'
+import { rateHeaders } from '../rate-limit/limiter.ts'
 
 export interface PipelineDeps {
   logger: Logger
@@ -57,12 +58,7 @@ export function createPipeline(d: PipelineDeps) {
         return preflight
       }
     }
-    const rate = s.rate
-    if (rate) {
-      headers['x-ratelimit-limit'] = String(rate.limit)
-      headers['x-ratelimit-remaining'] = String(rate.remaining)
-      headers['x-ratelimit-reset'] = String(rate.reset)
-    }
+    if (s.rate) rateHeaders(s.rate, headers)
     if (s.principal?.actorId) headers['x-impersonated-by'] = s.principal.actorId
     if (s.early !== undefined) throw s.early
     if (s.replay) {

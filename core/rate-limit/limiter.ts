@@ -52,12 +52,12 @@ export function createLimiter(store: RateLimitStore, defaultRule: RateRule, extr
   }
 }
 
-export function rateHeaders(r: RateResult): Record<string, string> {
-  return {
-    'x-ratelimit-limit': String(r.limit),
-    'x-ratelimit-remaining': String(r.remaining),
-    'x-ratelimit-reset': String(r.reset),
-  }
+/** Writes X-RateLimit-* of `r` into `into` (the response's header object on the hot path). */
+export function rateHeaders(r: RateResult, into: Record<string, string> = {}): Record<string, string> {
+  into['x-ratelimit-limit'] = String(r.limit)
+  into['x-ratelimit-remaining'] = String(r.remaining)
+  into['x-ratelimit-reset'] = String(r.reset)
+  return into
 }
 
 /** 429 with Retry-After and details.retry_after (seed 004 "Rate Limit Response"). */

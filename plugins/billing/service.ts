@@ -3,11 +3,11 @@ import { X509Certificate } from 'node:crypto'
 import { conflict, externalServiceError, notFound, serviceUnavailable, validation, type InboundEvent, type PluginContext, type User } from '../../core/index.ts'
 import { createAccounts, type Platform } from './accounts.ts'
 import { APPLE_ROOT_CA_G3_PEM } from './certs/apple-root-ca-g3.ts'
-import { planFor, type BillingConfig } from './config.ts'
+import type { BillingConfig } from './config.ts'
 import { appleApplier, verifyAppleNotification } from './providers/apple.ts'
 import { AppleJwsError, verifyAppleJws } from './providers/apple-jws.ts'
-import { acknowledgeLater, createPushTokenVerifier, decodeGooglePush, googleApplier, googlePreparer } from './providers/google.ts'
-import { createPlayApi, PlayPurchaseUnknown, playState, type PlaySubscription } from './providers/google-play-api.ts'
+import { createPushTokenVerifier, decodeGooglePush, googleApplier, googlePreparer, putPlayPurchase } from './providers/google.ts'
+import { createPlayApi, PlayPurchaseUnknown, type PlaySubscription } from './providers/google-play-api.ts'
 import { createStripeApi, stripeSubscriptionState } from './providers/stripe-api.ts'
 import { stripeApplier, verifyStripeWebhook } from './providers/stripe.ts'
 import { createSubscriptionStore, derive, type Source, type SubscriptionRow } from './subscriptions.ts'
@@ -209,16 +209,7 @@ export function createBilling(ctx: PluginContext<BillingConfig>) {
         await accounts.link({ userId, platform, purchaseToken: token, productId: body.product_id }, tx)
         const pending = await pipeline.applyPending(platform, token, tx)
         // Then the purchase as Google shows it now, newer than any waiting notification.
-        const state = checked && playState(checked.purchase, checked.fetchedAt.getTime())
-        let current = false
-        if (checked && state) {
-          const { purchase, fetchedAt } = checked
-          const productId = state.productId ?? body.product_id
-          const environment = purchase.testPurchase ? 'test' : 'production'
-          const row = await store.put({ ...state, userId, source: 'google', externalId: token, at: fetchedAt, productId, plan: planFor(config, productId), environment }, tx)
-          current = !!row
-          if (row) await acknowledgeLater(ctx.jobs, purchase, token, productId, tx)
-        }
+        const current = checked ? !!(await putPlayPurchase({ config, store, jobs: ctx.jobs }, { userId, token, productId: body.product_id, ...checked }, tx)) : false
         return { pending, current }
       })
       runAfter(current ? [...pending.after, () => notify(userId, 'google')] : pending.after)

@@ -131,12 +131,39 @@ export interface GoogleApplierDeps {
   notify: (userId: string, source: 'google') => unknown
 }
 
-/** Enqueues the acknowledgement of an active purchase Google still waits for (in `tx`: only if the state commits). */
-export async function acknowledgeLater(jobs: JobQueue, purchase: PlaySubscription | undefined, token: string, productId: string | null, tx: Tx) {
-  if (!purchase || purchase.acknowledgementState !== 'ACKNOWLEDGEMENT_STATE_PENDING' || !productId) return
-  const state = playState(purchase)
-  if (state?.status !== 'active' && state?.status !== 'in_grace_period') return
-  await jobs.enqueue(ACKNOWLEDGE_JOB, { product_id: productId, purchase_token: token }, { tx, uniqueKey: token, maxAttempts: 10, backoffMs: 60_000 })
+/**
+ * Stores a purchase as the Play Developer API showed it at `fetchedAt` (a notification's
+ * preparer or a link call read it) and, when Google still waits for the acknowledgement of an
+ * active purchase, enqueues it in `tx` (only if the state commits). Undefined when the stored
+ * state is newer or the API's state is one we do not know.
+ */
+export async function putPlayPurchase(
+  d: Pick<GoogleApplierDeps, 'config' | 'store' | 'jobs'>,
+  p: { userId: string; token: string; purchase: PlaySubscription; fetchedAt: Date; productId: string },
+  tx: Tx,
+) {
+  const state = playState(p.purchase, p.fetchedAt.getTime())
+  if (!state) return undefined
+  const productId = state.productId ?? p.productId
+  const row = await d.store.put(
+    {
+      ...state,
+      userId: p.userId,
+      source: 'google',
+      externalId: p.token,
+      // The API's answer is the purchase's state when it was read: newer than any notification before.
+      at: p.fetchedAt,
+      productId,
+      plan: planFor(d.config, productId),
+      environment: p.purchase.testPurchase ? 'test' : 'production',
+    },
+    tx,
+  )
+  const active = state.status === 'active' || state.status === 'in_grace_period'
+  if (row && active && p.purchase.acknowledgementState === 'ACKNOWLEDGEMENT_STATE_PENDING') {
+    await d.jobs.enqueue(ACKNOWLEDGE_JOB, { product_id: productId, purchase_token: p.token }, { tx, uniqueKey: p.token, maxAttempts: 10, backoffMs: 60_000 })
+  }
+  return row
 }
 
 export function googleApplier(d: GoogleApplierDeps): Applier {
@@ -170,25 +197,24 @@ export function googleApplier(d: GoogleApplierDeps): Applier {
     const productId: string | null = fromApi?.productId ?? sub?.subscriptionId ?? null
     const link = await userOf(token, play?.purchase, productId, tx)
     if (!link) return { status: 'unmatched', subject: token, note: 'purchase not linked to a user yet' }
-    const row = await d.store.put(
-      {
-        userId: link.user_id,
-        source: 'google',
-        externalId: token,
-        // The API's answer is the state at the time it was fetched; a notification's at its event time.
-        at: fromApi ? new Date(play!.fetched_at) : (ev.occurred_at ?? ev.received_at),
-        productId: productId ?? link.product_id,
-        plan: planFor(d.config, productId ?? link.product_id),
-        status: fromApi?.status ?? change!.status!,
-        // Notifications carry no expiry: without the API the stored one is kept (null = unknown).
-        currentPeriodEnd: fromApi?.currentPeriodEnd ?? null,
-        cancelAtPeriodEnd: fromApi ? fromApi.cancelAtPeriodEnd : (change!.cancel ?? false),
-        environment: play?.purchase ? (play.purchase.testPurchase ? 'test' : 'production') : null,
-      },
-      tx,
-    )
+    const row = fromApi
+      ? await putPlayPurchase(d, { userId: link.user_id, token, purchase: play!.purchase!, fetchedAt: new Date(play!.fetched_at), productId: productId ?? link.product_id }, tx)
+      : await d.store.put(
+          {
+            userId: link.user_id,
+            source: 'google',
+            externalId: token,
+            at: ev.occurred_at ?? ev.received_at,
+            productId: productId ?? link.product_id,
+            plan: planFor(d.config, productId ?? link.product_id),
+            status: change!.status!,
+            // Notifications carry no expiry: without the API the stored one is kept (null = unknown).
+            currentPeriodEnd: null,
+            cancelAtPeriodEnd: change!.cancel ?? false,
+          },
+          tx,
+        )
     if (!row) return { status: 'ignored', userId: link.user_id, subject: token, note: 'older than the stored state of this subscription' }
-    await acknowledgeLater(d.jobs, play?.purchase, token, productId ?? link.product_id, tx)
     return { status: 'applied', userId: link.user_id, subject: token, after: () => d.notify(link.user_id, 'google') }
   }
 }
