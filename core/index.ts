@@ -4,18 +4,23 @@
  * a plugin receives in its context.
  */
 export { createApp, CORE_MIGRATIONS, type App, type CreateAppOptions } from './app/create-app.ts'
-export { definePlugin } from './plugin/types.ts'
+export { definePlugin } from './plugin/index.ts'
 export type {
   AnyPlugin,
   ChannelAuthorizer,
+  ChannelDecision,
+  DepsOf,
+  EventHandlers,
+  Plugin,
   PluginContext,
   PluginDefinition,
-  PluginServices,
+  PluginInstance,
+  PluginRefs,
   RateLimitClassDefinition,
   RouteContext,
+  ServiceOf,
   Zone,
-} from './plugin/types.ts'
-export type { ChannelDecision } from './plugin/channels.ts'
+} from './plugin/index.ts'
 export type { RealtimeSocket, SocketAcceptInput, SocketEndpoint, SocketLimits, SocketServer } from './realtime/index.ts'
 export { env, ConfigError, type EnvReader, type InferConfig } from './config/index.ts'
 export * from './errors/index.ts'

@@ -30,7 +30,13 @@ import { createTracing, enrich, type Tracing } from '../observability/tracing.ts
 import { buildOpenApi, openApiRoutes } from '../openapi/index.ts'
 import { createChannelRegistry, type ChannelRegistry } from '../plugin/channels.ts'
 import { orderPlugins } from '../plugin/graph.ts'
-import type { AnyPlugin, PluginContext } from '../plugin/types.ts'
+import {
+  dependencyNames,
+  type AnyPlugin,
+  type PluginContext,
+  type PluginInstance,
+  type ServiceOf,
+} from '../plugin/types.ts'
 import { createLimiter, type Limiter } from '../rate-limit/limiter.ts'
 import { createSocketRouter, type SocketRouter } from '../realtime/index.ts'
 import { createMemoryStore, createRedisStore } from '../rate-limit/index.ts'
@@ -80,15 +86,20 @@ export interface App {
   /** Inbound events (webhooks) of every provider. */
   readonly inbound: InboundPipeline
   readonly plugins: readonly AnyPlugin[]
-  /** A plugin's `provides` result. */
-  service<T = unknown>(plugin: string): T
+  /** The service an installed plugin's setup returned (typed by the plugin). */
+  service<P extends AnyPlugin>(plugin: P): ServiceOf<P>
   openapi(): Record<string, unknown>
   /** Stop plugins (reverse order), workers, buses and the database. Idempotent. */
   stop(): Promise<void>
 }
 
 export async function createApp(options: CreateAppOptions = {}): Promise<App> {
-  const plugins = orderPlugins([healthPlugin, ...(options.plugins ?? [])])
+  const plugins = orderPlugins(
+    [healthPlugin, ...(options.plugins ?? [])].map((plugin) => {
+      const { required, optional } = dependencyNames(plugin)
+      return { plugin, name: plugin.name, dependsOn: required, optional }
+    }),
+  ).map((node) => node.plugin)
   const source = options.env ?? processEnv()
   const { core, plugin: pluginConfig } = loadConfig(plugins, source)
   const logger = options.logger ?? createLogger({ level: core.logLevel, enrich })
@@ -144,25 +155,29 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
   const inbound = createInboundPipeline({ sql, jobs, logger: logger.child({ component: 'inbound' }) })
 
   const configs = new Map(plugins.map((p) => [p.name, pluginConfig.get(p.name)]))
-  const store = core.redisUrl ? createRedisStore({ url: core.redisUrl, logger }) : createMemoryStore()
-  const classes = [
-    { name: 'ai', prefix: '/app/ai', rule: core.rateAi },
-    { name: 'auth', prefix: '/public/auth', rule: core.rateAuth },
-    ...plugins.flatMap((p) =>
-      Object.entries(p.rateLimits?.(configs.get(p.name) as never) ?? {}).map(([name, c]) => ({ name, prefix: c.path, ...c })),
-    ),
-  ]
-  const limiter = createLimiter(store, core.rateDefault, classes)
+  // Bound below, once every plugin's rate-limit classes are known; only peek() reads it, at request time.
+  let limiter: Limiter
+  const rateLimits: PluginContext['rateLimits'] = {
+    async peek(className, key) {
+      const r = await limiter.peek(className, key)
+      const cls = limiter.classes().find((c) => c.name === className)!
+      return { limit: r.limit, remaining: r.remaining, reset: r.reset, window: cls.rule.text }
+    },
+  }
 
-  const provided = new Map<string, unknown>()
-  const contexts = new Map<string, PluginContext<any>>()
-  const contextOf = (p: AnyPlugin): PluginContext<any> => {
-    let ctx = contexts.get(p.name)
-    if (ctx) return ctx
-    const deps = new Set(p.dependsOn ?? [])
-    ctx = {
+  // setup() runs once per plugin, dependencies first (docs/architecture.md#plugin-graph); each
+  // plugin's context carries the services of the plugins it declared, under its own keys.
+  const instances = new Map<string, PluginInstance<unknown, any, any>>()
+  const contexts = new Map<string, PluginContext<any, any>>()
+  const serviceByName = (name: string) => instances.get(name)?.service
+  for (const p of plugins) {
+    const deps: Record<string, unknown> = {}
+    for (const [key, dep] of Object.entries(p.dependsOn ?? {})) deps[key] = serviceByName(dep.name)
+    for (const [key, dep] of Object.entries(p.optionalDependsOn ?? {})) deps[key] = serviceByName(dep.name)
+    const ctx: PluginContext<any, any> = {
       name: p.name,
       config: configs.get(p.name),
+      deps: Object.freeze(deps),
       core,
       sql,
       logger: logger.child({ plugin: p.name }),
@@ -173,36 +188,33 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
       auth: { addResolver: authenticator.addResolver, users },
       channels,
       health,
-      meterSink: meter,
       audit,
       stats,
       inbound,
-      rateLimits: {
-        async peek(className, key) {
-          const r = await limiter.peek(className, key)
-          const cls = limiter.classes().find((c) => c.name === className)!
-          return { limit: r.limit, remaining: r.remaining, reset: r.reset, window: cls.rule.text }
-        },
-      },
-      use(name) {
-        if (!deps.has(name)) throw new Error(`Plugin "${p.name}" uses "${name}" without declaring it in dependsOn`)
-        return provided.get(name) as never
-      },
+      rateLimits,
     }
     contexts.set(p.name, ctx)
-    return ctx
+    const instance = (await p.setup?.(ctx)) ?? {}
+    instances.set(p.name, instance)
+    for (const [kind, authorize] of Object.entries(instance.channels ?? {})) channels.register(kind, p.name, authorize)
+    for (const [name, handler] of Object.entries(instance.jobs ?? {})) jobs.register(name, handler)
+    for (const s of instance.schedules ?? []) jobs.schedule(s.job, s.cron, s.payload)
+    for (const [name, handler] of Object.entries(instance.on ?? {})) {
+      events.subscribe(name, handler as (payload: unknown) => void)
+    }
+    if (instance.meterSink) meter.setSink(instance.meterSink)
   }
 
-  for (const p of plugins) {
-    const ctx = contextOf(p)
-    if (p.provides) provided.set(p.name, p.provides(ctx))
-    for (const [kind, make] of Object.entries(p.channels ?? {})) channels.register(kind, p.name, make(ctx))
-    for (const [name, make] of Object.entries(p.jobs ?? {})) jobs.register(name, make(ctx))
-    for (const s of p.schedules ?? []) jobs.schedule(s.job, s.cron, s.payload)
-    for (const [name, handler] of Object.entries(p.on ?? {})) {
-      events.subscribe(name, (payload: unknown) => (handler as (x: unknown, c: unknown) => unknown)(payload, ctx) as void)
-    }
-  }
+  const store = core.redisUrl ? createRedisStore({ url: core.redisUrl, logger }) : createMemoryStore()
+  const classes = [
+    { name: 'ai', prefix: '/app/ai', rule: core.rateAi },
+    { name: 'auth', prefix: '/public/auth', rule: core.rateAuth },
+    ...plugins.flatMap((p) =>
+      Object.entries(instances.get(p.name)!.rateLimits ?? {}).map(([name, c]) => ({ name, prefix: c.path, ...c })),
+    ),
+  ]
+  limiter = createLimiter(store, core.rateDefault, classes)
+
   // A delivery whose effect failed: stored as failed, retried with backoff until applied (or dead).
   jobs.register(INBOUND_RETRY_JOB, async (payload) => {
     try {
@@ -233,9 +245,12 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
     metrics,
     audit,
   })
-  const owners = mountPlugins(root, plugins, contextOf)
+  const mounted = plugins.map((p) => ({ plugin: p, context: contexts.get(p.name)!, instance: instances.get(p.name)! }))
+  const owners = mountPlugins(root, mounted)
   const sockets = createSocketRouter({ handle: (request, peer) => app.handle(request, peer), logger })
-  for (const p of plugins) if (p.websocket) sockets.mount(root, owners, p, p.websocket(contextOf(p), sockets))
+  for (const { plugin, instance } of mounted) {
+    if (instance.websocket) sockets.mount(root, owners, plugin, instance.websocket(sockets))
+  }
   let spec: Record<string, unknown> | undefined
   const openapi = () => (spec ??= buildOpenApi(root, owners, plugins, core.publicUrl))
   root.use(openApiRoutes(openapi))
@@ -256,7 +271,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
     root,
   )
 
-  for (const p of plugins) await p.start?.(contextOf(p))
+  for (const p of plugins) await instances.get(p.name)!.start?.()
   if (options.workers !== false) jobs.start()
 
   let stopped: Promise<void> | undefined
@@ -277,14 +292,17 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
     audit,
     inbound,
     plugins,
-    service: <T>(name: string) => provided.get(name) as T,
+    service: (plugin) => {
+      if (!instances.has(plugin.name)) throw new Error(`Plugin "${plugin.name}" is not installed in this app`)
+      return instances.get(plugin.name)!.service as never
+    },
     openapi,
     stop() {
       stopped ??= (async () => {
         await jobs.stop()
         for (const p of [...plugins].reverse()) {
           try {
-            await p.stop?.(contextOf(p))
+            await instances.get(p.name)!.stop?.()
           } catch (err) {
             logger.error('plugin stop failed', { plugin: p.name, error: err })
           }

@@ -6,7 +6,7 @@
 import { Elysia, type AnyElysia } from 'elysia'
 import { API_VERSIONS, type ApiVersion } from '../http/versioning.ts'
 import { authedRouter, publicRouter } from '../plugin/router.ts'
-import type { AnyPlugin, PluginContext, Zone } from '../plugin/types.ts'
+import type { AnyPlugin, PluginContext, PluginInstance, Zone } from '../plugin/types.ts'
 
 export interface RouteOwner {
   plugin: string
@@ -14,18 +14,21 @@ export interface RouteOwner {
   zone: Zone
 }
 
-export function mountPlugins(
-  root: AnyElysia,
-  plugins: readonly AnyPlugin[],
-  contextOf: (p: AnyPlugin) => PluginContext<any>,
-): Map<string, RouteOwner> {
+/** A plugin after setup: its definition, the context it was given and the instance it returned. */
+export interface MountedPlugin {
+  plugin: AnyPlugin
+  context: PluginContext<any, any>
+  instance: PluginInstance<unknown, any, any>
+}
+
+export function mountPlugins(root: AnyElysia, plugins: readonly MountedPlugin[]): Map<string, RouteOwner> {
   const owners = new Map<string, RouteOwner>()
   for (const version of API_VERSIONS) {
-    for (const plugin of plugins) {
+    for (const { plugin, context, instance } of plugins) {
       for (const zone of ['public', 'app', 'admin'] as const) {
-        const factory = plugin[zone]
+        const factory = instance.routes?.[zone]
         if (!factory) continue
-        const ctx = { ...contextOf(plugin), version, router: zone === 'public' ? publicRouter : authedRouter }
+        const ctx = { ...context, version, router: zone === 'public' ? publicRouter : authedRouter }
         const routes = (factory as (c: typeof ctx) => AnyElysia)(ctx)
         const before = root.routes.length
         root.use(new Elysia({ prefix: `/api/${version}/${zone}` }).use(routes))

@@ -1,14 +1,16 @@
 /** Health, readiness and Prometheus metrics routes (seed 004 "Health Endpoints"; SPEC §9). Never rate-limited. */
 import { t } from 'elysia'
-import { definePlugin } from '../plugin/types.ts'
+import { definePlugin } from '../plugin/index.ts'
 
 const healthBody = t.Object({ status: t.String(), timestamp: t.String({ format: 'date-time' }) })
 
 export const healthPlugin = definePlugin({
   name: 'health',
   tag: { name: 'Health', description: 'Liveness, readiness and metrics' },
-  public: ({ router, health, metrics }) =>
-    router()
+  setup: ({ health, metrics }) => ({
+    routes: {
+      public: ({ router }) =>
+        router()
       .get('/health', () => ({ status: 'healthy', timestamp: new Date().toISOString() }), {
         response: { 200: healthBody },
         detail: { summary: 'Liveness' },
@@ -28,4 +30,6 @@ export const healthPlugin = definePlugin({
           new Response(await metrics.render(), { headers: { 'content-type': metrics.contentType } }),
         { detail: { summary: 'Prometheus metrics (text exposition format, never enveloped)' } },
       ),
+    },
+  }),
 })

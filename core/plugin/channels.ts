@@ -1,6 +1,8 @@
 /** WebSocket channel registry: `<kind>:<id>` is authorised by the plugin that owns `kind`. */
-import type { Principal } from '../auth/principal.ts'
-import type { ChannelAuthorizer } from './types.ts'
+import type { Principal, User } from '../auth/principal.ts'
+
+/** WebSocket channel `<kind>:<id>` authoriser (the websocket plugin asks the owner of a kind). */
+export type ChannelAuthorizer = (input: { id: string; user: User; principal: Principal }) => boolean | Promise<boolean>
 
 export type ChannelDecision = 'ok' | 'invalid' | 'forbidden'
 

@@ -12,6 +12,25 @@ describe('plugin graph', () => {
     expect(order).toEqual(['users', 'projects', 'contact', 'admin'])
   })
 
+  it('boots an installed optional dependency first and ignores an absent one', () => {
+    const order = orderPlugins([
+      { name: 'flags', optional: ['billing', 'absent'] },
+      { name: 'users' },
+      { name: 'billing', dependsOn: ['users'] },
+    ]).map((p) => p.name)
+    expect(order).toEqual(['users', 'billing', 'flags'])
+    expect(orderPlugins([{ name: 'flags', optional: ['billing'] }]).map((p) => p.name)).toEqual(['flags'])
+  })
+
+  it('names both plugins of a cycle through an optional dependency', () => {
+    expect(() =>
+      orderPlugins([
+        { name: 'a', optional: ['b'] },
+        { name: 'b', dependsOn: ['a'] },
+      ]),
+    ).toThrow(/depend on each other/)
+  })
+
   it('names both plugins when a dependency is missing', () => {
     expect(() => orderPlugins([{ name: 'projects', dependsOn: ['users'] }])).toThrow(
       'Plugin "projects" depends on "users", which is not installed',

@@ -1,7 +1,11 @@
-/** Orders plugins so every dependency boots first; a missing or cyclic dependency names both plugins. */
+/**
+ * Orders plugins so every dependency boots first; a missing or cyclic dependency names both
+ * plugins. An optional dependency boots first when it is installed and is ignored otherwise.
+ */
 export interface Node {
   name: string
   dependsOn?: readonly string[]
+  optional?: readonly string[]
 }
 
 export class PluginGraphError extends Error {
@@ -34,6 +38,10 @@ export function orderPlugins<T extends Node>(plugins: readonly T[]): T[] {
     }
     state.set(p.name, 'visiting')
     for (const dep of p.dependsOn ?? []) visit(byName.get(dep)!, [...path, p.name])
+    for (const dep of p.optional ?? []) {
+      const installed = byName.get(dep)
+      if (installed) visit(installed, [...path, p.name])
+    }
     state.set(p.name, 'done')
     ordered.push(p)
   }

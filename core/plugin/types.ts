@@ -1,4 +1,9 @@
-/** The plugin contract: what a plugin declares and what the core hands it (STYLE §8.2). */
+/**
+ * The plugin contract (docs/writing-a-plugin.md): a plugin declares its name, dependencies,
+ * config and migrations; `setup(ctx)` runs once per app, in dependency order, and returns the
+ * plugin's instance: its service, routes, jobs, event handlers, channels and lifecycle.
+ * Everything a plugin keeps per app lives in the closure of its setup, never in module state.
+ */
 import type { AnyElysia } from 'elysia'
 import type { AuditLog, StatsRegistry } from '../audit/index.ts'
 import type { Authenticator } from '../auth/authenticator.ts'
@@ -8,31 +13,23 @@ import type { ConfigShape, InferConfig } from '../config/env.ts'
 import type { CoreConfig } from '../config/core-config.ts'
 import type { Sql } from '../db/index.ts'
 import type { EventBus, EventMap } from '../events/index.ts'
+import type { HealthChecks } from '../health/checks.ts'
 import type { ApiVersion } from '../http/versioning.ts'
+import type { InboundPipeline } from '../inbound/index.ts'
 import type { JobHandler, JobQueue } from '../jobs/index.ts'
 import type { Logger } from '../observability/logger.ts'
-import type { Meter, MeterFn } from '../observability/meter.ts'
+import type { MeterFn, MeterSink } from '../observability/meter.ts'
 import type { Metrics } from '../observability/metrics.ts'
 import type { RateRule } from '../rate-limit/index.ts'
-import type { HealthChecks } from '../health/checks.ts'
-import type { InboundPipeline } from '../inbound/index.ts'
 import type { SocketEndpoint, SocketServer } from '../realtime/types.ts'
-import type { ChannelRegistry } from './channels.ts'
+import type { ChannelAuthorizer, ChannelRegistry } from './channels.ts'
 import type { PublicRouterFactory, RouterFactory } from './router.ts'
 
-/**
- * Services plugins provide to their dependents, by plugin name. A plugin adds its entry:
- *   declare module '../../core/index.ts' { interface PluginServices { users: UsersService } }
- */
-// biome-ignore lint: empty on purpose, filled by declaration merging
-export interface PluginServices {}
+export type { ChannelAuthorizer } from './channels.ts'
 
 export type Zone = 'public' | 'app' | 'admin'
 
-/** WebSocket channel `<kind>:<id>` authoriser (the websocket plugin asks the owner of a kind). */
-export type ChannelAuthorizer = (input: { id: string; user: User; principal: Principal }) => boolean | Promise<boolean>
-
-/** A rate-limit class a plugin adds (SPEC §6), matched by path prefix inside its zone. */
+/** A rate-limit class a plugin adds (docs/rate-limits.md), matched by path prefix inside its zone. */
 export interface RateLimitClassDefinition {
   /** Path under the zone, e.g. '/public/contact'. The most specific prefix wins. */
   path: string
@@ -43,11 +40,26 @@ export interface RateLimitClassDefinition {
   message?: string
 }
 
-export interface PluginContext<C = unknown> {
+/** Plugins named as dependencies, by the key the dependent reads them under in `ctx.deps`. */
+export type PluginRefs = Record<string, AnyPlugin>
+
+/** The service a plugin's setup returns (what its dependents get). */
+export type ServiceOf<P> = P extends Plugin<any, infer S> ? S : never
+
+/** `ctx.deps` of a plugin: required dependencies typed as their service, optional ones or undefined. */
+export type DepsOf<D extends PluginRefs, O extends PluginRefs> = { readonly [K in keyof D]: ServiceOf<D[K]> } & {
+  readonly [K in keyof O]: ServiceOf<O[K]> | undefined
+}
+
+export interface PluginContext<C = unknown, Deps = {}> {
   readonly name: string
   readonly config: C
+  /** The services of the plugins named in dependsOn (and optionalDependsOn, undefined when absent). */
+  readonly deps: Deps
   /** Core settings a plugin may read (public URL, data dir, limits). */
-  readonly core: Readonly<Pick<CoreConfig, 'publicUrl' | 'dataDir' | 'maxUploadBytes' | 'maxJsonBytes' | 'nodeEnv' | 'corsOrigins'>> & { publicUrl: string }
+  readonly core: Readonly<
+    Pick<CoreConfig, 'publicUrl' | 'dataDir' | 'maxUploadBytes' | 'maxJsonBytes' | 'nodeEnv' | 'corsOrigins'>
+  > & { publicUrl: string }
   readonly sql: Sql
   readonly logger: Logger
   readonly events: EventBus
@@ -55,8 +67,6 @@ export interface PluginContext<C = unknown> {
   readonly meter: MeterFn
   readonly metrics: Metrics
   readonly auth: Pick<Authenticator, 'addResolver'> & { users: UserDirectory }
-  /** The `provides` result of a plugin named in dependsOn (typed through PluginServices). */
-  use<K extends keyof PluginServices & string>(name: K): PluginServices[K]
   /** Rate-limit counters of a class (contact form status). */
   readonly rateLimits: {
     peek(className: string, key: string): Promise<{ limit: number; remaining: number; reset: number; window: string }>
@@ -65,8 +75,6 @@ export interface PluginContext<C = unknown> {
   readonly health: HealthChecks
   /** WebSocket channel authorisation across plugins (the websocket plugin asks here). */
   readonly channels: Pick<ChannelRegistry, 'authorize' | 'kinds'>
-  /** Set by the core: the sink for meter() (the usage plugin). */
-  readonly meterSink: Pick<Meter, 'setSink'>
   /** Append-only audit log: record(entry, tx) inside the transaction of the change. */
   readonly audit: AuditLog
   /** Admin dashboard sections this plugin contributes (absent plugins contribute nothing). */
@@ -75,55 +83,110 @@ export interface PluginContext<C = unknown> {
   readonly inbound: InboundPipeline
 }
 
-export interface RouteContext<C = unknown, R = RouterFactory> extends PluginContext<C> {
+/** What a route factory gets: the plugin's context plus the version being mounted and its router. */
+export interface RouteContext<C = unknown, R = RouterFactory, Deps = {}> extends PluginContext<C, Deps> {
   /** The version these routes are being built for: factories run once per mounted version. */
   readonly version: ApiVersion
   readonly router: R
 }
 
-type RouteFactory<C, R = RouterFactory> = (ctx: RouteContext<C, R>) => AnyElysia
-
-export type EventHandlers<C> = {
-  [K in keyof EventMap & string]?: (payload: EventMap[K], ctx: PluginContext<C>) => void | Promise<void>
+/** Event handlers of a plugin, by event name (typed through EventMap). */
+export type EventHandlers = {
+  [K in keyof EventMap & string]?: (payload: EventMap[K]) => void | Promise<void>
 }
 
-export interface PluginDefinition<S extends ConfigShape = ConfigShape, P = unknown> {
+/** What `setup` returns: one per app. Every part is optional. */
+export interface PluginInstance<Service = undefined, C = unknown, Deps = {}> {
+  /** What dependents get as `ctx.deps.<name>`, and `app.service(plugin)` returns. */
+  service?: Service
+  /** Route factories per zone, mounted under /api/{v}/{zone}; each runs once per API version. */
+  routes?: {
+    public?: (ctx: RouteContext<C, PublicRouterFactory, Deps>) => AnyElysia
+    app?: (ctx: RouteContext<C, RouterFactory, Deps>) => AnyElysia
+    admin?: (ctx: RouteContext<C, RouterFactory, Deps>) => AnyElysia
+  }
+  jobs?: Record<string, JobHandler>
+  schedules?: readonly { job: string; cron: string; payload?: unknown }[]
+  on?: EventHandlers
+  /** WebSocket channel kinds this plugin owns: `<kind>:<id>` is authorised here. */
+  channels?: Record<string, ChannelAuthorizer>
+  /**
+   * A WebSocket endpoint at /api/{v}/app<path>: the upgrade runs through the pipeline (`?token=`
+   * accepted), then the runtime serves the socket; `server.publish` fans out to local sockets.
+   */
+  websocket?: (server: SocketServer) => SocketEndpoint<any>
+  rateLimits?: Record<string, RateLimitClassDefinition>
+  /** The sink of the core's meter() (the usage plugin); at most one per app. */
+  meterSink?: MeterSink
+  start?: () => void | Promise<void>
+  stop?: () => void | Promise<void>
+}
+
+export interface PluginDefinition<
+  S extends ConfigShape = ConfigShape,
+  D extends PluginRefs = {},
+  O extends PluginRefs = {},
+  Service = undefined,
+> {
   /** kebab-case; also the migration namespace and the log/metric label. */
   name: string
-  dependsOn?: readonly string[]
+  /** Plugins that must be installed and boot first; their services arrive in `ctx.deps`. */
+  dependsOn?: D
+  /** Plugins used when installed (booted first then); `ctx.deps.<key>` is undefined otherwise. */
+  optionalDependsOn?: O
   /** OpenAPI tag applied to every route of the plugin. */
   tag?: { name: string; description?: string }
   config?: S
   /** Folder of NNNN_snake_name.sql files. */
   migrations?: URL | string
-  public?: RouteFactory<InferConfig<S>, PublicRouterFactory>
-  app?: RouteFactory<InferConfig<S>>
-  admin?: RouteFactory<InferConfig<S>>
-  provides?: (ctx: PluginContext<InferConfig<S>>) => P
-  on?: EventHandlers<InferConfig<S>>
-  jobs?: Record<string, (ctx: PluginContext<InferConfig<S>>) => JobHandler>
-  schedules?: readonly { job: string; cron: string; payload?: unknown }[]
-  channels?: Record<string, (ctx: PluginContext<InferConfig<S>>) => ChannelAuthorizer>
-  /**
-   * A WebSocket endpoint at /api/{v}/app<path>: the upgrade runs through the pipeline (`?token=`
-   * accepted), then the runtime serves the socket; `server.publish` fans out to local sockets.
-   */
-  websocket?: (ctx: PluginContext<InferConfig<S>>, server: SocketServer) => SocketEndpoint<any>
-  rateLimits?: (config: InferConfig<S>) => Record<string, RateLimitClassDefinition>
   /**
    * Path prefixes after /api/{v} (e.g. '/public/files/') whose request bodies are file uploads:
    * bounded by MAX_UPLOAD_BYTES whatever their Content-Type (not MAX_JSON_BODY_BYTES for text/*
    * or JSON files); the route streams `request.body` itself (route option `parse: () => null`).
    */
   uploadPaths?: readonly string[]
-  start?: (ctx: PluginContext<InferConfig<S>>) => void | Promise<void>
-  stop?: (ctx: PluginContext<InferConfig<S>>) => void | Promise<void>
+  /** Runs once per app, after the plugins it depends on; returns the plugin's instance. */
+  setup?: (
+    ctx: PluginContext<InferConfig<S>, DepsOf<D, O>>,
+  ) => PluginInstance<Service, InferConfig<S>, DepsOf<D, O>> | Promise<PluginInstance<Service, InferConfig<S>, DepsOf<D, O>>>
 }
 
-export type AnyPlugin = PluginDefinition<any, any>
+/** A defined plugin; `Service` is carried for typed dependents and `app.service(plugin)`. */
+export interface Plugin<S extends ConfigShape = any, Service = unknown> {
+  readonly name: string
+  readonly dependsOn?: PluginRefs
+  readonly optionalDependsOn?: PluginRefs
+  readonly tag?: { name: string; description?: string }
+  readonly config?: S
+  readonly migrations?: URL | string
+  readonly uploadPaths?: readonly string[]
+  readonly setup?: (ctx: PluginContext<any, any>) => PluginInstance<Service, any, any> | Promise<PluginInstance<Service, any, any>>
+  /** Type-only: never set at runtime. */
+  readonly __service?: Service
+}
 
-/** Identity function that keeps the config type flowing into every callback. */
-export function definePlugin<S extends ConfigShape = {}, P = unknown>(plugin: PluginDefinition<S, P>) {
+export type AnyPlugin = Plugin<any, any>
+
+/** Names of the plugins a plugin depends on (required and optional), for the boot order. */
+export function dependencyNames(plugin: AnyPlugin): { required: string[]; optional: string[] } {
+  return {
+    required: Object.values(plugin.dependsOn ?? {}).map((p) => p.name),
+    optional: Object.values(plugin.optionalDependsOn ?? {}).map((p) => p.name),
+  }
+}
+
+/** Checks the name and keeps every type flowing from config and dependencies into setup. */
+export function definePlugin<
+  S extends ConfigShape = {},
+  D extends PluginRefs = {},
+  O extends PluginRefs = {},
+  Service = undefined,
+>(plugin: PluginDefinition<S, D, O, Service>): Plugin<S, Service> {
   if (!/^[a-z][a-z0-9-]*$/.test(plugin.name)) throw new Error(`plugin name "${plugin.name}" must be kebab-case`)
-  return plugin
+  for (const [key, dep] of Object.entries({ ...plugin.dependsOn, ...plugin.optionalDependsOn })) {
+    if (!dep || typeof dep.name !== 'string') {
+      throw new Error(`plugin "${plugin.name}": dependency "${key}" is not a plugin (check for a circular import)`)
+    }
+  }
+  return plugin as unknown as Plugin<S, Service>
 }

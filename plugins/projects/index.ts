@@ -1,15 +1,9 @@
 /** Projects: owner-scoped CRUD with search by name and soft delete (seed 004 "Projects", SPEC §9). */
 import { definePlugin } from '../../core/index.ts'
 import { projectRoutes } from './routes.ts'
-import { createProjectsService, type Project, type ProjectsService } from './service.ts'
+import { createProjectsService, type Project } from './service.ts'
 
-declare module '../../core/plugin/types.ts' {
-  interface PluginServices {
-    projects: ProjectsService
-  }
-}
-
-declare module '../../core/events/types.ts' {
+declare module '../../core/index.ts' {
   interface EventMap {
     'project.created': { project: Project }
     /** `changed` lists the fields the request set. */
@@ -24,14 +18,13 @@ export default definePlugin({
   name: 'projects',
   tag: { name: 'Projects', description: 'Projects owned by the caller' },
   migrations: new URL('./migrations/', import.meta.url),
-  provides: ({ sql, events }) => createProjectsService({ sql, events }),
-  // Route factories run once per API version; the service is stateless, so each gets its own.
-  app: (ctx) => projectRoutes(ctx, createProjectsService(ctx)),
-  channels: {
-    // WebSocket `project:<id>`: its owner only; a deleted project is refused like a missing one.
-    project: (ctx) => {
-      const projects = createProjectsService(ctx)
-      return ({ id, user }) => projects.isOwner(user.id, id)
-    },
+  setup: ({ sql, events }) => {
+    const projects = createProjectsService({ sql, events })
+    return {
+      service: projects,
+      routes: { app: (ctx) => projectRoutes(ctx, projects) },
+      // WebSocket `project:<id>`: its owner only; a deleted project is refused like a missing one.
+      channels: { project: ({ id, user }) => projects.isOwner(user.id, id) },
+    }
   },
 })

@@ -3,7 +3,7 @@ import { definePlugin, unauthenticated, type Principal } from '../../../core/ind
 
 export const scopedKeys = definePlugin({
   name: 'test-scoped-keys',
-  start: ({ auth }) => {
+  setup: ({ auth }) => {
     auth.addResolver({
       matches: (token) => token.startsWith('tk_'),
       resolve: async (token): Promise<Principal> => {
@@ -13,6 +13,7 @@ export const scopedKeys = definePlugin({
         return { user, kind: 'api_key', scopes: new Set(scopes.split(',').filter(Boolean)) }
       },
     })
+    return {}
   },
 })
 

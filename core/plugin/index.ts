@@ -1,0 +1,21 @@
+/** The plugin contract: definePlugin, the context and instance types, routers, channels, the boot order. */
+export {
+  definePlugin,
+  dependencyNames,
+  type AnyPlugin,
+  type ChannelAuthorizer,
+  type DepsOf,
+  type EventHandlers,
+  type Plugin,
+  type PluginContext,
+  type PluginDefinition,
+  type PluginInstance,
+  type PluginRefs,
+  type RateLimitClassDefinition,
+  type RouteContext,
+  type ServiceOf,
+  type Zone,
+} from './types.ts'
+export { createChannelRegistry, type ChannelDecision, type ChannelRegistry } from './channels.ts'
+export { orderPlugins, PluginGraphError } from './graph.ts'
+export { authedRouter, publicRouter, type PublicRouterFactory, type RouterFactory } from './router.ts'
