@@ -9,15 +9,23 @@ import { serve } from '../core/runtime/bun.ts'
 let metered = 0
 const bench = definePlugin({
   name: 'bench',
-  start: ({ meterSink }) =>
-    meterSink.setSink({
+  setup: () => ({
+    meterSink: {
       record: () => {
         metered++
       },
       flush: async () => {},
-    }),
-  app: ({ router }) =>
-    router('/bench').get('/item', ({ user }) => ({ id: 'item-1', name: 'Benchmark item', owner_id: user.id, tags: ['a', 'b'] })),
+    },
+    routes: {
+      app: ({ router }) =>
+        router('/bench').get('/item', ({ user }) => ({
+          id: 'item-1',
+          name: 'Benchmark item',
+          owner_id: user.id,
+          tags: ['a', 'b'],
+        })),
+    },
+  }),
 })
 
 const app = await createApp({ plugins: [bench] })

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'bun:test'
 import { ConfigError, env, parseConfig } from './env.ts'
 import { loadConfig } from '../app/config.ts'
-import { definePlugin } from '../plugin/types.ts'
+import { definePlugin } from '../plugin/index.ts'
 
 describe('env readers', () => {
   it('parses typed values and applies defaults', () => {

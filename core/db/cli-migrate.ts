@@ -3,13 +3,12 @@ import { loadConfig } from '../app/config.ts'
 import { CORE_MIGRATIONS } from '../app/create-app.ts'
 import { processEnv } from '../config/index.ts'
 import { createLogger } from '../observability/logger.ts'
-import { orderPlugins } from '../plugin/graph.ts'
-import type { AnyPlugin } from '../plugin/types.ts'
+import { bootOrder, type AnyPlugin } from '../plugin/index.ts'
 import { migrate, openDatabase } from './index.ts'
 
 const starter = process.argv[2] ?? 'starters/saas/app.ts'
 const mod = (await import(new URL(`../../${starter}`, import.meta.url).href)) as { plugins: AnyPlugin[] }
-const plugins = orderPlugins(mod.plugins)
+const plugins = bootOrder(mod.plugins)
 const { core } = loadConfig(plugins, processEnv())
 const logger = createLogger({ level: core.logLevel })
 const db = await openDatabase({ url: core.databaseUrl, dataDir: core.dataDir, max: 1, logger })

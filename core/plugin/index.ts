@@ -17,5 +17,6 @@ export {
   type Zone,
 } from './types.ts'
 export { createChannelRegistry, type ChannelDecision, type ChannelRegistry } from './channels.ts'
+export { bootOrder } from './boot-order.ts'
 export { orderPlugins, PluginGraphError } from './graph.ts'
 export { authedRouter, publicRouter, type PublicRouterFactory, type RouterFactory } from './router.ts'

@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import { connect } from 'node:net'
 import { forbidden } from '../errors/index.ts'
-import { definePlugin } from '../plugin/types.ts'
+import { definePlugin } from '../plugin/index.ts'
 import { serve, type RunningServer } from '../runtime/bun.ts'
 import { testApp, type TestApp } from '../testing/index.ts'
 import type { SocketServer } from './types.ts'
@@ -11,7 +11,8 @@ let server: SocketServer
 const echo = definePlugin({
   name: 'echo-ws',
   tag: { name: 'Echo WS' },
-  websocket: (_ctx, s) => {
+  setup: () => ({
+    websocket: (s) => {
     server = s
     return {
       path: '/echo-ws',
@@ -25,11 +26,14 @@ const echo = definePlugin({
       },
       message: (ws, m) => void ws.publish('all', String(m)),
     }
-  },
+    },
+  }),
 })
 const shout = definePlugin({
   name: 'shout-ws',
-  websocket: () => ({ path: '/shout', accept: () => ({}), message: (ws, m) => void ws.send(String(m).toUpperCase()) }),
+  setup: () => ({
+    websocket: () => ({ path: '/shout', accept: () => ({}), message: (ws, m) => void ws.send(String(m).toUpperCase()) }),
+  }),
 })
 
 let t: TestApp

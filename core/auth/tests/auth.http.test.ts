@@ -3,13 +3,13 @@ import { SignJWT, exportJWK, generateKeyPair } from 'jose'
 import type { Principal } from '../principal.ts'
 import { signTestToken, testApp, type TestApp } from '../../testing/index.ts'
 import { createEchoPlugin } from '../../testing/fixtures/echo-plugin.ts'
-import { definePlugin } from '../../plugin/types.ts'
+import { definePlugin } from '../../plugin/index.ts'
 import { unauthenticated } from '../../errors/index.ts'
 
 /** A bearer format added through the credential hook, as the users plugin adds API keys. */
 const keyPlugin = definePlugin({
   name: 'test-keys',
-  start: ({ auth }) => {
+  setup: ({ auth }) => {
     auth.addResolver({
       matches: (token) => token.startsWith('tk_'),
       resolve: async (token): Promise<Principal> => {
@@ -18,6 +18,7 @@ const keyPlugin = definePlugin({
         return { user, kind: 'api_key', scopes: new Set(['projects:read', 'files:*']) }
       },
     })
+    return {}
   },
 })
 

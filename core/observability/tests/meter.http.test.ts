@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import type { MeterEvent } from '../meter.ts'
-import { definePlugin } from '../../plugin/types.ts'
+import { definePlugin } from '../../plugin/index.ts'
 import { testApp, type TestApp } from '../../testing/index.ts'
 import { createEchoPlugin } from '../../testing/fixtures/echo-plugin.ts'
 
@@ -8,13 +8,14 @@ const recorded: MeterEvent[] = []
 let flushed = 0
 const sink = definePlugin({
   name: 'test-sink',
-  start: ({ meterSink }) =>
-    meterSink.setSink({
+  setup: () => ({
+    meterSink: {
       record: (e) => void recorded.push(e),
       flush: async () => {
         flushed++
       },
-    }),
+    },
+  }),
 })
 
 describe('metering hook', () => {
