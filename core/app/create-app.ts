@@ -28,15 +28,15 @@ import { createMeter } from '../observability/meter.ts'
 import { createMetrics, type Metrics } from '../observability/metrics.ts'
 import { createTracing, enrich, type Tracing } from '../observability/tracing.ts'
 import { buildOpenApi, openApiRoutes } from '../openapi/index.ts'
-import { createChannelRegistry, type ChannelRegistry } from '../plugin/channels.ts'
-import { orderPlugins } from '../plugin/graph.ts'
 import {
-  dependencyNames,
+  bootOrder,
+  createChannelRegistry,
   type AnyPlugin,
+  type ChannelRegistry,
   type PluginContext,
   type PluginInstance,
   type ServiceOf,
-} from '../plugin/types.ts'
+} from '../plugin/index.ts'
 import { createLimiter, type Limiter } from '../rate-limit/limiter.ts'
 import { createSocketRouter, type SocketRouter } from '../realtime/index.ts'
 import { createMemoryStore, createRedisStore } from '../rate-limit/index.ts'
@@ -94,12 +94,7 @@ export interface App {
 }
 
 export async function createApp(options: CreateAppOptions = {}): Promise<App> {
-  const plugins = orderPlugins(
-    [healthPlugin, ...(options.plugins ?? [])].map((plugin) => {
-      const { required, optional } = dependencyNames(plugin)
-      return { plugin, name: plugin.name, dependsOn: required, optional }
-    }),
-  ).map((node) => node.plugin)
+  const plugins = bootOrder([healthPlugin, ...(options.plugins ?? [])])
   const source = options.env ?? processEnv()
   const { core, plugin: pluginConfig } = loadConfig(plugins, source)
   const logger = options.logger ?? createLogger({ level: core.logLevel, enrich })
