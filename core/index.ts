@@ -31,6 +31,8 @@ export { hasScope, isAdmin, isStaff, ROLES, type Principal, type Role, type User
 export type { CredentialResolver } from './auth/credentials.ts'
 export { mergeStats, type AuditEntry, type AuditInput, type AuditLog, type AuditQuery, type AuditRequest, type Queryable, type StatsContributor, type StatsRegistry, type StatsSection } from './audit/index.ts'
 export type { Sql } from './db/index.ts'
+export { paged, isUuid, COUNT_CAP, type Paged, type PagedQuery, type PagedSpec } from './db/index.ts'
+export { type PageInfo, type Pagination } from './http/pagination.ts'
 export type { EventBus, EventMap, EventMeta } from './events/index.ts'
 export type { JobHandler, JobQueue } from './jobs/index.ts'
 export type { Logger } from './observability/logger.ts'

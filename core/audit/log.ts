@@ -1,7 +1,7 @@
 /** The audit log (SPEC §7, §9): append-only entries, written in the transaction of the change they record. */
 import type postgres from 'postgres'
 import type { Principal } from '../auth/principal.ts'
-import type { Sql } from '../db/index.ts'
+import { paged, type Paged, type Sql } from '../db/index.ts'
 import type { RequestState } from '../http/request-state.ts'
 import type { Logger } from '../observability/logger.ts'
 
@@ -39,6 +39,8 @@ export interface AuditQuery {
   resource_id?: string
   skip: number
   limit: number
+  /** Cursor from a previous page's next_after (core/db/paged.ts). */
+  after?: string
 }
 
 /** What a route handler knows about its request (the router's context). */
@@ -54,7 +56,7 @@ export interface AuditLog {
   /** Actor, ip and request id of a handler's request; under impersonation the actor is the admin. */
   from(request: AuditRequest): Pick<AuditInput, 'actor_id' | 'ip_address' | 'request_id'> & { details: Record<string, unknown> }
   /** Newest first, id as tie-break. */
-  list(query: AuditQuery): Promise<{ items: AuditEntry[]; total: number }>
+  list(query: AuditQuery): Promise<Paged<AuditEntry>>
   /** The pipeline calls this after each response made under impersonation (actor and target, method, path, status). */
   impersonatedRequest(state: RequestState, method: string): void
   /** Resolves once the request entries written in the background are stored (tests, shutdown). */
@@ -83,19 +85,15 @@ export function createAuditLog(options: { sql: Sql; logger: Logger }): AuditLog 
       const onBehalf = principal.actorId ? { on_behalf_of: principal.user.id } : {}
       return { actor_id: principal.actorId ?? principal.user.id, ip_address: clientIp, request_id: requestId, details: onBehalf }
     },
-    async list({ actor_id, action, resource_type, resource_id, skip, limit }) {
-      const where = sql`
+    async list(query) {
+      const { actor_id, action, resource_type, resource_id } = query
+      const where = sql`true
         ${actor_id ? sql`and actor_id = ${actor_id}` : sql``}
         ${action ? sql`and action = ${action}` : sql``}
         ${resource_type ? sql`and resource_type = ${resource_type}` : sql``}
         ${resource_id ? sql`and resource_id = ${resource_id}` : sql``}`
-      const rows = await sql<(AuditEntry & { total: number })[]>`
-        select ${sql.unsafe(COLUMNS)}, count(*) over ()::int as total
-        from audit_logs where true ${where}
-        order by created_at desc, id desc limit ${limit} offset ${skip}`
-      let total = rows[0]?.total ?? 0
-      if (!rows.length && skip > 0) total = (await sql<{ c: number }[]>`select count(*)::int as c from audit_logs where true ${where}`)[0]!.c
-      return { items: rows.map(({ total: _, ...e }) => e as AuditEntry), total }
+      // Served by audit_logs_created_idx and the (actor | action | resource, created_at desc, id desc) indexes.
+      return paged<AuditEntry>(sql, { table: 'audit_logs', columns: sql.unsafe(COLUMNS), where }, query)
     },
     impersonatedRequest(s, method) {
       const p = s.principal

@@ -1,3 +1,5 @@
 /** Database access: postgres.js on PostgreSQL or embedded PGlite, and SQL migrations (SPEC §8). */
 export { openDatabase, describeUrl, type Database, type OpenDatabaseOptions, type Sql } from './client.ts'
 export { migrate, listMigrationFiles, type MigrationFile, type MigrationSource } from './migrate.ts'
+export { isUuid } from './uuid.ts'
+export { paged, encodeCursor, decodeCursor, COUNT_CAP, type Paged, type PagedQuery, type PagedSpec } from './paged.ts'

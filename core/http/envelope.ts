@@ -1,11 +1,14 @@
-/** v2 envelope (SPEC §3): {data, meta}; lists put items in data and pagination in meta. */
-import { isPage } from './pagination.ts'
+/**
+ * v2 envelope (SPEC §3): {data, meta}; lists put items in data and pagination in meta
+ * ({total, skip, limit}, plus total_exact: false and next_after when they apply: docs/pagination.md).
+ */
+import { isPage, paginationMeta, type Pagination } from './pagination.ts'
 
 export interface Meta {
   request_id: string
   timestamp: string
   version: 'v2'
-  pagination?: { total: number; skip: number; limit: number }
+  pagination?: Pagination
 }
 
 let isoAt = -1
@@ -30,7 +33,7 @@ export const meta = (requestId: string): Meta => ({
 export function envelope(value: unknown, requestId: string): { data: unknown; meta: Meta } {
   if (isPage(value)) {
     const m = meta(requestId)
-    m.pagination = { total: value.total, skip: value.skip, limit: value.limit }
+    m.pagination = paginationMeta(value)
     return { data: value.items, meta: m }
   }
   return { data: value, meta: meta(requestId) }

@@ -1,5 +1,10 @@
-/** Pagination (SPEC §5): skip >= 0, limit 1..100 (default 20); lists are {items, total, skip, limit}. */
+/**
+ * Pagination (SPEC §5, docs/pagination.md): skip >= 0, limit 1..100 (default 20), or an `after`
+ * cursor; lists are {items, total, skip, limit}, plus `total_exact: false` when the total was
+ * capped and `next_after` when more rows exist (both absent otherwise).
+ */
 import { t } from 'elysia'
+import { validation } from '../errors/app-error.ts'
 
 export const PAGE_MARK = Symbol('omnistack.page')
 
@@ -8,22 +13,61 @@ export interface Page<T> {
   total: number
   skip: number
   limit: number
+  /** Present (false) only when the count stopped at the cap: `total` is then a lower bound. */
+  total_exact?: false
+  /** Present only when more rows follow: pass it back as `?after=` for the next page. */
+  next_after?: string
 }
 
 export interface PageQuery {
   skip: number
   limit: number
+  after?: string
+}
+
+/** What a paged query learnt besides its rows (core/db/paged.ts). */
+export interface PageInfo {
+  total: number | string
+  total_exact?: boolean
+  next_after?: string | null
 }
 
 /** Query schema fragment; spread into a route's query: t.Object({ ...pageQuery, search: ... }). */
 export const pageQuery = {
-  skip: t.Integer({ minimum: 0, default: 0, description: 'Items to skip' }),
+  skip: t.Integer({ minimum: 0, default: 0, description: 'Items to skip (not with `after`)' }),
   limit: t.Integer({ minimum: 1, maximum: 100, default: 20, description: 'Max items (1-100)' }),
+  after: t.Optional(
+    t.String({
+      minLength: 1,
+      maxLength: 400,
+      pattern: '^[A-Za-z0-9_-]+$',
+      description: 'Opaque cursor: the `next_after` of the previous page (keyset pagination, for deep pages)',
+    }),
+  ),
 }
 
-/** A list result; the core renders it raw in v1 and as data + meta.pagination in v2. */
-export function page<T>(items: T[], total: number | string, query: PageQuery): Page<T> {
-  const result = { items, total: Number(total), skip: query.skip, limit: query.limit }
+// A list service that pages with core/db/paged.ts notes what it learnt against the route's query
+// object, so a route that rebuilds the page with page(items, total, query) keeps it.
+const noted = new WeakMap<object, PageInfo>()
+
+/** Records a paged query's total_exact / next_after for the page() built from the same `query`. */
+export function notePage(query: object, info: PageInfo): void {
+  noted.set(query, info)
+}
+
+/**
+ * A list result; the core renders it raw in v1 and as data + meta.pagination in v2.
+ * `total` is a count, or the PageInfo of a paged query (core/db/paged.ts).
+ */
+export function page<T>(items: T[], total: number | string | PageInfo, query: PageQuery): Page<T> {
+  const info = typeof total === 'object' ? total : noted.get(query)
+  if (query.after !== undefined && !info) {
+    // This list does not page by cursor: answering its first page would silently repeat rows.
+    throw validation('after', 'This list does not support the after cursor; use skip')
+  }
+  const result: Page<T> = { items, total: Number(typeof total === 'object' ? total.total : total), skip: query.skip, limit: query.limit }
+  if (info?.total_exact === false) result.total_exact = false
+  if (info?.next_after) result.next_after = info.next_after
   Object.defineProperty(result, PAGE_MARK, { value: true })
   return result
 }
@@ -37,4 +81,20 @@ export function isPage(value: unknown): value is Page<unknown> {
   if (PAGE_MARK in value) return true
   const v = value as Partial<Page<unknown>>
   return Array.isArray(v.items) && typeof v.total === 'number' && typeof v.skip === 'number' && typeof v.limit === 'number'
+}
+
+/** meta.pagination of a v2 list: the v1 fields but items, with the same optional ones. */
+export function paginationMeta(p: Page<unknown>): Pagination {
+  const m: Pagination = { total: p.total, skip: p.skip, limit: p.limit }
+  if (p.total_exact === false) m.total_exact = false
+  if (typeof p.next_after === 'string') m.next_after = p.next_after
+  return m
+}
+
+export interface Pagination {
+  total: number
+  skip: number
+  limit: number
+  total_exact?: false
+  next_after?: string
 }

@@ -1,6 +1,6 @@
 /** The inbound-event pipeline for every provider (billing, identity): verified event -> stored with its effect in one transaction -> applied once. */
 import type postgres from 'postgres'
-import type { Sql } from '../db/index.ts'
+import { isUuid, paged, type Paged, type Sql } from '../db/index.ts'
 import { AppError, conflict, notFound } from '../errors/index.ts'
 import type { JobQueue } from '../jobs/index.ts'
 import type { Logger } from '../observability/logger.ts'
@@ -78,6 +78,8 @@ export interface InboundQuery {
   status?: InboundStatus
   skip: number
   limit: number
+  /** Cursor from a previous page's next_after (core/db/paged.ts). */
+  after?: string
 }
 
 export interface InboundPipeline {
@@ -92,13 +94,12 @@ export interface InboundPipeline {
   retry(id: string): Promise<StoredEvent>
   /** Apply, in event-time order, the unmatched events of `subject` (a purchase was just linked). */
   applyPending(provider: string, subject: string, tx: Tx): Promise<{ applied: number; after: (() => unknown)[] }>
-  list(query: InboundQuery): Promise<{ items: Omit<StoredEvent, 'payload'>[]; total: number }>
+  list(query: InboundQuery): Promise<Paged<Omit<StoredEvent, 'payload'>>>
   get(id: string): Promise<StoredEvent>
   stats(): Promise<{ total: number; failed: number; pending: number }>
 }
 
 export const RETRY_JOB = 'core.retry-inbound-event'
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 const LIST_COLUMNS = 'id, provider, event_id, type, status, subject, user_id, environment, occurred_at, note, error, attempts, received_at, processed_at'
 
 export function createInboundPipeline(deps: { sql: Sql; jobs: JobQueue; logger: Logger }): InboundPipeline {
@@ -164,7 +165,7 @@ export function createInboundPipeline(deps: { sql: Sql; jobs: JobQueue; logger: 
     jobs.enqueue(RETRY_JOB, { id }, { uniqueKey: id, runAt: new Date(Date.now() + 30_000), maxAttempts: 8, backoffMs: 30_000 })
 
   const get = async (id: string, tx: Sql | Tx = sql) => {
-    if (!UUID.test(id)) throw notFound('Inbound event', id)
+    if (!isUuid(id)) throw notFound('Inbound event', id)
     const [row] = await (tx as Sql)<StoredEvent[]>`select * from inbound_events where id = ${id}`
     if (!row) throw notFound('Inbound event', id)
     return row
@@ -296,18 +297,18 @@ export function createInboundPipeline(deps: { sql: Sql; jobs: JobQueue; logger: 
       return { applied, after }
     },
 
-    async list({ provider, type, status, skip, limit }) {
-      const where = sql`
+    async list(query) {
+      const { provider, type, status } = query
+      const where = sql`true
         ${provider ? sql`and provider = ${provider}` : sql``}
         ${type ? sql`and type = ${type}` : sql``}
         ${status ? sql`and status = ${status}` : sql``}`
-      const rows = await sql<(StoredEvent & { total: number })[]>`
-        select ${sql.unsafe(LIST_COLUMNS)}, count(*) over ()::int as total
-        from inbound_events where true ${where}
-        order by received_at desc, id desc limit ${limit} offset ${skip}`
-      let total = rows[0]?.total ?? 0
-      if (!rows.length && skip > 0) total = (await sql<{ c: number }[]>`select count(*)::int as c from inbound_events where true ${where}`)[0]!.c
-      return { items: rows.map(({ total: _, ...r }) => r), total }
+      // Newest received first; served by the inbound_events_*_idx (..., received_at desc, id desc) indexes.
+      return paged<Omit<StoredEvent, 'payload'>>(
+        sql,
+        { table: 'inbound_events', columns: sql.unsafe(LIST_COLUMNS), where, sortKey: 'received_at' },
+        query,
+      )
     },
 
     get: (id) => get(id),

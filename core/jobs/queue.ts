@@ -3,6 +3,8 @@ import { hostname } from 'node:os'
 import { randomBytes } from 'node:crypto'
 import type postgres from 'postgres'
 import type { Sql } from '../db/client.ts'
+import { paged, type Paged } from '../db/paged.ts'
+import { isUuid } from '../db/uuid.ts'
 import { conflict, notFound } from '../errors/index.ts'
 import { silentLogger, type Logger } from '../observability/logger.ts'
 import { createScheduler, toJson } from './schedule.ts'
@@ -61,6 +63,8 @@ export interface JobListQuery {
   queue?: string
   skip: number
   limit: number
+  /** Cursor from a previous page's next_after (core/db/paged.ts). */
+  after?: string
 }
 
 export interface JobStats {
@@ -86,7 +90,7 @@ export interface JobQueue {
   /** Run every due job now and wait for them (tests, CLIs); returns how many ran. */
   runDue(): Promise<number>
   /** Newest first, id as tie-break (SPEC §5). */
-  list(query: JobListQuery): Promise<{ items: JobView[]; total: number; skip: number; limit: number }>
+  list(query: JobListQuery): Promise<Paged<JobView> & { skip: number; limit: number }>
   get(id: string): Promise<JobView | undefined>
   /** Requeue a failed or dead job now with a fresh set of attempts (last_error is kept). */
   /** Requeues a failed or dead job; pass `tx` to do it inside the caller's transaction (with its audit entry). */
@@ -114,7 +118,6 @@ export interface JobQueueOptions {
 }
 
 const COLUMNS = 'id, name, queue, state, payload, attempts, max_attempts, last_error, run_at, created_at, updated_at, completed_at'
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 const LIVE = ['queued', 'running', 'failed']
 
 export function createJobQueue(options: JobQueueOptions): JobQueue {
@@ -186,29 +189,22 @@ export function createJobQueue(options: JobQueueOptions): JobQueue {
     stop: () => worker.stop(),
     runDue: () => worker.runDue(),
 
-    async list({ state, queue, skip, limit }) {
-      const where = sql`
+    async list(query) {
+      const { state, queue } = query
+      const where = sql`true
         ${state ? sql`and state = ${state}` : sql``}
         ${queue ? (queue.includes('.') ? sql`and name = ${queue}` : sql`and queue = ${queue}`) : sql``}`
-      // One round trip (PITFALLS "Performance"): the total rides along as a window count.
-      const rows = await sql<(JobView & { total: number })[]>`
-        select ${sql.unsafe(COLUMNS)}, count(*) over ()::int as total
-        from jobs where true ${where}
-        order by created_at desc, id desc
-        limit ${limit} offset ${skip}`
-      let total = rows[0]?.total ?? 0
-      // Past the last page the window count has no row to ride on.
-      if (!rows.length && skip > 0) total = (await sql<{ c: number }[]>`select count(*)::int as c from jobs where true ${where}`)[0]!.c
-      const items = rows.map(({ total: _, ...job }) => job as JobView)
-      return { items, total, skip, limit }
+      // Served by jobs_created_idx and the (state | queue | name, created_at desc, id desc) indexes.
+      const result = await paged<JobView>(sql, { table: 'jobs', columns: sql.unsafe(COLUMNS), where }, query)
+      return { ...result, skip: query.skip, limit: query.limit }
     },
 
     async get(id) {
-      return UUID.test(id) ? view(id) : undefined
+      return isUuid(id) ? view(id) : undefined
     },
 
     async retry(id, options) {
-      if (!UUID.test(id)) throw notFound('Job', id)
+      if (!isUuid(id)) throw notFound('Job', id)
       // On PGlite a transaction holds the only connection: inside one, use only its `tx`.
       const db = options?.tx ?? sql
       let rows: JobView[]

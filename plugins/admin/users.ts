@@ -4,7 +4,9 @@ import {
   forbidden,
   isAdmin,
   notFound,
+  paged,
   type AuditRequest,
+  type Paged,
   type PluginContext,
   type Role,
   type Sql,
@@ -17,10 +19,12 @@ export interface AdminUserQuery {
   search?: string
   role?: Role
   is_active?: boolean
+  /** Cursor from a previous page's next_after (core/db/paged.ts). */
+  after?: string
 }
 
 export interface AdminUsersService {
-  list(query: AdminUserQuery): Promise<{ items: UserRow[]; total: number }>
+  list(query: AdminUserQuery): Promise<Paged<UserRow>>
   get(id: string): Promise<UserRow>
   /** `action` names the audit entry when nothing changes (`user.update`, `user.deactivate` ...). */
   update(principal: AuditRequest['principal'], id: string, patch: { role?: Role; is_active?: boolean }, req: AuditRequest, action: string): Promise<UserRow>
@@ -32,18 +36,15 @@ export function createAdminUsers(ctx: Pick<PluginContext, 'sql' | 'audit'>, user
   const sql: Sql = ctx.sql
 
   return {
-    async list({ skip, limit, search, role, is_active }) {
+    async list(query) {
+      const { search, role, is_active } = query
       const pattern = search?.trim() ? `%${escapeLike(search.trim().toLowerCase())}%` : undefined
-      const where = sql`
+      const where = sql`true
         ${pattern ? sql`and (lower(email) like ${pattern} escape '\\' or lower(full_name) like ${pattern} escape '\\')` : sql``}
         ${role ? sql`and role = ${role}` : sql``}
         ${is_active === undefined ? sql`` : sql`and is_active = ${is_active}`}`
-      const rows = await sql<(UserRow & { total: number })[]>`
-        select *, count(*) over ()::int as total from users where true ${where}
-        order by created_at desc, id desc limit ${limit} offset ${skip}`
-      let total = rows[0]?.total ?? 0
-      if (!rows.length && skip > 0) total = (await sql<{ n: number }[]>`select count(*)::int as n from users where true ${where}`)[0]!.n
-      return { items: rows.map(({ total: _, ...u }) => u as UserRow), total }
+      // Served by users_created_idx, users_role_created_idx and users_active_created_idx; ids are JWT subs (text).
+      return paged<UserRow>(sql, { table: 'users', where, idType: 'text' }, query)
     },
 
     async get(id) {

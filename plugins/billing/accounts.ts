@@ -1,5 +1,5 @@
 /** Who a provider's customer or purchase belongs to: Stripe customers, App Store appAccountTokens and linked mobile purchases. */
-import { conflict, type Sql } from '../../core/index.ts'
+import { conflict, isUuid, type Sql } from '../../core/index.ts'
 import type { InboundTx as Tx } from '../../core/index.ts'
 
 type Db = Sql | Tx
@@ -7,7 +7,6 @@ export type Platform = 'apple' | 'google'
 
 /** First key of the advisory locks taken here (the second is a hash of provider and subject). */
 const LOCK_SPACE = 0x0b11
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 export interface MobileLink {
   platform: Platform
@@ -63,7 +62,7 @@ export function createAccounts(sql: Sql) {
     },
 
     async userOfAppAccountToken(token: string, db: Db = sql): Promise<string | undefined> {
-      if (!UUID.test(token)) return undefined
+      if (!isUuid(token)) return undefined
       const [row] = await (db as Sql)<{ user_id: string }[]>`select user_id from billing_accounts where app_account_token = ${token}`
       return row?.user_id
     },

@@ -1,6 +1,6 @@
 /** Contact submissions: checks, storage with a unique reference id, jobs in the same transaction, admin reads. */
 import type { TransactionSql } from 'postgres'
-import { notFound, validation, type EventBus, type JobQueue, type Logger, type Sql } from '../../core/index.ts'
+import { isUuid, notFound, paged, validation, type EventBus, type JobQueue, type Logger, type Sql } from '../../core/index.ts'
 import { newReferenceId } from './reference.ts'
 import { judge, type FormTokens } from './spam.ts'
 
@@ -146,26 +146,19 @@ export function createContactService(d: ContactDeps, required: { subject: boolea
       return { success: true, message: THANK_YOU, reference_id: row.reference_id }
     },
 
-    async list(q: { skip: number; limit: number; spam?: boolean; q?: string }) {
+    async list(q: { skip: number; limit: number; after?: string; spam?: boolean; q?: string }) {
       const like = q.q ? `%${q.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%` : undefined
-      const where = sql`
+      const where = sql`true
         ${q.spam === undefined ? sql`` : sql`and is_spam = ${q.spam}`}
         ${like ? sql`and (name ilike ${like} or email ilike ${like} or subject ilike ${like} or reference_id ilike ${like})` : sql``}`
-      const rows = await sql<(Record<string, unknown> & { total: number })[]>`
-        select ${sql.unsafe(COLUMNS)}, count(*) over ()::int as total
-        from contact_submissions where true ${where}
-        order by created_at desc, id desc limit ${q.limit} offset ${q.skip}`
-      let total = rows[0]?.total ?? 0
-      if (!rows.length && q.skip > 0) {
-        total = (await sql<{ c: number }[]>`select count(*)::int as c from contact_submissions where true ${where}`)[0]!.c
-      }
-      return { items: rows.map(toSubmission), total }
+      // Served by contact_submissions_created_idx / contact_submissions_spam_created_idx.
+      const result = await paged<Record<string, unknown>>(sql, { table: 'contact_submissions', columns: sql.unsafe(COLUMNS), where }, q)
+      return { ...result, items: result.items.map(toSubmission) }
     },
 
     /** By id or reference id, with the state of its email and webhook jobs. */
     async get(idOrReference: string) {
-      const isUuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(idOrReference)
-      const [row] = isUuid
+      const [row] = isUuid(idOrReference)
         ? await sql<Record<string, unknown>[]>`select ${sql.unsafe(COLUMNS)}, job_ids from contact_submissions where id = ${idOrReference}`
         : await sql<Record<string, unknown>[]>`select ${sql.unsafe(COLUMNS)}, job_ids from contact_submissions
             where reference_id = ${idOrReference.toUpperCase()}`

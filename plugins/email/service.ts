@@ -1,6 +1,6 @@
 /** Email delivery: SMTP through nodemailer when SMTP_URL is set, else the outbox table and the log. */
 import { createTransport } from 'nodemailer'
-import type { Logger, MeterFn, Sql } from '../../core/index.ts'
+import { paged, type Logger, type MeterFn, type Sql } from '../../core/index.ts'
 
 export interface EmailMessage {
   to: string | string[]
@@ -113,21 +113,16 @@ export function createEmailService(o: EmailServiceOptions): EmailService {
   }
 }
 
+const OUTBOX_COLUMNS = 'id, to_addresses, from_address, reply_to, subject, text_body, html_body, tag, transport, status, message_id, created_at'
+
 /** Admin view of the outbox, newest first (SPEC §5). */
-export async function listOutbox(sql: Sql, q: { skip: number; limit: number; tag?: string; to?: string }) {
-  const where = sql`
+export async function listOutbox(sql: Sql, q: { skip: number; limit: number; after?: string; tag?: string; to?: string }) {
+  const where = sql`true
     ${q.tag ? sql`and tag = ${q.tag}` : sql``}
     ${q.to ? sql`and exists (select 1 from jsonb_array_elements_text(to_addresses) a where lower(a) = ${q.to.toLowerCase()})` : sql``}`
-  const rows = await sql<(Record<string, unknown> & { total: number })[]>`
-    select id, to_addresses, from_address, reply_to, subject, text_body, html_body, tag, transport, status,
-      message_id, created_at, count(*) over ()::int as total
-    from email_outbox where true ${where}
-    order by created_at desc, id desc limit ${q.limit} offset ${q.skip}`
-  let total = rows[0]?.total ?? 0
-  if (!rows.length && q.skip > 0) {
-    total = (await sql<{ c: number }[]>`select count(*)::int as c from email_outbox where true ${where}`)[0]!.c
-  }
-  return { items: rows.map(toOutboxRow), total }
+  // Served by email_outbox_created_idx and email_outbox_tag_created_idx (migration 0002).
+  const result = await paged<Record<string, unknown>>(sql, { table: 'email_outbox', columns: sql.unsafe(OUTBOX_COLUMNS), where }, q)
+  return { ...result, items: result.items.map(toOutboxRow) }
 }
 
 function toOutboxRow(r: Record<string, unknown>): OutboxRow {

@@ -3,9 +3,9 @@
  * reloads this replica at once and, through the broadcast `feature_flag.changed` event, every
  * other replica. A periodic reload covers events missed while Redis was unreachable.
  */
-import type { EventBus, Logger, Page } from '../../core/index.ts'
+import { isUuid, type EventBus, type Logger, type Page } from '../../core/index.ts'
 import { compile, evaluate, FLAG_TYPES, type CompiledFlag, type Evaluation } from './evaluate.ts'
-import { isUuid, toView, type Actor, type FlagInput, type FlagPatch, type FlagStore, type FlagView } from './store.ts'
+import { toView, type Actor, type FlagInput, type FlagPatch, type FlagStore, type FlagView } from './store.ts'
 
 /** The plan of a user for plan_based flags (the billing plugin registers one). */
 export type PlanResolver = (userId: string) => string | null | undefined | Promise<string | null | undefined>

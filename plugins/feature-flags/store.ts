@@ -2,7 +2,7 @@
  * Feature flags in the database: list, get, create, update, delete. Each change and its audit
  * entry commit in one transaction; the caller then refreshes every replica's cache.
  */
-import { conflict, notFound, page, validation, type AuditInput, type AuditLog, type Page, type Sql } from '../../core/index.ts'
+import { conflict, isUuid, notFound, page, paged, validation, type AuditInput, type AuditLog, type Page, type Sql } from '../../core/index.ts'
 import type { FlagRow, FlagType } from './evaluate.ts'
 
 export interface FlagView {
@@ -37,11 +37,8 @@ export type FlagPatch = Partial<Omit<FlagInput, 'key'>>
 /** Who made a change, from the request (AuditLog.from). */
 export type Actor = Pick<AuditInput, 'actor_id' | 'ip_address' | 'request_id'> & { details: Record<string, unknown> }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 const COLUMNS = 'id, key, name, description, flag_type, is_enabled, percentage, user_ids, plans, expires_at, created_at, updated_at'
 const FIELDS = ['name', 'description', 'flag_type', 'is_enabled', 'percentage', 'user_ids', 'plans', 'expires_at'] as const
-
-export const isUuid = (s: string) => UUID.test(s)
 
 export const toView = (r: FlagRow): FlagView => ({
   id: r.id,
@@ -91,13 +88,10 @@ export function createFlagStore(sql: Sql, audit: AuditLog): FlagStore {
   return {
     all: () => sql<FlagRow[]>`select ${sql.unsafe(COLUMNS)} from feature_flags order by key`,
 
-    async list({ skip, limit }) {
-      const rows = await sql<(FlagRow & { total: number })[]>`
-        select ${sql.unsafe(COLUMNS)}, count(*) over ()::int as total from feature_flags
-        order by created_at desc, id desc offset ${skip} limit ${limit}`
-      let total = rows[0]?.total ?? 0
-      if (!rows.length && skip > 0) total = (await sql<{ n: number }[]>`select count(*)::int as n from feature_flags`)[0]!.n
-      return page(rows.map(({ total: _, ...r }) => toView(r)), total, { skip, limit })
+    async list(query) {
+      // Served by feature_flags_created_idx.
+      const result = await paged<FlagRow>(sql, { table: 'feature_flags', columns: sql.unsafe(COLUMNS) }, query)
+      return page(result.items.map(toView), result, query)
     },
 
     async get(idOrKey) {

@@ -77,5 +77,3 @@ export function typeAllowed(contentType: string, allowed: readonly string[]): bo
   })
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
-export const isUuid = (id: string) => UUID.test(id)

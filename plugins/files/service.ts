@@ -1,7 +1,7 @@
 /** Files service: presigned uploads, confirmation against the store, downloads, deletion and cleanup. Throws AppError. */
 import { randomUUID } from 'node:crypto'
-import { AppError, badRequest, conflict, notFound, page, payloadTooLarge, type EventBus, type Logger, type MeterFn, type Page, type Sql } from '../../core/index.ts'
-import { isUuid, keyFilename, objectKey, typeAllowed } from './keys.ts'
+import { AppError, badRequest, conflict, isUuid, notFound, page, paged, payloadTooLarge, type EventBus, type Logger, type MeterFn, type Page, type Sql } from '../../core/index.ts'
+import { keyFilename, objectKey, typeAllowed } from './keys.ts'
 import type { FileModel } from './schema.ts'
 import type { StorageDriver } from './storage/types.ts'
 
@@ -99,15 +99,9 @@ export function createFilesService(d: FilesDeps) {
 
     async list(ownerId: string, query: FileModel.listQuery): Promise<Page<FileView>> {
       const status = query.status ? sql`and status = ${query.status}` : sql``
-      const rows = await sql<(Row & { total: string })[]>`
-        select *, count(*) over() as total from files where owner_id = ${ownerId} ${status}
-        order by created_at desc, id desc offset ${query.skip} limit ${query.limit}`
-      let total: number | string = rows[0]?.total ?? 0
-      if (rows.length === 0 && query.skip > 0) {
-        const [c] = await sql<{ n: number }[]>`select count(*)::int as n from files where owner_id = ${ownerId} ${status}`
-        total = c?.n ?? 0
-      }
-      return page(rows.map(toFile), total, query)
+      // Served by files_owner_created_idx / files_owner_status_created_idx.
+      const result = await paged<Row>(sql, { table: 'files', where: sql`owner_id = ${ownerId} ${status}` }, query)
+      return page(result.items.map(toFile), result, query)
     },
 
     async get(ownerId: string, id: string): Promise<FileView> {

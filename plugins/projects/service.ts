@@ -1,5 +1,5 @@
 /** Projects service: owner-scoped CRUD with soft delete and name search. Plain values in and out; throws AppError. */
-import { notFound, page, validation, type EventBus, type Page, type Sql } from '../../core/index.ts'
+import { isUuid, notFound, page, paged, validation, type EventBus, type Page, type Sql } from '../../core/index.ts'
 import type { ProjectModel } from './schema.ts'
 
 export type Project = ProjectModel.project
@@ -14,9 +14,6 @@ export interface ProjectsService {
   /** True when `userId` owns the live project `id` (the WebSocket channel authoriser). */
   isOwner(userId: string, id: string): Promise<boolean>
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
-export const isUuid = (id: string) => UUID.test(id)
 
 interface Row {
   id: string
@@ -79,20 +76,9 @@ export function createProjectsService({ sql, events }: { sql: Sql; events: Event
         // Served by projects_name_search_idx (same expression, same partial predicate).
         filter = tsq ? sql`and to_tsvector('simple', name) @@ to_tsquery('simple', ${tsq})` : sql`and false`
       }
-      // One round trip: the window count rides along with the page.
-      const rows = await sql<(Row & { total: string })[]>`
-        select ${columns}, count(*) over() as total from projects
-        where owner_id = ${ownerId} and deleted_at is null ${filter}
-        order by created_at desc, id desc
-        offset ${query.skip} limit ${query.limit}`
-      let total: number | string = rows[0]?.total ?? 0
-      if (rows.length === 0 && query.skip > 0) {
-        // Past the end: the window count is unknown, ask for it.
-        const [c] = await sql<{ n: number }[]>`select count(*)::int as n from projects
-          where owner_id = ${ownerId} and deleted_at is null ${filter}`
-        total = c?.n ?? 0
-      }
-      return page(rows.map(toProject), total, query)
+      // Served by projects_owner_created_idx (owner, newest first; live projects only).
+      const result = await paged<Row>(sql, { table: 'projects', columns, where: sql`owner_id = ${ownerId} and deleted_at is null ${filter}` }, query)
+      return page(result.items.map(toProject), result, query)
     },
 
     async create(ownerId, input) {

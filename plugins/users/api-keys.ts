@@ -7,12 +7,15 @@ import {
   conflict,
   forbidden,
   isAdmin,
+  isUuid,
   notFound,
+  paged,
   unauthenticated,
   validation,
   type AuditRequest,
   type CredentialResolver,
   type PluginContext,
+  type Paged,
   type Principal,
   type Sql,
 } from '../../core/index.ts'
@@ -35,7 +38,7 @@ export interface ApiKeyView {
 
 export interface ApiKeysService {
   create(principal: Principal, input: { name: string; scopes: string[] }, req: AuditRequest): Promise<ApiKeyView & { key: string }>
-  list(principal: Principal, page: { skip: number; limit: number }): Promise<{ items: ApiKeyView[]; total: number }>
+  list(principal: Principal, page: { skip: number; limit: number; after?: string }): Promise<Paged<ApiKeyView>>
   revoke(principal: Principal, id: string, req: AuditRequest): Promise<void>
   /** The bearer resolver for `osk_` keys (registered at start). */
   readonly resolver: CredentialResolver
@@ -55,7 +58,6 @@ export interface ApiKeysOptions {
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'
 const KEY_FORMAT = /^osk_[A-Za-z0-9]{40}$/
 const MAX_KEYS_PER_USER = 100
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 const COLUMNS = 'id, name, prefix, scopes, created_at, last_used_at'
 
 /** 40 characters of [A-Za-z0-9], uniformly (bytes >= 248 are dropped so that 62 divides evenly). */
@@ -175,28 +177,25 @@ export function createApiKeys(
       return { ...created, key }
     },
 
-    async list(principal, { skip, limit }) {
+    async list(principal, query) {
       sessionOnly(principal)
       const userId = principal.user.id
-      const rows = await sql<(ApiKeyView & { total: number })[]>`
-        select ${sql.unsafe(COLUMNS)}, count(*) over ()::int as total from api_keys
-        where user_id = ${userId} and revoked_at is null
-        order by created_at desc, id desc limit ${limit} offset ${skip}`
-      let total = rows[0]?.total ?? 0
-      if (!rows.length && skip > 0) {
-        total = (await sql<{ n: number }[]>`select count(*)::int as n from api_keys where user_id = ${userId} and revoked_at is null`)[0]!.n
-      }
-      // Uses not yet flushed (this replica) are shown as they are.
-      const items = rows.map(({ total: _, ...k }) => {
+      // Served by api_keys_user_created_idx (live keys of one user, newest first).
+      const result = await paged<ApiKeyView>(
+        sql,
+        { table: 'api_keys', columns: sql.unsafe(COLUMNS), where: sql`user_id = ${userId} and revoked_at is null` },
+        query,
+      )
+      const items = result.items.map((k) => {
         const recent = pending.get(k.id)
         return recent && (!k.last_used_at || k.last_used_at < recent) ? { ...k, last_used_at: recent } : k
       })
-      return { items, total }
+      return { ...result, items }
     },
 
     async revoke(principal, id, req) {
       sessionOnly(principal)
-      if (!UUID.test(id)) throw notFound('API key', id)
+      if (!isUuid(id)) throw notFound('API key', id)
       await sql.begin(async (tx) => {
         const [row] = (await tx`
           update api_keys set revoked_at = now()
