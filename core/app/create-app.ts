@@ -42,8 +42,7 @@ import { createSocketRouter, type SocketRouter } from '../realtime/index.ts'
 import { createMemoryStore, createRedisStore } from '../rate-limit/index.ts'
 import { loadConfig } from './config.ts'
 import { mountPlugins } from './mount.ts'
-import { createPipeline } from './pipeline.ts'
-import { createPrelude, type Peer } from './prelude.ts'
+import { createPipeline, type Peer } from './pipeline.ts'
 
 export const CORE_MIGRATIONS: MigrationSource = { namespace: 'core', dir: new URL('../db/migrations/', import.meta.url) }
 
@@ -134,6 +133,8 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
     jwksUrl: core.jwksUrl,
     issuer: core.jwtIssuer,
     audience: core.jwtAudience,
+    requireExp: core.authRequireExp,
+    clockSkewSeconds: core.authClockSkewSeconds,
   })
   const users = createUserDirectory({
     sql,
@@ -231,7 +232,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
   const security = securityHeaders(production)
   const perVersion = versionHeaders(core.deprecatedVersions, core.deprecations)
   for (const v of API_VERSIONS) Object.assign(perVersion[v], security)
-  const root = createPipeline({
+  const pipeline = createPipeline({
     logger,
     cors: createCors(core.corsOrigins),
     baseHeaders: perVersion,
@@ -239,7 +240,17 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
     idempotency,
     metrics,
     audit,
+    authenticator,
+    limiter,
+    trusted: parseTrustedProxies(core.trustedProxies),
+    meter: meter.meter,
+    tracing,
+    defaultVersion: core.defaultVersion,
+    maxJsonBytes: core.maxJsonBytes,
+    maxUploadBytes: core.maxUploadBytes,
+    uploadPaths: plugins.flatMap((p) => p.uploadPaths ?? []),
   })
+  const root = pipeline.elysia
   const mounted = plugins.map((p) => ({ plugin: p, context: contexts.get(p.name)!, instance: instances.get(p.name)! }))
   const owners = mountPlugins(root, mounted)
   const sockets = createSocketRouter({ handle: (request, peer) => app.handle(request, peer), logger })
@@ -250,21 +261,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
   const openapi = () => (spec ??= buildOpenApi(root, owners, plugins, core.publicUrl))
   root.use(openApiRoutes(openapi))
 
-  const handle = createPrelude(
-    {
-      authenticator,
-      limiter,
-      trusted: parseTrustedProxies(core.trustedProxies),
-      idempotency,
-      meter: meter.meter,
-      tracing,
-      defaultVersion: core.defaultVersion,
-      maxJsonBytes: core.maxJsonBytes,
-      maxUploadBytes: core.maxUploadBytes,
-      uploadPaths: plugins.flatMap((p) => p.uploadPaths ?? []),
-    },
-    root,
-  )
+  const handle = pipeline.handle
 
   for (const p of plugins) await instances.get(p.name)!.start?.()
   if (options.workers !== false) jobs.start()

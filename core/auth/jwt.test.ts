@@ -141,8 +141,23 @@ describe('token verifier: expiry and the cache', () => {
     await rejects(verifier, token, 'Token expired')
   })
 
-  it('keeps a token without exp for at most 5 minutes', async () => {
-    const verifier = make()
+  it('refuses a token without exp by default (AUTH_REQUIRE_EXP)', async () => {
+    clock = T0 * 1000
+    await rejects(make(), await hs({ exp: null }), 'Token has no expiry')
+  })
+
+  it('refuses iat or nbf beyond the clock skew and accepts them within it', async () => {
+    clock = T0 * 1000
+    const verifier = createTokenVerifier({ jwtSecret: SECRET, clockSkewSeconds: 60 }, { now: () => clock })
+    const ahead = (claims: Record<string, unknown>) => hs({ exp: T0 + 3600, claims })
+    await rejects(verifier, await ahead({ iat: T0 + 365 * 86400 }), 'Token issued in the future')
+    await rejects(verifier, await ahead({ iat: T0 + 61 }), 'Token issued in the future')
+    await rejects(verifier, await ahead({ nbf: T0 + 120 }), 'Token not yet valid')
+    expect((await verifier.verify(await ahead({ iat: T0 + 59, nbf: T0 + 59 }))).sub).toBe('user_1')
+  })
+
+  it('keeps a token without exp (when allowed) for at most 5 minutes', async () => {
+    const verifier = createTokenVerifier({ jwtSecret: SECRET, requireExp: false }, { now: () => clock })
     const token = await hs({ exp: null })
     clock = T0 * 1000
     const claims = await verifier.verify(token)

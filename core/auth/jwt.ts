@@ -12,8 +12,12 @@ export interface AuthConfig {
   issuer?: string
   /** AUTH_JWT_AUDIENCE: checked when set. */
   audience?: string
-  /** Clock skew accepted on `exp` and `nbf`. @default 30 */
+  /** Leeway after `exp` (docs/auth.md). @default 30 */
   leewaySeconds?: number
+  /** AUTH_REQUIRE_EXP: refuse a token without `exp`. @default true */
+  requireExp?: boolean
+  /** AUTH_CLOCK_SKEW_SECONDS: how far in the future `iat` and `nbf` may be. @default 60 */
+  clockSkewSeconds?: number
 }
 
 export interface VerifiedClaims {
@@ -64,8 +68,10 @@ export function createTokenVerifier(
 ): TokenVerifier {
   const now = options.now ?? Date.now
   const leeway = config.leewaySeconds ?? 30
-  if (!Number.isFinite(leeway) || leeway < 0) {
-    throw new TypeError('leewaySeconds must be a non-negative number')
+  const skew = config.clockSkewSeconds ?? 60
+  const requireExp = config.requireExp ?? true
+  if (!Number.isFinite(leeway) || leeway < 0 || !Number.isFinite(skew) || skew < 0) {
+    throw new TypeError('leewaySeconds and clockSkewSeconds must be non-negative numbers')
   }
   const jwksUrl = config.jwksUrl || undefined
   const secret = config.jwtSecret || undefined
@@ -95,7 +101,9 @@ export function createTokenVerifier(
     algorithms,
     issuer: config.issuer || undefined,
     audience: config.audience || undefined,
-    clockTolerance: leeway,
+    requiredClaims: requireExp ? ['exp'] : [],
+    // jose applies one tolerance to every time claim; `exp` gets its own, shorter leeway below.
+    clockTolerance: Math.max(leeway, skew),
     currentDate: new Date(now()),
   })
 
@@ -134,6 +142,7 @@ export function createTokenVerifier(
         throw toAuthError(err, jwksUrl !== undefined)
       }
       const claims = toClaims(payload)
+      checkTimes(claims, now() / 1000, leeway, skew)
       // Hits are served until exp exactly: the leeway only softens the full check.
       cache.set(token, claims, claims.exp !== undefined ? claims.exp * 1000 : now() + NO_EXP_CACHE_MS)
       return claims
@@ -143,6 +152,14 @@ export function createTokenVerifier(
       else cache.delete(token)
     },
   }
+}
+
+/** `exp` within its leeway; `iat` and `nbf` at most `skew` seconds ahead (a token from the future is forged or misissued). */
+function checkTimes(claims: VerifiedClaims, nowSeconds: number, leeway: number, skew: number): void {
+  if (claims.exp !== undefined && claims.exp + leeway <= nowSeconds) throw unauthenticated('Token expired')
+  if (typeof claims.iat === 'number' && claims.iat > nowSeconds + skew) throw unauthenticated('Token issued in the future')
+  const nbf = claims.nbf
+  if (typeof nbf === 'number' && nbf > nowSeconds + skew) throw unauthenticated('Token not yet valid')
 }
 
 function toClaims(payload: JWTPayload): VerifiedClaims {
@@ -174,6 +191,8 @@ function toAuthError(err: unknown, remoteKeys: boolean): unknown {
     if (err.claim === 'iss') return unauthenticated('Token issuer not accepted')
     if (err.claim === 'aud') return unauthenticated('Token audience not accepted')
     if (err.claim === 'nbf') return unauthenticated('Token not yet valid')
+    if (err.claim === 'exp') return unauthenticated('Token has no expiry')
+    if (err.claim === 'iat') return unauthenticated('Token issued in the future')
     return unauthenticated('Invalid token claims')
   }
   if (err instanceof errors.JWSInvalid || err instanceof errors.JWTInvalid) {

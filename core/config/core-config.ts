@@ -23,6 +23,8 @@ export const coreConfigShape = {
   jwksUrl: env.url('AUTH_JWKS_URL', { protocols: ['http', 'https'], description: 'JWKS for RS256/ES256 (Supabase, Clerk, custom OAuth)' }),
   jwtIssuer: env.string('AUTH_JWT_ISSUER', { description: 'checked when set' }),
   jwtAudience: env.string('AUTH_JWT_AUDIENCE', { description: 'checked when set' }),
+  authRequireExp: env.bool('AUTH_REQUIRE_EXP', { default: true, description: 'refuse tokens without an `exp` claim (never-expiring tokens)' }),
+  authClockSkewSeconds: env.int('AUTH_CLOCK_SKEW_SECONDS', { default: 60, min: 0, max: 3600, description: 'how far in the future a token\'s `iat` / `nbf` may be (clock skew between issuer and server)' }),
   adminEmails: env.list('ADMIN_EMAILS', { description: 'users provisioned with these emails become admin' }),
   superadminEmails: env.list('SUPERADMIN_EMAILS', { description: 'users provisioned with these emails become superadmin' }),
 

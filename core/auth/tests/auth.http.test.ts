@@ -57,6 +57,23 @@ describe('auth with HS256', () => {
     expect((await t.get('/api/v1/app/echo/me', { headers: { authorization: `Bearer ${noSub}` } })).status).toBe(401)
   })
 
+  it('refuses a never-expiring token and one issued a year ahead (AUTH_REQUIRE_EXP, AUTH_CLOCK_SKEW_SECONDS)', async () => {
+    const key = new TextEncoder().encode('omnistack-test-secret-0123456789abcdef')
+    const noExp = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('alice').sign(key)
+    const res = await t.get('/api/v1/app/echo/me', { headers: { authorization: `Bearer ${noExp}` } })
+    expect(res.status).toBe(401)
+    expect(res.body.error).toMatchObject({ code: 'AUTHENTICATION_ERROR', message: 'Token has no expiry' })
+    const future = await new SignJWT({})
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('alice')
+      .setIssuedAt(Math.floor(Date.now() / 1000) + 365 * 86400)
+      .setExpirationTime(Math.floor(Date.now() / 1000) + 366 * 86400)
+      .sign(key)
+    const ahead = await t.get('/api/v1/app/echo/me', { headers: { authorization: `Bearer ${future}` } })
+    expect(ahead.status).toBe(401)
+    expect(ahead.body.error.message).toBe('Token issued in the future')
+  })
+
   it('provisions a user on the first request with the role of the email lists', async () => {
     const me = await t.as({ sub: 'u-plain', email: 'plain@example.com', name: 'Plain' }).get('/api/v1/app/echo/me')
     expect(me.body).toEqual({ id: 'u-plain', role: 'user', kind: 'jwt' })
