@@ -1,6 +1,6 @@
 /** Contact form: public submissions with spam defences, emails and a signed CRM webhook through jobs (seed 004 §9). */
-import { definePlugin, env, parseRate, type InferConfig, type PluginContext } from '../../core/index.ts'
-import type { EmailService } from '../email/index.ts'
+import { definePlugin, env, parseRate } from '../../core/index.ts'
+import email from '../email/index.ts'
 import { deliverWebhook, sendContactEmail } from './deliveries.ts'
 import { adminRoutes, publicRoutes } from './routes.ts'
 import { FORM_FIELDS } from './schema.ts'
@@ -15,7 +15,7 @@ export type ContactSubmitted = Omit<Submission, 'is_spam' | 'spam_reason' | 'ip_
   submitted_at: string
 }
 
-declare module '../../core/events/index.ts' {
+declare module '../../core/index.ts' {
   interface EventMap {
     /** A genuine (not spam) submission was stored; the tickets plugin may open a ticket from it. */
     'contact.submitted': { submission: ContactSubmitted }
@@ -64,80 +64,70 @@ const config = {
   jobBackoffMs: env.int('CONTACT_JOB_BACKOFF_MS', { default: 30_000, min: 0, description: 'First retry delay; doubles each attempt (capped at 1 h)' }),
 }
 
-type ContactConfig = InferConfig<typeof config>
-
-/** Stateless apart from the form key cache: each route factory and job builds its own. */
-function build(ctx: PluginContext<ContactConfig>) {
-  const c = ctx.config
-  const tokens = createFormTokens(ctx.sql)
-  const counter = ctx.metrics.counter('contact_submissions_total', 'Contact form submissions', ['outcome'])
-  const service = createContactService(
-    {
-      sql: ctx.sql,
-      jobs: ctx.jobs,
-      events: ctx.events,
-      logger: ctx.logger,
-      tokens,
-      count: (outcome) => counter.inc({ outcome }),
-      settings: {
-        sendConfirmation: c.sendConfirmation,
-        adminEmails: c.adminEmails,
-        webhookUrl: c.webhookUrl,
-        minFillMs: c.minFillSeconds * 1000,
-        honeypotField: c.honeypotField,
-        jobMaxAttempts: c.jobMaxAttempts,
-        jobBackoffMs: c.jobBackoffMs,
-      },
-    },
-    { subject: c.requireSubject, phone: c.requirePhone },
-  )
-  return { service, tokens }
-}
-
 export default definePlugin({
   name: 'contact',
-  dependsOn: ['email'],
+  dependsOn: { email },
   tag: { name: 'Contact', description: 'Contact form submissions' },
   config,
   migrations: new URL('./migrations/', import.meta.url),
-  rateLimits: (c) => ({
-    contact: {
-      path: '/public/contact',
-      methods: ['POST'],
-      rule: c.rateLimit,
-      perIp: true,
-      message: 'Too many contact form submissions. Please try again later.',
-    },
-  }),
-  public: (ctx) => publicRoutes(ctx, ctx.config, build(ctx)),
-  admin: (ctx) => adminRoutes(ctx, build(ctx)),
-  jobs: {
-    'contact.send-email': (ctx) => {
-      const { service } = build(ctx)
-      return (payload) =>
-        sendContactEmail(
-          { email: ctx.use('email') as EmailService, adminEmails: ctx.config.adminEmails, load: service.load, logger: ctx.logger },
-          payload,
-        )
-    },
-    'contact.deliver-webhook': (ctx) => {
-      const { service } = build(ctx)
-      return async (payload: { submission_id: string }, job) => {
-        const { webhookUrl, webhookSecret, webhookTimeoutMs } = ctx.config
-        const s = await service.load(payload.submission_id)
-        if (!webhookUrl || !s) {
-          const reason = s ? 'CONTACT_WEBHOOK_URL unset' : 'submission gone'
-          ctx.logger.warn('contact webhook skipped', { submission_id: payload.submission_id, reason })
-          return
+  setup: (ctx) => {
+    const { config: c, logger } = ctx
+    const tokens = createFormTokens(ctx.sql)
+    const counter = ctx.metrics.counter('contact_submissions_total', 'Contact form submissions', ['outcome'])
+    const service = createContactService(
+      {
+        sql: ctx.sql,
+        jobs: ctx.jobs,
+        events: ctx.events,
+        logger,
+        tokens,
+        count: (outcome) => counter.inc({ outcome }),
+        settings: {
+          sendConfirmation: c.sendConfirmation,
+          adminEmails: c.adminEmails,
+          webhookUrl: c.webhookUrl,
+          minFillMs: c.minFillSeconds * 1000,
+          honeypotField: c.honeypotField,
+          jobMaxAttempts: c.jobMaxAttempts,
+          jobBackoffMs: c.jobBackoffMs,
+        },
+      },
+      { subject: c.requireSubject, phone: c.requirePhone },
+    )
+    return {
+      rateLimits: {
+        contact: {
+          path: '/public/contact',
+          methods: ['POST'],
+          rule: c.rateLimit,
+          perIp: true,
+          message: 'Too many contact form submissions. Please try again later.',
+        },
+      },
+      routes: {
+        public: (r) => publicRoutes(r, c, { service, tokens }),
+        admin: (r) => adminRoutes(r, { service }),
+      },
+      jobs: {
+        'contact.send-email': (payload) =>
+          sendContactEmail({ email: ctx.deps.email, adminEmails: c.adminEmails, load: service.load, logger }, payload),
+        'contact.deliver-webhook': async (payload: { submission_id: string }, job) => {
+          const { webhookUrl, webhookSecret, webhookTimeoutMs } = c
+          const s = await service.load(payload.submission_id)
+          if (!webhookUrl || !s) {
+            const reason = s ? 'CONTACT_WEBHOOK_URL unset' : 'submission gone'
+            logger.warn('contact webhook skipped', { submission_id: payload.submission_id, reason })
+            return
+          }
+          const status = await deliverWebhook(s, { url: webhookUrl, secret: webhookSecret, timeoutMs: webhookTimeoutMs }, job.attempt)
+          logger.info('contact webhook delivered', { reference_id: s.reference_id, status, attempt: job.attempt })
+        },
+      },
+      start: () => {
+        if (c.webhookUrl && !c.webhookSecret) {
+          logger.warn('CONTACT_WEBHOOK_URL is set without CONTACT_WEBHOOK_SECRET: webhooks are sent unsigned')
         }
-        const status = await deliverWebhook(s, { url: webhookUrl, secret: webhookSecret, timeoutMs: webhookTimeoutMs }, job.attempt)
-        ctx.logger.info('contact webhook delivered', { reference_id: s.reference_id, status, attempt: job.attempt })
-      }
-    },
-  },
-  start: (ctx) => {
-    if (ctx.config.webhookUrl && !ctx.config.webhookSecret) {
-      ctx.logger.warn('CONTACT_WEBHOOK_URL is set without CONTACT_WEBHOOK_SECRET: webhooks are sent unsigned')
+      },
     }
   },
 })

@@ -1,5 +1,5 @@
 /** Contact routes: the public form and its status (seed 004), and the admin list of submissions. */
-import { page, validation, type PluginDefinition } from '../../core/index.ts'
+import { page, validation, type PluginInstance, type RouteContext } from '../../core/index.ts'
 import { ContactModel, type FormRules } from './schema.ts'
 import type { ContactService, SubmissionInput } from './service.ts'
 import type { FormTokens } from './spam.ts'
@@ -14,11 +14,11 @@ export interface ContactRouteDeps {
 }
 
 /** OpenAPI docs of a 200 without runtime validation (a response schema would clone away page()'s marker). */
-// biome-ignore lint: TypeBox schemas are JSON Schema, which the OpenAPI types do not model
+// TypeBox schemas are JSON Schema, which the OpenAPI types do not model
 const documented = (description: string, schema: any) => ({ 200: { description, content: { 'application/json': { schema } } } })
 
-type PublicContext = Parameters<NonNullable<PluginDefinition['public']>>[0]
-type AdminContext = Parameters<NonNullable<PluginDefinition['admin']>>[0]
+type PublicContext = Parameters<NonNullable<NonNullable<PluginInstance['routes']>['public']>>[0]
+type AdminContext = RouteContext
 
 export const publicRoutes = (
   { router, rateLimits }: PublicContext,

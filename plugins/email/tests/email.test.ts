@@ -12,7 +12,7 @@ describe('email without SMTP_URL', () => {
   let mail: EmailService
   beforeAll(async () => {
     t = await testApp({ plugins: [email], env: { ...ADMIN_ENV, PUBLIC_URL: 'https://api.example.org' } })
-    mail = t.app.service<EmailService>('email')
+    mail = t.app.service(email)
   })
   afterAll(() => t?.close())
 
@@ -67,7 +67,7 @@ describe('email through SMTP', () => {
   const metered: MeterEvent[] = []
   const recorder = definePlugin({
     name: 'meter-recorder',
-    start: (ctx) => ctx.meterSink.setSink({ record: (e) => void metered.push(e), flush: async () => {} }),
+    setup: () => ({ meterSink: { record: (e) => void metered.push(e), flush: async () => {} } }),
   })
 
   beforeAll(async () => {
@@ -76,7 +76,7 @@ describe('email through SMTP', () => {
       plugins: [email, recorder],
       env: { ...ADMIN_ENV, SMTP_URL: sink.url, EMAIL_FROM: 'Acme <hello@acme.test>' },
     })
-    mail = t.app.service<EmailService>('email')
+    mail = t.app.service(email)
   })
   afterAll(async () => {
     await t?.close()
