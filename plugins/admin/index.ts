@@ -1,5 +1,6 @@
 /** Admin: user management, jobs, dashboard stats, audit logs, impersonation and inbound webhook events (seed 004 "Admin", SPEC §7, §9). */
 import { definePlugin, env } from '../../core/index.ts'
+import users from '../users/index.ts'
 import { createImpersonation } from './impersonation.ts'
 import { adminRoutes, type AdminDeps } from './routes.ts'
 import { webhookEventRoutes } from './webhook-events.ts'
@@ -8,25 +9,19 @@ import { createAdminUsers } from './users.ts'
 export type { AdminUsersService } from './users.ts'
 export type { ImpersonationService } from './impersonation.ts'
 
+/** What dependents get as `ctx.deps.admin` (and `app.service(admin)`). */
+export type AdminService = Omit<AdminDeps, 'users'>
+
 declare module '../../core/index.ts' {
-  interface PluginServices {
-    admin: AdminDeps
-  }
-}
-declare module '../../core/events/types.ts' {
   interface EventMap {
     /** An impersonation session was stopped (broadcast): `id` is the session (the token's jti). */
     'impersonation.ended': { id: string }
   }
 }
 
-/** The services of each app (route factories get a copy of the context; its `events` is the app's). */
-const services = new WeakMap<object, AdminDeps>()
-const servicesOf = (ctx: { events: object }) => services.get(ctx.events)!
-
 export default definePlugin({
   name: 'admin',
-  dependsOn: ['users'],
+  dependsOn: { users },
   tag: { name: 'Admin', description: 'Users, jobs, dashboard, audit logs and impersonation (admins only)' },
   config: {
     impersonationSecret: env.secret('IMPERSONATION_SECRET', {
@@ -36,21 +31,22 @@ export default definePlugin({
     impersonationTtlMinutes: env.int('IMPERSONATION_TTL_MINUTES', { default: 60, min: 1, max: 60, description: 'lifetime of an impersonation token' }),
   },
   migrations: new URL('./migrations/', import.meta.url),
-  provides: (ctx): AdminDeps => {
-    const users = ctx.use('users')
+  setup: (ctx) => {
     const deps: AdminDeps = {
-      users,
-      adminUsers: createAdminUsers(ctx, users),
+      users: ctx.deps.users,
+      adminUsers: createAdminUsers(ctx, ctx.deps.users),
       impersonation: createImpersonation(ctx, { secret: ctx.config.impersonationSecret, ttlMinutes: ctx.config.impersonationTtlMinutes }),
     }
-    services.set(ctx.events, deps)
     // The job queue is the core's: its counts come through its API, not its table.
     ctx.stats.contribute('jobs', async () => {
       const s = await ctx.jobs.stats()
       return { queued: s.queued, completed_last_24h: s.completed_last_24h, failed_last_24h: s.failed_last_24h }
     })
-    return deps
+    const service: AdminService = { adminUsers: deps.adminUsers, impersonation: deps.impersonation }
+    return {
+      service,
+      routes: { admin: (r) => adminRoutes(r, deps).use(webhookEventRoutes(r)) },
+      start: () => deps.impersonation.init(),
+    }
   },
-  admin: (ctx) => adminRoutes(ctx, servicesOf(ctx)).use(webhookEventRoutes(ctx)),
-  start: (ctx) => servicesOf(ctx).impersonation.init(),
 })

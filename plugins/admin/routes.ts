@@ -1,8 +1,8 @@
 /** Admin routes under /admin (seed 004 "Admin Endpoints"): users, jobs, dashboard stats, audit logs, impersonation. */
-import { page, type AuditRequest, type RouteContext } from '../../core/index.ts'
+import { jsonDoc, page, type AuditRequest, type RouteContext } from '../../core/index.ts'
 import type { UsersPluginService } from '../users/index.ts'
 import type { ImpersonationService } from './impersonation.ts'
-import { AdminUserModel, DashboardModel, ImpersonationModel, JobModel, jsonDoc } from './schema.ts'
+import { AdminUserModel, DashboardModel, ImpersonationModel, JobModel } from './schema.ts'
 import type { AdminUsersService } from './users.ts'
 
 export interface AdminDeps {
@@ -18,7 +18,6 @@ export const adminRoutes = ({ router, version, jobs, audit, stats, sql }: RouteC
   const views = async (rows: Awaited<ReturnType<AdminUsersService['get']>>[]) =>
     (await d.users.views(rows, (r) => ({ updated_at: r.updated_at, deleted_at: r.deleted_at ?? null }))).map((v) => d.users.present(v, version))
   const one = async (row: Awaited<ReturnType<AdminUsersService['get']>>) => (await views([row]))[0]
-  const userDoc = (description: string) => ({ 200: jsonDoc(description, AdminUserModel.user) })
   const setActive = (is_active: boolean) => async (c: { principal: AuditRequest['principal']; params: { user_id: string }; requestId: string; clientIp: string }) =>
     one(await d.adminUsers.update(c.principal, c.params.user_id, { is_active }, c, is_active ? 'user.activate' : 'user.deactivate'))
 
@@ -44,7 +43,7 @@ export const adminRoutes = ({ router, version, jobs, audit, stats, sql }: RouteC
       .get('/users/:user_id', async ({ params }) => one(await d.adminUsers.get(params.user_id)), {
         params: AdminUserModel.params,
         scope: SCOPE,
-        detail: { summary: 'Get a user', responses: userDoc('The user') },
+        detail: { summary: 'Get a user', responses: { 200: jsonDoc('The user', AdminUserModel.user) } },
       })
       .patch(
         '/users/:user_id',
@@ -57,19 +56,19 @@ export const adminRoutes = ({ router, version, jobs, audit, stats, sql }: RouteC
             summary: 'Update a user\'s role or activation',
             description:
               'Only a superadmin may grant or revoke admin/superadmin (or deactivate an admin); the last active superadmin cannot be demoted or deactivated (409). Audited.',
-            responses: userDoc('The updated user'),
+            responses: { 200: jsonDoc('The updated user', AdminUserModel.user) },
           },
         },
       )
       .post('/users/:user_id/deactivate', setActive(false), {
         params: AdminUserModel.params,
         scope: SCOPE,
-        detail: { summary: 'Deactivate a user', description: 'Their sessions and API keys get 403 at once, on every replica. Audited.', responses: userDoc('The user') },
+        detail: { summary: 'Deactivate a user', description: 'Their sessions and API keys get 403 at once, on every replica. Audited.', responses: { 200: jsonDoc('The user', AdminUserModel.user) } },
       })
       .post('/users/:user_id/activate', setActive(true), {
         params: AdminUserModel.params,
         scope: SCOPE,
-        detail: { summary: 'Activate a user', description: 'Audited.', responses: userDoc('The user') },
+        detail: { summary: 'Activate a user', description: 'Audited.', responses: { 200: jsonDoc('The user', AdminUserModel.user) } },
       })
 
       // Jobs (the core queue: no dependency on its table)

@@ -3,8 +3,8 @@
  * App Store, Google Play, Clerk, Supabase), filtered by provider, type and status; one with its
  * payload; replay of a failed or unmatched one.
  */
-import { page, type RouteContext } from '../../core/index.ts'
-import { InboundModel, jsonDoc } from './schema.ts'
+import { jsonDoc, page, type RouteContext } from '../../core/index.ts'
+import { InboundModel } from './schema.ts'
 
 export const webhookEventRoutes = ({ router, audit, inbound }: RouteContext) =>
   router('/webhooks')

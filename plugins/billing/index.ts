@@ -1,66 +1,62 @@
 /** Billing: Stripe subscriptions, verified Stripe / App Store / Google Play webhooks through one inbound-event pipeline, derived plans. */
 import { definePlugin } from '../../core/index.ts'
-import type { UsersPluginService } from '../users/index.ts'
+import featureFlags from '../feature-flags/index.ts'
+import users from '../users/index.ts'
 import { billingConfig } from './config.ts'
 import { billingAppRoutes } from './routes/app.ts'
 import { webhookRoutes } from './routes/webhooks.ts'
 import { ACKNOWLEDGE_JOB } from './providers/google.ts'
-import { createBilling, type Billing, type SubscriptionUpdated } from './service.ts'
+import { createBilling, type SubscriptionUpdated } from './service.ts'
 
 export type { Billing, SubscriptionUpdated } from './service.ts'
 export type { InboundEvent, InboundPipeline, InboundApplier as Applier, InboundOutcome as Outcome, StoredInboundEvent as StoredEvent } from '../../core/index.ts'
 export { ACTIVE_STATUSES, derive, type DerivedState } from './subscriptions.ts'
 
-declare module '../../core/plugin/types.ts' {
-  interface PluginServices {
-    billing: Billing
-  }
-}
-
-declare module '../../core/events/types.ts' {
+declare module '../../core/index.ts' {
   interface EventMap {
     /** A user's subscription changed (any source); broadcast, so the websocket plugin can notify `user:<user_id>` on every replica. */
     'subscription.updated': SubscriptionUpdated
   }
 }
 
-/** One service per app (route factories get a copy of the context; its `events` is the app's). */
-const services = new WeakMap<object, Billing>()
-const serviceOf = (ctx: { events: object }) => services.get(ctx.events)!
-
 export default definePlugin({
   name: 'billing',
-  dependsOn: ['users'],
+  dependsOn: { users },
+  // plan_based flags follow the plan billing derives, when the feature-flags plugin is installed.
+  optionalDependsOn: { featureFlags },
   tag: { name: 'Billing', description: 'Subscriptions (Stripe, App Store, Google Play) and their webhooks' },
   config: billingConfig,
   migrations: new URL('./migrations/', import.meta.url),
-  // Providers deliver in bursts (a Stripe backlog, an App Store retry wave): their own per-IP class.
-  rateLimits: (c) =>
-    Object.fromEntries(
-      ['stripe', 'apple', 'google'].map((p) => [`webhooks-${p}`, { path: `/public/webhooks/${p}`, methods: ['POST'], rule: c.webhookRateLimit, perIp: true }]),
-    ),
-  provides: (ctx) => {
+  setup: (ctx) => {
     const billing = createBilling(ctx)
-    services.set(ctx.events, billing)
     // subscription_plan / subscription_status on /users/me and the admin user lists.
-    const users: UsersPluginService = ctx.use('users')
-    users.addProfileFields(async (ids) => {
+    ctx.deps.users.addProfileFields(async (ids) => {
       const states = await billing.store.derivedMany(ids)
       return Object.fromEntries(ids.map((id) => [id, { subscription_plan: states[id]!.plan, subscription_status: states[id]!.status }]))
     })
-    return billing
-  },
-  public: (ctx) => webhookRoutes(ctx, serviceOf(ctx)),
-  app: (ctx) => billingAppRoutes(ctx, serviceOf(ctx)),
-  jobs: {
-    // Enqueued when a Play purchase is applied unacknowledged; retried with backoff for hours, well inside Google's 3 days.
-    [ACKNOWLEDGE_JOB]: (ctx) => (payload: { product_id: string; purchase_token: string }) => serviceOf(ctx).play.acknowledge(payload.product_id, payload.purchase_token),
-  },
-  start: (ctx) => {
+    const planOf = async (userId: string) => (await billing.store.derivedMany([userId]))[userId]?.plan
+    ctx.deps.featureFlags?.setPlanResolver(planOf)
     const c = ctx.config
-    if (c.stripeSecretKey && !/^(sk|rk)_/.test(c.stripeSecretKey)) ctx.logger.warn('STRIPE_SECRET_KEY does not look like a Stripe secret key (sk_... or rk_...)')
-    if (c.stripeSecretKey && !c.stripeWebhookSecret) ctx.logger.warn('STRIPE_SECRET_KEY is set without STRIPE_WEBHOOK_SECRET: subscription changes will not arrive')
-    if (c.googlePackageName && !c.googlePubsubAudience) ctx.logger.warn('GOOGLE_PUBSUB_AUDIENCE is unset: Google push notifications are accepted without a token check')
-    if (c.googlePubsubAudience && !c.googlePubsubServiceAccount) ctx.logger.warn('GOOGLE_PUBSUB_SERVICE_ACCOUNT is unset: any Google-signed token for the audience is accepted')
+    return {
+      service: billing,
+      routes: {
+        public: (r) => webhookRoutes(r, billing),
+        app: (r) => billingAppRoutes(r, billing),
+      },
+      // Providers deliver in bursts (a Stripe backlog, an App Store retry wave): their own per-IP class.
+      rateLimits: Object.fromEntries(
+        ['stripe', 'apple', 'google'].map((p) => [`webhooks-${p}`, { path: `/public/webhooks/${p}`, methods: ['POST'], rule: c.webhookRateLimit, perIp: true }]),
+      ),
+      jobs: {
+        // Enqueued when a Play purchase is applied unacknowledged; retried with backoff for hours, well inside Google's 3 days.
+        [ACKNOWLEDGE_JOB]: (payload: { product_id: string; purchase_token: string }) => billing.play.acknowledge(payload.product_id, payload.purchase_token),
+      },
+      start: () => {
+        if (c.stripeSecretKey && !/^(sk|rk)_/.test(c.stripeSecretKey)) ctx.logger.warn('STRIPE_SECRET_KEY does not look like a Stripe secret key (sk_... or rk_...)')
+        if (c.stripeSecretKey && !c.stripeWebhookSecret) ctx.logger.warn('STRIPE_SECRET_KEY is set without STRIPE_WEBHOOK_SECRET: subscription changes will not arrive')
+        if (c.googlePackageName && !c.googlePubsubAudience) ctx.logger.warn('GOOGLE_PUBSUB_AUDIENCE is unset: Google push notifications are accepted without a token check')
+        if (c.googlePubsubAudience && !c.googlePubsubServiceAccount) ctx.logger.warn('GOOGLE_PUBSUB_SERVICE_ACCOUNT is unset: any Google-signed token for the audience is accepted')
+      },
+    }
   },
 })

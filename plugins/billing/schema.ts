@@ -1,9 +1,6 @@
 /** TypeBox models of the billing plugin (validation and OpenAPI in one); response shapes per seed 004 "Billing Endpoints". */
 import type { TSchema } from 'elysia'
-import { pageQuery, t } from '../../core/index.ts'
-
-/** OpenAPI documentation of a JSON response (documented, not enforced: handlers return Dates). */
-export const jsonDoc = (description: string, schema: TSchema) => ({ description, content: { 'application/json': { schema: schema as any } } })
+import { t } from '../../core/index.ts'
 
 const nullable = <T extends TSchema>(s: T) => t.Union([s, t.Null()])
 const timestamp = t.String({ format: 'date-time' })

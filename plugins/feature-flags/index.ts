@@ -8,13 +8,7 @@ export { rolloutBucket, FLAG_TYPES, REASONS, type Evaluation, type FlagType, typ
 export { DEFAULT_PLAN, type EvaluateOptions, type FeatureFlagsService, type FlagSubject, type PlanResolver } from './service.ts'
 export type { FlagView } from './store.ts'
 
-declare module '../../core/plugin/types.ts' {
-  interface PluginServices {
-    'feature-flags': FeatureFlagsService
-  }
-}
-
-declare module '../../core/events/types.ts' {
+declare module '../../core/index.ts' {
   interface EventMap {
     /** A flag was created, updated or deleted: every replica reloads its flags. */
     'feature_flag.changed': { id: string; key: string; action: string }
@@ -26,14 +20,8 @@ export interface FeatureFlagsPluginOptions {
   now?: () => Date
 }
 
-type Flags = ReturnType<typeof createFeatureFlags>
-
 export function createFeatureFlagsPlugin(options: FeatureFlagsPluginOptions = {}) {
   const now = options.now ?? (() => new Date())
-  // One service per app (route factories get a copy of the context whose `events` is the app's).
-  const services = new WeakMap<object, Flags>()
-  const flagsOf = (ctx: { events: object }) => services.get(ctx.events)!
-
   return definePlugin({
     name: 'feature-flags',
     tag: { name: 'Feature Flags', description: 'Feature flags: admin management and the caller\'s evaluated flags' },
@@ -45,7 +33,7 @@ export function createFeatureFlagsPlugin(options: FeatureFlagsPluginOptions = {}
       }),
     },
     migrations: new URL('./migrations/', import.meta.url),
-    provides: (ctx): FeatureFlagsService => {
+    setup: (ctx) => {
       const flags = createFeatureFlags({
         store: createFlagStore(ctx.sql, ctx.audit),
         events: ctx.events,
@@ -53,23 +41,27 @@ export function createFeatureFlagsPlugin(options: FeatureFlagsPluginOptions = {}
         now,
         refreshMs: ctx.config.refreshMs,
       })
-      services.set(ctx.events, flags)
       ctx.stats.contribute('feature_flags', () => flags.stats())
       const { isEnabled, evaluate, evaluateAll, setPlanResolver, reload } = flags
-      return { isEnabled, evaluate, evaluateAll, setPlanResolver, reload }
+      const service: FeatureFlagsService = { isEnabled, evaluate, evaluateAll, setPlanResolver, reload }
+      return {
+        service,
+        routes: {
+          admin: (r) => flagAdminRoutes(r, flags, r.audit),
+          app: (r) => flagAppRoutes(r, flags),
+        },
+        on: {
+          [CHANGED]: () => flags.reload(),
+          // Published (broadcast) by the billing plugin when installed: the user's new plan applies at once.
+          'subscription.updated': (payload) => {
+            const p = payload as { user_id?: unknown; plan?: unknown } | null
+            if (typeof p?.user_id === 'string') flags.planChanged(p.user_id, typeof p.plan === 'string' ? p.plan : null)
+          },
+        },
+        start: () => flags.start(),
+        stop: () => flags.stop(),
+      }
     },
-    admin: (ctx) => flagAdminRoutes(ctx, flagsOf(ctx), ctx.audit),
-    app: (ctx) => flagAppRoutes(ctx, flagsOf(ctx)),
-    on: {
-      [CHANGED]: (_payload, ctx) => flagsOf(ctx).reload(),
-      // Published (broadcast) by the billing plugin when installed: the user's new plan applies at once.
-      'subscription.updated': (payload, ctx) => {
-        const p = payload as { user_id?: unknown; plan?: unknown } | null
-        if (typeof p?.user_id === 'string') flagsOf(ctx).planChanged(p.user_id, typeof p.plan === 'string' ? p.plan : null)
-      },
-    },
-    start: (ctx) => flagsOf(ctx).start(),
-    stop: (ctx) => flagsOf(ctx).stop(),
   })
 }
 

@@ -1,5 +1,5 @@
 /** Feature-flag routes: admin CRUD and check under /admin/feature-flags, the caller's flags under /app/feature-flags. */
-import type { AuditLog, RouteContext } from '../../core/index.ts'
+import { jsonDoc, type AuditLog, type RouteContext } from '../../core/index.ts'
 import { flagType } from './evaluate.ts'
 import { FlagModel } from './schema.ts'
 import type { FeatureFlagsService, FlagAdmin } from './service.ts'
@@ -16,7 +16,7 @@ export const flagAdminRoutes = ({ router }: RouteContext, flags: FlagAdmin, audi
       detail: {
         summary: 'List feature flags',
         description: 'Newest first.',
-        responses: { 200: { description: 'A page of flags', content: { 'application/json': { schema: FlagModel.list as {} } } } },
+        responses: { 200: jsonDoc('A page of flags', FlagModel.list) },
       },
     })
     .post(

@@ -1,7 +1,7 @@
 /** Users routes under /app: the caller's profile (seed 004 "User Endpoints") and API keys (SPEC §7). */
-import { envelope, notFound, page, replayAs, validation, type RouteContext } from '../../core/index.ts'
+import { envelope, jsonDoc, notFound, page, replayAs, validation, type RouteContext } from '../../core/index.ts'
 import type { ApiKeysService } from './api-keys.ts'
-import { ApiKeyModel, jsonDoc, UserModel } from './schema.ts'
+import { ApiKeyModel, UserModel } from './schema.ts'
 import type { UsersService } from './service.ts'
 
 /** The schema allows http(s)://...; this also refuses what URL parsing rejects (bad host, spaces). */

@@ -2,10 +2,6 @@
 import { pageQuery, t } from '../../core/index.ts'
 import type { TSchema } from 'elysia'
 
-/** OpenAPI documentation of a JSON response (documented, not enforced: handlers return Dates and page()s). */
-export const jsonDoc = (description: string, schema: TSchema) =>
-  ({ description, content: { 'application/json': { schema: schema as any } } })
-
 const nullable = <T extends TSchema>(s: T) => t.Union([s, t.Null()])
 const timestamp = t.String({ format: 'date-time' })
 

@@ -5,10 +5,10 @@
 import { createApp, type AnyPlugin, type CreateAppOptions } from '../../core/index.ts'
 import admin from '../../plugins/admin/index.ts'
 import ai from '../../plugins/ai/index.ts'
-import billing, { type Billing } from '../../plugins/billing/index.ts'
+import billing from '../../plugins/billing/index.ts'
 import contact from '../../plugins/contact/index.ts'
 import email from '../../plugins/email/index.ts'
-import featureFlags, { type FeatureFlagsService } from '../../plugins/feature-flags/index.ts'
+import featureFlags from '../../plugins/feature-flags/index.ts'
 import files from '../../plugins/files/index.ts'
 import identityWebhooks from '../../plugins/identity-webhooks/index.ts'
 import projects from '../../plugins/projects/index.ts'
@@ -31,13 +31,6 @@ export const plugins: AnyPlugin[] = [
   websocket,
 ]
 
-export async function createSaasApp(options: Omit<CreateAppOptions, 'plugins'> = {}) {
-  const app = await createApp({ ...options, plugins })
-  // plan_based flags read the plan billing derives from the user's subscriptions; neither
-  // plugin depends on the other, so the starter that installs both connects them.
-  const billingService = app.service<Billing>('billing')
-  app
-    .service<FeatureFlagsService>('feature-flags')
-    .setPlanResolver(async (userId) => (await billingService.store.derivedMany([userId]))[userId]?.plan)
-  return app
+export function createSaasApp(options: Omit<CreateAppOptions, 'plugins'> = {}) {
+  return createApp({ ...options, plugins })
 }

@@ -42,7 +42,7 @@ describe('conformance', () => {
     for (const r of apiRoutes()) {
       const oaPath = r.path.replace(/:([A-Za-z_]+)/g, '{$1}')
       const op = spec.paths?.[oaPath]?.[r.method.toLowerCase()]
-      if (!op || !op.tags?.length) missing.push(`${r.method} ${r.path}`)
+      if (!op?.tags?.length) missing.push(`${r.method} ${r.path}`)
       else if (/\/(app|admin)\//.test(r.path) && !op.security) missing.push(`${r.method} ${r.path} (no security)`)
     }
     expect(missing).toEqual([])

@@ -10,12 +10,16 @@ export const BOSS = { sub: 'u-boss', email: 'boss@example.com', name: 'Boss Admi
 /** A job that always fails (to be retried) and a dashboard section, as other plugins would add them. */
 export const fixture = definePlugin({
   name: 'admin-fixture',
-  jobs: {
-    'fixture.explode': () => () => {
-      throw new Error('boom')
-    },
+  setup: (ctx) => {
+    ctx.stats.contribute('subscriptions', () => ({ active: 2, by_plan: { free: 1, pro: 2 } }))
+    return {
+      jobs: {
+        'fixture.explode': () => {
+          throw new Error('boom')
+        },
+      },
+    }
   },
-  provides: (ctx) => ctx.stats.contribute('subscriptions', () => ({ active: 2, by_plan: { free: 1, pro: 2 } })),
 })
 
 export async function adminApp(options: Partial<TestAppOptions> = {}): Promise<TestApp> {

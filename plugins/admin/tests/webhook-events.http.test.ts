@@ -12,12 +12,13 @@ let broken = false
 /** A provider as a plugin would register one (billing, identity webhooks): applies by recording the event. */
 const provider = definePlugin({
   name: 'inbound-fixture',
-  provides: (ctx) => {
+  setup: (ctx) => {
     inbound = ctx.inbound
     inbound.register('acme', async (ev) => {
       if (broken) throw new Error('acme store unavailable')
       return ev.type === 'noise' ? { status: 'ignored', note: 'not relevant' } : { status: 'applied', userId: null }
     })
+    return {}
   },
 })
 

@@ -1,6 +1,6 @@
 /** /app/billing routes (seed 004 "Billing Endpoints"): status, checkout, portal, invoices, cancel, resume, mobile link. */
 import type { RouteContext } from '../../../core/index.ts'
-import { BillingModel, jsonDoc } from '../schema.ts'
+import { BillingModel } from '../schema.ts'
 import type { Billing } from '../service.ts'
 
 const STRIPE_ERRORS = {

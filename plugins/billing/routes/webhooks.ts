@@ -1,6 +1,6 @@
 /** /public/webhooks/{stripe,apple,google}: signed provider notifications, read as raw bytes (signatures cover them exactly). */
-import type { PluginDefinition } from '../../../core/index.ts'
-import { BillingModel, jsonDoc } from '../schema.ts'
+import { jsonDoc, type PluginInstance } from '../../../core/index.ts'
+import { BillingModel } from '../schema.ts'
 import type { Billing } from '../service.ts'
 
 const body = (description: string, schema: Record<string, unknown>) => ({
@@ -16,7 +16,7 @@ const RESPONSES = {
   503: { description: 'This provider is not configured, or (App Store with APPLE_ONLINE_CHECKS=true) Apple\'s OCSP responder cannot be reached: nothing is stored; the provider redelivers' },
 }
 
-type PublicContext = Parameters<NonNullable<PluginDefinition['public']>>[0]
+type PublicContext = Parameters<NonNullable<NonNullable<PluginInstance['routes']>['public']>>[0]
 
 export const webhookRoutes = ({ router }: PublicContext, billing: Billing) =>
   router('/webhooks')

@@ -73,7 +73,7 @@ describe('billing conformance', () => {
     const missing: string[] = []
     for (const r of billingRoutes(t)) {
       const op = spec.paths?.[r.path.replace(/:([A-Za-z_]+)/g, '{$1}')]?.[r.method.toLowerCase()]
-      if (!op || !op.tags?.includes('Billing')) missing.push(`${r.method} ${r.path}`)
+      if (!op?.tags?.includes('Billing')) missing.push(`${r.method} ${r.path}`)
       else if (/\/(app|admin)\//.test(r.path) && !op.security) missing.push(`${r.method} ${r.path} (no security)`)
       else if (/webhooks\/(stripe|apple|google)$/.test(r.path) && !op.requestBody) missing.push(`${r.method} ${r.path} (no request body)`)
     }

@@ -14,7 +14,13 @@ let ca: ReturnType<typeof createCa>
 let chain: AppleChain
 const ADMIN = { sub: 'admin-1', email: 'admin@example.com' }
 
-const statsProbe = definePlugin({ name: 'stats-probe', start: (ctx) => void (stats = ctx.stats) })
+const statsProbe = definePlugin({
+  name: 'stats-probe',
+  setup: (ctx) => {
+    stats = ctx.stats
+    return {}
+  },
+})
 
 beforeAll(async () => {
   ca = createCa()

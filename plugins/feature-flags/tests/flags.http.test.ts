@@ -1,15 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
-import { definePlugin, unauthenticated, type StatsRegistry } from '../../../core/index.ts'
+import { definePlugin, unauthenticated } from '../../../core/index.ts'
 import { testApp, type TestApp } from '../../../core/testing/index.ts'
 import { createFeatureFlagsPlugin, type FeatureFlagsService } from '../index.ts'
 
 let clock = new Date('2026-01-10T12:00:00Z')
-const registries = new WeakMap<object, StatsRegistry>()
-const statsProbe = definePlugin({ name: 'test-stats-probe', start: (ctx) => void registries.set(ctx.events, ctx.stats) })
+/** Hands the app's dashboard stats registry to the test as its service. */
+const statsProbe = definePlugin({ name: 'test-stats-probe', setup: (ctx) => ({ service: ctx.stats }) })
 /** Bearer `tk_<user>~<scope,...>`: an API key with those scopes (the users plugin's osk_ keys work the same). */
 const keys = definePlugin({
   name: 'test-keys',
-  start: ({ auth }) =>
+  setup: ({ auth }) => {
     auth.addResolver({
       matches: (token) => token.startsWith('tk_'),
       resolve: async (token) => {
@@ -18,19 +18,22 @@ const keys = definePlugin({
         if (!user) throw unauthenticated('Invalid API key')
         return { user, kind: 'api_key', scopes: new Set(scopes.split(',').filter(Boolean)) }
       },
-    }),
+    })
+    return {}
+  },
 })
 const key = (user: string, ...scopes: string[]) => ({ headers: { authorization: `Bearer tk_${user}~${scopes.join(',')}` } })
 const admin = { sub: 'flags-admin', email: 'flags-admin@example.com' }
+const featureFlags = createFeatureFlagsPlugin({ now: () => clock })
 let t: TestApp
 let flags: FeatureFlagsService
 
 beforeAll(async () => {
   t = await testApp({
-    plugins: [createFeatureFlagsPlugin({ now: () => clock }), statsProbe, keys],
+    plugins: [featureFlags, statsProbe, keys],
     env: { ADMIN_EMAILS: 'flags-admin@example.com', RATE_LIMIT_DEFAULT: '100000/minute' },
   })
-  flags = t.app.service<FeatureFlagsService>('feature-flags')
+  flags = t.app.service(featureFlags)
 })
 afterAll(() => t?.close())
 
@@ -268,7 +271,7 @@ describe('feature flag evaluation', () => {
   })
 
   it('contributes a feature_flags section to the dashboard stats', async () => {
-    const { feature_flags } = await registries.get(t.app.events)!.collect()
+    const { feature_flags } = await t.app.service(statsProbe).collect()
     expect(feature_flags).toEqual({
       total: 8,
       enabled: 6,

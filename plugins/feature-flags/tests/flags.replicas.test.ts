@@ -33,7 +33,7 @@ async function replicas(env: Record<string, string> = {}) {
   const b = await make()
   entry.apps.push(a, b)
   const as = (app: App, user: string | typeof admin) => clientFor(app, () => signTestToken(user))
-  return { a, b, as }
+  return { plugin, a, b, as }
 }
 
 async function until(check: () => Promise<boolean>, timeoutMs: number) {
@@ -47,9 +47,9 @@ async function until(check: () => Promise<boolean>, timeoutMs: number) {
 
 describe('feature flags on two instances', () => {
   it('gives a user the same rollout answer on both instances', async () => {
-    const { a, b, as } = await replicas()
+    const { plugin, a, b, as } = await replicas()
     expect((await as(a, admin).post('/api/v1/admin/feature-flags', { key: 'rollout', name: 'Rollout', flag_type: 'percentage', percentage: 25, is_enabled: true })).status).toBe(201)
-    await b.service<{ reload(): Promise<void> }>('feature-flags').reload()
+    await b.service(plugin).reload()
     const users = Array.from({ length: 60 }, (_, i) => `stable_${i}`)
     const read = (app: App, user: string) => as(app, user).get('/api/v1/app/feature-flags').then((r) => r.body.flags.rollout as boolean)
     const onA = await Promise.all(users.map((u) => read(a, u)))

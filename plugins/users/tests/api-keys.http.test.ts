@@ -3,21 +3,25 @@ import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import { createHash } from 'node:crypto'
 import { definePlugin } from '../../../core/index.ts'
 import { testApp, type TestApp } from '../../../core/testing/index.ts'
-import users, { type UsersPluginService } from '../index.ts'
+import users from '../index.ts'
 
 /** Routes that declare scopes, as other plugins' routes do. */
 const scoped = definePlugin({
   name: 'scoped-fixture',
-  app: ({ router }) =>
-    router('/fixture')
-      .get('/read', ({ principal }) => ({ kind: principal.kind, key: principal.credentialId ?? null }), { scope: 'projects:read' })
-      .post('/write', () => ({ ok: true }), { scope: 'projects:write' })
-      .get('/open', () => ({ ok: true })),
+  setup: () => ({
+    routes: {
+      app: ({ router }) =>
+        router('/fixture')
+          .get('/read', ({ principal }) => ({ kind: principal.kind, key: principal.credentialId ?? null }), { scope: 'projects:read' })
+          .post('/write', () => ({ ok: true }), { scope: 'projects:write' })
+          .get('/open', () => ({ ok: true })),
+    },
+  }),
 })
 
 let t: TestApp
 const bearer = (key: string) => ({ headers: { authorization: `Bearer ${key}` } })
-const service = () => t.app.service<UsersPluginService>('users')
+const service = () => t.app.service(users)
 
 beforeAll(async () => {
   t = await testApp({ plugins: [users, scoped] })

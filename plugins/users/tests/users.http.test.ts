@@ -7,11 +7,13 @@ import users from '../index.ts'
 /** A stand-in for the billing plugin: contributes subscription fields without users knowing it. */
 const billingLike = definePlugin({
   name: 'billing-like',
-  dependsOn: ['users'],
-  start: (ctx) =>
-    ctx.use('users').addProfileFields((ids) =>
+  dependsOn: { users },
+  setup: ({ deps }) => {
+    deps.users.addProfileFields((ids) =>
       Object.fromEntries(ids.filter((id) => id === 'u-pro').map((id) => [id, { subscription_plan: 'pro', subscription_status: 'active' }])),
-    ),
+    )
+    return {}
+  },
 })
 
 let t: TestApp

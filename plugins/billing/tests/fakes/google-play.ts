@@ -100,7 +100,7 @@ export function startFakePlay(options: { packageName?: string } = {}): FakePlay 
       const ack = /^subscriptions\/([^/]+)\/tokens\/([^/]+):acknowledge$/.exec(path.slice(prefix.length))
       if (ack && req.method === 'POST') {
         const p = purchases.get(ack[2]!)
-        if (!p || !p.lineItems.some((i: Obj) => i.productId === ack[1])) return googleError(400, 'The purchase token does not match the product.', 'INVALID_ARGUMENT')
+        if (!p?.lineItems.some((i: Obj) => i.productId === ack[1])) return googleError(400, 'The purchase token does not match the product.', 'INVALID_ARGUMENT')
         p.acknowledgementState = 'ACKNOWLEDGEMENT_STATE_ACKNOWLEDGED'
         acknowledged.push(ack[2]!)
         return new Response('', { status: 200 })
