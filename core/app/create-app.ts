@@ -98,7 +98,14 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
   const { core, plugin: pluginConfig } = loadConfig(plugins, source)
   const logger = options.logger ?? createLogger({ level: core.logLevel, enrich })
 
-  const db = options.database ?? (await openDatabase({ url: core.databaseUrl, dataDir: core.dataDir, max: core.databasePoolMax, logger }))
+  const db = options.database ?? (await openDatabase({
+      url: core.databaseUrl,
+      dataDir: core.dataDir,
+      max: core.databasePoolMax,
+      connectTimeoutMs: core.databaseConnectTimeoutMs,
+      statementTimeoutMs: core.databaseStatementTimeoutMs,
+      logger,
+    }))
   const sql = db.sql
   try {
     const sources = [CORE_MIGRATIONS, ...plugins.filter((p) => p.migrations).map((p) => ({ namespace: p.name, dir: p.migrations! }))]
@@ -122,12 +129,18 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
     })
   const meter = createMeter()
   const channels = createChannelRegistry()
-  const health = createHealthChecks()
-  health.add('database', async () => {
-    await sql`select 1`
-  })
+  const health = createHealthChecks(logger.child({ component: 'health' }))
+  health.add(
+    'database',
+    async () => {
+      await sql`select 1`
+    },
+    { driver: db.kind },
+  )
+  // Readiness always lists the cache (docs/observability.md#readiness): Redis when configured,
+  // else the in-process counters and bus, which are up whenever this process is.
   const cache = core.redisUrl ? redisCheck(core.redisUrl) : undefined
-  if (cache) health.add('cache', cache.check)
+  health.add('cache', cache ? cache.check : async () => {}, { driver: cache ? 'redis' : 'memory' })
   const verifier = createTokenVerifier({
     jwtSecret: core.jwtSecret,
     jwksUrl: core.jwksUrl,

@@ -1,5 +1,5 @@
 /** The core's own environment variables (SPEC §2). Plugins declare theirs in definePlugin. */
-import { parseRate } from '../rate-limit/rate.ts'
+import { parseRate } from '../rate-limit/index.ts'
 import { env, type InferConfig } from './env.ts'
 
 const rate = (name: string, fallback: string, description: string) =>
@@ -16,6 +16,8 @@ export const coreConfigShape = {
   dataDir: env.string<string>('DATA_DIR', { default: './.data', description: 'embedded database and local files' }),
   databaseUrl: env.url('DATABASE_URL', { protocols: ['postgres', 'postgresql'], description: 'PostgreSQL connection string; unset = embedded PGlite in DATA_DIR' }),
   databasePoolMax: env.int('DATABASE_POOL_MAX', { default: 10, min: 1, max: 500, description: 'connections per replica to DATABASE_URL' }),
+  databaseConnectTimeoutMs: env.int('DATABASE_CONNECT_TIMEOUT_MS', { default: 2000, min: 100, max: 60_000, description: 'a connection attempt to DATABASE_URL gives up after this; requests then answer 503' }),
+  databaseStatementTimeoutMs: env.int('DATABASE_STATEMENT_TIMEOUT_MS', { default: 30_000, min: 0, max: 3_600_000, description: 'PostgreSQL cancels a statement running longer (0 = never); the request answers 503' }),
   redisUrl: env.url('REDIS_URL', { protocols: ['redis', 'rediss'], description: 'shared rate limits and cross-replica events; unset = in-process' }),
   nodeEnv: env.string<string>('NODE_ENV', { default: 'development', description: 'production turns on HSTS' }),
 

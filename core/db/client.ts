@@ -1,27 +1,9 @@
 /** openDatabase(): one postgres.js client for both DATABASE_URL and embedded PGlite (SPEC §8). */
 import postgres from 'postgres'
-import { silentLogger, type Logger } from '../observability/logger.ts'
+import { silentLogger, type Logger } from '../observability/index.ts'
+import { clientOptions, type Database } from './sql.ts'
 
-/**
- * The postgres.js tagged-template client every service receives.
- *
- * Value types are the same on PostgreSQL and PGlite (PITFALLS "Embedded Postgres"):
- * - `bigint` (int8), and so `count(*)` and `sum(int)`, arrive as **strings**: cast in SQL
- *   (`count(*)::int`) when the value fits 2^31, keep it a string when it can exceed 2^53;
- * - `numeric` arrives as a string, `timestamptz` as a `Date`, `jsonb` as parsed JSON;
- * - column names are not transformed: rows keep their snake_case keys.
- *
- * With PGlite the pool has one connection: inside `sql.begin(tx => ...)` use `tx` only, since a
- * query on the outer `sql` would wait for the connection the transaction holds (a deadlock).
- */
-export type Sql = postgres.Sql<{}>
-
-export interface Database {
-  sql: Sql
-  kind: 'postgres' | 'pglite'
-  /** Ends the pool; for PGlite also stops the socket server and the database. Idempotent. */
-  close(): Promise<void>
-}
+export type { Database, Sql } from './sql.ts'
 
 export interface OpenDatabaseOptions {
   /** DATABASE_URL; unset opens the embedded PGlite. */
@@ -35,19 +17,19 @@ export interface OpenDatabaseOptions {
    * @default 10
    */
   max?: number
+  /** DATABASE_CONNECT_TIMEOUT_MS: a connection attempt gives up after this. @default 2000 */
+  connectTimeoutMs?: number
+  /** DATABASE_STATEMENT_TIMEOUT_MS: the server cancels a statement running longer (0 = never). @default 30000 */
+  statementTimeoutMs?: number
   logger?: Logger
 }
 
-/** Options shared by both kinds: quiet notices, no transforms, connections that stay open. */
-export function clientOptions(logger: Logger): postgres.Options<{}> {
-  return {
-    onnotice: (notice) => logger.debug('postgres notice', { message: notice.message, code: notice.code }),
-    // postgres.js otherwise recycles connections every 30-60 minutes; the pool's own idle
-    // handling is enough and PGlite gains nothing from a reconnect.
-    max_lifetime: 0,
-    connection: { application_name: 'omnistack' },
-  }
-}
+/**
+ * Between two failed connection attempts postgres.js waits up to 20 s by default, and queries
+ * wait with it: during an outage requests would hang that long. Retrying every quarter second
+ * keeps the answer (503, docs/security.md#dependency-failures) quick and recovery immediate.
+ */
+const MAX_RECONNECT_DELAY_SECONDS = 0.25
 
 export async function openDatabase(options: OpenDatabaseOptions = {}): Promise<Database> {
   const logger = options.logger ?? silentLogger
@@ -56,7 +38,14 @@ export async function openDatabase(options: OpenDatabaseOptions = {}): Promise<D
     const { openEmbedded } = await import('./embedded.ts')
     return openEmbedded({ dataDir: options.dataDir, loadDataDir: options.loadDataDir, logger })
   }
-  const sql = postgres(options.url, { ...clientOptions(logger), max: options.max ?? 10 })
+  const base = clientOptions(logger)
+  const sql = postgres(options.url, {
+    ...base,
+    max: options.max ?? 10,
+    connect_timeout: (options.connectTimeoutMs ?? 2000) / 1000,
+    backoff: (retries: number) => Math.min(0.05 * 2 ** retries, MAX_RECONNECT_DELAY_SECONDS),
+    connection: { ...base.connection, statement_timeout: options.statementTimeoutMs ?? 30_000 },
+  })
   try {
     // Fail at start with a clear message, not on the first request.
     await sql`select 1`

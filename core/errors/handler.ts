@@ -1,7 +1,13 @@
-/** The one place errors become responses: {error: {code, message, details}} (+ meta in v2). No stack or SQL leaks. */
-import type { Logger } from '../observability/logger.ts'
-import { meta } from '../http/envelope.ts'
+/** The one place errors become answers (the request pipeline's `fail`, core/app/pipeline.ts): {error: {code, message, details}} (+ meta in v2). No stack or SQL leaks. */
+import type { Logger } from '../observability/index.ts'
 import { AppError } from './app-error.ts'
+import { isDependencyUnavailable, UNAVAILABLE_RETRY_AFTER_SECONDS } from './unavailable.ts'
+
+/**
+ * The v2 `meta` of an error body, with the fields of core/http/envelope.ts's Meta. Built here:
+ * core/errors sits below core/http in the layers (http throws AppErrors), so it cannot import it.
+ */
+const meta = (requestId: string) => ({ request_id: requestId, timestamp: new Date().toISOString(), version: 'v2' as const })
 
 export interface ErrorView {
   status: number
@@ -73,6 +79,14 @@ export function toErrorView(
       headers: error.headers,
     }
   }
+  if (isDependencyUnavailable(error)) {
+    logger.warn('dependency unavailable', { request_id: requestId, error })
+    const view = simple(503, 'SERVICE_UNAVAILABLE', 'A service this request needs is temporarily unavailable', {
+      retry_after: UNAVAILABLE_RETRY_AFTER_SECONDS,
+    })
+    view.headers = { 'retry-after': String(UNAVAILABLE_RETRY_AFTER_SECONDS) }
+    return view
+  }
   // PostgreSQL refuses NUL characters in text (22021) and in jsonb (22P05): client input, not a bug.
   const pgCode = (error as { code?: unknown })?.code
   if (pgCode === '22021' || pgCode === '22P05') {
@@ -99,9 +113,13 @@ export function toErrorView(
   return simple(500, 'INTERNAL_ERROR', 'Internal server error', { request_id: requestId })
 }
 
+/** The error body as sent: `{error}` in v1, `{error, meta}` in v2. */
+export function errorBody(view: ErrorView, version: string, requestId: string): string {
+  return JSON.stringify(version === 'v2' ? { ...view.body, meta: meta(requestId) } : view.body)
+}
+
 export function errorResponse(view: ErrorView, version: string, requestId: string): Response {
-  const body = version === 'v2' ? { ...view.body, meta: meta(requestId) } : view.body
-  return new Response(JSON.stringify(body), {
+  return new Response(errorBody(view, version, requestId), {
     status: view.status,
     headers: { 'content-type': 'application/json', ...view.headers },
   })

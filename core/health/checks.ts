@@ -1,33 +1,54 @@
-/** Readiness checks: the core adds database (and cache with Redis); plugins may add their own. */
+/**
+ * Readiness checks (docs/observability.md#readiness): the core adds `database` and `cache`;
+ * plugins may add their own. Readiness is public, so a failing component shows a stable reason
+ * (`timeout`, `unreachable`, `error`); the driver's own text goes to the log only.
+ */
+import type { Logger } from '../observability/index.ts'
+
 export type Check = () => Promise<void>
 
+export type ComponentStatus = { status: 'healthy' | 'unhealthy'; driver?: string; reason?: FailureReason }
+export type FailureReason = 'timeout' | 'unreachable' | 'error'
+
 export interface HealthChecks {
-  add(component: string, check: Check): void
-  run(timeoutMs?: number): Promise<{ healthy: boolean; components: Record<string, { status: 'healthy' | 'unhealthy'; error?: string }> }>
+  /** `driver` names what serves the component (postgres, pglite, redis, memory). */
+  add(component: string, check: Check, info?: { driver?: string }): void
+  run(timeoutMs?: number): Promise<{ healthy: boolean; components: Record<string, ComponentStatus> }>
 }
 
-export function createHealthChecks(): HealthChecks {
-  const checks = new Map<string, Check>()
+class CheckTimeout extends Error {}
+
+const UNREACHABLE = /ECONNREFUSED|ECONNRESET|EHOSTUNREACH|ENOTFOUND|CONNECTION_|CONNECT_TIMEOUT|not writeable|closed|ended/i
+
+function reasonOf(err: unknown): FailureReason {
+  if (err instanceof CheckTimeout) return 'timeout'
+  const text = `${(err as { code?: unknown })?.code ?? ''} ${(err as Error)?.message ?? ''}`
+  return UNREACHABLE.test(text) ? 'unreachable' : 'error'
+}
+
+export function createHealthChecks(logger?: Logger): HealthChecks {
+  const checks = new Map<string, { check: Check; driver?: string }>()
   return {
-    add(component, check) {
-      checks.set(component, check)
+    add(component, check, info = {}) {
+      checks.set(component, { check, driver: info.driver })
     },
     async run(timeoutMs = 2000) {
       const entries = await Promise.all(
-        [...checks].map(async ([name, check]) => {
+        [...checks].map(async ([name, { check, driver }]) => {
+          const named = driver ? { driver } : {}
           let timer: ReturnType<typeof setTimeout> | undefined
           try {
             await Promise.race([
               check(),
               new Promise((_, reject) => {
-                timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs)
+                timer = setTimeout(() => reject(new CheckTimeout(`no answer within ${timeoutMs} ms`)), timeoutMs)
               }),
             ])
-            return [name, { status: 'healthy' as const }] as const
+            return [name, { status: 'healthy' as const, ...named }] as const
           } catch (err) {
-            // The component's message, not a stack: readiness is public.
-            const error = err instanceof Error ? err.message.split('\n')[0]!.slice(0, 200) : 'unavailable'
-            return [name, { status: 'unhealthy' as const, error }] as const
+            const reason = reasonOf(err)
+            logger?.warn('readiness check failed', { component: name, reason, error: err })
+            return [name, { status: 'unhealthy' as const, ...named, reason }] as const
           } finally {
             clearTimeout(timer)
           }

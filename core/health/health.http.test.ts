@@ -20,8 +20,20 @@ describe('health', () => {
     const res = await t.get('/api/v1/public/health/ready')
     expect(res.status).toBe(503)
     expect(res.body.status).toBe('unhealthy')
-    expect(res.body.components.database).toEqual({ status: 'healthy' })
-    expect(res.body.components.cache.status).toBe('unhealthy')
+    expect(res.body.components.database).toEqual({ status: 'healthy', driver: t.app.db.kind })
+    // A stable reason, never the driver's text (readiness is public).
+    expect(res.body.components.cache).toEqual({ status: 'unhealthy', driver: 'redis', reason: 'unreachable' })
+  })
+
+  it('lists the in-process cache as healthy without REDIS_URL', async () => {
+    const app = await testApp()
+    const res = await app.get('/api/v1/public/health/ready')
+    expect(res.status).toBe(200)
+    expect(res.body.components).toEqual({
+      database: { status: 'healthy', driver: app.app.db.kind },
+      cache: { status: 'healthy', driver: 'memory' },
+    })
+    await app.close()
   })
 
   it('reports a database that stops answering', async () => {
@@ -30,6 +42,7 @@ describe('health', () => {
     const res = await app.get('/api/v2/public/health/ready')
     expect(res.status).toBe(503)
     expect(res.body.data.components.database.status).toBe('unhealthy')
+    expect(['unreachable', 'error', 'timeout']).toContain(res.body.data.components.database.reason)
     await app.app.stop()
   })
 })
@@ -40,7 +53,10 @@ describe('health with redis', () => {
     const t = await testApp({ env: { REDIS_URL: url! } })
     const res = await t.get('/api/v1/public/health/ready')
     expect(res.status).toBe(200)
-    expect(res.body.components).toEqual({ database: { status: 'healthy' }, cache: { status: 'healthy' } })
+    expect(res.body.components).toEqual({
+      database: { status: 'healthy', driver: t.app.db.kind },
+      cache: { status: 'healthy', driver: 'redis' },
+    })
     await t.close()
   })
 })
