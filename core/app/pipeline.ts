@@ -1,27 +1,44 @@
 /**
- * The Elysia side of the request path (SPEC §3-7): hooks on the root instance. The awaits
- * (auth, rate limit, idempotency) happened before routing in prelude.ts; these hooks only
- * read the request state, so they stay synchronous and Elysia compiles a synchronous handler
- * for synchronous routes.
+ * The request path (SPEC §3-7): one ordered list of named stages, run by one runner
+ * (stages/runner.ts) over one Exchange per request. docs/architecture.md draws it.
  *
- * Elysia decides whether a hook is async from its source text (`async`, `await`, or
- * `return f(` / `=> f(`), and compiles every route `async` when one is. The hooks below are
- * written so that this check reads them as synchronous: keep calls out of `return`. Bun's
- * transpiler inlines `const p = f(); return p` into `return f(`, so a promise a hook hands
- * back goes through `s.settling` instead (tests/sync-handlers.test.ts checks the compiled handler).
+ *   version · request id · preflight · body limit · authenticate · authorise · rate limit ·
+ *   idempotency · handler · envelope · idempotency settle* · headers* · metrics/log*
+ *
+ * (* `always`: also after an error, a replay or a preflight.) Every error, whichever stage
+ * found it (401 from authenticate, 400 for an unknown version, 413, 429, a validation error in
+ * Elysia, a throwing handler), is answered by `fail`, the one error mapper. Elysia is one stage:
+ * it routes, parses, validates and runs the handler (stages/handler.ts).
+ *
+ * Stages return nothing or a promise; the runner awaits only promises, so an authenticated GET
+ * whose token, user and counter are cached and whose handler is synchronous is answered
+ * synchronously (bench/README.md).
  */
-import { Elysia } from 'elysia'
-import { errorResponse, toErrorView } from '../errors/index.ts'
-import type { Cors } from '../http/cors.ts'
-import { envelope } from '../http/envelope.ts'
+import type { AnyElysia } from 'elysia'
 import type { AuditLog } from '../audit/index.ts'
-import type { Idempotency } from '../http/idempotency.ts'
-import { maybeStateOf, stateOf, type RequestState } from '../http/request-state.ts'
-import { requestIdFrom } from '../http/request-id.ts'
+import type { Authenticator } from '../auth/authenticator.ts'
+import { errorBody, toErrorView } from '../errors/handler.ts'
+import type { TrustedProxies } from '../http/client-ip.ts'
+import type { Cors } from '../http/cors.ts'
+import { idempotencyStages, type Idempotency } from '../http/idempotency.ts'
+import { Exchange, type Peer } from '../http/request-state.ts'
 import type { ApiVersion } from '../http/versioning.ts'
 import type { Logger } from '../observability/logger.ts'
+import type { MeterFn } from '../observability/meter.ts'
 import type { Metrics } from '../observability/metrics.ts'
-import { rateHeaders } from '../rate-limit/limiter.ts'
+import type { Tracing } from '../observability/tracing.ts'
+import type { Limiter } from '../rate-limit/limiter.ts'
+import { authenticateStage, authoriseStage } from './stages/auth.ts'
+import { bodyLimitStage } from './stages/body-limit.ts'
+import { finishStage } from './stages/finish.ts'
+import { createRoot, handlerStage } from './stages/handler.ts'
+import { rateLimitStage } from './stages/rate-limit.ts'
+import { envelope, headersStage, preflightStage } from './stages/respond.ts'
+import { createRunner, type Stage } from './stages/runner.ts'
+import { requestIdStage, versionStage } from './stages/version.ts'
+
+export type { Peer } from '../http/request-state.ts'
+export type { Stage } from './stages/runner.ts'
 
 export interface PipelineDeps {
   logger: Logger
@@ -34,160 +51,75 @@ export interface PipelineDeps {
   metrics: Metrics
   /** Records every request made under impersonation (SPEC §7). */
   audit?: Pick<AuditLog, 'impersonatedRequest'>
+  authenticator: Authenticator
+  limiter: Limiter
+  trusted: TrustedProxies
+  meter: MeterFn
+  tracing: Tracing
+  defaultVersion: ApiVersion
+  maxJsonBytes: number
+  maxUploadBytes: number
+  /** Paths after /api/{v} whose bodies are file uploads (PluginDefinition.uploadPaths): bounded by maxUploadBytes whatever their type. */
+  uploadPaths?: readonly string[]
 }
 
-type Set = { headers: Record<string, string | number>; status?: number | string }
-
-export function createPipeline(d: PipelineDeps) {
-  /** Headers every response gets, then the error or replay found before routing. */
-  function onRequest({ request, set }: { request: Request; set: Set }) {
-    const s = stateOf(request)
-    const headers = set.headers as Record<string, string>
-    Object.assign(headers, s.zone === 'none' && !s.requestedVersion ? d.plainHeaders : d.baseHeaders[s.version])
-    headers['x-request-id'] = s.id
-    if (s.span!.propagated) headers['traceresponse'] = s.span!.traceresponse()
-    const origin = request.headers.get('origin')
-    if (origin) {
-      const cors = d.cors.headersFor(origin)
-      if (cors) Object.assign(headers, cors)
-      if (s.preflight) {
-        const preflight = d.cors.preflight(request)!
-        s.status = 204
-        for (const k in headers) preflight.headers.set(k, headers[k]!)
-        finish(s, request.method, undefined)
-        return preflight
-      }
-    }
-    if (s.rate) rateHeaders(s.rate, headers)
-    if (s.principal?.actorId) headers['x-impersonated-by'] = s.principal.actorId
-    if (s.early !== undefined) throw s.early
-    if (s.replay) {
-      const replayed = replayResponse(s, headers)
-      finish(s, request.method, undefined)
-      return replayed
-    }
-  }
-
-  /** v1 raw / v2 envelope. Returns the body as a string with status and headers on `set`, so
-   *  Elysia builds the Response once (a returned Response would have every header copied again). */
-  function onMapResponse({ request, response, set, route }: { request: Request; response: unknown; set: Set; route?: string }) {
-    const s = stateOf(request)
-    if (response instanceof Response) {
-      s.status = response.status
-      finish(s, request.method, route)
-      if (!s.idempotencyReserved) return
-      s.idempotencyReserved = false
-      // A streamed or hand-built response is not stored: free the key before answering, unless
-      // the handler named what a retry replays instead (replayAs). A 5xx keeps nothing.
-      const userId = s.principal!.user.id
-      const keep = s.replayBody !== undefined && response.status < 500
-      const settled = keep ? d.idempotency.complete(userId, s.idempotencyKey!, response.status, s.replayBody!) : d.idempotency.release(userId, s.idempotencyKey!)
-      s.settling = settled.then(() => response)
-      return s.settling
-    }
-    let value: unknown = response
-    let status = typeof set.status === 'number' ? set.status : 200
-    // `return status(201, body)` arrives wrapped (PITFALLS).
-    if (value && typeof value === 'object' && value.constructor?.name === 'ElysiaCustomStatusResponse') {
-      const custom = value as { code: number; response: unknown }
-      status = custom.code
-      value = custom.response
-    }
-    const headers = set.headers as Record<string, string>
-    let text: string | null
-    if (value === undefined || value === null || status === 204 || status === 304) {
-      if (status === 200) status = 204
-      text = null
-    } else if (typeof value === 'string' && s.version !== 'v2') {
-      headers['content-type'] ??= 'text/plain; charset=utf-8'
-      text = value
-    } else {
-      headers['content-type'] = 'application/json'
-      text = JSON.stringify(s.version === 'v2' && s.zone !== 'none' ? envelope(value, s.id) : value)
-    }
-    s.status = status
-    set.status = status
-    finish(s, request.method, route)
-    const out = text === null ? new Response(null, { status, headers }) : text
-    if (!s.idempotencyReserved) return out
-    // Stored (or released, for a 5xx) before answering, so a retry that arrives next sees it.
-    s.idempotencyReserved = false
-    const userId = s.principal!.user.id
-    const settled =
-      status >= 500
-        ? d.idempotency.release(userId, s.idempotencyKey!)
-        : d.idempotency.complete(userId, s.idempotencyKey!, status, text ?? '')
-    s.settling = settled.then(() => out)
-    return s.settling
-  }
-
-  function onError({ request, code, error, set, route }: { request: Request; code: unknown; error: unknown; set: Set; route?: string }) {
-    const s = maybeStateOf(request)
-    const id = s?.id ?? requestIdFrom(request.headers)
-    const q = request.url.indexOf('?')
-    const query = code === 'VALIDATION' && q > 0 ? new URLSearchParams(request.url.slice(q)) : undefined
-    const view = toErrorView(error, code, id, d.logger, query)
-    if (s) {
-      s.status = view.status
-      if (view.status >= 500) s.error = error
-    }
-    const res = errorResponse(view, s?.version ?? 'v1', id)
-    // Headers set before the error (request id, version, CORS, rate limit) still apply.
-    const headers = set.headers as Record<string, string>
-    for (const k in headers) if (!res.headers.has(k)) res.headers.set(k, String(headers[k]))
-    if (s) finish(s, request.method, route)
-    if (!s?.idempotencyReserved) return res
-    // A failed request keeps nothing: the key is free before the client can retry.
-    s.idempotencyReserved = false
-    s.settling = d.idempotency.release(s.principal!.user.id, s.idempotencyKey!).then(
-      () => res,
-      (err) => {
-        d.logger.warn('idempotency release failed', { request_id: s.id, error: err })
-        return res
-      },
-    )
-    return s.settling
-  }
-
-  /**
-   * Logs, metrics, span and the impersonation audit of a finished request. Called where the
-   * response is settled (mapResponse also runs for error responses) rather than in
-   * onAfterResponse, which Elysia schedules with a setImmediate per request.
-   */
-  function finish(s: RequestState, method: string, route: string | undefined) {
-    if (s.finished) return
-    s.finished = true
-    const template = route || 'unmatched'
-    const seconds = (performance.now() - s.start) / 1000
-    d.metrics.observeRequest(method, template, s.status, seconds)
-    s.span?.setRoute(template)
-    s.span?.end(s.status, s.error)
-    if (s.principal?.actorId) d.audit?.impersonatedRequest(s, method)
-    if (d.logger.level === 'debug' || d.logger.level === 'info') {
-      d.logger.info('request completed', {
-        request_id: s.id,
-        trace_id: s.span?.traceId,
-        span_id: s.span?.spanId,
-        user_id: s.principal?.user.id,
-        actor_id: s.principal?.actorId,
-        method,
-        route: template,
-        status: s.status,
-        duration_ms: Math.round(seconds * 100000) / 100,
-      })
-    }
-  }
-
-  return new Elysia()
-    .onRequest(onRequest as never)
-    .mapResponse({ as: 'global' }, onMapResponse as never)
-    .onError({ as: 'global' }, onError as never)
+export interface Pipeline {
+  /** The root Elysia instance: plugins mount their routes on it (the `handler` stage runs it). */
+  readonly elysia: AnyElysia
+  /** The stages, in order. */
+  readonly stages: readonly Stage[]
+  /** Serves one request; synchronous when no stage had to wait. */
+  handle(request: Request, peer?: Peer): Response | Promise<Response>
 }
 
-function replayResponse(s: RequestState, headers: Record<string, string>): Response {
-  const r = s.replay!
-  s.status = r.status
-  const h: Record<string, string> = { ...headers, 'idempotent-replayed': 'true' }
-  if (r.body) h['content-type'] = 'application/json'
-  return new Response(r.body || null, { status: r.status, headers: h })
+export function createPipeline(d: PipelineDeps): Pipeline {
+  const elysia = createRoot()
+  const idempotency = idempotencyStages(d.idempotency, { maxJsonBytes: d.maxJsonBytes, logger: d.logger })
+  const requestId = requestIdStage(d.tracing)
+
+  const stages: Stage[] = [
+    { name: 'version', run: versionStage(d.defaultVersion) },
+    { name: 'request id', run: requestId },
+    { name: 'preflight', run: preflightStage(d.cors) },
+    { name: 'body limit', run: bodyLimitStage(d) },
+    { name: 'authenticate', run: authenticateStage(d.authenticator) },
+    { name: 'authorise', run: authoriseStage(d.meter) },
+    { name: 'rate limit', run: rateLimitStage(d.limiter) },
+    { name: 'idempotency', run: idempotency.reserve },
+    { name: 'handler', run: handlerStage(elysia) },
+    { name: 'envelope', run: envelope },
+    { name: 'idempotency settle', always: true, run: idempotency.settle },
+    { name: 'headers', always: true, run: headersStage(d) },
+    { name: 'metrics/log', always: true, run: finishStage(d) },
+  ]
+
+  /** The one error mapper: whichever stage threw, the answer is the contract's error shape. */
+  function fail(x: Exchange, err: unknown) {
+    if (x.answered) {
+      // Past the envelope (or a replay or preflight) the answer stands: a stage that breaks then is a bug.
+      d.logger.error('request stage failed after the answer was decided', { request_id: x.id, error: err })
+      return
+    }
+    requestId(x) // the version stage may have refused the request before the id was read
+    const code = x.caught && x.thrown === err ? x.errorCode : undefined
+    const url = x.request.url
+    const q = url.indexOf('?')
+    const query = code === 'VALIDATION' && q > 0 ? new URLSearchParams(url.slice(q)) : undefined
+    const view = toErrorView(err, code, x.id, d.logger, query)
+    x.status = view.status
+    if (view.status >= 500) x.error = err
+    x.body = errorBody(view, x.version, x.id)
+    x.contentType = 'application/json'
+    x.errorHeaders = view.headers
+    x.response = undefined
+    x.failed = true
+    x.answered = true
+  }
+
+  const run = createRunner(stages, fail)
+  return {
+    elysia,
+    stages,
+    handle: (request, peer) => run(new Exchange(request, peer, d.trusted)),
+  }
 }

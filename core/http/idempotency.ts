@@ -1,16 +1,26 @@
 /**
- * Idempotency-Key on POST under /app (SPEC §3, as Stripe does): the first response is stored
- * per user and key; a retry with the same body replays it without running the handler; another
- * body, or a retry while the first still runs, is 409. Only completed 2xx/4xx results are kept:
- * a 5xx or a crash releases the key so the client can retry.
+ * Idempotency-Key on POST under /app (SPEC §3, as Stripe does), the whole lifecycle in one place:
+ *
+ * - reserve (stage `idempotency`, before the handler): the key is validated and reserved per
+ *   user against a hash of method, path and the raw body; a retry with the same body whose first
+ *   answer is stored is **replayed** without running the handler; another body, or a retry while
+ *   the first still runs, is 409.
+ * - complete or release (stage `idempotency settle`, after the envelope, before the answer is
+ *   sent, so a retry that arrives next sees it): a 2xx/4xx answer is stored; an error, a 5xx, or
+ *   a Response the core cannot store (unless the handler named a replay body with `replayAs()`)
+ *   releases the key so the client can retry.
  */
+import { createHash } from 'node:crypto'
 import type { Sql } from '../db/index.ts'
-import { conflict, validation } from '../errors/index.ts'
+import { conflict, payloadTooLarge, validation } from '../errors/index.ts'
+import type { Logger } from '../observability/logger.ts'
+import { type Exchange } from './request-state.ts'
 
 const KEY = /^[\x21-\x7e]{1,255}$/
 
 export type Reservation = { kind: 'new' } | { kind: 'replay'; status: number; body: string }
 
+/** The store: one row per (user, key) in idempotency_keys. */
 export interface Idempotency {
   validateKey(key: string): void
   /** `hash` identifies the request: method, path and the raw body's bytes. */
@@ -63,4 +73,79 @@ export function createIdempotency(sql: Sql, ttlHours: number): Idempotency {
       return rows.length
     },
   }
+}
+
+/** The two pipeline stages over a store. */
+export function idempotencyStages(store: Idempotency, options: { maxJsonBytes: number; logger: Logger }) {
+  /** Reserve or replay: POST under /app with Idempotency-Key, after authentication and rate limit. */
+  function reserve(x: Exchange): void | Promise<void> {
+    if (x.zone !== 'app' || x.method !== 'POST' || !x.principal) return
+    const key = x.request.headers.get('idempotency-key')
+    if (key === null) return
+    store.validateKey(key)
+    const userId = x.principal.user.id
+    const request = x.request
+    return readBounded(request, options.maxJsonBytes).then(async (text) => {
+      const hash = createHash('sha256').update(`${x.method} ${x.path}\n${text}`).digest('hex')
+      const r = await store.reserve(userId, key, x.method, x.path, hash)
+      if (r.kind === 'replay') {
+        x.status = r.status
+        x.body = r.body || null
+        if (r.body) x.contentType = 'application/json'
+        x.headers['idempotent-replayed'] = 'true'
+        x.answered = true
+        return
+      }
+      x.idempotencyKey = key
+      // The body was consumed for the hash: the handler gets the same bytes.
+      x.request = new Request(request.url, { method: x.method, headers: request.headers, body: text })
+    })
+  }
+
+  /** Complete or release a reservation, whatever the answer was. Never fails the request. */
+  function settle(x: Exchange): void | Promise<void> {
+    const key = x.idempotencyKey
+    if (key === undefined) return
+    x.idempotencyKey = undefined
+    const userId = x.principal!.user.id
+    let stored: string | undefined
+    if (x.failed || x.status >= 500) stored = undefined
+    else if (x.response) stored = x.replayBody // a stream or hand-built Response is kept only as named by replayAs()
+    else stored = x.body ?? ''
+    const done =
+      stored === undefined
+        ? store.release(userId, key).catch((err) => options.logger.warn('idempotency release failed', { request_id: x.id, error: err }))
+        : store.complete(userId, key, x.status, stored).catch((err) =>
+            // The answer stands; the reservation stays open until it counts as abandoned.
+            options.logger.error('idempotency completion failed', { request_id: x.id, error: err }),
+          )
+    return done as Promise<unknown> as Promise<void>
+  }
+
+  return { reserve, settle }
+}
+
+/** Reads a body as text, refusing it once it passes `max` bytes. */
+async function readBounded(request: Request, max: number): Promise<string> {
+  if (!request.body) return ''
+  const reader = request.body.getReader()
+  const chunks: Uint8Array[] = []
+  let size = 0
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) break
+    size += value.byteLength
+    if (size > max) {
+      await reader.cancel().catch(() => {})
+      throw payloadTooLarge(max)
+    }
+    chunks.push(value)
+  }
+  const out = new Uint8Array(size)
+  let at = 0
+  for (const c of chunks) {
+    out.set(c, at)
+    at += c.byteLength
+  }
+  return new TextDecoder().decode(out)
 }

@@ -1,47 +1,110 @@
-/** Per-request state the pipeline fills in onRequest and handlers read through the router's derive. */
-import type { Principal } from '../auth/principal.ts'
-import type { RequestSpan } from '../observability/tracing.ts'
-import type { RateResult } from '../rate-limit/types.ts'
+/**
+ * Per-request state: what handlers, hooks and the audit log read (RequestState), and the
+ * pipeline's own record of one request on its way through the stages (Exchange).
+ */
+import type { Principal } from '../auth/index.ts'
+import type { RequestSpan } from '../observability/index.ts'
+import { clientIp, type TrustedProxies } from './client-ip.ts'
 import type { ApiVersion } from './versioning.ts'
 
 export interface RequestState {
+  /** X-Request-ID, set by the request-id stage. */
   id: string
   version: ApiVersion
   zone: 'public' | 'app' | 'admin' | 'none'
   /** Path without the query string, after the unversioned-path rewrite. */
   path: string
+  /** Path after /api/{v}, e.g. '/app/projects'. */
+  rest: string
+  /** Version asked for (path or header), possibly unknown: the version stage refuses it with 400. */
+  requestedVersion?: string
   start: number
   ip: string
   principal?: Principal
-  /** Final status, recorded where the response is built (logs and metrics read it). */
+  /** Final status, recorded where the response is decided (logs and metrics read it). */
   status: number
-  /** Set when a POST under /app carries Idempotency-Key. */
-  idempotencyKey?: string
-  idempotencyReserved?: boolean
   span?: RequestSpan
   /** The error behind a 5xx, recorded on the span. */
   error?: unknown
-  /** Path after /api/{v}, e.g. '/app/projects'. */
-  rest: string
-  /** Version asked for (path or header), possibly unknown: the pipeline refuses it with 400. */
-  requestedVersion?: string
-  /** An error found before routing (auth, rate limit, size, idempotency): thrown in onRequest. */
-  early?: unknown
-  /** The rate-limit counter of this request (its X-RateLimit-* headers). */
-  rate?: RateResult
-  /** A stored Idempotency-Key response to replay instead of running the handler. */
-  replay?: { status: number; body: string }
-  /** True for a CORS preflight: answered in onRequest, nothing else runs. */
-  preflight?: boolean
   /**
    * What an Idempotency-Key retry replays when the handler answered with a Response the core
    * does not store (a secret shown once): set with `replayAs()`. Unset, such a key is released.
    */
   replayBody?: string
-  /** The response, once the Idempotency-Key record is settled (a hook hands this promise to Elysia). */
-  settling?: Promise<Response | string>
-  /** Set once logs, metrics and the span have been written for this request. */
-  finished?: boolean
+}
+
+/** The socket's address, or a function that reads it (Bun's requestIP) only when needed. */
+export type Peer = string | (() => string | undefined) | undefined
+
+/**
+ * One request and its answer as they pass the stages of core/app/pipeline.ts. A class with every
+ * field set in the constructor: one plain allocation per request, its getter on the prototype.
+ */
+export class Exchange implements RequestState {
+  readonly start = performance.now()
+  readonly method: string
+  id = ''
+  version: ApiVersion = 'v1'
+  requestedVersion: string | undefined = undefined
+  zone: RequestState['zone'] = 'none'
+  path = ''
+  rest = ''
+  span: RequestSpan | undefined = undefined
+  principal: Principal | undefined = undefined
+  replayBody: string | undefined = undefined
+  /** The error behind a 5xx. */
+  error: unknown = undefined
+
+  /** Response headers, written by the stage that decides each (request id, rate limit, headers). */
+  readonly headers: Record<string, string> = {}
+  /** True once the answer is decided (an error, a replay, a preflight): only `always` stages run. */
+  answered = false
+  /** True when the answer is an error (the error mapper wrote body, status and errorHeaders). */
+  failed = false
+  status = 200
+  /** Body text of the answer; null for none. Unused when `response` is set. */
+  body: string | null = null
+  contentType: string | undefined = undefined
+  /** A Response handed over whole (a handler's stream or file, a preflight): headers are merged into it. */
+  response: Response | undefined = undefined
+  /** Headers that come with the error (Retry-After, WWW-Authenticate...): written last. */
+  errorHeaders: Record<string, string> | undefined = undefined
+
+  /** Set once the handler's answer was taken (the Elysia bridge). */
+  captured = false
+  /** What the route handler returned, its `set.status` and non-empty `set.headers` (the Elysia bridge). */
+  value: unknown = undefined
+  handlerStatus: number | string | undefined = undefined
+  handlerHeaders: Record<string, string | number> | undefined = undefined
+  /** Route template ('/api/v1/app/projects/:id'); unset for unmatched requests. */
+  route: string | undefined = undefined
+  /** Set when Elysia caught an error (validation, parse, not found, a throwing handler). */
+  caught = false
+  thrown: unknown = undefined
+  /** Elysia's classification of `thrown` (VALIDATION, PARSE, NOT_FOUND...). */
+  errorCode: unknown = undefined
+
+  /** Set while an Idempotency-Key reservation waits to be completed or released. */
+  idempotencyKey: string | undefined = undefined
+
+  private address: string | undefined = undefined
+
+  constructor(
+    /** The request as the handler will see it: stages may replace it (rewritten URL, bounded body). */
+    public request: Request,
+    private readonly peer: Peer,
+    private readonly trusted: TrustedProxies,
+  ) {
+    this.method = request.method
+  }
+
+  /**
+   * Read lazily: asking Bun for the socket's address costs more than the rest of an
+   * authenticated request's bookkeeping, and only public routes and audits need it.
+   */
+  get ip(): string {
+    return (this.address ??= clientIp(typeof this.peer === 'function' ? this.peer() : this.peer, this.request.headers.get('x-forwarded-for'), this.trusted))
+  }
 }
 
 /**

@@ -1,6 +1,6 @@
 /** The per-request split of /api/v<n>/... (by hand, on the hot path) agrees with the regex it replaced. */
 import { describe, expect, it } from 'bun:test'
-import { versionEnd } from '../prelude.ts'
+import { versionEnd } from '../stages/version.ts'
 
 describe('versionEnd (the per-request path split, by hand)', () => {
   it('finds /api/v<digits> followed by / or the end, as the old regex did', () => {

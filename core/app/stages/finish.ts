@@ -1,0 +1,40 @@
+/**
+ * Stage `metrics/log`, the last: Prometheus request metrics, the span's end, the impersonation
+ * audit (SPEC §7) and the access log line. Run before the Response is handed to the runtime
+ * rather than after it is sent (Elysia's onAfterResponse costs a setImmediate per request).
+ */
+import type { AuditLog } from '../../audit/index.ts'
+import type { Exchange } from '../../http/request-state.ts'
+import type { Logger } from '../../observability/logger.ts'
+import type { Metrics } from '../../observability/metrics.ts'
+
+export interface FinishDeps {
+  logger: Logger
+  metrics: Metrics
+  /** Records every request made under impersonation (SPEC §7). */
+  audit?: Pick<AuditLog, 'impersonatedRequest'>
+}
+
+export function finishStage(d: FinishDeps) {
+  return function finish(x: Exchange): void {
+    const template = x.route || 'unmatched'
+    const seconds = (performance.now() - x.start) / 1000
+    d.metrics.observeRequest(x.method, template, x.status, seconds)
+    x.span?.setRoute(template)
+    x.span?.end(x.status, x.error)
+    if (x.principal?.actorId) d.audit?.impersonatedRequest(x, x.method)
+    if (d.logger.level === 'debug' || d.logger.level === 'info') {
+      d.logger.info('request completed', {
+        request_id: x.id,
+        trace_id: x.span?.traceId,
+        span_id: x.span?.spanId,
+        user_id: x.principal?.user.id,
+        actor_id: x.principal?.actorId,
+        method: x.method,
+        route: template,
+        status: x.status,
+        duration_ms: Math.round(seconds * 100000) / 100,
+      })
+    }
+  }
+}

@@ -1,0 +1,26 @@
+/**
+ * Stage `rate limit` (SPEC §6): the route class and whose counter (the user's on /app and
+ * /admin, the client address on public routes and per-IP classes), one hit, and the
+ * X-RateLimit-* headers written here, where the decision is made. Refused: 429 with Retry-After.
+ */
+import type { Exchange } from '../../http/request-state.ts'
+import { rateHeaders, rateLimitError, type Limiter, type RateClass } from '../../rate-limit/limiter.ts'
+import type { RateResult } from '../../rate-limit/types.ts'
+
+function decide(x: Exchange, r: RateResult, cls: RateClass): void {
+  rateHeaders(r, x.headers)
+  if (!r.allowed) throw rateLimitError(r, cls.message)
+}
+
+export function rateLimitStage(limiter: Limiter) {
+  return function rateLimit(x: Exchange): void | Promise<void> {
+    // Paths outside the API zones (docs, openapi.json) are not limited.
+    if (x.zone === 'none') return
+    const cls = limiter.classify(x.rest, x.method)
+    if (!cls) return
+    const key = cls.perIp || !x.principal ? `ip:${x.ip}` : `u:${x.principal.user.id}`
+    const r = limiter.hit(cls, key)
+    if (!(r instanceof Promise)) return decide(x, r, cls)
+    return r.then((res) => decide(x, res, cls))
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * Stages `preflight`, `envelope` and `headers`: what the client gets back. The envelope turns
+ * the handler's value into a body (v1 raw, v2 `{data, meta}`, SPEC §3); the headers stage writes
+ * the version, security, CORS, trace and impersonation headers and builds the one Response.
+ */
+import type { Cors } from '../../http/cors.ts'
+import { envelope as wrap } from '../../http/envelope.ts'
+import type { Exchange } from '../../http/request-state.ts'
+import type { ApiVersion } from '../../http/versioning.ts'
+
+const JSON_TYPE = 'application/json'
+const TEXT_TYPE = 'text/plain; charset=utf-8'
+
+/** A CORS preflight (OPTIONS with Origin and Access-Control-Request-Method) is answered at once. */
+export function preflightStage(cors: Cors) {
+  return function preflight(x: Exchange): void {
+    if (x.method !== 'OPTIONS') return
+    const headers = x.request.headers
+    if (!headers.get('access-control-request-method') || !headers.get('origin')) return
+    x.response = cors.preflight(x.request)!
+    x.status = 204
+    x.answered = true
+  }
+}
+
+const statusOf = (s: number | string | undefined) => (typeof s === 'number' ? s : 200)
+
+/**
+ * The handler's value as body, status and content type. A returned Response (a stream, a file, a
+ * secret shown once) passes as it is; `return status(201, body)` arrives wrapped (PITFALLS).
+ */
+export function envelope(x: Exchange): void {
+  let value = x.value
+  let status = statusOf(x.handlerStatus)
+  x.answered = true
+  if (value instanceof Response) {
+    x.response = value
+    x.status = value.status === 200 ? status : value.status
+    return
+  }
+  if (value && typeof value === 'object' && value.constructor?.name === 'ElysiaCustomStatusResponse') {
+    const custom = value as { code: number; response: unknown }
+    status = custom.code
+    value = custom.response
+  }
+  if (value === undefined || value === null || status === 204 || status === 304) {
+    if (status === 200) status = 204
+  } else if (typeof value === 'string' && x.version !== 'v2') {
+    // A content type the handler set for its text stays.
+    if (x.handlerHeaders?.['content-type'] === undefined) x.contentType = TEXT_TYPE
+    x.body = value
+  } else {
+    x.contentType = JSON_TYPE
+    x.body = JSON.stringify(x.version === 'v2' && x.zone !== 'none' ? wrap(value, x.id) : value)
+  }
+  x.status = status
+}
+
+export interface HeaderSets {
+  cors: Cors
+  /** Per-version response headers (version, latest, deprecation) plus security headers. */
+  baseHeaders: Record<ApiVersion, Record<string, string>>
+  /** Security headers for non-API paths (docs, openapi.json). */
+  plainHeaders: Record<string, string>
+}
+
+/**
+ * Every answer, error or not: request id and rate-limit headers are already there (written by
+ * their stages); then the version's or the plain set, CORS, traceresponse, X-Impersonated-By,
+ * what the handler set, what the error carries, and the content type.
+ */
+export function headersStage(d: HeaderSets) {
+  return function headers(x: Exchange): void {
+    const h = x.headers
+    Object.assign(h, x.zone === 'none' && !x.requestedVersion ? d.plainHeaders : d.baseHeaders[x.version])
+    if (x.span?.propagated) h['traceresponse'] = x.span.traceresponse()
+    const origin = x.request.headers.get('origin')
+    if (origin) {
+      const cors = d.cors.headersFor(origin)
+      if (cors) Object.assign(h, cors)
+    }
+    if (x.principal?.actorId) h['x-impersonated-by'] = x.principal.actorId
+    const set = x.handlerHeaders
+    if (set) for (const k in set) h[k] = String(set[k])
+    if (x.errorHeaders) Object.assign(h, x.errorHeaders)
+    if (x.response) {
+      x.response = withHeaders(x.response, h, x.status)
+      return
+    }
+    let body = x.body
+    if (body !== null) {
+      if (x.contentType) h['content-type'] = x.contentType
+      // HEAD: the length of what GET would send, no body (as Elysia answers HEAD).
+      if (x.method === 'HEAD') {
+        h['content-length'] = String(Buffer.byteLength(body))
+        body = null
+      }
+    }
+    x.response = new Response(body, { status: x.status, headers: h })
+  }
+}
+
+/** A Response handed over whole keeps its own headers; ours are added where it has none. */
+function withHeaders(res: Response, h: Record<string, string>, status: number): Response {
+  const headers = new Headers(res.headers)
+  for (const k in h) if (!res.headers.has(k)) headers.set(k, h[k]!)
+  return new Response(res.body, { status, statusText: res.statusText, headers })
+}
