@@ -3,7 +3,7 @@
  * the sections it owns, so an absent plugin contributes nothing and the reader depends on no
  * plugin's tables. Two contributors of one section are merged (numbers add up).
  */
-import type { Logger } from '../observability/logger.ts'
+import type { Logger } from '../observability/index.ts'
 
 export type StatsSection = Record<string, unknown>
 export type StatsContributor = () => Promise<StatsSection> | StatsSection

@@ -9,5 +9,3 @@ declare module '../events/types.ts' {
     'user.changed': { id: string }
   }
 }
-
-export {}

@@ -1,13 +1,20 @@
-/** `npm run migrate`: apply the core's and a starter's plugin migrations, then exit. */
+/** `npm run migrate`: apply the core's and an app's plugin migrations (the app module is the argument), then exit. */
+import { resolve } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { loadConfig } from '../app/config.ts'
 import { CORE_MIGRATIONS } from '../app/create-app.ts'
 import { processEnv } from '../config/index.ts'
-import { createLogger } from '../observability/logger.ts'
+import { createLogger } from '../observability/index.ts'
 import { bootOrder, type AnyPlugin } from '../plugin/index.ts'
 import { migrate, openDatabase } from './index.ts'
 
-const starter = process.argv[2] ?? 'starters/saas/app.ts'
-const mod = (await import(new URL(`../../${starter}`, import.meta.url).href)) as { plugins: AnyPlugin[] }
+const appModule = process.argv[2]
+if (!appModule) {
+  console.error('usage: bun core/db/cli-migrate.ts <app module>   e.g. starters/saas/app.ts (npm run migrate passes it)')
+  console.error("The module exports `plugins`: the core's and those plugins' migrations are applied.")
+  process.exit(2)
+}
+const mod = (await import(pathToFileURL(resolve(appModule)).href)) as { plugins: AnyPlugin[] }
 const plugins = bootOrder(mod.plugins)
 const { core } = loadConfig(plugins, processEnv())
 const logger = createLogger({ level: core.logLevel })

@@ -6,8 +6,8 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import postgres from 'postgres'
-import { silentLogger, type Logger } from '../observability/logger.ts'
-import { clientOptions, type Database } from './client.ts'
+import { silentLogger, type Logger } from '../observability/index.ts'
+import { clientOptions, type Database } from './sql.ts'
 import type { WorkerReply, WorkerRequest } from './embedded-worker.ts'
 
 export interface EmbeddedOptions {

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto'
 import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { silentLogger, type Logger } from '../observability/logger.ts'
+import { silentLogger, type Logger } from '../observability/index.ts'
 import type { Sql } from './client.ts'
 
 export interface MigrationSource {

@@ -2,7 +2,7 @@
  * The typed event bus (SPEC §8): in-process by default; with a Redis URL, `broadcast`
  * events reach the subscribers of every replica exactly once.
  */
-import type { Logger } from '../observability/logger.ts'
+import type { Logger } from '../observability/index.ts'
 import { createRedisBridge, type BridgeMessage, type RedisBridge } from './redis-bridge.ts'
 import type { EventBus, EventHandler, EventMeta, EventName } from './types.ts'
 

@@ -3,7 +3,7 @@
  * subscribed connection per replica, outage and recovery logged once each.
  */
 import { Redis, type RedisOptions } from 'ioredis'
-import type { Logger } from '../observability/logger.ts'
+import type { Logger } from '../observability/index.ts'
 
 /** What travels on the channel. */
 export interface BridgeMessage {

@@ -1,7 +1,7 @@
 /** Recurring jobs: cron expressions (UTC) turned into one job per tick across all replicas. */
 import { CronExpressionParser } from 'cron-parser'
-import type { Sql } from '../db/client.ts'
-import type { Logger } from '../observability/logger.ts'
+import type { Sql } from '../db/index.ts'
+import type { Logger } from '../observability/index.ts'
 
 interface Entry {
   name: string

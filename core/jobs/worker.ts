@@ -1,7 +1,7 @@
 /** The worker loop: claim due jobs with SKIP LOCKED, run handlers, record the outcome, renew leases. */
-import type { Sql } from '../db/client.ts'
-import type { Logger } from '../observability/logger.ts'
-import type { JobHandler } from './queue.ts'
+import type { Sql } from '../db/index.ts'
+import type { Logger } from '../observability/index.ts'
+import type { JobHandler } from './types.ts'
 import type { Scheduler } from './schedule.ts'
 
 export interface JobOutcome {

@@ -5,8 +5,14 @@
  */
 import { toOpenAPISchema } from '@elysiajs/openapi'
 import type { AnyElysia } from 'elysia'
-import type { RouteOwner } from '../app/mount.ts'
-import type { AnyPlugin } from '../plugin/types.ts'
+import type { AnyPlugin, Zone } from '../plugin/index.ts'
+
+/** Who owns a mounted route, as createApp records it for every route (core/app/mount.ts). */
+interface RouteOwner {
+  plugin: string
+  tag?: { name: string; description?: string }
+  zone: Zone
+}
 
 const ERROR_SCHEMA = {
   type: 'object',

@@ -11,3 +11,5 @@ export {
   type SocketLimits,
   type SocketServer,
 } from './types.ts'
+export { bunSockets, type BunSockets } from './bun.ts'
+export { denoSockets, type DenoSockets, type DenoUpgrader } from './deno.ts'

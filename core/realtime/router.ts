@@ -4,13 +4,18 @@
  * accept it; the runtime adapter then upgrades with the endpoint's data.
  */
 import { Elysia, t, type AnyElysia } from 'elysia'
-import type { RouteOwner } from '../app/mount.ts'
 import { AppError } from '../errors/index.ts'
-import { stateOf } from '../http/request-state.ts'
-import { API_VERSIONS } from '../http/versioning.ts'
-import type { Logger } from '../observability/logger.ts'
-import { authedRouter } from '../plugin/router.ts'
+import { API_VERSIONS, stateOf } from '../http/index.ts'
+import type { Logger } from '../observability/index.ts'
+import { authedRouter, type Zone } from '../plugin/index.ts'
 import type { SocketAcceptance, SocketEndpoint, SocketServer } from './types.ts'
+
+/** Who owns a mounted route, as createApp records it for every route (core/app/mount.ts). */
+interface RouteOwner {
+  plugin: string
+  tag?: { name: string; description?: string }
+  zone: Zone
+}
 
 /** App.handle, as the router calls it. */
 export type HandleFn = (request: Request, peer?: string | (() => string | undefined)) => Promise<Response>

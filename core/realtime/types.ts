@@ -1,6 +1,6 @@
 /** The WebSocket endpoint contract: what a plugin declares and what the runtime adapters serve. */
-import type { Principal } from '../auth/principal.ts'
-import type { ApiVersion } from '../http/versioning.ts'
+import type { Principal } from '../auth/index.ts'
+import type { ApiVersion } from '../http/index.ts'
 
 /**
  * One open socket as an endpoint sees it. Bun's ServerWebSocket satisfies it as is (no wrapper

@@ -1,7 +1,7 @@
 /** Bun entry: Bun.serve over app.handle with the socket's address, body limit, and SIGTERM drain. */
 import type { WebSocketHandler } from 'bun'
 import type { App } from '../app/create-app.ts'
-import { bunSockets } from '../realtime/bun.ts'
+import { bunSockets } from '../realtime/index.ts'
 
 export interface ServeOptions {
   port?: number

@@ -1,6 +1,6 @@
 /** Deno entry: Deno.serve over app.handle with the peer address (PITFALLS: app.listen is Bun-only). */
 import type { App } from '../app/create-app.ts'
-import { denoSockets, type DenoUpgrader } from '../realtime/deno.ts'
+import { denoSockets, type DenoUpgrader } from '../realtime/index.ts'
 
 interface DenoLike extends DenoUpgrader {
   serve(

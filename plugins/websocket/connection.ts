@@ -126,7 +126,7 @@ export function createEndpoint(d: Deps): Endpoint {
     if (!local) return
     const user = await d.users.get(id)
     for (const conn of [...local]) {
-      if (!user || !user.is_active) {
+      if (!user?.is_active) {
         fail(conn, 'FORBIDDEN', 'The account is deactivated')
         shut(conn, CLOSE.policy, 'Account deactivated')
         continue

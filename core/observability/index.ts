@@ -1,0 +1,12 @@
+/** Observability: JSON logs, Prometheus metrics, OpenTelemetry tracing and the usage meter. */
+export { createLogger, silentLogger, type LogFields, type Logger, type LoggerOptions, type LogLevel } from './logger.ts'
+export { createMeter, type Meter, type MeterEvent, type MeterFn, type MeterSink } from './meter.ts'
+export {
+  createMetrics,
+  type CounterHandle,
+  type GaugeHandle,
+  type MetricLabels,
+  type Metrics,
+  type MetricsOptions,
+} from './metrics.ts'
+export { createTracing, enrich, otlpTracesUrl, type RequestSpan, type Tracing, type TracingOptions } from './tracing.ts'
