@@ -6,6 +6,7 @@ import { APPLE_ROOT_CA_G3_PEM } from './certs/apple-root-ca-g3.ts'
 import type { BillingConfig } from './config.ts'
 import { appleApplier, verifyAppleNotification } from './providers/apple.ts'
 import { AppleJwsError, verifyAppleJws } from './providers/apple-jws.ts'
+import { createOcspChecker } from './providers/apple-ocsp.ts'
 import { createPushTokenVerifier, decodeGooglePush, googleApplier, googlePreparer, putPlayPurchase } from './providers/google.ts'
 import { createPlayApi, PlayPurchaseUnknown, type PlaySubscription } from './providers/google-play-api.ts'
 import { createStripeApi, stripeSubscriptionState } from './providers/stripe-api.ts'
@@ -44,6 +45,8 @@ export function createBilling(ctx: PluginContext<BillingConfig>) {
   const pipeline = ctx.inbound
   const stripe = createStripeApi(config, accounts, logger)
   const roots = config.appleRootCa ?? [new X509Certificate(APPLE_ROOT_CA_G3_PEM)]
+  // APPLE_ONLINE_CHECKS: one OCSP client per app, its cache of good answers shared by every check.
+  const ocsp = config.appleOnlineChecks ? createOcspChecker() : undefined
   const verifyPushToken = createPushTokenVerifier(config)
   const play = createPlayApi(config, logger)
 
@@ -91,7 +94,7 @@ export function createBilling(ctx: PluginContext<BillingConfig>) {
   /** Apple: the purchase is the original transaction id, or StoreKit's signed transaction (verified, then its id). */
   const appleTransactionId = async (token: string) => {
     if (token.split('.').length !== 3) return token
-    const tx = await verifyAppleJws(token, roots, { online: config.appleOnlineChecks }).catch((err) => {
+    const tx = await verifyAppleJws(token, roots, { ocsp }).catch((err) => {
       if (err instanceof AppleJwsError) throw validation('purchase_token', `purchase_token is not a valid signed App Store transaction (${err.reason})`)
       throw err
     })
@@ -227,7 +230,7 @@ export function createBilling(ctx: PluginContext<BillingConfig>) {
 
     webhooks: {
       stripe: async (raw: string, signature: string | null) => receive(await verifyStripeWebhook(raw, signature, config.stripeWebhookSecret)),
-      apple: async (raw: string) => receive(await verifyAppleNotification(raw, config, roots)),
+      apple: async (raw: string) => receive(await verifyAppleNotification(raw, config, roots, ocsp)),
       google: async (raw: string, authorization: string | null) => {
         if (!config.googlePackageName) throw serviceUnavailable('Google Play notifications are not configured', { missing: 'GOOGLE_PACKAGE_NAME' })
         await verifyPushToken(authorization)

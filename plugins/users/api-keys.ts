@@ -20,7 +20,7 @@ import {
   type Sql,
 } from '../../core/index.ts'
 
-declare module '../../core/events/types.ts' {
+declare module '../../core/index.ts' {
   interface EventMap {
     /** Broadcast: every replica drops the key from its resolver cache at once. */
     'api_key.revoked': { id: string }

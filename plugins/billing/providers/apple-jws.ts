@@ -3,7 +3,7 @@ import { Buffer } from 'node:buffer'
 import { X509Certificate } from 'node:crypto'
 import { compactVerify } from 'jose'
 import { serviceUnavailable } from '../../../core/index.ts'
-import { appleOcsp, OcspError, type OcspChecker } from './apple-ocsp.ts'
+import { OcspError, type OcspChecker } from './apple-ocsp.ts'
 import { certificateParts } from './der.ts'
 
 export const LEAF_OID = '1.2.840.113635.100.6.11.1'
@@ -96,18 +96,19 @@ async function checkRevocation({ leaf, intermediate, root }: AppleChain, ocsp: O
 }
 
 export interface VerifyAppleJwsOptions {
-  /** APPLE_ONLINE_CHECKS: validity now instead of at signedDate, and OCSP revocation checks. */
-  online?: boolean
-  now?: Date
-  /** The OCSP client (default: the process-wide one, whose cache is shared). */
+  /**
+   * APPLE_ONLINE_CHECKS: validity now instead of at signedDate, and revocation checked with this
+   * OCSP client (the billing service's, one per app, whose cache its checks share).
+   */
   ocsp?: OcspChecker
+  now?: Date
 }
 
 /**
  * Verifies one App Store JWS and returns its payload. The chain is checked at the payload's
- * `signedDate` (as Apple's library does offline), or, when `online` is set, at the current time
- * and against Apple's OCSP responders. Throws AppleJwsError, or a 503 AppError when `online` and
- * a responder cannot be reached.
+ * `signedDate` (as Apple's library does offline), or, when `ocsp` is given, at the current time
+ * and against Apple's OCSP responders. Throws AppleJwsError, or a 503 AppError when a responder
+ * cannot be reached.
  */
 export async function verifyAppleJws(jws: unknown, roots: readonly X509Certificate[], options: VerifyAppleJwsOptions = {}): Promise<Record<string, any>> {
   if (typeof jws !== 'string') throw new AppleJwsError('decode', 'not a string')
@@ -118,8 +119,8 @@ export async function verifyAppleJws(jws: unknown, roots: readonly X509Certifica
   if (header.alg !== 'ES256') throw new AppleJwsError('verify', 'alg must be ES256')
   const signedDate = typeof payload.signedDate === 'number' ? new Date(payload.signedDate) : undefined
   const now = options.now ?? new Date()
-  const chain = verifyChain(header.x5c, roots, options.online || !signedDate ? now : signedDate)
-  if (options.online) await checkRevocation(chain, options.ocsp ?? appleOcsp, now)
+  const chain = verifyChain(header.x5c, roots, options.ocsp || !signedDate ? now : signedDate)
+  if (options.ocsp) await checkRevocation(chain, options.ocsp, now)
   try {
     await compactVerify(jws, chain.leaf.publicKey, { algorithms: ['ES256'] })
   } catch {

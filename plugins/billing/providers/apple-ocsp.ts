@@ -237,6 +237,3 @@ export function createOcspChecker(o: OcspCheckerOptions = {}): OcspChecker {
     },
   }
 }
-
-/** The process-wide checker verifyAppleJws uses when APPLE_ONLINE_CHECKS is on. */
-export const appleOcsp = createOcspChecker()

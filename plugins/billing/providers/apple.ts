@@ -6,6 +6,7 @@ import { planFor, type BillingConfig } from '../config.ts'
 import type { InboundApplier as Applier, InboundEvent, InboundOutcome as Outcome, InboundTx as Tx, StoredInboundEvent as StoredEvent } from '../../../core/index.ts'
 import type { SubscriptionStore } from '../subscriptions.ts'
 import { AppleJwsError, verifyAppleJws } from './apple-jws.ts'
+import type { OcspChecker } from './apple-ocsp.ts'
 
 /** `data.status` of a v2 notification. */
 const STATUS_CODES: Record<number, string> = { 1: 'active', 2: 'expired', 3: 'past_due', 4: 'in_grace_period', 5: 'revoked' }
@@ -23,7 +24,12 @@ const reject = (err: unknown): never => {
 }
 
 /** Verifies the body `{signedPayload}` and what it carries; a forged or foreign notification is 400 and nothing is stored. */
-export async function verifyAppleNotification(raw: string, config: BillingConfig, roots: readonly X509Certificate[]): Promise<InboundEvent> {
+export async function verifyAppleNotification(
+  raw: string,
+  config: BillingConfig,
+  roots: readonly X509Certificate[],
+  ocsp: OcspChecker | undefined,
+): Promise<InboundEvent> {
   if (!config.appleBundleId) throw serviceUnavailable('App Store notifications are not configured', { missing: 'APPLE_BUNDLE_ID' })
   let body: { signedPayload?: unknown }
   try {
@@ -32,7 +38,7 @@ export async function verifyAppleNotification(raw: string, config: BillingConfig
     throw badRequest('Undecodable App Store notification', { provider: 'apple' })
   }
   if (!body || typeof body.signedPayload !== 'string') throw badRequest('Undecodable App Store notification: signedPayload is required', { provider: 'apple' })
-  const options = { online: config.appleOnlineChecks }
+  const options = { ocsp }
   const notification = await verifyAppleJws(body.signedPayload, roots, options).catch(reject)
   const data = (notification.data ?? notification.summary ?? {}) as Record<string, any>
   const refuse = (reason: string) => badRequest(`App Store notification refused: ${reason}`, { provider: 'apple', reason })

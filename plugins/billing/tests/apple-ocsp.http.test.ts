@@ -10,7 +10,7 @@ import { createServer, type Socket } from 'node:net'
 import { join } from 'node:path'
 import type { TestApp } from '../../../core/testing/index.ts'
 import { freePort } from '../../../core/testing/services.ts'
-import { appleOcsp, createOcspChecker, OcspError, ocspRequest, ocspUrl } from '../providers/apple-ocsp.ts'
+import { createOcspChecker, OcspError, ocspRequest, ocspUrl } from '../providers/apple-ocsp.ts'
 import { appleNotification, createCa, INTERMEDIATE_OID, ocspIndex, signJws, startOcspResponder, type AppleChain, type OcspResponder } from './fakes/apple-ca.ts'
 import { billingApp, countEvents } from './support.ts'
 
@@ -127,7 +127,6 @@ async function expectRefused(chain: AppleChain, reason: string) {
 
 describe('apple webhook with APPLE_ONLINE_CHECKS=true', () => {
   it('accepts a good chain after one OCSP round trip per certificate, then answers from the cache', async () => {
-    appleOcsp.clear()
     const token = await tokenOf('alice')
     const int = hits.int ?? 0
     const rootHits = hits.root ?? 0
