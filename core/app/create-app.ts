@@ -88,6 +88,8 @@ export interface App {
   /** The service an installed plugin's setup returned (typed by the plugin). */
   service<P extends AnyPlugin>(plugin: P): ServiceOf<P>
   openapi(): Record<string, unknown>
+  /** Shutdown has begun: readiness turns 503 at once, so load balancers stop sending (docs/deployment.md). */
+  drain(): void
   /** Stop plugins (reverse order), workers, buses and the database. Idempotent. */
   stop(): Promise<void>
 }
@@ -302,6 +304,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
       return instances.get(plugin.name)!.service as never
     },
     openapi,
+    drain: () => health.drain(),
     stop() {
       stopped ??= (async () => {
         await jobs.stop()

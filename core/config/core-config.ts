@@ -51,6 +51,7 @@ export const coreConfigShape = {
   zipkinEndpoint: env.url('OTEL_EXPORTER_ZIPKIN_ENDPOINT', { description: 'Zipkin endpoint (default http://localhost:9411/api/v2/spans)' }),
   serviceName: env.string<string>('OTEL_SERVICE_NAME', { default: 'omnistack', description: 'service name on spans' }),
   shutdownTimeoutMs: env.int('SHUTDOWN_TIMEOUT_MS', { default: 10_000, min: 0, description: 'how long SIGTERM waits for in-flight requests' }),
+  shutdownGraceMs: env.int('SHUTDOWN_GRACE_MS', { min: 0, max: 600_000, description: 'after SIGTERM, keep accepting this long with readiness 503 so a load balancer stops sending (unset = 5000 with NODE_ENV=production, else 0)' }),
 }
 
 export type CoreConfig = InferConfig<typeof coreConfigShape> & {

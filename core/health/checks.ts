@@ -8,12 +8,14 @@ import type { Logger } from '../observability/index.ts'
 export type Check = () => Promise<void>
 
 export type ComponentStatus = { status: 'healthy' | 'unhealthy'; driver?: string; reason?: FailureReason }
-export type FailureReason = 'timeout' | 'unreachable' | 'error'
+export type FailureReason = 'timeout' | 'unreachable' | 'error' | 'shutting_down'
 
 export interface HealthChecks {
   /** `driver` names what serves the component (postgres, pglite, redis, memory). */
   add(component: string, check: Check, info?: { driver?: string }): void
   run(timeoutMs?: number): Promise<{ healthy: boolean; components: Record<string, ComponentStatus> }>
+  /** Shutdown has begun: readiness answers 503 from now on (component `server`, reason `shutting_down`). */
+  drain(): void
 }
 
 class CheckTimeout extends Error {}
@@ -28,7 +30,11 @@ function reasonOf(err: unknown): FailureReason {
 
 export function createHealthChecks(logger?: Logger): HealthChecks {
   const checks = new Map<string, { check: Check; driver?: string }>()
+  let draining = false
   return {
+    drain() {
+      draining = true
+    },
     add(component, check, info = {}) {
       checks.set(component, { check, driver: info.driver })
     },
@@ -54,7 +60,9 @@ export function createHealthChecks(logger?: Logger): HealthChecks {
           }
         }),
       )
-      return { healthy: entries.every(([, c]) => c.status === 'healthy'), components: Object.fromEntries(entries) }
+      const components: Record<string, ComponentStatus> = Object.fromEntries(entries)
+      if (draining) components.server = { status: 'unhealthy', reason: 'shutting_down' }
+      return { healthy: !draining && entries.every(([, c]) => c.status === 'healthy'), components }
     },
   }
 }

@@ -2,6 +2,7 @@
 import type { WebSocketHandler } from 'bun'
 import type { App } from '../app/create-app.ts'
 import { bunSockets } from '../realtime/index.ts'
+import { closeConnection, shutdownGraceMs } from './grace.ts'
 
 export interface ServeOptions {
   port?: number
@@ -13,7 +14,10 @@ export interface ServeOptions {
 export interface RunningServer {
   readonly port: number
   readonly url: string
-  /** Stop accepting, wait for in-flight requests up to SHUTDOWN_TIMEOUT_MS, then stop the app. */
+  /**
+   * Readiness 503, keep accepting for SHUTDOWN_GRACE_MS, then stop accepting, wait for in-flight
+   * requests up to SHUTDOWN_TIMEOUT_MS, then stop the app.
+   */
   shutdown(): Promise<void>
 }
 
@@ -26,8 +30,14 @@ export function serve(app: App, options: ServeOptions = {}): RunningServer {
     // PITFALLS: Bun's default is 128 MB; nothing we accept is larger than an upload or a JSON body.
     maxRequestBodySize: Math.max(app.config.maxUploadBytes, app.config.maxJsonBytes),
     // The peer address is read only when a request needs it (public routes, audit).
-    fetch: (request, srv) =>
-      sockets?.wants(request) ? sockets.upgrade(request, srv) : app.serve(request, () => srv.requestIP(request)?.address),
+    fetch: (request, srv) => {
+      if (sockets?.wants(request)) return sockets.upgrade(request, srv)
+      const response = app.serve(request, () => srv.requestIP(request)?.address)
+      if (!draining) return response
+      // While draining, each answer closes its connection: clients reconnect (to another replica)
+      // instead of reusing a keep-alive socket that would be reset when the listener closes.
+      return response instanceof Promise ? response.then(closeConnection) : closeConnection(response)
+    },
     // Without endpoints this is undefined, which Bun treats as no WebSocket support.
     websocket: sockets?.websocket as WebSocketHandler<object>,
     error: (err) => {
@@ -41,9 +51,19 @@ export function serve(app: App, options: ServeOptions = {}): RunningServer {
 
   const detach = sockets?.attach(server)
 
+  let draining = false
   let closing: Promise<void> | undefined
   const shutdown = () => {
     closing ??= (async () => {
+      // Readiness turns 503 at once; the listener stays open for the grace period so a load
+      // balancer that still routes here is answered, not reset (docs/deployment.md#shutdown).
+      draining = true
+      app.drain()
+      const grace = shutdownGraceMs(app)
+      if (grace > 0) {
+        app.logger.info('shutting down: readiness is 503, still accepting', { grace_ms: grace })
+        await Bun.sleep(grace)
+      }
       app.logger.info('shutting down: draining in-flight requests')
       const timeout = app.config.shutdownTimeoutMs
       // Open WebSockets would hold stop(false) forever: close them first with 1001 Going Away.

@@ -1,6 +1,7 @@
 /** Deno entry: Deno.serve over app.handle with the peer address (PITFALLS: app.listen is Bun-only). */
 import type { App } from '../app/create-app.ts'
 import { denoSockets, type DenoUpgrader } from '../realtime/index.ts'
+import { closeConnection, shutdownGraceMs } from './grace.ts'
 
 interface DenoLike extends DenoUpgrader {
   serve(
@@ -15,16 +16,31 @@ export function serveDeno(app: App, options: { port?: number; hostname?: string 
   const Deno = (globalThis as unknown as { Deno: DenoLike }).Deno
   // Plugin WebSocket endpoints through Deno.upgradeWebSocket, fanned out in-process (core/realtime).
   const sockets = denoSockets(app.sockets, Deno)
+  let draining = false
   const server = Deno.serve(
     { port: options.port ?? app.config.port, hostname: options.hostname ?? app.config.host, onListen: () => {} },
-    (request, info) =>
-      sockets?.wants(request) ? sockets.upgrade(request, info.remoteAddr.hostname) : app.handle(request, info.remoteAddr.hostname),
+    (request, info) => {
+      if (sockets?.wants(request)) return sockets.upgrade(request, info.remoteAddr.hostname)
+      const response = app.handle(request, info.remoteAddr.hostname)
+      return draining ? response.then(closeConnection) : response
+    },
   )
-  Deno.addSignalListener('SIGTERM', async () => {
+  let closing = false
+  const shutdown = async () => {
+    if (closing) return
+    closing = true
+    // As on Bun: readiness 503 at once, keep accepting for the grace period, then drain.
+    draining = true
+    app.drain()
+    const grace = shutdownGraceMs(app)
+    if (grace > 0) await new Promise((r) => setTimeout(r, grace))
     sockets?.closeAll(1001, 'Server shutting down')
     await server.shutdown()
     await app.stop()
+    app.logger.info('shutdown complete')
     Deno.exit(0)
-  })
+  }
+  Deno.addSignalListener('SIGTERM', shutdown)
+  Deno.addSignalListener('SIGINT', shutdown)
   return server
 }

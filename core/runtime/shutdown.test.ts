@@ -48,3 +48,57 @@ describe('shutdown', () => {
     expect(child.output()).toContain('shutdown complete')
   }, 30_000)
 })
+
+describe('shutdown with a grace period (SHUTDOWN_GRACE_MS)', () => {
+  it('turns readiness 503 at once, keeps answering, and resets no request sent before the listener closed', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'omnistack-grace-'))
+    const server = await spawnServer([BUN, new URL('./fixtures/serve-echo.ts', import.meta.url).pathname], {
+      PORT: '0',
+      AUTH_JWT_SECRET: TEST_JWT_SECRET,
+      LOG_LEVEL: 'info',
+      DATA_DIR: dir,
+      SHUTDOWN_GRACE_MS: '1500',
+      SHUTDOWN_TIMEOUT_MS: '5000',
+    })
+    try {
+      const base = `http://127.0.0.1:${server.port}`
+      const outcome = { ok: 0, okAfterSignal: 0, refused: 0, reset: [] as string[] }
+      let signalled = false
+      // Eight clients on keep-alive connections, each until the listener refuses it.
+      const client = async () => {
+        for (;;) {
+          try {
+            const res = await fetch(`${base}/api/v1/public/health`)
+            await res.arrayBuffer()
+            outcome.ok++
+            if (signalled) outcome.okAfterSignal++
+          } catch (err) {
+            const code = String((err as { code?: unknown }).code ?? (err as Error).message)
+            if (/refused/i.test(code)) {
+              outcome.refused++
+              return
+            }
+            outcome.reset.push(code)
+            if (outcome.reset.length > 20) return
+          }
+        }
+      }
+      const clients = Array.from({ length: 8 }, client)
+      await Bun.sleep(400)
+      server.proc.kill('SIGTERM')
+      signalled = true
+      await Bun.sleep(100)
+      const ready = await fetch(`${base}/api/v1/public/health/ready`)
+      expect(ready.status).toBe(503)
+      expect((await ready.json()).components.server).toEqual({ status: 'unhealthy', reason: 'shutting_down' })
+      await Promise.all(clients)
+      expect(outcome.reset).toEqual([])
+      expect(outcome.okAfterSignal).toBeGreaterThan(10)
+      expect(outcome.refused).toBe(8)
+      expect(await server.exited).toBe(0)
+    } finally {
+      if (server.proc.exitCode === null) server.proc.kill('SIGKILL')
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }, 60_000)
+})
