@@ -1,0 +1,72 @@
+/** Tickets: the helpdesk core (SPEC §10) — tickets, conversation, attachments, watchers, queues, SLA, search, activity. */
+import { definePlugin, type EventMap } from '../../core/index.ts'
+import email from '../email/index.ts'
+import files from '../files/index.ts'
+import users from '../users/index.ts'
+import websocket from '../websocket/index.ts'
+import { createNotifier, type NotifyPayload } from './notify.ts'
+import { createAttachments, createQueues, createSlaPolicies, createWatchers, scanSlaBreaches } from './parts.ts'
+import { ticketRoutes } from './routes.ts'
+import { createTicketsService, type Comment, type Ticket } from './service.ts'
+
+declare module '../../core/index.ts' {
+  interface EventMap {
+    'ticket.created': { ticket: Ticket; actor_id: string }
+    /** `changed` lists the fields that changed. */
+    'ticket.updated': { ticket: Ticket; changed: string[]; actor_id: string }
+    'ticket.deleted': { id: string; number: number; requester_id: string; actor_id: string }
+    /** `visibility: 'internal'` events must never reach the requester. */
+    'comment.added': { ticket: Ticket; comment: Comment; visibility: 'public' | 'internal'; actor_id: string }
+    'ticket.sla_breached': { ticket: Ticket; target: 'first_response' | 'resolution' }
+  }
+}
+
+export type { Ticket, Comment, TicketsService } from './service.ts'
+export { STATUSES, PRIORITIES } from './schema.ts'
+
+export interface TicketsPluginOptions {
+  /** Clock of every timestamp the plugin writes and of SLA breach flags (tests inject one). @default () => new Date() */
+  now?: () => Date
+}
+
+export function createTicketsPlugin(options: TicketsPluginOptions = {}) {
+  const now = options.now ?? (() => new Date())
+  return definePlugin({
+    name: 'tickets',
+    dependsOn: { users, files },
+    optionalDependsOn: { email, websocket },
+    tag: { name: 'Tickets', description: 'Helpdesk tickets, comments, attachments, watchers, queues and SLA policies' },
+    migrations: new URL('./migrations/', import.meta.url),
+    setup: (ctx) => {
+      const { sql, events, jobs, logger } = ctx
+      const tickets = createTicketsService({ sql, events, jobs, logger, publicUrl: ctx.core.publicUrl, now })
+      const attachments = createAttachments({ sql, tickets, storage: ctx.deps.files.storage, maxUploadBytes: ctx.core.maxUploadBytes, now })
+      const watchers = createWatchers({ sql, tickets })
+      const queues = createQueues({ sql, tickets, events, now })
+      const policies = createSlaPolicies({ sql, now })
+      const notifier = createNotifier({ sql, logger, tickets, watchers, email: ctx.deps.email, websocket: ctx.deps.websocket })
+      const service = Object.assign(tickets, { attachments, watchers, queues, policies })
+      return {
+        service,
+        routes: { app: (r) => ticketRoutes(r, { tickets, attachments, watchers, queues, policies }) },
+        jobs: {
+          'tickets.notify-requester': (payload: NotifyPayload) => notifier.emailRequester(payload),
+          'tickets.scan-sla': async () => {
+            const n = await scanSlaBreaches({ sql, tickets, events, logger, now })
+            if (n) logger.info('tickets: SLA breaches announced', { count: n })
+          },
+        },
+        schedules: [{ job: 'tickets.scan-sla', cron: '* * * * *' }],
+        on: {
+          'ticket.created': (e: EventMap['ticket.created']) => notifier.realtime(e.ticket, 'ticket_created', e.actor_id),
+          'ticket.updated': (e: EventMap['ticket.updated']) => notifier.realtime(e.ticket, 'ticket_updated', e.actor_id, { changed: e.changed }),
+          'comment.added': (e: EventMap['comment.added']) => notifier.comment(e),
+        },
+        // WebSocket `ticket:<id or number>`: its requester and staff.
+        channels: { ticket: ({ principal, id }) => tickets.canWatch(principal, id) },
+      }
+    },
+  })
+}
+
+export default createTicketsPlugin()
