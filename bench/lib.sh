@@ -17,7 +17,8 @@ export LOG_LEVEL=warn RATE_LIMIT_DEFAULT=100000000/minute
 if [ -n "${BENCH_DATABASE_URL:-}" ]; then export DATABASE_URL=$BENCH_DATABASE_URL; fi
 TOKEN=$($BUN bench/token.ts)
 
-# bench_run NAME SCRIPT PORT [VAR=value ...] -> "rps p99ms" (the server gets its own DATA_DIR)
+# bench_run NAME SCRIPT PORT [VAR=value ...] -> "rps p99ms" (the server gets its own DATA_DIR);
+# BENCH_PATH is the path loaded (default the core bench's /api/v2/app/bench/item)
 bench_run() {
   local name=$1 script=$2 port=$3; shift 3
   local log dir; log=$(mktemp); dir=$(mktemp -d)
@@ -25,7 +26,7 @@ bench_run() {
   local pid=$!
   for _ in $(seq 1 300); do grep -q listening "$log" && break; sleep 0.2; done
   grep -q listening "$log" || { echo "$name did not start:" >&2; cat "$log" >&2; kill "$pid"; exit 1; }
-  local url="http://127.0.0.1:$port/api/v2/app/bench/item"
+  local url="http://127.0.0.1:$port${BENCH_PATH:-/api/v2/app/bench/item}"
   $PIN_LOAD wrk -t1 -c"$CONNS" -d2s -H "Authorization: Bearer $TOKEN" "$url" >/dev/null  # warm-up
   local out; out=$($PIN_LOAD wrk -t1 -c"$CONNS" -d"$DURATION" --latency -H "Authorization: Bearer $TOKEN" "$url")
   kill -TERM "$pid"; wait "$pid" 2>/dev/null || true

@@ -26,6 +26,7 @@ export { env, ConfigError, type EnvReader, type InferConfig } from './config/ind
 export * from './errors/index.ts'
 export { page, pageQuery, type Page, type PageQuery } from './http/pagination.ts'
 export { envelope } from './http/envelope.ts'
+export { jsonDoc, type ResponseDoc } from './openapi/response-doc.ts'
 export { replayAs } from './http/request-state.ts'
 export { hasScope, isAdmin, isStaff, ROLES, type Principal, type Role, type User } from './auth/principal.ts'
 export type { CredentialResolver } from './auth/credentials.ts'

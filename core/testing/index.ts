@@ -7,6 +7,8 @@ import { createApp, CORE_MIGRATIONS, type App, type CreateAppOptions } from '../
 import type { AnyPlugin } from '../plugin/types.ts'
 import { createTestDatabase } from './database.ts'
 
+export { keyHeader, scopedKeys } from './scoped-keys.ts'
+
 export const TEST_JWT_SECRET = 'omnistack-test-secret-0123456789abcdef'
 
 export interface TestResponse<T = any> {

@@ -1,5 +1,5 @@
 /** Contact routes: the public form and its status (seed 004), and the admin list of submissions. */
-import { page, validation, type PluginInstance, type RouteContext } from '../../core/index.ts'
+import { jsonDoc, page, validation, type PluginInstance, type RouteContext } from '../../core/index.ts'
 import { ContactModel, type FormRules } from './schema.ts'
 import type { ContactService, SubmissionInput } from './service.ts'
 import type { FormTokens } from './spam.ts'
@@ -12,10 +12,6 @@ export interface ContactRouteDeps {
   service: ContactService
   tokens: FormTokens
 }
-
-/** OpenAPI docs of a 200 without runtime validation (a response schema would clone away page()'s marker). */
-// TypeBox schemas are JSON Schema, which the OpenAPI types do not model
-const documented = (description: string, schema: any) => ({ 200: { description, content: { 'application/json': { schema } } } })
 
 type PublicContext = Parameters<NonNullable<NonNullable<PluginInstance['routes']>['public']>>[0]
 type AdminContext = RouteContext
@@ -80,7 +76,7 @@ export const adminRoutes = ({ router }: AdminContext, { service }: Pick<ContactR
         query: ContactModel.listQuery,
         detail: {
           summary: 'List contact submissions, newest first',
-          responses: documented('A page of submissions', ContactModel.submissionPage),
+          responses: { 200: jsonDoc('A page of submissions', ContactModel.submissionPage) },
         },
       },
     )

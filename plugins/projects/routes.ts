@@ -1,5 +1,5 @@
 /** Projects routes under /app/projects (seed 004 "Project Endpoints"): list, create, get, patch, delete. */
-import type { RouteContext } from '../../core/index.ts'
+import { jsonDoc, type RouteContext } from '../../core/index.ts'
 import { ProjectModel } from './schema.ts'
 import type { ProjectsService } from './service.ts'
 
@@ -12,7 +12,7 @@ export const projectRoutes = ({ router }: RouteContext, projects: ProjectsServic
       detail: {
         summary: 'List my projects',
         description: 'Newest first; `search` matches the start of any word of the name, case-insensitively.',
-        responses: { 200: { description: 'A page of projects', content: { 'application/json': { schema: ProjectModel.list as {} } } } },
+        responses: { 200: jsonDoc('A page of projects', ProjectModel.list) },
       },
       scope: 'projects:read',
     })

@@ -1,5 +1,5 @@
 /** /app/billing routes (seed 004 "Billing Endpoints"): status, checkout, portal, invoices, cancel, resume, mobile link. */
-import type { RouteContext } from '../../../core/index.ts'
+import { jsonDoc, type RouteContext } from '../../../core/index.ts'
 import { BillingModel } from '../schema.ts'
 import type { Billing } from '../service.ts'
 

@@ -47,7 +47,12 @@ describe('contact admin list', () => {
   it('wraps the list in v2 with pagination in meta', async () => {
     const res = await t.as(admin).get('/api/v2/admin/contact/submissions?limit=1')
     expect(res.body.data.length).toBe(1)
-    expect(res.body.meta.pagination).toEqual({ total: 4, skip: 0, limit: 1 })
+    // More rows follow: next_after is the cursor to them (docs/pagination.md).
+    expect(res.body.meta.pagination).toEqual({ total: 4, skip: 0, limit: 1, next_after: expect.any(String) })
+    const next = await t.as(admin).get(`/api/v2/admin/contact/submissions?limit=1&after=${res.body.meta.pagination.next_after}`)
+    expect(next.body.data.length).toBe(1)
+    expect(next.body.data[0].id).not.toBe(res.body.data[0].id)
+    expect(next.body.meta.pagination).toMatchObject({ total: 4, skip: 0, limit: 1 })
   })
 
   it('reads one submission by id or by reference, and 404s an unknown one', async () => {

@@ -108,7 +108,11 @@ describe('feature flag admin', () => {
     expect(res.body).toMatchObject({ total: 3, skip: 0, limit: 20 })
     const v2 = await t.as(admin).get('/api/v2/admin/feature-flags?limit=1&skip=1')
     expect(v2.body.data.map((f: { key: string }) => f.key)).toEqual(['plain'])
-    expect(v2.body.meta.pagination).toEqual({ total: 3, skip: 1, limit: 1 })
+    // More rows follow: next_after is the cursor to them (docs/pagination.md).
+    expect(v2.body.meta.pagination).toEqual({ total: 3, skip: 1, limit: 1, next_after: expect.any(String) })
+    const next = await t.as(admin).get(`/api/v2/admin/feature-flags?limit=1&after=${v2.body.meta.pagination.next_after}`)
+    expect(next.body.data.map((f: { key: string }) => f.key)).toEqual(['beta_feature'])
+    expect(next.body.meta.pagination).toEqual({ total: 3, skip: 0, limit: 1 })
   })
 
   it('gets and updates a flag by id or key; the key stays', async () => {
