@@ -40,7 +40,14 @@ const META_SCHEMA = {
     version: { type: 'string', enum: ['v2'] },
     pagination: {
       type: 'object',
-      properties: { total: { type: 'integer' }, skip: { type: 'integer' }, limit: { type: 'integer' } },
+      required: ['total', 'skip', 'limit'],
+      properties: {
+        total: { type: 'integer' },
+        skip: { type: 'integer' },
+        limit: { type: 'integer' },
+        total_exact: { type: 'boolean', enum: [false], description: 'Present only when the count stopped at its cap: total is a lower bound (docs/pagination.md)' },
+        next_after: { type: 'string', description: 'Present only when more rows follow: the `after` cursor of the next page' },
+      },
     },
   },
 }

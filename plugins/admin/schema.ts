@@ -81,6 +81,7 @@ export namespace DashboardModel {
   export const auditList = page(entry)
   export const auditQuery = t.Object({
     skip: pageQuery.skip,
+    after: pageQuery.after,
     limit: t.Integer({ minimum: 1, maximum: 100, default: 50, description: 'Max results (1-100, default 50)' }),
     actor_id: t.Optional(t.String({ maxLength: 255 })),
     action: t.Optional(t.String({ maxLength: 100 })),
