@@ -1,5 +1,5 @@
 /** Files routes: /app/files (seed 004 "File Endpoints") and, for the local driver, the signed /public/files URLs. */
-import type { AnyPlugin, RouteContext } from '../../core/index.ts'
+import type { PluginInstance, RouteContext } from '../../core/index.ts'
 import { FileModel } from './schema.ts'
 import type { FilesService } from './service.ts'
 import type { LocalStorage, SignedQuery } from './storage/local.ts'
@@ -58,7 +58,7 @@ export const fileRoutes = ({ router }: RouteContext, files: FilesService) =>
 const binary = { content: { '*/*': { schema: { type: 'string' as const, format: 'binary' } } } }
 
 /** Local driver only: the app serves its own signed URLs (no bearer: the signature is the credential). */
-type PublicRouter = Parameters<NonNullable<AnyPlugin['public']>>[0]['router']
+type PublicRouter = Parameters<NonNullable<NonNullable<PluginInstance['routes']>['public']>>[0]['router']
 
 export const localFileRoutes = (router: PublicRouter, local: LocalStorage) =>
   router('/files')

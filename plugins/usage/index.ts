@@ -1,8 +1,8 @@
 /** Usage: the sink of the core meter() (buffered, batched, idempotent) and the Usage endpoints of seed 004. */
-import { definePlugin, env, type MeterEvent, type PluginContext } from '../../core/index.ts'
+import { definePlugin, env, type MeterEvent } from '../../core/index.ts'
 import { usageAdminRoutes, usageAppRoutes } from './routes.ts'
 import { createUsageQueries, type UsageQueries } from './service.ts'
-import { createUsageSink, sqlWriter, type UsageSink } from './sink.ts'
+import { createUsageSink, sqlWriter } from './sink.ts'
 
 export { METRICS, METRIC_KEYS, type MetricInfo, type MetricKey } from './metrics.ts'
 export type { UsageQueries, UsageSummary, UsageTrend } from './service.ts'
@@ -16,27 +16,13 @@ export interface UsageService extends UsageQueries {
   readonly pending: number
 }
 
-declare module '../../core/plugin/types.ts' {
-  interface PluginServices {
-    usage: UsageService
-  }
-}
-
 export interface UsagePluginOptions {
   /** Clock of the read side (periods, days); tests inject one. */
   now?: () => Date
 }
 
-interface State {
-  sink: UsageSink
-  service: UsageService
-}
-
 export function createUsagePlugin(options: UsagePluginOptions = {}) {
   const now = options.now ?? (() => new Date())
-  // One state per app (route factories get a copy of the context whose `events` is the app's).
-  const states = new WeakMap<object, State>()
-  const stateOf = (ctx: { events: object }) => states.get(ctx.events)!
 
   return definePlugin({
     name: 'usage',
@@ -59,16 +45,15 @@ export function createUsagePlugin(options: UsagePluginOptions = {}) {
       }),
     },
     migrations: new URL('./migrations/', import.meta.url),
-    provides: (ctx): UsageService => {
-      const { config } = ctx
+    setup: ({ sql, config, logger, stats }) => {
       const sink = createUsageSink({
-        write: sqlWriter(ctx.sql),
+        write: sqlWriter(sql),
         intervalMs: config.flushIntervalMs,
         maxBuffered: config.maxBuffered,
-        logger: ctx.logger,
+        logger,
       })
-      const queries = createUsageQueries(ctx.sql, now)
-      const service = Object.defineProperties(queries, {
+      const queries = createUsageQueries(sql, now)
+      const service: UsageService = Object.defineProperties(queries, {
         record: {
           value: (e: Parameters<UsageService['record']>[0]) =>
             sink.record({ ...e, dimensions: e.dimensions ?? {}, at: e.at ?? new Date() }),
@@ -76,26 +61,26 @@ export function createUsagePlugin(options: UsagePluginOptions = {}) {
         flush: { value: () => sink.flush() },
         pending: { get: () => sink.pending },
       }) as UsageService
-      states.set(ctx.events, { sink, service })
-      ctx.stats.contribute('usage', () => queries.stats())
-      return service
+      stats.contribute('usage', () => queries.stats())
+      return {
+        service,
+        routes: {
+          app: (r) => usageAppRoutes(r, service),
+          admin: (r) => usageAdminRoutes(r, service),
+        },
+        jobs: {
+          'usage.purge-event-ids': async () => {
+            await sql`delete from usage_events where created_at < now() - make_interval(days => ${config.idRetentionDays}::int)`
+          },
+        },
+        schedules: [{ job: 'usage.purge-event-ids', cron: '23 3 * * *' }],
+        // The core's meter() writes here (the core registers it at setup).
+        meterSink: sink,
+        start: () => sink.start(),
+        // The core flushes the sink after every plugin stopped (and before the database closes).
+        stop: () => sink.stop(),
+      }
     },
-    app: (ctx) => usageAppRoutes(ctx, stateOf(ctx).service),
-    admin: (ctx) => usageAdminRoutes(ctx, stateOf(ctx).service),
-    jobs: {
-      'usage.purge-event-ids': (ctx: PluginContext<{ idRetentionDays: number }>) => async () => {
-        const days = ctx.config.idRetentionDays
-        await ctx.sql`delete from usage_events where created_at < now() - make_interval(days => ${days}::int)`
-      },
-    },
-    schedules: [{ job: 'usage.purge-event-ids', cron: '23 3 * * *' }],
-    start: (ctx) => {
-      const { sink } = stateOf(ctx)
-      ctx.meterSink.setSink(sink)
-      sink.start()
-    },
-    // The core flushes the sink after every plugin stopped (and before the database closes).
-    stop: (ctx) => stateOf(ctx).sink.stop(),
   })
 }
 

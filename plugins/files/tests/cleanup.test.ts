@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
+import type { PluginInstance } from '../../../core/index.ts'
 import { testApp, type TestApp } from '../../../core/testing/index.ts'
 import { createFilesPlugin } from '../index.ts'
 import { tempDataDir, viaApp } from './support.ts'
@@ -10,10 +11,14 @@ const HOUR = 3_600_000
 let offsetMs = 0
 let t: TestApp
 let dataDir: string
+/** What the plugin's setup returned to the core in this app. */
+let instance: PluginInstance<unknown>
 
 beforeAll(async () => {
   dataDir = tempDataDir()
-  t = await testApp({ plugins: [createFilesPlugin({ now: () => new Date(Date.now() + offsetMs) })], env: { DATA_DIR: dataDir } })
+  const files = createFilesPlugin({ now: () => new Date(Date.now() + offsetMs) })
+  const observed = { ...files, setup: async (ctx: Parameters<NonNullable<typeof files.setup>>[0]) => (instance = await files.setup!(ctx)) }
+  t = await testApp({ plugins: [observed], env: { DATA_DIR: dataDir } })
 })
 afterAll(() => t?.close())
 
@@ -37,7 +42,7 @@ const status = async (id: string) => (await t.as('alice').get(`/api/v1/app/files
 
 describe('files cleanup job', () => {
   it('is scheduled', () => {
-    expect(createFilesPlugin().schedules).toEqual([{ job: 'files.cleanup-pending', cron: '23 * * * *' }])
+    expect(instance.schedules).toEqual([{ job: 'files.cleanup-pending', cron: '23 * * * *' }])
   })
 
   it('removes unconfirmed uploads older than 24 hours with their object, and keeps confirmed ones', async () => {

@@ -8,7 +8,7 @@ import { definePlugin, unauthenticated, type App, type MeterEvent, type Principa
 /** Bearer `tk_<user>~<scope,scope>` standing in for the users plugin's API keys. */
 export const scopedKeys = definePlugin({
   name: 'test-scoped-keys',
-  start: ({ auth }) => {
+  setup: ({ auth }) => {
     auth.addResolver({
       matches: (token) => token.startsWith('tk_'),
       resolve: async (token): Promise<Principal> => {
@@ -18,6 +18,7 @@ export const scopedKeys = definePlugin({
         return { user, kind: 'api_key', scopes: new Set(scopes.split(',').filter(Boolean)) }
       },
     })
+    return {}
   },
 })
 export const keyHeader = (user: string, ...scopes: string[]) => ({ authorization: `Bearer tk_${user}~${scopes.join(',')}` })
@@ -27,7 +28,7 @@ export function meterRecorder() {
   const events: MeterEvent[] = []
   const plugin = definePlugin({
     name: 'test-meter',
-    start: ({ meterSink }) => meterSink.setSink({ record: (e) => void events.push(e), flush: async () => {} }),
+    setup: () => ({ meterSink: { record: (e) => void events.push(e), flush: async () => {} } }),
   })
   return { plugin, events }
 }

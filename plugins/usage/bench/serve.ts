@@ -4,12 +4,16 @@
  */
 import { createApp, definePlugin } from '../../../core/index.ts'
 import { serve } from '../../../core/runtime/bun.ts'
-import usage, { type UsageService } from '../index.ts'
+import usage from '../index.ts'
 
 const bench = definePlugin({
   name: 'bench',
-  app: ({ router }) =>
-    router('/bench').get('/item', ({ user }) => ({ id: 'item-1', name: 'Benchmark item', owner_id: user.id, tags: ['a', 'b'] })),
+  setup: () => ({
+    routes: {
+      app: ({ router }) =>
+        router('/bench').get('/item', ({ user }) => ({ id: 'item-1', name: 'Benchmark item', owner_id: user.id, tags: ['a', 'b'] })),
+    },
+  }),
 })
 
 const on = process.env.METERING !== 'off'
@@ -18,7 +22,7 @@ const server = serve(app, { hostname: '127.0.0.1', signals: false })
 console.log(`listening ${server.port}`)
 process.once('SIGTERM', async () => {
   if (on) {
-    await app.service<UsageService>('usage').flush()
+    await app.service(usage).flush()
     const [row] = await app.db.sql<{ n: number }[]>`select coalesce(sum(value), 0)::float8 as n from usage_daily where metric = 'api_requests'`
     console.error(`metered ${row?.n ?? 0} requests`)
   }

@@ -3,14 +3,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import { CORE_MIGRATIONS, createApp, type App } from '../../../core/index.ts'
 import { createTestDatabase, type TestDatabase } from '../../../core/testing/database.ts'
 import { clientFor, signTestToken, TEST_JWT_SECRET } from '../../../core/testing/index.ts'
-import { createUsagePlugin, type UsageService } from '../index.ts'
+import { createUsagePlugin } from '../index.ts'
 
+const plugin = createUsagePlugin()
 let db: TestDatabase
 let a: App
 let b: App
 
 beforeAll(async () => {
-  const plugin = createUsagePlugin()
   db = await createTestDatabase({ migrations: [CORE_MIGRATIONS, { namespace: plugin.name, dir: plugin.migrations! }] })
   const make = () =>
     createApp({
@@ -28,7 +28,7 @@ afterAll(async () => {
   await db?.close()
 })
 
-const usageOf = (app: App) => app.service<UsageService>('usage')
+const usageOf = (app: App) => app.service(plugin)
 const total = async (user: string, metric: string) =>
   (await db.sql<{ n: number }[]>`select coalesce(sum(value), 0)::float8 as n from usage_daily where user_id = ${user} and metric = ${metric}`)[0]!.n
 

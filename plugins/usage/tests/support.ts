@@ -1,5 +1,5 @@
 /** Usage test helpers: a settable clock and an app with the usage plugin (rate limits out of the way). */
-import { definePlugin, type StatsRegistry } from '../../../core/index.ts'
+import { definePlugin } from '../../../core/index.ts'
 import { testApp, type TestApp } from '../../../core/testing/index.ts'
 import { createUsagePlugin, type UsageService } from '../index.ts'
 
@@ -14,16 +14,16 @@ export function clock(iso: string): Clock {
 }
 
 /** Reads the dashboard sections the way the admin plugin does (the app does not expose the registry). */
-const registries = new WeakMap<object, StatsRegistry>()
-export const statsProbe = definePlugin({ name: 'test-stats-probe', start: (ctx) => void registries.set(ctx.events, ctx.stats) })
-export const statsOf = (t: TestApp) => registries.get(t.app.events)!.collect()
+export const statsProbe = definePlugin({ name: 'test-stats-probe', setup: ({ stats }) => ({ service: stats }) })
+export const statsOf = (t: TestApp) => t.app.service(statsProbe).collect()
 
 export async function usageApp(c: Clock, env: Record<string, string> = {}): Promise<{ t: TestApp; usage: UsageService }> {
+  const usage = createUsagePlugin({ now: c.now })
   const t = await testApp({
-    plugins: [createUsagePlugin({ now: c.now }), statsProbe],
+    plugins: [usage, statsProbe],
     env: { RATE_LIMIT_DEFAULT: '100000/minute', USAGE_FLUSH_INTERVAL_MS: '600000', ...env },
   })
-  return { t, usage: t.app.service<UsageService>('usage') }
+  return { t, usage: t.app.service(usage) }
 }
 
 /** Records `value` of `metric` for `user` at `iso`. */

@@ -33,7 +33,7 @@ describe('metering', () => {
     usage.record(e)
     await usage.flush()
     usage.record(e)
-    t.app.service<UsageService>('usage').record({ ...e, id: 'req-43' })
+    usage.record({ ...e, id: 'req-43' })
     await usage.flush()
     const res = await t.as('idem-user').get('/api/v1/app/usage/current-period')
     expect(res.body.ai_tokens).toBe(200)
