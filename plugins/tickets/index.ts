@@ -58,9 +58,16 @@ export function createTicketsPlugin(options: TicketsPluginOptions = {}) {
         },
         schedules: [{ job: 'tickets.scan-sla', cron: '* * * * *' }],
         on: {
-          'ticket.created': (e: EventMap['ticket.created']) => notifier.realtime(e.ticket, 'ticket_created', e.actor_id),
-          'ticket.updated': (e: EventMap['ticket.updated']) => notifier.realtime(e.ticket, 'ticket_updated', e.actor_id, { changed: e.changed }),
-          'comment.added': (e: EventMap['comment.added']) => notifier.comment(e),
+          // (Payloads cast: the core's EventHandlers index signature types them unknown here.)
+          'ticket.created': (e: unknown) => {
+            const { ticket, actor_id } = e as EventMap['ticket.created']
+            return notifier.realtime(ticket, 'ticket_created', actor_id)
+          },
+          'ticket.updated': (e: unknown) => {
+            const { ticket, actor_id, changed } = e as EventMap['ticket.updated']
+            return notifier.realtime(ticket, 'ticket_updated', actor_id, { changed })
+          },
+          'comment.added': (e: unknown) => notifier.comment(e as EventMap['comment.added']),
         },
         // WebSocket `ticket:<id or number>`: its requester and staff.
         channels: { ticket: ({ principal, id }) => tickets.canWatch(principal, id) },

@@ -29,11 +29,11 @@ export interface NotifierDeps {
 export function createNotifier(d: NotifierDeps) {
   const { sql, logger } = d
 
-  const toWatchers = async (ticket: Ticket, event: Record<string, unknown>, except?: string) => {
+  const toWatchers = async (ticket: Ticket, event: { type: string } & Record<string, unknown>, except?: string) => {
     if (!d.websocket) return
     for (const userId of await d.watchers.of(ticket.id)) {
       if (userId === except) continue
-      await d.websocket.sendToUser(userId, { type: 'notification', ...event })
+      await d.websocket.sendToUser(userId, { ...event, type: 'notification', kind: event.type })
     }
   }
 
