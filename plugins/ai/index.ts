@@ -4,15 +4,9 @@ import { anthropic } from './providers/anthropic.ts'
 import { openAiCompatible } from './providers/openai.ts'
 import { PROVIDERS, type Provider, type ProviderName } from './providers/types.ts'
 import { aiRoutes } from './routes.ts'
-import { COMPLEXITIES, createAiService, type AiService, type Complexity, type Target } from './service.ts'
+import { COMPLEXITIES, createAiService, type Complexity, type Target } from './service.ts'
 
 export type { AiService, CompletionInput, CompletionResult } from './service.ts'
-
-declare module '../../core/index.ts' {
-  interface PluginServices {
-    ai: AiService
-  }
-}
 
 const DEFAULT_MODELS: Record<ProviderName, string> = { openai: 'gpt-4o', anthropic: 'claude-sonnet-4-5', perplexity: 'sonar' }
 
@@ -86,8 +80,7 @@ const routesOf = (c: AiConfig): Record<Complexity, Target> => ({
   search: c.routeSearch,
 })
 
-function build(ctx: PluginContext<AiConfig>) {
-  const c = ctx.config
+function build(c: AiConfig, ctx: Pick<PluginContext, 'meter' | 'metrics' | 'logger'>) {
   const providers: Record<ProviderName, Provider> = {
     openai: openAiCompatible({
       name: 'openai',
@@ -132,15 +125,21 @@ export default definePlugin({
   name: 'ai',
   tag: { name: 'AI', description: 'Completions over OpenAI, Anthropic and Perplexity' },
   config,
-  provides: build,
-  app: (ctx) => aiRoutes(ctx, ctx.config, build(ctx)),
-  start: (ctx) => {
-    const keys = keysOf(ctx.config)
-    const routes = routesOf(ctx.config)
-    const missing = COMPLEXITIES.filter((k) => !keys[routes[k].provider])
-    // Said once at start rather than discovered as a 503 in production.
-    if (missing.length && missing.length < COMPLEXITIES.length) {
-      ctx.logger.warn('routed chat: these complexities name a provider without a key and will answer 503', { complexities: missing })
+  setup: (ctx) => {
+    const { config, logger } = ctx
+    const service = build(config, ctx)
+    return {
+      service,
+      routes: { app: (r) => aiRoutes(r, config, service) },
+      start: () => {
+        const keys = keysOf(config)
+        const routes = routesOf(config)
+        const missing = COMPLEXITIES.filter((k) => !keys[routes[k].provider])
+        // Said once at start rather than discovered as a 503 in production.
+        if (missing.length && missing.length < COMPLEXITIES.length) {
+          logger.warn('routed chat: these complexities name a provider without a key and will answer 503', { complexities: missing })
+        }
+      },
     }
   },
 })

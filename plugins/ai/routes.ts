@@ -1,10 +1,8 @@
 /** AI routes (seed 004 "AI"): status, completions, chat and routed chat; `stream: true` answers SSE, never enveloped. */
-import type { PluginDefinition } from '../../core/index.ts'
+import type { RouteContext } from '../../core/index.ts'
 import type { ChatMessage, ProviderName } from './providers/types.ts'
 import { aiModels, type Limits } from './schema.ts'
 import type { AiService, CompletionResult, Complexity } from './service.ts'
-
-type AppContext = Parameters<NonNullable<PluginDefinition['app']>>[0]
 
 interface ChatBody {
   prompt: string
@@ -21,7 +19,7 @@ const toMessages = ({ prompt, system }: { prompt: string; system?: string }): Ch
 
 const streamNote = 'With stream: true the answer is text/event-stream (data: <text> ... data: [DONE]), not enveloped.'
 
-export function aiRoutes({ router }: AppContext, limits: Limits, ai: AiService) {
+export function aiRoutes({ router }: RouteContext, limits: Limits, ai: AiService) {
   const m = aiModels(limits)
   const run = (userId: string, input: Parameters<AiService['complete']>[1], stream: boolean | undefined, signal: AbortSignal) =>
     stream ? ai.stream(userId, input, signal) : ai.complete(userId, input, signal)

@@ -23,7 +23,7 @@ export async function aiFixture(env: Record<string, string> = {}, keys = { opena
   const metered: MeterEvent[] = []
   const recorder = definePlugin({
     name: 'meter-recorder',
-    start: (ctx) => ctx.meterSink.setSink({ record: (e) => void metered.push(e), flush: async () => {} }),
+    setup: () => ({ meterSink: { record: (e) => void metered.push(e), flush: async () => {} } }),
   })
   const t = await testApp({
     plugins: [ai, recorder],
