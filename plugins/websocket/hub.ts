@@ -42,7 +42,7 @@ export interface RecheckEvent {
   key?: string
 }
 
-declare module '../../core/events/types.ts' {
+declare module '../../core/index.ts' {
   interface EventMap {
     /** A frame for a topic, carried to every replica (internal to this plugin). */
     'websocket.deliver': DeliverEvent

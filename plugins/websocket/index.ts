@@ -1,32 +1,12 @@
 /** WebSocket: realtime channels `<kind>:<id>` that fan out across replicas (seed 004 "WebSocket", SPEC §9). */
-import { definePlugin, env, type PluginContext } from '../../core/index.ts'
-import { createEndpoint, type Endpoint } from './connection.ts'
-import { createHub, type Hub } from './hub.ts'
+import { definePlugin, env } from '../../core/index.ts'
+import { createEndpoint } from './connection.ts'
+import { createHub } from './hub.ts'
 import { watchResources } from './watch.ts'
-import { createWebsocketService, type WebsocketService } from './service.ts'
-
-declare module '../../core/plugin/types.ts' {
-  interface PluginServices {
-    websocket: WebsocketService
-  }
-}
+import { createWebsocketService } from './service.ts'
 
 export type { WebsocketService, DeliveryOptions } from './service.ts'
 export type { RealtimeEvent, WsErrorCode } from './protocol.ts'
-
-interface State {
-  hub: Hub
-  endpoint?: Endpoint
-  offs: (() => void)[]
-}
-
-// One state per app (two replicas in one test process are two apps, two contexts).
-const states = new WeakMap<object, State>()
-const stateOf = (ctx: PluginContext<any>): State => {
-  let s = states.get(ctx)
-  if (!s) states.set(ctx, (s = { hub: createHub(ctx.events, ctx.logger, ctx.metrics), offs: [] }))
-  return s
-}
 
 export default definePlugin({
   name: 'websocket',
@@ -40,29 +20,34 @@ export default definePlugin({
     backpressureBytes: env.int('WS_BACKPRESSURE_BYTES', { default: 1_048_576, min: 1024, description: 'bytes queued for a slow reader before it is closed' }),
     closeOnTokenExpiry: env.bool('WS_CLOSE_ON_TOKEN_EXPIRY', { default: true, description: 'close a JWT session with 4001 when its token expires' }),
   },
-  provides: (ctx) => createWebsocketService(stateOf(ctx).hub, ctx.meter),
-  websocket: (ctx, server) => {
-    const state = stateOf(ctx)
-    state.hub.attach(server)
-    state.endpoint = createEndpoint({
-      hub: state.hub,
+  // One hub, endpoint and service per app (two replicas in one test process are two apps).
+  setup: (ctx) => {
+    const { events, logger, metrics, meter } = ctx
+    const hub = createHub(events, logger, metrics)
+    const service = createWebsocketService(hub, meter)
+    const endpoint = createEndpoint({
+      hub,
       config: ctx.config,
       channels: ctx.channels,
       users: ctx.auth.users,
-      meter: ctx.meter,
-      metrics: ctx.metrics,
-      logger: ctx.logger,
+      meter,
+      metrics,
+      logger,
     })
-    return state.endpoint.endpoint
-  },
-  start: (ctx) => {
-    const state = stateOf(ctx)
-    state.offs.push(...watchResources(ctx, state.hub, createWebsocketService(state.hub, ctx.meter), state.endpoint!))
-  },
-  stop: (ctx) => {
-    const state = stateOf(ctx)
-    for (const off of state.offs.splice(0)) off()
-    for (const conn of state.hub.conns) clearTimeout(conn.expiry)
-    state.hub.close()
+    const offs: (() => void)[] = []
+    return {
+      service,
+      websocket: (server) => {
+        hub.attach(server)
+        return endpoint.endpoint
+      },
+      // At start every plugin has registered its channel kinds: their events are watched from here.
+      start: () => void offs.push(...watchResources(ctx, hub, service, endpoint)),
+      stop: () => {
+        for (const off of offs.splice(0)) off()
+        for (const conn of hub.conns) clearTimeout(conn.expiry)
+        hub.close()
+      },
+    }
   },
 })

@@ -18,7 +18,7 @@ function resourceId(kind: string, payload: Payload): string | undefined {
   return typeof nested === 'string' || typeof nested === 'number' ? String(nested) : undefined
 }
 
-export function watchResources(ctx: PluginContext<any>, hub: Hub, service: WebsocketService, endpoint: Endpoint): (() => void)[] {
+export function watchResources(ctx: Pick<PluginContext, 'events' | 'logger' | 'channels'>, hub: Hub, service: WebsocketService, endpoint: Endpoint): (() => void)[] {
   const { events, logger } = ctx
   const offs: (() => void)[] = []
   // Publishers may or may not broadcast these events: each replica that sees one forwards it

@@ -23,7 +23,7 @@ if (mode === 'raw') {
   console.log(`listening ${server.port}`)
 } else {
   // Any user may join a room: the benchmark measures fan-out, not the authoriser.
-  const rooms = definePlugin({ name: 'bench-rooms', channels: { room: () => () => true } })
+  const rooms = definePlugin({ name: 'bench-rooms', setup: () => ({ channels: { room: () => true } }) })
   const app = await createApp({ plugins: [websocket, rooms] })
   const server = serve(app, { hostname: '127.0.0.1', port })
   console.log(`listening ${server.port}`)

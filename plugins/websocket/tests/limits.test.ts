@@ -13,7 +13,7 @@ beforeAll(async () => {
     env: { WS_BACKPRESSURE_BYTES: '65536', WS_IDLE_TIMEOUT_SECONDS: '2', RATE_LIMIT_DEFAULT: '100000/minute' },
   })
   s = serveApp(t.app)
-  ws = t.app.service<WebsocketService>('websocket')
+  ws = t.app.service(websocket)
 }, 30_000)
 
 afterAll(async () => {

@@ -1,7 +1,7 @@
 /** Two replicas sharing Redis (TEST_REDIS_URL): every publish reaches every subscriber on every replica exactly once. */
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import projects from '../../projects/index.ts'
-import websocket, { type WebsocketService } from '../index.ts'
+import websocket from '../index.ts'
 import { startReplicas, WsClient, type Replicas } from './helpers.ts'
 
 const url = process.env.TEST_REDIS_URL
@@ -18,7 +18,7 @@ describe.skipIf(!url)('websocket across two replicas sharing Redis', () => {
     clients.push(client)
     return client
   }
-  const service = (replica: number) => r.apps[replica]!.app.service<WebsocketService>('websocket')
+  const service = (replica: number) => r.apps[replica]!.app.service(websocket)
   const newProject = async (owner: string) => {
     const res = await r.apps[0]!.app.handle(
       new Request('http://localhost/api/v1/app/projects', {

@@ -9,7 +9,7 @@ import { rawUpgrade, serveApp, until, WsClient, type Served } from './helpers.ts
 const metered: MeterEvent[] = []
 const meterProbe = definePlugin({
   name: 'ws-meter-probe',
-  start: (ctx) => ctx.meterSink.setSink({ record: (e) => void metered.push(e), flush: async () => {} }),
+  setup: () => ({ meterSink: { record: (e) => void metered.push(e), flush: async () => {} } }),
 })
 
 let t: TestApp
@@ -30,7 +30,7 @@ beforeAll(async () => {
     env: { WS_MAX_MESSAGE_BYTES: '1024', WS_MAX_SUBSCRIPTIONS: '3', WS_RATE_LIMIT_STRIKES: '2', RATE_LIMIT_DEFAULT: '100000/minute' },
   })
   s = serveApp(t.app)
-  ws = t.app.service<WebsocketService>('websocket')
+  ws = t.app.service(websocket)
 }, 30_000)
 
 afterAll(async () => {
