@@ -10,7 +10,9 @@ import { migrate, openDatabase } from './index.ts'
 
 const appModule = process.argv[2]
 if (!appModule) {
-  console.error('usage: bun core/db/cli-migrate.ts <app module>   e.g. starters/saas/app.ts (npm run migrate passes it)')
+  console.error(
+    'usage: bun core/db/cli-migrate.ts <app module>   e.g. starters/saas/app.ts (npm run migrate passes it)',
+  )
   console.error("The module exports `plugins`: the core's and those plugins' migrations are applied.")
   process.exit(2)
 }

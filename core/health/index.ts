@@ -2,6 +2,9 @@
 import { t } from 'elysia'
 import { definePlugin } from '../plugin/index.ts'
 
+export { createHealthChecks, type Check, type ComponentStatus, type FailureReason, type HealthChecks } from './checks.ts'
+export { redisCheck } from './redis-check.ts'
+
 const healthBody = t.Object({ status: t.String(), timestamp: t.String({ format: 'date-time' }) })
 
 export const healthPlugin = definePlugin({
