@@ -69,7 +69,7 @@ export function createTicketsPlugin(options: TicketsPluginOptions = {}) {
           },
           'comment.added': (e: unknown) => notifier.comment(e as EventMap['comment.added']),
         },
-        // WebSocket `ticket:<id or number>`: its requester and staff.
+        // WebSocket `ticket:<uuid>`: its requester and staff.
         channels: { ticket: ({ principal, id }) => tickets.canWatch(principal, id) },
       }
     },

@@ -143,11 +143,18 @@ const toComment = (r: CommentRow): Comment => ({
   created_at: r.created_at.toISOString(),
 })
 
-/** A date or date-time query value; `endOfDay` turns a bare date into the last instant of that day. */
+/** True for a real calendar day (JavaScript's Date would turn 2026-02-30 into March 2nd). */
+const realDay = (y: number, m: number, d: number) => {
+  const t = new Date(Date.UTC(y, m - 1, d))
+  return t.getUTCFullYear() === y && t.getUTCMonth() === m - 1 && t.getUTCDate() === d
+}
+
+/** A date or date-time value; `endOfDay` turns a bare date into the last instant of that day. */
 function parseInstant(field: string, value: string, endOfDay = false): Date {
   const dateOnly = /^\d{4}-\d{2}-\d{2}$/.test(value)
+  const ymd = /^(\d{4})-(\d{2})-(\d{2})/.exec(value)
   const d = new Date(dateOnly ? `${value}T00:00:00.000Z` : value)
-  if (Number.isNaN(d.getTime()) || (dateOnly && d.toISOString().slice(0, 10) !== value)) {
+  if (!ymd || Number.isNaN(d.getTime()) || !realDay(Number(ymd[1]), Number(ymd[2]), Number(ymd[3]))) {
     throw validation(field, `${field} must be an ISO 8601 date or date-time`)
   }
   return dateOnly && endOfDay ? new Date(d.getTime() + 86_400_000 - 1) : d
@@ -576,6 +583,8 @@ export function createTicketsService(d: TicketsDeps) {
 
     /** `ticket:<id>` WebSocket channel: its requester and staff. */
     async canWatch(p: Principal, ref: string): Promise<boolean> {
+      // By UUID only: broadcasts go to `ticket:<uuid>`, so a `ticket:<number>` subscription would never hear anything.
+      if (!isUuid(ref)) return false
       try {
         await load(p, ref)
         return true

@@ -189,6 +189,45 @@ describe('validation and forbidden fields', () => {
   })
 })
 
+describe('staff fields', () => {
+  it('patches due_at, scheduled_at, urgency, category, custom_fields and queue; bad values are 422', async () => {
+    const a = await open('alice', { urgency: 3 })
+    const res = await t.as('agent1').patch(`${base}/${a.id}`, {
+      due_at: '2026-04-01T12:00:00Z',
+      scheduled_at: '2026-03-30T08:30:00.000Z',
+      urgency: null,
+      category: 'network',
+      subcategory: 'vpn',
+      custom_fields: { asset: 'LT-42', nested: { ok: true } },
+    })
+    expect(res.status).toBe(200)
+    expect(res.body).toMatchObject({
+      due_at: '2026-04-01T12:00:00.000Z',
+      scheduled_at: '2026-03-30T08:30:00.000Z',
+      urgency: null,
+      category: 'network',
+      subcategory: 'vpn',
+      custom_fields: { asset: 'LT-42', nested: { ok: true } },
+    })
+    expect((await t.as('agent1').patch(`${base}/${a.id}`, { due_at: null })).body.due_at).toBeNull()
+    for (const [body, field] of [
+      [{ due_at: 'tomorrow' }, 'due_at'],
+      [{ scheduled_at: '2026-02-30T00:00:00Z' }, 'scheduled_at'],
+      [{ status: 'closed' }, 'status'],
+      [{ queue_id: crypto.randomUUID() }, 'queue_id'],
+      [{ urgency: 0 }, 'urgency'],
+    ] as const) {
+      const r = await t.as('agent1').patch(`${base}/${a.id}`, body)
+      expect(r.status).toBe(422)
+      expect(r.body.error.details.field).toBe(field)
+    }
+    // An empty PATCH changes nothing and writes no activity.
+    const before = (await t.as('agent1').get(`${base}/${a.id}/activity`)).body.total
+    expect((await t.as('agent1').patch(`${base}/${a.id}`, {})).status).toBe(200)
+    expect((await t.as('agent1').get(`${base}/${a.id}/activity`)).body.total).toBe(before)
+  })
+})
+
 describe('API keys', () => {
   it('needs tickets:read to read and tickets:write to write; a key never exceeds its owner', async () => {
     const a = await open('alice')
@@ -351,6 +390,8 @@ describe('internal notes never reach requesters', () => {
 
 describe('numbers', () => {
   it('gives 200 concurrent creates 200 distinct consecutive numbers', async () => {
+    // Users exist first: concurrent first requests of one new user race in the core's provisioning (not what this tests).
+    for (let i = 0; i < 10; i++) await t.user(`crowd${i}`)
     const res = await Promise.all(Array.from({ length: 200 }, (_, i) => t.as(`crowd${i % 10}`).post(base, { title: `Crowd ${i}`, description: 'at once' })))
     expect(res.every((r) => r.status === 201)).toBe(true)
     const numbers = res.map((r) => r.body.number as number).sort((a, b) => a - b)
@@ -396,5 +437,8 @@ describe('activity and events', () => {
     expect(await t.app.channels.authorize(`ticket:${a.id}`, await who('alice'))).toBe('ok')
     expect(await t.app.channels.authorize(`ticket:${a.id}`, await who('agent1'))).toBe('ok')
     expect(await t.app.channels.authorize(`ticket:${a.id}`, await who('bob'))).toBe('forbidden')
+    expect(await t.app.channels.authorize(`ticket:${a.number}`, await who('alice'))).toBe('forbidden')
+    await t.as('boss').delete(`${base}/${a.id}`)
+    expect(await t.app.channels.authorize(`ticket:${a.id}`, await who('alice'))).toBe('forbidden')
   })
 })
