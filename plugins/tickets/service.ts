@@ -316,6 +316,24 @@ export function createTicketsService(d: TicketsDeps) {
           : sql`${where} and search_public @@ ${tsq}`
       }
       const sort = q.sort ?? '-created_at'
+      if (text && q.after === undefined) {
+        // Text search: count the matches first (capped, through the GIN indexes). A rare word
+        // would otherwise tempt the planner into walking the created_at index and filtering
+        // hundreds of thousands of rows (bench/tickets.md); up to the cap, the matches are
+        // fetched apart (a materialized CTE: GIN first) and sorted. Past the cap the word is
+        // common and the index order finds a page quickly: the general path below.
+        const [c] = await sql<{ n: number }[]>`select count(*)::int as n from (select 1 from tickets where ${where} limit ${COUNT_CAP + 1}) capped`
+        const n = c!.n
+        if (n <= COUNT_CAP) {
+          const order = sort === '-created_at' ? sql`created_at desc, id desc` : sort === '-updated_at' ? sql`updated_at desc, id desc` : ORDERS[sort]
+          const rows =
+            n <= q.skip
+              ? []
+              : await sql<TicketRow[]>`with m as materialized (select ${columns}, priority_rank from tickets where ${where})
+                  select * from m order by ${order} limit ${q.limit} offset ${q.skip}`
+          return page(rows.map(view), { total: n }, q)
+        }
+      }
       if (sort === '-created_at' || sort === '-updated_at') {
         // Served by tickets_*_created_idx / tickets_updated_idx: reads only the page, count capped.
         const r = await paged<TicketRow>(sql, { table: 'tickets', columns, where, sortKey: sort.slice(1) }, q)
