@@ -8,6 +8,8 @@ export const ERROR_CODES = {
   CONFLICT: { status: 409, message: 'Resource conflict' },
   PAYLOAD_TOO_LARGE: { status: 413, message: 'Request body too large' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Unsupported media type' },
+  /** A plain HTTP request to a WebSocket route (RFC 9110 §15.5.22): answered with `Upgrade: websocket`. */
+  UPGRADE_REQUIRED: { status: 426, message: 'Upgrade required' },
   VALIDATION_ERROR: { status: 422, message: 'Validation failed' },
   RATE_LIMIT_EXCEEDED: { status: 429, message: 'Rate limit exceeded' },
   INTERNAL_ERROR: { status: 500, message: 'Internal server error' },

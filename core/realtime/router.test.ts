@@ -112,7 +112,8 @@ describe('realtime router', () => {
 
   it('refuses a forged upgrade marker on a plain request', async () => {
     const res = await t.as('alice').get('/api/v1/app/echo-ws', { headers: { 'x-omnistack-upgrade': crypto.randomUUID() } })
-    expect(res.status).toBe(400)
+    // Still a plain HTTP request: 426 Upgrade Required, never an upgrade.
+    expect(res.status).toBe(426)
   })
 
   it('closes open sockets with 1001 on shutdown', async () => {

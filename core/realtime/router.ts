@@ -57,7 +57,14 @@ export function createSocketRouter(options: { handle: HandleFn; logger: Logger }
       endpoint.path,
       async ({ request, principal, clientIp, requestId }) => {
         const slot = slots.get(request.headers.get(SLOT_HEADER) ?? '')
-        if (!slot) throw new AppError('BAD_REQUEST', 'Expected a WebSocket upgrade (Upgrade: websocket)', { upgrade: 'websocket' })
+        if (!slot) {
+          throw new AppError(
+            'UPGRADE_REQUIRED',
+            'This route speaks WebSocket: send the request with Upgrade: websocket',
+            { upgrade: 'websocket' },
+            { upgrade: 'websocket', connection: 'Upgrade' },
+          )
+        }
         const data = await endpoint.accept({ principal, clientIp, requestId, version: stateOf(request).version, request })
         slot.endpoint = endpoint
         slot.data = data

@@ -91,10 +91,11 @@ describe('websocket: connecting', () => {
     await expect(WsClient.open(s.url('bad'))).rejects.toThrow()
   })
 
-  it('answers a plain GET on the socket path with 400 and documents the route', async () => {
+  it('answers a plain GET on the socket path with 426 Upgrade Required and documents the route', async () => {
     const res = await t.as('alice').get('/api/v1/app/ws')
-    expect(res.status).toBe(400)
-    expect(res.body.error.code).toBe('BAD_REQUEST')
+    expect(res.status).toBe(426)
+    expect(res.body.error.code).toBe('UPGRADE_REQUIRED')
+    expect(res.headers.get('upgrade')).toBe('websocket')
     const spec = (await t.get('/openapi.json')).body
     expect(spec.paths['/api/v1/app/ws'].get.tags).toEqual(['WebSocket'])
     expect(spec.paths['/api/v2/app/ws'].get.security).toEqual([{ bearerAuth: [] }])
