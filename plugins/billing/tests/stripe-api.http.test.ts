@@ -1,6 +1,6 @@
 /** Stripe API routes against a local fake speaking Stripe's wire format: checkout, portal, invoices, cancel, resume, 503 and 502. */
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
-import { createLogger } from '../../../core/observability/logger.ts'
+import { createLogger } from '../../../core/observability/index.ts'
 import { testApp, type TestApp } from '../../../core/testing/index.ts'
 import { startFakeStripe, type FakeStripe } from './fakes/stripe-api.ts'
 import { billingApp, PLUGINS, postStripe, stripeEnv, stripeEvent } from './support.ts'

@@ -1,6 +1,6 @@
 /** Stripe webhooks signed with the official SDK: accepted, forged ones refused with nothing stored, duplicates and old events never applied. */
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
-import { createLogger } from '../../../core/observability/logger.ts'
+import { createLogger } from '../../../core/observability/index.ts'
 import type { TestApp } from '../../../core/testing/index.ts'
 import { billingApp, countEvents, PLUGINS, postStripe, provision, stripeEnv, stripeEvent, WEBHOOK_SECRET } from './support.ts'
 import { testApp } from '../../../core/testing/index.ts'
