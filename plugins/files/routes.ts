@@ -1,12 +1,10 @@
 /** Files routes: /app/files (seed 004 "File Endpoints") and, for the local driver, the signed /public/files URLs. */
-import type { PluginInstance, RouteContext } from '../../core/index.ts'
+import { jsonDoc, type PluginInstance, type RouteContext } from '../../core/index.ts'
 import { FileModel } from './schema.ts'
 import type { FilesService } from './service.ts'
 import type { LocalStorage, SignedQuery } from './storage/local.ts'
 
 // TypeBox schemas are JSON Schema; `{}` satisfies the OpenAPI types' SchemaObject.
-const json = (schema: object, description: string) => ({ description, content: { 'application/json': { schema: schema as {} } } })
-
 export const fileRoutes = ({ router }: RouteContext, files: FilesService) =>
   router('/files')
     .post('/upload-url', ({ user, body }) => files.createUpload(user.id, body), {
@@ -28,7 +26,7 @@ export const fileRoutes = ({ router }: RouteContext, files: FilesService) =>
       query: FileModel.listQuery,
       scope: 'files:read',
       // Documented rather than declared: a `response` schema would copy the page and drop its v2 marker.
-      detail: { summary: 'List my files', responses: { 200: json(FileModel.list, 'A page of files, newest first') } },
+      detail: { summary: 'List my files', responses: { 200: jsonDoc('A page of files, newest first', FileModel.list) } },
     })
     .get('/:file_id', ({ user, params }) => files.get(user.id, params.file_id), {
       params: FileModel.params,

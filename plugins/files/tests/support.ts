@@ -1,27 +1,12 @@
-/** Test helpers: scoped test API keys, a meter sink that records, temp data dirs and signed-URL requests. */
+/** Test helpers: scoped test API keys (from core/testing), a meter sink that records, temp data dirs and signed-URL requests. */
 import { createHash } from 'node:crypto'
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { definePlugin, unauthenticated, type App, type MeterEvent, type Principal } from '../../../core/index.ts'
+import { definePlugin, type App, type MeterEvent } from '../../../core/index.ts'
 
-/** Bearer `tk_<user>~<scope,scope>` standing in for the users plugin's API keys. */
-export const scopedKeys = definePlugin({
-  name: 'test-scoped-keys',
-  setup: ({ auth }) => {
-    auth.addResolver({
-      matches: (token) => token.startsWith('tk_'),
-      resolve: async (token): Promise<Principal> => {
-        const [id, scopes = ''] = token.slice(3).split('~')
-        const user = await auth.users.get(id!)
-        if (!user) throw unauthenticated('Invalid API key')
-        return { user, kind: 'api_key', scopes: new Set(scopes.split(',').filter(Boolean)) }
-      },
-    })
-    return {}
-  },
-})
-export const keyHeader = (user: string, ...scopes: string[]) => ({ authorization: `Bearer tk_${user}~${scopes.join(',')}` })
+/** Bearer `tk_<user>~<scope,scope>` standing in for the users plugin's API keys (core/testing). */
+export { keyHeader, scopedKeys } from '../../../core/testing/index.ts'
 
 /** Records every meter() call, as the usage plugin's sink would receive them. */
 export function meterRecorder() {
