@@ -1,28 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
-import { definePlugin, unauthenticated } from '../../../core/index.ts'
-import { testApp, type TestApp } from '../../../core/testing/index.ts'
+import { definePlugin } from '../../../core/index.ts'
+import { keyHeader, scopedKeys, testApp, type TestApp } from '../../../core/testing/index.ts'
 import { createFeatureFlagsPlugin, type FeatureFlagsService } from '../index.ts'
 
 let clock = new Date('2026-01-10T12:00:00Z')
 /** Hands the app's dashboard stats registry to the test as its service. */
 const statsProbe = definePlugin({ name: 'test-stats-probe', setup: (ctx) => ({ service: ctx.stats }) })
-/** Bearer `tk_<user>~<scope,...>`: an API key with those scopes (the users plugin's osk_ keys work the same). */
-const keys = definePlugin({
-  name: 'test-keys',
-  setup: ({ auth }) => {
-    auth.addResolver({
-      matches: (token) => token.startsWith('tk_'),
-      resolve: async (token) => {
-        const [id, scopes = ''] = token.slice(3).split('~')
-        const user = await auth.users.get(id!)
-        if (!user) throw unauthenticated('Invalid API key')
-        return { user, kind: 'api_key', scopes: new Set(scopes.split(',').filter(Boolean)) }
-      },
-    })
-    return {}
-  },
-})
-const key = (user: string, ...scopes: string[]) => ({ headers: { authorization: `Bearer tk_${user}~${scopes.join(',')}` } })
+/** An API key of `user` with `scopes` (core/testing's scopedKeys; the users plugin's osk_ keys work the same). */
+const key = (user: string, ...scopes: string[]) => ({ headers: keyHeader(user, ...scopes) })
 const admin = { sub: 'flags-admin', email: 'flags-admin@example.com' }
 const featureFlags = createFeatureFlagsPlugin({ now: () => clock })
 let t: TestApp
@@ -30,7 +15,7 @@ let flags: FeatureFlagsService
 
 beforeAll(async () => {
   t = await testApp({
-    plugins: [featureFlags, statsProbe, keys],
+    plugins: [featureFlags, statsProbe, scopedKeys],
     env: { ADMIN_EMAILS: 'flags-admin@example.com', RATE_LIMIT_DEFAULT: '100000/minute' },
   })
   flags = t.app.service(featureFlags)
