@@ -3,6 +3,7 @@ import { Elysia } from 'elysia'
 import { docsPages } from './docs-pages.ts'
 
 export { buildOpenApi } from './build.ts'
+export { jsonDoc, type ResponseDoc } from './response-doc.ts'
 
 export function openApiRoutes(spec: () => Record<string, unknown>) {
   return new Elysia()
