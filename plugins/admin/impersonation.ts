@@ -4,7 +4,7 @@
  * every request made with the token, so a stop (or the admin's demotion) applies at once everywhere.
  */
 import { randomBytes } from 'node:crypto'
-import { SignJWT, base64url, jwtVerify } from 'jose'
+import { jwt } from '@elysiajs/jwt'
 import {
   badRequest,
   conflict,
@@ -26,6 +26,15 @@ export const STOP_PATH = '/admin/impersonate/stop'
 const HEADER = { alg: 'HS256', kid: 'omnistack-impersonation', typ: 'JWT' } as const
 const ISSUER = 'omnistack'
 const AUDIENCE = 'omnistack-impersonation'
+
+/**
+ * Signs and verifies with @elysiajs/jwt (jose underneath). The plugin's `sign`/`verify` pair is
+ * taken from its decorator because both run outside a route: `start` in the service, `verify` in
+ * the credential resolver the core's authenticator calls; and the secret is known only after init().
+ */
+const tokens = (secret: string) =>
+  jwt({ name: 'impersonationToken', secret, alg: HEADER.alg, kid: HEADER.kid, typ: HEADER.typ, iss: ISSUER, aud: AUDIENCE })
+    .decorator.impersonationToken
 
 export interface ImpersonationStarted {
   message: string
@@ -64,15 +73,16 @@ export function createImpersonation(ctx: Pick<PluginContext, 'sql' | 'audit' | '
   const sql: Sql = ctx.sql
   /** Tokens whose signature was checked, until their exp (the session row is still read every time). */
   const verified = new Map<string, Claims>()
-  let key: Uint8Array | undefined
-  // jose serialises the protected header as given, so every token starts with this segment.
-  const prefix = base64url.encode(JSON.stringify(HEADER)) + '.'
+  let signer: ReturnType<typeof tokens> | undefined
+  // The protected header is serialised as given (alg, kid, typ), so every token starts with this segment.
+  const prefix = Buffer.from(JSON.stringify(HEADER)).toString('base64url') + '.'
 
   const verify = async (token: string): Promise<Claims> => {
     const hit = verified.get(token)
     if (hit && hit.exp * 1000 > Date.now()) return hit
     try {
-      const { payload } = await jwtVerify(token, key!, { algorithms: ['HS256'], issuer: ISSUER, audience: AUDIENCE })
+      const payload = await signer!.verify(token, { algorithms: ['HS256'], issuer: ISSUER, audience: AUDIENCE })
+      if (!payload) throw new Error('bad signature, issuer, audience or expiry')
       const act = payload.act as { sub?: unknown } | undefined
       if (typeof payload.sub !== 'string' || typeof act?.sub !== 'string' || typeof payload.jti !== 'string' || typeof payload.exp !== 'number') {
         throw new Error('incomplete claims')
@@ -89,7 +99,7 @@ export function createImpersonation(ctx: Pick<PluginContext, 'sql' | 'audit' | '
   const resolver: CredentialResolver = {
     matches: (token) => token.startsWith(prefix),
     async resolve(token) {
-      if (!key) throw unauthenticated('Impersonation is not ready')
+      if (!signer) throw unauthenticated('Impersonation is not ready')
       const claims = await verify(token)
       // One round trip: the session (revocation), the admin (still an active admin) and the target.
       const [row] = await sql<SessionRow[]>`
@@ -113,7 +123,7 @@ export function createImpersonation(ctx: Pick<PluginContext, 'sql' | 'audit' | '
         await sql`insert into impersonation_secret (id, secret) values (1, ${randomBytes(48).toString('base64url')}) on conflict (id) do nothing`
         secret = (await sql<{ secret: string }[]>`select secret from impersonation_secret where id = 1`)[0]!.secret
       }
-      key = new TextEncoder().encode(secret)
+      signer = tokens(secret)
       ctx.auth.addResolver(resolver)
     },
 
@@ -147,15 +157,12 @@ export function createImpersonation(ctx: Pick<PluginContext, 'sql' | 'audit' | '
         )
         return s
       })
-      const token = await new SignJWT({ act: { sub: actor.id } })
-        .setProtectedHeader(HEADER)
-        .setSubject(target.id)
-        .setJti(session.id)
-        .setIssuer(ISSUER)
-        .setAudience(AUDIENCE)
-        .setIssuedAt()
-        .setExpirationTime(Math.floor(session.expires_at.getTime() / 1000))
-        .sign(key!)
+      const token = await signer!.sign({
+        sub: target.id,
+        jti: session.id,
+        act: { sub: actor.id },
+        exp: Math.floor(session.expires_at.getTime() / 1000),
+      })
       return { message: 'Impersonation started', impersonated_user: who(target), token, expires_at: session.expires_at }
     },
 
