@@ -1,7 +1,12 @@
 /**
  * CORS from CORS_ORIGINS only (SPEC §2). Written here rather than with @elysiajs/cors because
- * its defaults echo any Origin with credentials (PITFALLS); this version echoes an allowed
- * origin exactly, sends nothing to others, and answers preflights with explicit lists.
+ * its defaults echo any Origin with credentials (PITFALLS), and even configured explicitly
+ * (origin list, methods, headers, credentials) version 1.4.2 sends allow-credentials,
+ * allow-methods, allow-headers and expose-headers on every response, to origins it refuses too,
+ * and answers a refused origin's preflight with 204 and those lists. It is also an Elysia
+ * onRequest hook, while the request pipeline answers preflights in its own stage before Elysia
+ * routes (core/app/pipeline.ts). This version echoes an allowed origin exactly, sends nothing to
+ * others, and answers preflights with explicit lists.
  */
 export const CORS_METHODS = 'GET, POST, PUT, PATCH, DELETE, OPTIONS'
 export const CORS_HEADERS =
