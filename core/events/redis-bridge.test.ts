@@ -94,16 +94,16 @@ describe('event bus during a Redis outage (own redis-server)', () => {
     admin = new Redis(url, { retryStrategy: () => 100 })
     admin.on('error', () => {})
     await until(async () => (await subscribers(admin!, channel)) === 2)
-    const onA = record(a, 'ticket.created')
-    const onB = record(b, 'ticket.created')
+    const onA = record(a, 'user.changed')
+    const onB = record(b, 'user.changed')
 
-    await a.publish('ticket.created', { id: 'before' }, { broadcast: true })
+    await a.publish('user.changed', { id: 'before' }, { broadcast: true })
     await until(() => onB.length === 1)
 
     proc!.kill('SIGKILL')
     await proc!.exited
     const started = performance.now()
-    await a.publish('ticket.created', { id: 'during' }, { broadcast: true })
+    await a.publish('user.changed', { id: 'during' }, { broadcast: true })
     expect(performance.now() - started).toBeLessThan(100)
     await sleep(300)
     expect(onA.map((g) => g.payload)).toEqual([{ id: 'before' }, { id: 'during' }])
@@ -119,7 +119,7 @@ describe('event bus during a Redis outage (own redis-server)', () => {
     // Both resubscribed on the new server (its count started at zero).
     expect(await subscribers(admin, channel)).toBe(2)
 
-    await b.publish('ticket.created', { id: 'after' }, { broadcast: true })
+    await b.publish('user.changed', { id: 'after' }, { broadcast: true })
     await until(() => onA.length === 3)
     await sleep(200)
     expect(onA.map((g) => g.payload)).toEqual([{ id: 'before' }, { id: 'during' }, { id: 'after' }])
@@ -135,8 +135,8 @@ describe('event bus during a Redis outage (own redis-server)', () => {
     const { logger, lines } = captureLogs()
     const bus = createEventBus({ redisUrl: `redis://127.0.0.1:${deadPort}`, logger, channel, instanceId: 'late' })
     buses.push(bus)
-    const got = record(bus, 'ticket.created')
-    await bus.publish('ticket.created', { id: 'alone' }, { broadcast: true })
+    const got = record(bus, 'user.changed')
+    await bus.publish('user.changed', { id: 'alone' }, { broadcast: true })
     await sleep(50)
     expect(got).toHaveLength(1)
     expect(lines.filter((l) => l.level === 'WARN')).toHaveLength(1)
@@ -146,7 +146,7 @@ describe('event bus during a Redis outage (own redis-server)', () => {
     try {
       await until(() => lines.some((l) => l.level === 'INFO'))
       expect(await subscribers(probe, channel)).toBe(1)
-      await probe.publish(channel, JSON.stringify({ v: 1, id: 'x', name: 'ticket.created', origin: 'elsewhere', payload: { id: 'remote' } }))
+      await probe.publish(channel, JSON.stringify({ v: 1, id: 'x', name: 'user.changed', origin: 'elsewhere', payload: { id: 'remote' } }))
       await until(() => got.length === 2)
       expect(got[1]!.payload).toEqual({ id: 'remote' })
     } finally {

@@ -11,6 +11,7 @@ export {
   type PluginDefinition,
   type PluginInstance,
   type PluginRefs,
+  type PublicRouteContext,
   type RateLimitClassDefinition,
   type RouteContext,
   type ServiceOf,

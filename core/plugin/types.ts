@@ -90,6 +90,9 @@ export interface RouteContext<C = unknown, R = RouterFactory, Deps = {}> extends
   readonly router: R
 }
 
+/** What a `public` zone route factory gets (no principal: the routes are unauthenticated). */
+export type PublicRouteContext<C = unknown, Deps = {}> = RouteContext<C, PublicRouterFactory, Deps>
+
 /** Event handlers of a plugin, by event name (typed through EventMap). */
 export type EventHandlers = {
   [K in keyof EventMap & string]?: (payload: EventMap[K]) => void | Promise<void>
@@ -101,7 +104,7 @@ export interface PluginInstance<Service = undefined, C = unknown, Deps = {}> {
   service?: Service
   /** Route factories per zone, mounted under /api/{v}/{zone}; each runs once per API version. */
   routes?: {
-    public?: (ctx: RouteContext<C, PublicRouterFactory, Deps>) => AnyElysia
+    public?: (ctx: PublicRouteContext<C, Deps>) => AnyElysia
     app?: (ctx: RouteContext<C, RouterFactory, Deps>) => AnyElysia
     admin?: (ctx: RouteContext<C, RouterFactory, Deps>) => AnyElysia
   }
