@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto'
 import type { Sql } from '../db/index.ts'
 import { conflict, payloadTooLarge, validation } from '../errors/index.ts'
 import type { Logger } from '../observability/logger.ts'
-import { type Exchange } from './request-state.ts'
+import type { Exchange } from './request-state.ts'
 
 const KEY = /^[\x21-\x7e]{1,255}$/
 
@@ -112,14 +112,11 @@ export function idempotencyStages(store: Idempotency, options: { maxJsonBytes: n
     if (x.failed || x.status >= 500) stored = undefined
     else if (x.response) stored = x.replayBody // a stream or hand-built Response is kept only as named by replayAs()
     else stored = x.body ?? ''
-    const done =
-      stored === undefined
-        ? store.release(userId, key).catch((err) => options.logger.warn('idempotency release failed', { request_id: x.id, error: err }))
-        : store.complete(userId, key, x.status, stored).catch((err) =>
-            // The answer stands; the reservation stays open until it counts as abandoned.
-            options.logger.error('idempotency completion failed', { request_id: x.id, error: err }),
-          )
-    return done as Promise<unknown> as Promise<void>
+    if (stored === undefined) {
+      return store.release(userId, key).catch((err) => options.logger.warn('idempotency release failed', { request_id: x.id, error: err }))
+    }
+    // If storing fails the answer still stands; the reservation stays open until it counts as abandoned.
+    return store.complete(userId, key, x.status, stored).catch((err) => options.logger.error('idempotency completion failed', { request_id: x.id, error: err }))
   }
 
   return { reserve, settle }
