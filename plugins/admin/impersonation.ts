@@ -46,7 +46,7 @@ export interface ImpersonationStarted {
 export interface ImpersonationService {
   /** Loads (or creates) the signing secret and registers the bearer resolver. */
   init(): Promise<void>
-  start(principal: Principal, input: { user_id: string; reason: string }, req: AuditRequest): Promise<ImpersonationStarted>
+  start(principal: Principal, input: { user_id: string; reason?: string }, req: AuditRequest): Promise<ImpersonationStarted>
   stop(principal: Principal, req: AuditRequest): Promise<{ message: string; impersonated_user: ImpersonationStarted['impersonated_user']; ended_at: Date }>
   readonly resolver: CredentialResolver
 }
@@ -56,6 +56,8 @@ export interface ImpersonationOptions {
   secret?: string
   /** IMPERSONATION_TTL_MINUTES (1-60). */
   ttlMinutes: number
+  /** IMPERSONATION_REQUIRE_REASON: a start without a (non-blank) reason is 422 with details.field "reason". */
+  requireReason?: boolean
 }
 
 interface Claims {
@@ -130,8 +132,9 @@ export function createImpersonation(ctx: Pick<PluginContext, 'sql' | 'audit' | '
     async start(principal, input, req) {
       if (principal.actorId) throw forbidden('An impersonation cannot start another one')
       const actor = principal.user
-      const reason = input.reason.trim()
-      if (!reason) throw validation('reason', 'reason must not be blank')
+      // Optional (seed 004 sends only user_id) unless IMPERSONATION_REQUIRE_REASON; blank = not given.
+      const reason = input.reason?.trim() || null
+      if (!reason && options.requireReason) throw validation('reason', 'reason is required (IMPERSONATION_REQUIRE_REASON)')
       const [target] = await sql<User[]>`select * from users where id = ${input.user_id}`
       if (!target) throw notFound('User', input.user_id)
       if (target.id === actor.id) throw forbidden('You cannot impersonate yourself')
@@ -151,7 +154,7 @@ export function createImpersonation(ctx: Pick<PluginContext, 'sql' | 'audit' | '
             action: 'impersonate.start',
             resource_type: 'user',
             resource_id: target.id,
-            details: { ...a.details, reason, impersonation_id: s.id, expires_at: s.expires_at.toISOString() },
+            details: { ...a.details, ...(reason ? { reason } : {}), impersonation_id: s.id, expires_at: s.expires_at.toISOString() },
           },
           tx,
         )

@@ -29,13 +29,21 @@ export default definePlugin({
       description: 'HS256 secret of impersonation tokens (same on every replica); unset = generated once and kept in the database',
     }),
     impersonationTtlMinutes: env.int('IMPERSONATION_TTL_MINUTES', { default: 60, min: 1, max: 60, description: 'lifetime of an impersonation token' }),
+    impersonationRequireReason: env.bool('IMPERSONATION_REQUIRE_REASON', {
+      default: false,
+      description: 'require a `reason` on POST /admin/impersonate/start (422 without one); by default it is optional and recorded when given',
+    }),
   },
   migrations: new URL('./migrations/', import.meta.url),
   setup: (ctx) => {
     const deps: AdminDeps = {
       users: ctx.deps.users,
       adminUsers: createAdminUsers(ctx, ctx.deps.users),
-      impersonation: createImpersonation(ctx, { secret: ctx.config.impersonationSecret, ttlMinutes: ctx.config.impersonationTtlMinutes }),
+      impersonation: createImpersonation(ctx, {
+        secret: ctx.config.impersonationSecret,
+        ttlMinutes: ctx.config.impersonationTtlMinutes,
+        requireReason: ctx.config.impersonationRequireReason,
+      }),
     }
     // The job queue is the core's: its counts come through its API, not its table.
     ctx.stats.contribute('jobs', async () => {

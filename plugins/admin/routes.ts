@@ -55,7 +55,7 @@ export const adminRoutes = ({ router, version, jobs, audit, stats, sql }: RouteC
           detail: {
             summary: 'Update a user\'s role or activation',
             description:
-              'Only a superadmin may grant or revoke admin/superadmin (or deactivate an admin); the last active superadmin cannot be demoted or deactivated (409). Audited.',
+              'An admin may grant and revoke `agent` and `admin`; only a superadmin grants, revokes or changes `superadmin` (403 otherwise); nobody changes their own role (403, details.field `role`); the last active superadmin cannot be deactivated (409). Every change is audited (`user.role_change`, `user.activate`, `user.deactivate`).',
             responses: { 200: jsonDoc('The updated user', AdminUserModel.user) },
           },
         },
@@ -139,7 +139,7 @@ export const adminRoutes = ({ router, version, jobs, audit, stats, sql }: RouteC
         detail: {
           summary: 'Impersonate a user',
           description:
-            'A 1-hour token for /app/* as that user (reason required, audited first). Not for admins, superadmins, yourself, or from an impersonation.',
+            'A 1-hour token for /app/* as that user, audited first. `reason` is optional and recorded in the audit entry when given (required, 422, when IMPERSONATION_REQUIRE_REASON=true). Not for admins, superadmins, yourself, or from an impersonation.',
           responses: { 200: jsonDoc('The impersonation token', ImpersonationModel.started) },
         },
       })

@@ -93,7 +93,9 @@ export namespace DashboardModel {
 export namespace ImpersonationModel {
   export const start = t.Object({
     user_id: t.String({ minLength: 1, maxLength: 255 }),
-    reason: t.String({ minLength: 1, maxLength: 500, description: 'Why: recorded in the audit log' }),
+    reason: t.Optional(
+      t.String({ maxLength: 500, description: 'Why: recorded in the audit log when given; required when IMPERSONATION_REQUIRE_REASON=true' }),
+    ),
   })
   const who = t.Object({ id: t.String(), email: nullable(t.String()), full_name: nullable(t.String()) })
   export const started = t.Object({

@@ -2,7 +2,6 @@
 import {
   conflict,
   forbidden,
-  isAdmin,
   notFound,
   paged,
   type AuditRequest,
@@ -55,7 +54,6 @@ export function createAdminUsers(ctx: Pick<PluginContext, 'sql' | 'audit'>, user
 
     async update(principal, id, patch, req, action) {
       const actor = principal.user
-      const privileged = isAdmin
       const row = await sql.begin(async (tx) => {
         // Every role or activation change takes this lock first, so the last-superadmin check cannot race.
         await tx`select pg_advisory_xact_lock(7416371240013318)`
@@ -65,11 +63,11 @@ export function createAdminUsers(ctx: Pick<PluginContext, 'sql' | 'audit'>, user
         const active = patch.is_active ?? target.is_active
         const roleChanged = role !== target.role
         const activeChanged = active !== target.is_active
-        if (roleChanged && (privileged(role) || privileged(target.role)) && actor.role !== 'superadmin') {
-          throw forbidden('Only a superadmin may grant or revoke the admin and superadmin roles', { required_role: 'superadmin' })
-        }
-        if (activeChanged && privileged(target.role) && actor.role !== 'superadmin') {
-          throw forbidden('Only a superadmin may deactivate or activate an admin', { required_role: 'superadmin' })
+        // docs/plugins/admin.md (seed 004's example): an admin grants and revokes agent and admin; superadmin
+        // (granting it, or changing a superadmin in any way) is a superadmin's; nobody changes their own role.
+        if (roleChanged && target.id === actor.id) throw forbidden('You cannot change your own role', { field: 'role' })
+        if ((roleChanged || activeChanged) && (role === 'superadmin' || target.role === 'superadmin') && actor.role !== 'superadmin') {
+          throw forbidden('Only a superadmin may grant, revoke or change the superadmin role', { required_role: 'superadmin' })
         }
         if (target.role === 'superadmin' && target.is_active && (role !== 'superadmin' || !active)) {
           const [{ n }] = (await tx`

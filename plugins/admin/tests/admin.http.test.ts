@@ -105,40 +105,61 @@ describe('admin users', () => {
 })
 
 describe('roles', () => {
-  it('lets an admin make agents but not admins or superadmins', async () => {
+  it('lets an admin grant and revoke agent and admin (seed 004), never superadmin', async () => {
     await t.as('u-r1').get('/api/v1/app/users/me')
     expect((await t.as(BOSS).patch('/api/v1/admin/users/u-r1', { role: 'agent' })).body.role).toBe('agent')
-    for (const role of ['admin', 'superadmin']) {
-      const res = await t.as(BOSS).patch('/api/v1/admin/users/u-r1', { role })
-      expect(res.status).toBe(403)
-      expect(res.body.error.details.required_role).toBe('superadmin')
-    }
+    const granted = await t.as(BOSS).patch('/api/v1/admin/users/u-r1', { role: 'admin' })
+    expect(granted.status).toBe(200)
+    expect(granted.body.role).toBe('admin')
+    // The new role applies at once (the user cache is dropped on every replica).
+    expect((await t.as('u-r1').get('/api/v1/admin/users')).status).toBe(200)
+    const res = await t.as(BOSS).patch('/api/v1/admin/users/u-r1', { role: 'superadmin' })
+    expect(res.status).toBe(403)
+    expect(res.body.error.details.required_role).toBe('superadmin')
+    expect((await t.as(BOSS).patch('/api/v1/admin/users/u-r1', { role: 'agent' })).body.role).toBe('agent')
+    expect((await t.as(BOSS).patch('/api/v1/admin/users/u-r1', { role: 'user' })).body.role).toBe('user')
+    expect((await t.as('u-r1').get('/api/v1/admin/users')).status).toBe(403)
     expect((await t.as(BOSS).patch('/api/v1/admin/users/u-r1', { role: 'owner' })).status).toBe(422)
   })
 
-  it('lets only a superadmin grant and revoke admin, or deactivate an admin', async () => {
+  it('lets only a superadmin grant, revoke or change superadmin', async () => {
     await t.as('u-r2').get('/api/v1/app/users/me')
-    expect((await t.as(ROOT).patch('/api/v1/admin/users/u-r2', { role: 'admin' })).body.role).toBe('admin')
-    expect((await t.as('u-r2').get('/api/v1/admin/users')).status).toBe(200)
-    expect((await t.as(BOSS).patch('/api/v1/admin/users/u-r2', { role: 'user' })).status).toBe(403)
+    expect((await t.as(ROOT).patch('/api/v1/admin/users/u-r2', { role: 'superadmin' })).body.role).toBe('superadmin')
+    for (const body of [{ role: 'admin' }, { role: 'user' }, { is_active: false }]) {
+      const res = await t.as(BOSS).patch('/api/v1/admin/users/u-r2', body)
+      expect(res.status).toBe(403)
+      expect(res.body.error.details.required_role).toBe('superadmin')
+    }
     expect((await t.as(BOSS).post('/api/v1/admin/users/u-r2/deactivate')).status).toBe(403)
+    expect((await t.as(BOSS).get('/api/v1/admin/users/u-r2')).body).toMatchObject({ role: 'superadmin', is_active: true })
+    expect((await t.as(ROOT).patch('/api/v1/admin/users/u-r2', { role: 'admin' })).body.role).toBe('admin')
     expect((await t.as(ROOT).patch('/api/v1/admin/users/u-r2', { role: 'user' })).body.role).toBe('user')
-    // The new role applies at once (the user cache is dropped on every replica).
     expect((await t.as('u-r2').get('/api/v1/admin/users')).status).toBe(403)
   })
 
-  it('never demotes or deactivates the last superadmin', async () => {
-    for (const body of [{ role: 'admin' }, { is_active: false }]) {
-      const res = await t.as(ROOT).patch('/api/v1/admin/users/u-root', body)
-      expect(res.status).toBe(409)
-      expect(res.body.error.code).toBe('CONFLICT')
+  it('lets nobody change their own role (403, field role)', async () => {
+    for (const [who, role] of [[BOSS, 'user'], [BOSS, 'superadmin'], [ROOT, 'admin']] as const) {
+      const res = await t.as(who).patch(`/api/v1/admin/users/${who.sub}`, { role })
+      expect(res.status).toBe(403)
+      expect(res.body.error.code).toBe('AUTHORIZATION_ERROR')
+      expect(res.body.error.details.field).toBe('role')
     }
+    const rows = await t.app.db.sql`select id, role from users where id in ('u-boss', 'u-root') order by id`
+    expect(rows.map((r) => [r.id, r.role])).toEqual([['u-boss', 'admin'], ['u-root', 'superadmin']])
+    // Naming the role one already has is no change.
+    expect((await t.as(ROOT).patch('/api/v1/admin/users/u-root', { role: 'superadmin', is_active: true })).status).toBe(200)
+  })
+
+  it('never deactivates the last superadmin', async () => {
+    const res = await t.as(ROOT).patch('/api/v1/admin/users/u-root', { is_active: false })
+    expect(res.status).toBe(409)
+    expect(res.body.error.code).toBe('CONFLICT')
     expect((await t.as(ROOT).post('/api/v1/admin/users/u-root/deactivate')).status).toBe(409)
-    // With a second superadmin, the first may step down.
+    // With a second superadmin, the first may be deactivated (and activated again by the other).
     await t.as('u-r3').get('/api/v1/app/users/me')
     expect((await t.as(ROOT).patch('/api/v1/admin/users/u-r3', { role: 'superadmin' })).status).toBe(200)
-    expect((await t.as('u-r3').patch('/api/v1/admin/users/u-r3', { role: 'admin' })).status).toBe(200)
-    expect((await t.as(ROOT).patch('/api/v1/admin/users/u-root', { role: 'superadmin', is_active: true })).status).toBe(200)
+    expect((await t.as('u-r3').post('/api/v1/admin/users/u-root/deactivate')).status).toBe(200)
+    expect((await t.as('u-r3').post('/api/v1/admin/users/u-root/activate')).status).toBe(200)
   })
 
   it('audits role changes with ip (per TRUSTED_PROXIES) and request id', async () => {
@@ -150,6 +171,22 @@ describe('roles', () => {
     const res = await t.as(ROOT).get('/api/v1/admin/dashboard/audit-logs?action=user.role_change&resource_type=user&actor_id=u-boss')
     const entry = res.body.items.find((e: { resource_id: string }) => e.resource_id === 'u-r4')
     expect(entry).toMatchObject({ actor_id: 'u-boss', ip_address: '198.51.100.7', request_id: 'req-role-1', details: { from: 'user', to: 'agent' } })
+  })
+
+  it('audits every role change, one entry per change', async () => {
+    await t.as('u-r5').get('/api/v1/app/users/me')
+    for (const [who, role] of [[BOSS, 'agent'], [BOSS, 'admin'], [BOSS, 'user'], [ROOT, 'superadmin'], [ROOT, 'agent']] as const) {
+      expect((await t.as(who).patch('/api/v1/admin/users/u-r5', { role })).status).toBe(200)
+    }
+    const log = await t.app.db.sql`
+      select actor_id, details from audit_logs where action = 'user.role_change' and resource_id = 'u-r5' order by created_at, id`
+    expect(log.map((e) => [e.actor_id, e.details.from, e.details.to])).toEqual([
+      ['u-boss', 'user', 'agent'],
+      ['u-boss', 'agent', 'admin'],
+      ['u-boss', 'admin', 'user'],
+      ['u-root', 'user', 'superadmin'],
+      ['u-root', 'superadmin', 'agent'],
+    ])
   })
 })
 

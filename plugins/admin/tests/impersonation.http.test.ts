@@ -40,12 +40,26 @@ describe('starting', () => {
     expect(entry!.details).toMatchObject({ reason: 'Support ticket #123', impersonation_id: claims.jti })
   })
 
-  it('requires a reason', async () => {
-    for (const body of [{ user_id: 'u-t2' }, { user_id: 'u-t2', reason: '' }, { user_id: 'u-t2', reason: '   ' }]) {
-      const res = await t.as(BOSS).post('/api/v1/admin/impersonate/start', body)
-      expect(res.status).toBe(422)
-      expect(res.body.error.details.field).toBe('reason')
+  it('needs only user_id (seed 004): the reason is optional, recorded in the audit entry when given', async () => {
+    for (const [body, id] of [
+      [{ user_id: 'u-t2' }, 'bare'],
+      [{ user_id: 'u-t2', reason: '   ' }, 'blank'],
+    ] as const) {
+      const res = await t.as(BOSS).post('/api/v1/admin/impersonate/start', body, { headers: { 'x-request-id': `req-reason-${id}` } })
+      expect(res.status).toBe(200)
+      expect(res.body.impersonated_user.id).toBe('u-t2')
+      const [entry] = await t.app.db.sql`select details from audit_logs where action = 'impersonate.start' and request_id = ${`req-reason-${id}`}`
+      expect(entry!.details.impersonation_id).toBe(decodeJwt(res.body.token).jti)
+      expect('reason' in entry!.details).toBe(false)
+      const [session] = await t.app.db.sql`select reason from impersonation_sessions where id = ${decodeJwt(res.body.token).jti!}`
+      expect(session!.reason).toBeNull()
     }
+    const given = await start('u-t2', '  Ticket 42  ')
+    const [session] = await t.app.db.sql`select reason from impersonation_sessions where id = ${decodeJwt(given.body.token).jti!}`
+    expect(session!.reason).toBe('Ticket 42')
+    const long = await t.as(BOSS).post('/api/v1/admin/impersonate/start', { user_id: 'u-t2', reason: 'x'.repeat(501) })
+    expect(long.status).toBe(422)
+    expect(long.body.error.details.field).toBe('reason')
   })
 
   it('refuses admins, superadmins, yourself, unknown and deactivated users', async () => {
@@ -156,6 +170,30 @@ describe('stopping', () => {
     const forgedPayload = Buffer.from(JSON.stringify({ ...decodeJwt(token), sub: 'u-t2' })).toString('base64url')
     expect((await t.get('/api/v1/app/users/me', withToken(`${h}.${forgedPayload}.${s}`))).status).toBe(401)
     expect((await t.get('/api/v1/app/users/me', withToken(`${h}.${p}.${s!.slice(0, -2)}xx`))).status).toBe(401)
+  })
+})
+
+describe('IMPERSONATION_REQUIRE_REASON=true', () => {
+  let strict: TestApp
+  beforeAll(async () => {
+    strict = await adminApp({ env: { IMPERSONATION_REQUIRE_REASON: 'true' } })
+    await strict.as('u-target').get('/api/v1/app/users/me')
+  })
+  afterAll(() => strict?.close())
+
+  it('requires a non-blank reason (422, field reason) and records it', async () => {
+    for (const body of [{ user_id: 'u-target' }, { user_id: 'u-target', reason: '' }, { user_id: 'u-target', reason: '   ' }]) {
+      const res = await strict.as(BOSS).post('/api/v1/admin/impersonate/start', body)
+      expect(res.status).toBe(422)
+      expect(res.body.error.code).toBe('VALIDATION_ERROR')
+      expect(res.body.error.details.field).toBe('reason')
+    }
+    const [none] = await strict.app.db.sql`select count(*)::int as n from impersonation_sessions`
+    expect(none!.n).toBe(0)
+    const ok = await strict.as(BOSS).post('/api/v1/admin/impersonate/start', { user_id: 'u-target', reason: 'Ticket 7' }, { headers: { 'x-request-id': 'req-strict' } })
+    expect(ok.status).toBe(200)
+    const [entry] = await strict.app.db.sql`select details from audit_logs where action = 'impersonate.start' and request_id = 'req-strict'`
+    expect(entry!.details.reason).toBe('Ticket 7')
   })
 })
 
