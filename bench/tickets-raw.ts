@@ -34,7 +34,11 @@ const server = Bun.serve({
         requester_id, assignee_id, queue_id, source, custom_fields, due_at, scheduled_at, first_response_at,
         resolved_at, closed_at, sla_policy, first_response_due_at, resolution_due_at, created_at, updated_at`
     const count = async () =>
-      (await sql<{ n: number }[]>`select count(*)::int as n from (select 1 from tickets where ${where} limit ${CAP + 1}) t`)[0]!.n
+      (
+        await sql<
+          { n: number }[]
+        >`select count(*)::int as n from (select 1 from tickets where ${where} limit ${CAP + 1}) t`
+      )[0]!.n
     let rows: any[]
     let more = false
     const counted = q ? await count() : undefined

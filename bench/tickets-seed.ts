@@ -24,7 +24,10 @@ await sql`insert into users (id, email, full_name, role) values ('bench-user', '
 await sql`insert into users (id, email, full_name)
   select 'req-' || i, 'req' || i || '@example.com', 'Requester ' || i from generate_series(1, 10000) i
   on conflict (id) do nothing`
-const [{ have }] = (await sql`select count(*)::int as have from tickets where resolution_breach_notified_at is not null`) as unknown as [{ have: number }]
+const [{ have }] =
+  (await sql`select count(*)::int as have from tickets where resolution_breach_notified_at is not null`) as unknown as [
+    { have: number },
+  ]
 if (have >= n) {
   console.log(`already seeded: ${have} tickets`)
 } else {

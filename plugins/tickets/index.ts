@@ -40,11 +40,24 @@ export function createTicketsPlugin(options: TicketsPluginOptions = {}) {
     setup: (ctx) => {
       const { sql, events, jobs, logger } = ctx
       const tickets = createTicketsService({ sql, events, jobs, logger, publicUrl: ctx.core.publicUrl, now })
-      const attachments = createAttachments({ sql, tickets, storage: ctx.deps.files.storage, maxUploadBytes: ctx.core.maxUploadBytes, now })
+      const attachments = createAttachments({
+        sql,
+        tickets,
+        storage: ctx.deps.files.storage,
+        maxUploadBytes: ctx.core.maxUploadBytes,
+        now,
+      })
       const watchers = createWatchers({ sql, tickets })
       const queues = createQueues({ sql, tickets, events, now })
       const policies = createSlaPolicies({ sql, now })
-      const notifier = createNotifier({ sql, logger, tickets, watchers, email: ctx.deps.email, websocket: ctx.deps.websocket })
+      const notifier = createNotifier({
+        sql,
+        logger,
+        tickets,
+        watchers,
+        email: ctx.deps.email,
+        websocket: ctx.deps.websocket,
+      })
       const service = Object.assign(tickets, { attachments, watchers, queues, policies })
       return {
         service,

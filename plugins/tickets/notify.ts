@@ -49,7 +49,16 @@ export function createNotifier(d: NotifierDeps) {
     /** Job `tickets.notify-requester`: one email per public staff reply and per close (deduplicated). */
     async emailRequester(p: NotifyPayload): Promise<void> {
       if (!d.email) return
-      const [t] = await sql<{ number: number; title: string; requester_id: string; email: string | null; status: string; closed_at: Date | null }[]>`
+      const [t] = await sql<
+        {
+          number: number
+          title: string
+          requester_id: string
+          email: string | null
+          status: string
+          closed_at: Date | null
+        }[]
+      >`
         select t.number, t.title, t.requester_id, u.email, t.status, t.closed_at
         from tickets t join users u on u.id = t.requester_id where t.id = ${p.ticket_id} and t.deleted_at is null`
       if (!t?.email) return

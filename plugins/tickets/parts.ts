@@ -17,7 +17,6 @@ import {
   type Logger,
   type Page,
   type Principal,
-  type Queryable,
   type Sql,
 } from '../../core/index.ts'
 import { safeFilename, type StorageDriver } from '../files/index.ts'
@@ -50,11 +49,19 @@ const toAttachment = (r: AttachmentRow): AttachmentModel.attachment => ({
 
 const ratio = (met: number, total: number) => (total > 0 ? Math.round((met / total) * 1000) / 1000 : null)
 
-export function createAttachments(d: { sql: Sql; tickets: TicketsService; storage: StorageDriver; maxUploadBytes: number; now: () => Date }) {
+export function createAttachments(d: {
+  sql: Sql
+  tickets: TicketsService
+  storage: StorageDriver
+  maxUploadBytes: number
+  now: () => Date
+}) {
   const { sql, tickets } = d
   const find = async (ticketId: string, attId: string): Promise<AttachmentRow> => {
     if (!isUuid(attId)) throw notFound('Attachment', attId)
-    const [row] = await sql<AttachmentRow[]>`select * from ticket_attachments where id = ${attId} and ticket_id = ${ticketId}`
+    const [row] = await sql<
+      AttachmentRow[]
+    >`select * from ticket_attachments where id = ${attId} and ticket_id = ${ticketId}`
     if (!row) throw notFound('Attachment', attId)
     return row
   }
@@ -63,7 +70,10 @@ export function createAttachments(d: { sql: Sql; tickets: TicketsService; storag
       const t = await tickets.load(p, ref)
       tickets.refuseClosed(t)
       if (input.bytes > d.maxUploadBytes) {
-        throw new AppError('PAYLOAD_TOO_LARGE', `An attachment may hold at most ${d.maxUploadBytes} bytes`, { field: 'bytes', limit: d.maxUploadBytes })
+        throw new AppError('PAYLOAD_TOO_LARGE', `An attachment may hold at most ${d.maxUploadBytes} bytes`, {
+          field: 'bytes',
+          limit: d.maxUploadBytes,
+        })
       }
       const id = randomUUID()
       const filename = safeFilename(input.filename)
@@ -71,8 +81,20 @@ export function createAttachments(d: { sql: Sql; tickets: TicketsService; storag
       const mime = input.mime.toLowerCase()
       await sql`insert into ticket_attachments (id, ticket_id, uploader_id, filename, key, bytes, mime, created_at)
         values (${id}, ${t.id}, ${p.user.id}, ${filename}, ${key}, ${input.bytes}, ${mime}, ${d.now()})`
-      const target = await d.storage.presignUpload({ id, key, size: input.bytes, contentType: mime, expiresIn: ATTACHMENT_URL_TTL_SECONDS })
-      return { upload_url: target.url, method: target.method, headers: target.headers, attachment_id: id, expires_in: ATTACHMENT_URL_TTL_SECONDS }
+      const target = await d.storage.presignUpload({
+        id,
+        key,
+        size: input.bytes,
+        contentType: mime,
+        expiresIn: ATTACHMENT_URL_TTL_SECONDS,
+      })
+      return {
+        upload_url: target.url,
+        method: target.method,
+        headers: target.headers,
+        attachment_id: id,
+        expires_in: ATTACHMENT_URL_TTL_SECONDS,
+      }
     },
 
     async confirm(p: Principal, ref: string, attId: string) {
@@ -82,31 +104,49 @@ export function createAttachments(d: { sql: Sql; tickets: TicketsService; storag
       if (row.uploader_id !== p.user.id && !staffOf(p)) throw notFound('Attachment', attId)
       if (row.status === 'uploaded') return { id: row.id }
       const stored = await d.storage.head(row.key)
-      if (!stored) throw badRequest('Attachment not uploaded: PUT the bytes to upload_url, then confirm', { attachment_id: attId })
+      if (!stored)
+        throw badRequest('Attachment not uploaded: PUT the bytes to upload_url, then confirm', { attachment_id: attId })
       if (stored.size !== Number(row.bytes)) {
-        throw badRequest(`Stored object is ${stored.size} bytes but ${row.bytes} were declared`, { attachment_id: attId, declared: Number(row.bytes), stored: stored.size })
+        throw badRequest(`Stored object is ${stored.size} bytes but ${row.bytes} were declared`, {
+          attachment_id: attId,
+          declared: Number(row.bytes),
+          stored: stored.size,
+        })
       }
       await sql.begin(async (tx) => {
         const [done] = await tx`update ticket_attachments set status = 'uploaded', uploaded_at = ${d.now()}
           where id = ${attId} and status = 'pending' returning id`
         if (done) {
-          await tickets.activityIn(tx, t.id, p.user.id, 'attachment_added', { attachment_id: attId, filename: row.filename, bytes: Number(row.bytes) })
+          await tickets.activityIn(tx, t.id, p.user.id, 'attachment_added', {
+            attachment_id: attId,
+            filename: row.filename,
+            bytes: Number(row.bytes),
+          })
           await tx`update tickets set updated_at = ${d.now()} where id = ${t.id}`
         }
       })
       return { id: row.id }
     },
 
-    async list(p: Principal, ref: string, q: { skip: number; limit: number; after?: string }): Promise<Page<AttachmentModel.attachment>> {
+    async list(
+      p: Principal,
+      ref: string,
+      q: { skip: number; limit: number; after?: string },
+    ): Promise<Page<AttachmentModel.attachment>> {
       const t = await tickets.load(p, ref)
-      const r = await paged<AttachmentRow>(sql, { table: 'ticket_attachments', where: sql`ticket_id = ${t.id} and status = 'uploaded'` }, q)
+      const r = await paged<AttachmentRow>(
+        sql,
+        { table: 'ticket_attachments', where: sql`ticket_id = ${t.id} and status = 'uploaded'` },
+        q,
+      )
       return page(r.items.map(toAttachment), r, q)
     },
 
     async downloadUrl(p: Principal, ref: string, attId: string) {
       const t = await tickets.load(p, ref)
       const row = await find(t.id, attId)
-      if (row.status !== 'uploaded') throw conflict('Attachment upload has not been confirmed', { attachment_id: attId })
+      if (row.status !== 'uploaded')
+        throw conflict('Attachment upload has not been confirmed', { attachment_id: attId })
       const url = await d.storage.presignDownload({
         id: row.id,
         key: row.key,
@@ -123,12 +163,16 @@ export function createAttachments(d: { sql: Sql; tickets: TicketsService; storag
       const t = await tickets.load(p, ref)
       tickets.refuseClosed(t)
       const row = await find(t.id, attId)
-      if (row.uploader_id !== p.user.id && !staffOf(p)) throw forbidden('Only the uploader or staff may delete an attachment')
+      if (row.uploader_id !== p.user.id && !staffOf(p))
+        throw forbidden('Only the uploader or staff may delete an attachment')
       await d.storage.delete(row.key)
       await sql.begin(async (tx) => {
         const [gone] = await tx`delete from ticket_attachments where id = ${attId} returning id`
         if (gone && row.status === 'uploaded') {
-          await tickets.activityIn(tx, t.id, p.user.id, 'attachment_removed', { attachment_id: attId, filename: row.filename })
+          await tickets.activityIn(tx, t.id, p.user.id, 'attachment_removed', {
+            attachment_id: attId,
+            filename: row.filename,
+          })
         }
       })
     },
@@ -144,7 +188,11 @@ export function createWatchers(d: { sql: Sql; tickets: TicketsService }) {
       const rows = await sql<{ user_id: string }[]>`select user_id from ticket_watchers where ticket_id = ${t.id}
         order by created_at desc, user_id desc limit ${q.limit} offset ${q.skip}`
       const [c] = await sql<{ n: number }[]>`select count(*)::int as n from ticket_watchers where ticket_id = ${t.id}`
-      return page(rows.map((r) => r.user_id), c!.n, q)
+      return page(
+        rows.map((r) => r.user_id),
+        c!.n,
+        q,
+      )
     },
     /** Adds a staff watcher; `created` is false when they already watched (SPEC §10: 201 then 200). */
     async add(p: Principal, ref: string, userId: string) {
@@ -162,7 +210,8 @@ export function createWatchers(d: { sql: Sql; tickets: TicketsService }) {
       const t = await tickets.load(p, ref)
       tickets.requireStaff(p, 'Watchers')
       await sql.begin(async (tx) => {
-        const [row] = await tx`delete from ticket_watchers where ticket_id = ${t.id} and user_id = ${userId} returning user_id`
+        const [row] =
+          await tx`delete from ticket_watchers where ticket_id = ${t.id} and user_id = ${userId} returning user_id`
         if (!row) throw notFound('Watcher', userId)
         await tickets.activityIn(tx, t.id, p.user.id, 'watcher_removed', { user_id: userId })
       })
@@ -180,14 +229,21 @@ interface QueueRow {
   description: string | null
   default_assignee_id: string | null
 }
-const toQueue = (r: QueueRow): QueueModel.queue => ({ id: r.id, name: r.name, description: r.description, default_assignee_id: r.default_assignee_id })
+const toQueue = (r: QueueRow): QueueModel.queue => ({
+  id: r.id,
+  name: r.name,
+  description: r.description,
+  default_assignee_id: r.default_assignee_id,
+})
 const uniqueViolation = (err: unknown) => (err as { code?: string })?.code === '23505'
 
 export function createQueues(d: { sql: Sql; tickets: TicketsService; events: EventBus; now: () => Date }) {
   const { sql, tickets } = d
   const find = async (id: string): Promise<QueueRow> => {
     if (!isUuid(id)) throw notFound('Queue', id)
-    const [row] = await sql<QueueRow[]>`select id, name, description, default_assignee_id from ticket_queues where id = ${id}`
+    const [row] = await sql<
+      QueueRow[]
+    >`select id, name, description, default_assignee_id from ticket_queues where id = ${id}`
     if (!row) throw notFound('Queue', id)
     return row
   }
@@ -209,8 +265,11 @@ export function createQueues(d: { sql: Sql; tickets: TicketsService; events: Eve
       const name = cleanName(input.name)
       try {
         const row = await sql.begin(async (tx) => {
-          if (input.default_assignee_id) await tickets.checkStaffUser(tx, 'default_assignee_id', input.default_assignee_id)
-          const [r] = await tx<QueueRow[]>`insert into ticket_queues (name, description, default_assignee_id, created_at, updated_at)
+          if (input.default_assignee_id)
+            await tickets.checkStaffUser(tx, 'default_assignee_id', input.default_assignee_id)
+          const [r] = await tx<
+            QueueRow[]
+          >`insert into ticket_queues (name, description, default_assignee_id, created_at, updated_at)
             values (${name}, ${input.description ?? null}, ${input.default_assignee_id ?? null}, ${d.now()}, ${d.now()})
             returning id, name, description, default_assignee_id`
           return r!
@@ -226,7 +285,8 @@ export function createQueues(d: { sql: Sql; tickets: TicketsService; events: Eve
       const name = input.name === undefined ? cur.name : cleanName(input.name)
       try {
         const row = await sql.begin(async (tx) => {
-          if (input.default_assignee_id) await tickets.checkStaffUser(tx, 'default_assignee_id', input.default_assignee_id)
+          if (input.default_assignee_id)
+            await tickets.checkStaffUser(tx, 'default_assignee_id', input.default_assignee_id)
           const [r] = await tx<QueueRow[]>`update ticket_queues set name = ${name},
               description = ${input.description === undefined ? cur.description : input.description},
               default_assignee_id = ${input.default_assignee_id === undefined ? cur.default_assignee_id : input.default_assignee_id},
@@ -246,8 +306,11 @@ export function createQueues(d: { sql: Sql; tickets: TicketsService; events: Eve
       const cur = await find(id)
       await sql.begin(async (tx) => {
         await tx`select id from ticket_queues where id = ${cur.id} for update`
-        const [held] = await tx<{ n: number }[]>`select count(*)::int as n from tickets where queue_id = ${cur.id} and deleted_at is null`
-        if (held!.n > 0) throw conflict(`Queue still holds ${held!.n} ticket(s): move or delete them first`, { tickets: held!.n })
+        const [held] = await tx<
+          { n: number }[]
+        >`select count(*)::int as n from tickets where queue_id = ${cur.id} and deleted_at is null`
+        if (held!.n > 0)
+          throw conflict(`Queue still holds ${held!.n} ticket(s): move or delete them first`, { tickets: held!.n })
         await tx`update tickets set queue_id = null where queue_id = ${cur.id} and deleted_at is not null`
         await tx`delete from ticket_queues where id = ${cur.id}`
       })
@@ -256,7 +319,17 @@ export function createQueues(d: { sql: Sql; tickets: TicketsService; events: Eve
       const cur = await find(id)
       const now = d.now()
       const today = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()))
-      const [s] = await sql<{ open: number; pending: number; in_progress: number; resolved_today: number; avg_fr: number | null; decided: number; met: number }[]>`
+      const [s] = await sql<
+        {
+          open: number
+          pending: number
+          in_progress: number
+          resolved_today: number
+          avg_fr: number | null
+          decided: number
+          met: number
+        }[]
+      >`
         select
           count(*) filter (where status = 'open')::int as open,
           count(*) filter (where status = 'pending')::int as pending,
@@ -286,13 +359,17 @@ export function createSlaPolicies(d: { sql: Sql; now: () => Date }) {
   const { sql } = d
   return {
     async list(q: { skip: number; limit: number }): Promise<Page<SlaModel.policy>> {
-      const rows = await sql<SlaModel.policy[]>`select priority, first_response_minutes, resolution_minutes from ticket_sla_policies`
+      const rows = await sql<
+        SlaModel.policy[]
+      >`select priority, first_response_minutes, resolution_minutes from ticket_sla_policies`
       rows.sort((a, b) => PRIORITIES.indexOf(b.priority) - PRIORITIES.indexOf(a.priority))
       return page(rows.slice(q.skip, q.skip + q.limit), rows.length, q)
     },
     /** Applies to tickets created (or re-prioritised) after it. */
     async put(priority: Priority, input: typeof SlaModel.put.static): Promise<SlaModel.policy> {
-      const [row] = await sql<SlaModel.policy[]>`insert into ticket_sla_policies (priority, first_response_minutes, resolution_minutes, updated_at)
+      const [row] = await sql<
+        SlaModel.policy[]
+      >`insert into ticket_sla_policies (priority, first_response_minutes, resolution_minutes, updated_at)
         values (${priority}, ${input.first_response_minutes}, ${input.resolution_minutes}, ${d.now()})
         on conflict (priority) do update set first_response_minutes = excluded.first_response_minutes,
           resolution_minutes = excluded.resolution_minutes, updated_at = excluded.updated_at
@@ -307,7 +384,13 @@ export function createSlaPolicies(d: { sql: Sql; now: () => Date }) {
  * `ticket.sla_breached` once per target. Reading a breach never needs this job (the flags are
  * computed from the due times); it exists for notifications. Returns how many it announced.
  */
-export async function scanSlaBreaches(d: { sql: Sql; tickets: TicketsService; events: EventBus; logger: Logger; now: () => Date }): Promise<number> {
+export async function scanSlaBreaches(d: {
+  sql: Sql
+  tickets: TicketsService
+  events: EventBus
+  logger: Logger
+  now: () => Date
+}): Promise<number> {
   const { sql, tickets } = d
   const now = d.now()
   let announced = 0

@@ -1,7 +1,16 @@
 /** Ticket routes under /app/tickets (SPEC §10): tickets, comments, attachments, watchers, activity, queues and SLA policies. */
 import type { RouteContext } from '../../core/index.ts'
 import type { createAttachments, createQueues, createSlaPolicies, createWatchers } from './parts.ts'
-import { ActivityModel, AttachmentModel, CommentModel, pageOnly, QueueModel, SlaModel, TicketModel, WatcherModel } from './schema.ts'
+import {
+  ActivityModel,
+  AttachmentModel,
+  CommentModel,
+  pageOnly,
+  QueueModel,
+  SlaModel,
+  TicketModel,
+  WatcherModel,
+} from './schema.ts'
 import type { TicketsService } from './service.ts'
 
 export interface TicketServices {
@@ -15,7 +24,7 @@ export interface TicketServices {
 const R = 'tickets:read'
 const W = 'tickets:write'
 const ticketParams = TicketModel.params
-const forTicket = 'Someone else\'s ticket is 404 (by id and by number), like a missing or deleted one.'
+const forTicket = "Someone else's ticket is 404 (by id and by number), like a missing or deleted one."
 
 export const ticketRoutes = ({ router }: RouteContext<any>, s: TicketServices) =>
   router('/tickets')
@@ -34,7 +43,13 @@ export const ticketRoutes = ({ router }: RouteContext<any>, s: TicketServices) =
         set.status = 201
         return q
       },
-      { body: QueueModel.create, response: { 201: QueueModel.queue }, role: 'admin', scope: W, detail: { summary: 'Create a queue (admin)' } },
+      {
+        body: QueueModel.create,
+        response: { 201: QueueModel.queue },
+        role: 'admin',
+        scope: W,
+        detail: { summary: 'Create a queue (admin)' },
+      },
     )
     .get('/queues/:queue_id', ({ params }) => s.queues.get(params.queue_id), {
       params: QueueModel.params,
@@ -61,7 +76,10 @@ export const ticketRoutes = ({ router }: RouteContext<any>, s: TicketServices) =
         params: QueueModel.params,
         role: 'admin',
         scope: W,
-        detail: { summary: 'Delete a queue (admin); 409 while it holds tickets', responses: { 204: { description: 'Deleted' } } },
+        detail: {
+          summary: 'Delete a queue (admin); 409 while it holds tickets',
+          responses: { 204: { description: 'Deleted' } },
+        },
       },
     )
     .get('/queues/:queue_id/stats', ({ params }) => s.queues.stats(params.queue_id), {
@@ -76,7 +94,10 @@ export const ticketRoutes = ({ router }: RouteContext<any>, s: TicketServices) =
       response: { 200: SlaModel.list },
       role: 'staff',
       scope: R,
-      detail: { summary: 'List SLA policies (staff)', description: 'One per priority, urgent first. Calendar minutes.' },
+      detail: {
+        summary: 'List SLA policies (staff)',
+        description: 'One per priority, urgent first. Calendar minutes.',
+      },
     })
     .put('/sla-policies/:priority', ({ params, body }) => s.policies.put(params.priority, body), {
       params: SlaModel.params,
@@ -84,7 +105,10 @@ export const ticketRoutes = ({ router }: RouteContext<any>, s: TicketServices) =
       response: { 200: SlaModel.policy },
       role: 'admin',
       scope: W,
-      detail: { summary: 'Set the SLA policy of a priority (admin)', description: 'Applies to tickets created or re-prioritised after it.' },
+      detail: {
+        summary: 'Set the SLA policy of a priority (admin)',
+        description: 'Applies to tickets created or re-prioritised after it.',
+      },
     })
     // Tickets.
     .get('', ({ principal, query }) => s.tickets.list(principal, query), {
@@ -93,9 +117,15 @@ export const ticketRoutes = ({ router }: RouteContext<any>, s: TicketServices) =
       // Documented, not enforced at runtime: checking 100 tickets against the schema cost more
       // than the two queries of the page (bench/tickets.md). Single-ticket routes are checked.
       detail: {
-        responses: { 200: { description: 'A page of tickets', content: { 'application/json': { schema: TicketModel.list as {} } } } },
+        responses: {
+          200: {
+            description: 'A page of tickets',
+            content: { 'application/json': { schema: TicketModel.list as {} } },
+          },
+        },
         summary: 'List tickets',
-        description: 'A requester sees their own tickets only. `q` is full text over title, description and public comments (internal notes too for staff). `after` (keyset) works with the default sort and `-updated_at`.',
+        description:
+          'A requester sees their own tickets only. `q` is full text over title, description and public comments (internal notes too for staff). `after` (keyset) works with the default sort and `-updated_at`.',
       },
     })
     .post(
@@ -109,7 +139,11 @@ export const ticketRoutes = ({ router }: RouteContext<any>, s: TicketServices) =
         body: TicketModel.create,
         response: { 201: TicketModel.ticket },
         scope: W,
-        detail: { summary: 'Open a ticket', description: '`queue_id` and `requester_id` (on behalf of someone) are staff only: 403 with `details.field` for a requester.' },
+        detail: {
+          summary: 'Open a ticket',
+          description:
+            '`queue_id` and `requester_id` (on behalf of someone) are staff only: 403 with `details.field` for a requester.',
+        },
       },
     )
     .get('/:id', ({ principal, params }) => s.tickets.get(principal, params.id), {
@@ -125,7 +159,8 @@ export const ticketRoutes = ({ router }: RouteContext<any>, s: TicketServices) =
       scope: W,
       detail: {
         summary: 'Update a ticket',
-        description: 'Staff: any field. Requester: title and description while open (another field is 403 with `details.field`). A closed ticket is 409.',
+        description:
+          'Staff: any field. Requester: title and description while open (another field is 403 with `details.field`). A closed ticket is 409.',
       },
     })
     .delete(
@@ -134,26 +169,39 @@ export const ticketRoutes = ({ router }: RouteContext<any>, s: TicketServices) =
         await s.tickets.remove(principal, params.id)
         set.status = 204
       },
-      { params: ticketParams, scope: W, detail: { summary: 'Delete a ticket (admin; soft)', responses: { 204: { description: 'Deleted' } } } },
+      {
+        params: ticketParams,
+        scope: W,
+        detail: { summary: 'Delete a ticket (admin; soft)', responses: { 204: { description: 'Deleted' } } },
+      },
     )
     .post('/:id/assign', ({ principal, params, body }) => s.tickets.assign(principal, params.id, body.assignee_id), {
       params: ticketParams,
       body: TicketModel.assign,
       response: { 200: TicketModel.ticket },
       scope: W,
-      detail: { summary: 'Assign a ticket (staff)', description: 'The assignee must be staff; an open ticket becomes in_progress; null unassigns.' },
+      detail: {
+        summary: 'Assign a ticket (staff)',
+        description: 'The assignee must be staff; an open ticket becomes in_progress; null unassigns.',
+      },
     })
     .post('/:id/close', ({ principal, params }) => s.tickets.close(principal, params.id), {
       params: ticketParams,
       response: { 200: TicketModel.ticket },
       scope: W,
-      detail: { summary: 'Close a ticket', description: 'Sets closed_at (and resolved_at if unset) and issues a CSAT token. Already closed: 409.' },
+      detail: {
+        summary: 'Close a ticket',
+        description: 'Sets closed_at (and resolved_at if unset) and issues a CSAT token. Already closed: 409.',
+      },
     })
     .post('/:id/reopen', ({ principal, params }) => s.tickets.reopen(principal, params.id), {
       params: ticketParams,
       response: { 200: TicketModel.ticket },
       scope: W,
-      detail: { summary: 'Reopen a resolved or closed ticket', description: 'Back to open; clears resolved_at and closed_at and voids an unanswered CSAT token.' },
+      detail: {
+        summary: 'Reopen a resolved or closed ticket',
+        description: 'Back to open; clears resolved_at and closed_at and voids an unanswered CSAT token.',
+      },
     })
     .get('/:id/activity', ({ principal, params, query }) => s.tickets.activity(principal, params.id, query), {
       params: ticketParams,
@@ -169,8 +217,15 @@ export const ticketRoutes = ({ router }: RouteContext<any>, s: TicketServices) =
       scope: R,
       // Documented, not enforced at runtime (as the ticket list).
       detail: {
-        responses: { 200: { description: 'A page of comments', content: { 'application/json': { schema: CommentModel.list as {} } } } },
-        summary: 'List comments', description: 'Newest first. Requesters never see internal notes.' },
+        responses: {
+          200: {
+            description: 'A page of comments',
+            content: { 'application/json': { schema: CommentModel.list as {} } },
+          },
+        },
+        summary: 'List comments',
+        description: 'Newest first. Requesters never see internal notes.',
+      },
     })
     .post(
       '/:id/comments',
@@ -186,7 +241,8 @@ export const ticketRoutes = ({ router }: RouteContext<any>, s: TicketServices) =
         scope: W,
         detail: {
           summary: 'Add a comment or an internal note',
-          description: 'The first public staff comment sets first_response_at; a requester reply to a pending ticket reopens it. `is_internal` is staff only.',
+          description:
+            'The first public staff comment sets first_response_at; a requester reply to a pending ticket reopens it. `is_internal` is staff only.',
         },
       },
     )
@@ -203,7 +259,10 @@ export const ticketRoutes = ({ router }: RouteContext<any>, s: TicketServices) =
         body: AttachmentModel.presign,
         response: { 201: AttachmentModel.presigned },
         scope: W,
-        detail: { summary: 'Presign an attachment upload', description: 'PUT exactly `bytes` bytes with the returned headers, then confirm. Over MAX_UPLOAD_BYTES: 413.' },
+        detail: {
+          summary: 'Presign an attachment upload',
+          description: 'PUT exactly `bytes` bytes with the returned headers, then confirm. Over MAX_UPLOAD_BYTES: 413.',
+        },
       },
     )
     .post(
@@ -218,7 +277,10 @@ export const ticketRoutes = ({ router }: RouteContext<any>, s: TicketServices) =
         body: AttachmentModel.confirm,
         response: { 201: AttachmentModel.confirmed },
         scope: W,
-        detail: { summary: 'Confirm an uploaded attachment', description: '400 when the store holds no object of the declared size.' },
+        detail: {
+          summary: 'Confirm an uploaded attachment',
+          description: '400 when the store holds no object of the declared size.',
+        },
       },
     )
     .get('/:id/attachments', ({ principal, params, query }) => s.attachments.list(principal, params.id, query), {
@@ -228,19 +290,27 @@ export const ticketRoutes = ({ router }: RouteContext<any>, s: TicketServices) =
       scope: R,
       detail: { summary: 'List attachments', description: 'Confirmed uploads, newest first.' },
     })
-    .get('/:id/attachments/:att_id/download-url', ({ principal, params }) => s.attachments.downloadUrl(principal, params.id, params.att_id), {
-      params: AttachmentModel.params,
-      response: { 200: AttachmentModel.download },
-      scope: R,
-      detail: { summary: 'A signed download URL of an attachment' },
-    })
+    .get(
+      '/:id/attachments/:att_id/download-url',
+      ({ principal, params }) => s.attachments.downloadUrl(principal, params.id, params.att_id),
+      {
+        params: AttachmentModel.params,
+        response: { 200: AttachmentModel.download },
+        scope: R,
+        detail: { summary: 'A signed download URL of an attachment' },
+      },
+    )
     .delete(
       '/:id/attachments/:att_id',
       async ({ principal, params, set }) => {
         await s.attachments.remove(principal, params.id, params.att_id)
         set.status = 204
       },
-      { params: AttachmentModel.params, scope: W, detail: { summary: 'Delete an attachment (uploader or staff)', responses: { 204: { description: 'Deleted' } } } },
+      {
+        params: AttachmentModel.params,
+        scope: W,
+        detail: { summary: 'Delete an attachment (uploader or staff)', responses: { 204: { description: 'Deleted' } } },
+      },
     )
     // Watchers (staff).
     .get('/:id/watchers', ({ principal, params, query }) => s.watchers.list(principal, params.id, query), {
@@ -262,7 +332,10 @@ export const ticketRoutes = ({ router }: RouteContext<any>, s: TicketServices) =
         body: WatcherModel.add,
         response: { 200: WatcherModel.added, 201: WatcherModel.added },
         scope: W,
-        detail: { summary: 'Add a staff watcher (staff)', description: '201 when added, 200 when they already watched.' },
+        detail: {
+          summary: 'Add a staff watcher (staff)',
+          description: '201 when added, 200 when they already watched.',
+        },
       },
     )
     .delete(
@@ -271,5 +344,9 @@ export const ticketRoutes = ({ router }: RouteContext<any>, s: TicketServices) =
         await s.watchers.remove(principal, params.id, params.user_id)
         set.status = 204
       },
-      { params: WatcherModel.params, scope: W, detail: { summary: 'Remove a watcher (staff)', responses: { 204: { description: 'Removed' } } } },
+      {
+        params: WatcherModel.params,
+        scope: W,
+        detail: { summary: 'Remove a watcher (staff)', responses: { 204: { description: 'Removed' } } },
+      },
     )

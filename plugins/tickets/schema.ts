@@ -22,10 +22,22 @@ const listOf = <T extends Parameters<typeof t.Array>[0]>(item: T) =>
 
 const priority = t.Union([t.Literal('low'), t.Literal('normal'), t.Literal('high'), t.Literal('urgent')])
 const patchStatus = t.Union([t.Literal('open'), t.Literal('pending'), t.Literal('in_progress'), t.Literal('resolved')])
-const status = t.Union([t.Literal('open'), t.Literal('pending'), t.Literal('in_progress'), t.Literal('resolved'), t.Literal('closed')])
+const status = t.Union([
+  t.Literal('open'),
+  t.Literal('pending'),
+  t.Literal('in_progress'),
+  t.Literal('resolved'),
+  t.Literal('closed'),
+])
 const source = t.Union([t.Literal('api'), t.Literal('web'), t.Literal('email'), t.Literal('contact'), t.Literal('mcp')])
-const tags = t.Array(t.String({ minLength: 1, maxLength: 50 }), { maxItems: 20, description: 'At most 20 tags of 1-50 characters' })
-const customFields = t.Record(t.String({ maxLength: 100 }), t.Unknown(), { maxProperties: 50, description: 'At most 50 keys' })
+const tags = t.Array(t.String({ minLength: 1, maxLength: 50 }), {
+  maxItems: 20,
+  description: 'At most 20 tags of 1-50 characters',
+})
+const customFields = t.Record(t.String({ maxLength: 100 }), t.Unknown(), {
+  maxProperties: 50,
+  description: 'At most 50 keys',
+})
 const shortText = (what: string) => t.String({ maxLength: 100, description: `${what} (at most 100 characters)` })
 const ISO_DATE = '^\\d{4}-\\d{2}-\\d{2}([T ]\\d{2}:\\d{2}(:\\d{2}(\\.\\d{1,6})?)?(Z|[+-]\\d{2}:?\\d{2})?)?$'
 
@@ -83,7 +95,9 @@ export namespace TicketModel {
     tags: t.Optional(tags),
     custom_fields: t.Optional(customFields),
     queue_id: t.Optional(nullable(t.String({ format: 'uuid', description: 'Staff only' }))),
-    requester_id: t.Optional(t.String({ minLength: 1, maxLength: 255, description: 'Staff only: open the ticket on behalf of this user' })),
+    requester_id: t.Optional(
+      t.String({ minLength: 1, maxLength: 255, description: 'Staff only: open the ticket on behalf of this user' }),
+    ),
   })
   export type create = typeof create.static
 
@@ -114,14 +128,30 @@ export namespace TicketModel {
     assignee_id: t.Optional(t.String({ minLength: 1, maxLength: 255, description: 'A user id, `me` or `none`' })),
     requester_id: t.Optional(t.String({ minLength: 1, maxLength: 255 })),
     tag: t.Optional(t.String({ minLength: 1, maxLength: 50 })),
-    q: t.Optional(t.String({ maxLength: 500, description: 'Full text over title, description and public comments (internal notes too for staff)' })),
+    q: t.Optional(
+      t.String({
+        maxLength: 500,
+        description: 'Full text over title, description and public comments (internal notes too for staff)',
+      }),
+    ),
     since: t.Optional(t.String({ pattern: ISO_DATE, description: 'created_at >= (a date or a date-time, inclusive)' })),
-    until: t.Optional(t.String({ pattern: ISO_DATE, description: 'created_at <= (a date or a date-time, inclusive; a date covers the whole day)' })),
+    until: t.Optional(
+      t.String({
+        pattern: ISO_DATE,
+        description: 'created_at <= (a date or a date-time, inclusive; a date covers the whole day)',
+      }),
+    ),
     sort: t.Optional(
       t.Union(
         [
-          t.Literal('created_at'), t.Literal('-created_at'), t.Literal('updated_at'), t.Literal('-updated_at'),
-          t.Literal('priority'), t.Literal('-priority'), t.Literal('number'), t.Literal('-number'),
+          t.Literal('created_at'),
+          t.Literal('-created_at'),
+          t.Literal('updated_at'),
+          t.Literal('-updated_at'),
+          t.Literal('priority'),
+          t.Literal('-priority'),
+          t.Literal('number'),
+          t.Literal('-number'),
         ],
         { description: 'Default -created_at' },
       ),
@@ -163,7 +193,11 @@ export namespace AttachmentModel {
   export const presign = t.Object({
     filename: t.String({ minLength: 1, maxLength: 255 }),
     bytes: t.Integer({ minimum: 1, description: 'Exact size; over MAX_UPLOAD_BYTES is 413' }),
-    mime: t.String({ minLength: 3, maxLength: 255, pattern: '^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*$' }),
+    mime: t.String({
+      minLength: 3,
+      maxLength: 255,
+      pattern: '^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*$',
+    }),
   })
   export const presigned = t.Object({
     upload_url: t.String(),

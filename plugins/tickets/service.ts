@@ -84,12 +84,25 @@ export interface TicketsDeps {
 export const TS_CONFIG = 'english'
 const MAX_CUSTOM_FIELDS_BYTES = 16_384
 const iso = (d: Date | null) => (d ? d.toISOString() : null)
-const PATCH_STAFF_ONLY = ['status', 'priority', 'urgency', 'assignee_id', 'queue_id', 'tags', 'category', 'subcategory', 'due_at', 'scheduled_at', 'custom_fields'] as const
+const PATCH_STAFF_ONLY = [
+  'status',
+  'priority',
+  'urgency',
+  'assignee_id',
+  'queue_id',
+  'tags',
+  'category',
+  'subcategory',
+  'due_at',
+  'scheduled_at',
+  'custom_fields',
+] as const
 
 export const staffOf = (p: Principal) => isStaff(p.user.role)
 
 /** A target is breached when it was met late, or is still open past its due time. */
-export const breached = (due: Date | null, done: Date | null, now: Date) => due !== null && (done ? done > due : now > due)
+export const breached = (due: Date | null, done: Date | null, now: Date) =>
+  due !== null && (done ? done > due : now > due)
 
 export function toTicket(r: TicketRow, now: Date, publicUrl: string): Ticket {
   const t: Ticket = {
@@ -216,23 +229,34 @@ export function createTicketsService(d: TicketsDeps) {
   }
 
   const requireStaff = (p: Principal, what = 'This action') => {
-    if (!staffOf(p)) throw forbidden(`${what} requires a staff role (agent, admin or superadmin)`, { required_role: 'staff' })
+    if (!staffOf(p))
+      throw forbidden(`${what} requires a staff role (agent, admin or superadmin)`, { required_role: 'staff' })
   }
   const refuseClosed = (r: TicketRow) => {
-    if (r.status === 'closed') throw conflict('Ticket is closed: reopen it to change it', { status: 'closed', ticket_id: r.id })
+    if (r.status === 'closed')
+      throw conflict('Ticket is closed: reopen it to change it', { status: 'closed', ticket_id: r.id })
   }
 
-  const activity = (tx: Queryable, ticketId: string, actorId: string | null, action: string, changes: Record<string, unknown>) =>
+  const activity = (
+    tx: Queryable,
+    ticketId: string,
+    actorId: string | null,
+    action: string,
+    changes: Record<string, unknown>,
+  ) =>
     tx`insert into ticket_activity (ticket_id, actor_id, action, changes, created_at)
       values (${ticketId}, ${actorId}, ${action}, ${sql.json(changes as never)}, ${now()})`
 
   /** Staff user ids only: assignees, default assignees and watchers. */
   const checkStaffUser = async (tx: Queryable, field: string, userId: string) => {
     const [u] = await tx<{ role: string; is_active: boolean }[]>`select role, is_active from users where id = ${userId}`
-    if (!u || !u.is_active || u.role === 'user') throw validation(field, `${field} must be an active staff user (agent, admin or superadmin)`)
+    if (!u?.is_active || u.role === 'user')
+      throw validation(field, `${field} must be an active staff user (agent, admin or superadmin)`)
   }
   const checkQueue = async (tx: Queryable, queueId: string) => {
-    const [q] = await tx<{ default_assignee_id: string | null }[]>`select default_assignee_id from ticket_queues where id = ${queueId}`
+    const [q] = await tx<
+      { default_assignee_id: string | null }[]
+    >`select default_assignee_id from ticket_queues where id = ${queueId}`
     if (!q) throw validation('queue_id', 'queue_id is not an existing queue')
     return q
   }
@@ -302,7 +326,8 @@ export function createTicketsService(d: TicketsDeps) {
       if (q.priority) where = sql`${where} and priority = ${q.priority}`
       if (q.queue_id) where = sql`${where} and queue_id = ${q.queue_id}`
       if (q.assignee_id === 'none') where = sql`${where} and assignee_id is null`
-      else if (q.assignee_id) where = sql`${where} and assignee_id = ${q.assignee_id === 'me' ? p.user.id : q.assignee_id}`
+      else if (q.assignee_id)
+        where = sql`${where} and assignee_id = ${q.assignee_id === 'me' ? p.user.id : q.assignee_id}`
       if (q.requester_id) where = sql`${where} and requester_id = ${q.requester_id}`
       if (q.tag) where = sql`${where} and tags @> array[${q.tag}::text]`
       if (q.since) where = sql`${where} and created_at >= ${parseInstant('since', q.since)}`
@@ -322,14 +347,23 @@ export function createTicketsService(d: TicketsDeps) {
         // hundreds of thousands of rows (bench/tickets.md); up to the cap, the matches are
         // fetched apart (a materialized CTE: GIN first) and sorted. Past the cap the word is
         // common and the index order finds a page quickly: the general path below.
-        const [c] = await sql<{ n: number }[]>`select count(*)::int as n from (select 1 from tickets where ${where} limit ${COUNT_CAP + 1}) capped`
+        const [c] = await sql<
+          { n: number }[]
+        >`select count(*)::int as n from (select 1 from tickets where ${where} limit ${COUNT_CAP + 1}) capped`
         const n = c!.n
         if (n <= COUNT_CAP) {
-          const order = sort === '-created_at' ? sql`created_at desc, id desc` : sort === '-updated_at' ? sql`updated_at desc, id desc` : ORDERS[sort]
+          const order =
+            sort === '-created_at'
+              ? sql`created_at desc, id desc`
+              : sort === '-updated_at'
+                ? sql`updated_at desc, id desc`
+                : ORDERS[sort]
           const rows =
             n <= q.skip
               ? []
-              : await sql<TicketRow[]>`with m as materialized (select ${columns}, priority_rank from tickets where ${where})
+              : await sql<
+                  TicketRow[]
+                >`with m as materialized (select ${columns}, priority_rank from tickets where ${where})
                   select * from m order by ${order} limit ${q.limit} offset ${q.skip}`
           return page(rows.map(view), { total: n }, q)
         }
@@ -339,7 +373,8 @@ export function createTicketsService(d: TicketsDeps) {
         const r = await paged<TicketRow>(sql, { table: 'tickets', columns, where, sortKey: sort.slice(1) }, q)
         return page(r.items.map(view), r, q)
       }
-      if (q.after !== undefined) throw validation('after', 'after works with sort=-created_at and sort=-updated_at only; use skip')
+      if (q.after !== undefined)
+        throw validation('after', 'after works with sort=-created_at and sort=-updated_at only; use skip')
       const rows = await sql<TicketRow[]>`select ${columns} from tickets where ${where}
         order by ${ORDERS[sort]} limit ${q.limit + 1} offset ${q.skip}`
       const more = rows.length > q.limit
@@ -347,7 +382,9 @@ export function createTicketsService(d: TicketsDeps) {
       let total = q.skip + rows.length
       let exact = true
       if (more || (rows.length === 0 && q.skip > 0)) {
-        const [c] = await sql<{ n: number }[]>`select count(*)::int as n from (select 1 from tickets where ${where} limit ${COUNT_CAP + 1}) capped`
+        const [c] = await sql<
+          { n: number }[]
+        >`select count(*)::int as n from (select 1 from tickets where ${where} limit ${COUNT_CAP + 1}) capped`
         total = c!.n
         if (total > COUNT_CAP) {
           exact = false
@@ -385,7 +422,9 @@ export function createTicketsService(d: TicketsDeps) {
         if (input.queue_id) assigneeId = (await checkQueue(tx, input.queue_id)).default_assignee_id
         const at = now()
         const due = await dueTimes(tx, priority, at)
-        const [r] = await tx<TicketRow[]>`insert into tickets (title, description, priority, urgency, category, subcategory, tags,
+        const [r] = await tx<
+          TicketRow[]
+        >`insert into tickets (title, description, priority, urgency, category, subcategory, tags,
             requester_id, assignee_id, queue_id, source, custom_fields, sla_policy, first_response_due_at, resolution_due_at,
             search_public, created_at, updated_at)
           values (${title}, ${description}, ${priority}, ${input.urgency ?? null}, ${input.category ?? null}, ${input.subcategory ?? null},
@@ -394,7 +433,12 @@ export function createTicketsService(d: TicketsDeps) {
             setweight(to_tsvector(${TS_CONFIG}::regconfig, ${title}), 'A') || setweight(to_tsvector(${TS_CONFIG}::regconfig, ${description}), 'B'),
             ${at}, ${at})
           returning ${columns}`
-        await activity(tx, r!.id, p.user.id, 'created', { status: 'open', priority, source: src, ...(assigneeId ? { assignee_id: assigneeId } : {}) })
+        await activity(tx, r!.id, p.user.id, 'created', {
+          status: 'open',
+          priority,
+          source: src,
+          ...(assigneeId ? { assignee_id: assigneeId } : {}),
+        })
         return r!
       })
       const ticket = view(row)
@@ -412,7 +456,9 @@ export function createTicketsService(d: TicketsDeps) {
         const cur = await load(p, ref, tx, true)
         refuseClosed(cur)
         if (!staff && cur.status !== 'open') {
-          throw conflict('A requester may edit the title and description only while the ticket is open', { status: cur.status })
+          throw conflict('A requester may edit the title and description only while the ticket is open', {
+            status: cur.status,
+          })
         }
         const next: TicketRow = { ...cur }
         if (input.title !== undefined) next.title = cleanText('title', input.title)
@@ -426,7 +472,8 @@ export function createTicketsService(d: TicketsDeps) {
         if (input.due_at !== undefined) next.due_at = dateOrNull('due_at', input.due_at)
         if (input.scheduled_at !== undefined) next.scheduled_at = dateOrNull('scheduled_at', input.scheduled_at)
         if (input.assignee_id !== undefined) {
-          if (input.assignee_id !== null && input.assignee_id !== cur.assignee_id) await checkStaffUser(tx, 'assignee_id', input.assignee_id)
+          if (input.assignee_id !== null && input.assignee_id !== cur.assignee_id)
+            await checkStaffUser(tx, 'assignee_id', input.assignee_id)
           next.assignee_id = input.assignee_id
         }
         if (input.queue_id !== undefined) {
@@ -440,18 +487,40 @@ export function createTicketsService(d: TicketsDeps) {
           else next.resolved_at = null
         }
         const changes: Record<string, { from: unknown; to: unknown }> = {}
-        for (const key of ['title', 'description', 'status', 'priority', 'urgency', 'category', 'subcategory', 'tags', 'custom_fields', 'due_at', 'scheduled_at', 'assignee_id', 'queue_id', 'resolved_at'] as const) {
+        for (const key of [
+          'title',
+          'description',
+          'status',
+          'priority',
+          'urgency',
+          'category',
+          'subcategory',
+          'tags',
+          'custom_fields',
+          'due_at',
+          'scheduled_at',
+          'assignee_id',
+          'queue_id',
+          'resolved_at',
+        ] as const) {
           const a = JSON.stringify(cur[key])
           const b = JSON.stringify(next[key])
           if (a !== b) changes[key] = { from: cur[key], to: next[key] }
         }
         if (Object.keys(changes).length === 0) return { row: cur, changed: [] as string[] }
-        let due = { sla_policy: cur.sla_policy, first_response_due_at: cur.first_response_due_at, resolution_due_at: cur.resolution_due_at }
+        let due = {
+          sla_policy: cur.sla_policy,
+          first_response_due_at: cur.first_response_due_at,
+          resolution_due_at: cur.resolution_due_at,
+        }
         const repriced = next.priority !== cur.priority
         if (repriced) {
           // SPEC §10: due times follow the priority, from the policy in force now, counted from creation.
           due = await dueTimes(tx, next.priority, cur.created_at)
-          changes.sla = { from: { first_response_due_at: cur.first_response_due_at, resolution_due_at: cur.resolution_due_at }, to: { first_response_due_at: due.first_response_due_at, resolution_due_at: due.resolution_due_at } }
+          changes.sla = {
+            from: { first_response_due_at: cur.first_response_due_at, resolution_due_at: cur.resolution_due_at },
+            to: { first_response_due_at: due.first_response_due_at, resolution_due_at: due.resolution_due_at },
+          }
         }
         const [row] = await tx<TicketRow[]>`update tickets set
             title = ${next.title}, description = ${next.description}, status = ${next.status}, priority = ${next.priority},
@@ -468,7 +537,8 @@ export function createTicketsService(d: TicketsDeps) {
         return { row: row!, changed: Object.keys(changes) }
       })
       const ticket = view(result.row)
-      if (result.changed.length) await publish('ticket.updated', { ticket, changed: result.changed, actor_id: p.user.id })
+      if (result.changed.length)
+        await publish('ticket.updated', { ticket, changed: result.changed, actor_id: p.user.id })
       return ticket
     },
 
@@ -483,13 +553,16 @@ export function createTicketsService(d: TicketsDeps) {
         if (assigneeId !== cur.assignee_id) changes.assignee_id = { from: cur.assignee_id, to: assigneeId }
         if (status !== cur.status) changes.status = { from: cur.status, to: status }
         if (!Object.keys(changes).length) return { row: cur, changed: [] as string[] }
-        const [row] = await tx<TicketRow[]>`update tickets set assignee_id = ${assigneeId}, status = ${status}, updated_at = ${now()}
+        const [row] = await tx<
+          TicketRow[]
+        >`update tickets set assignee_id = ${assigneeId}, status = ${status}, updated_at = ${now()}
           where id = ${cur.id} returning ${columns}`
         await activity(tx, cur.id, p.user.id, 'assigned', changes)
         return { row: row!, changed: Object.keys(changes) }
       })
       const ticket = view(result.row)
-      if (result.changed.length) await publish('ticket.updated', { ticket, changed: result.changed, actor_id: p.user.id })
+      if (result.changed.length)
+        await publish('ticket.updated', { ticket, changed: result.changed, actor_id: p.user.id })
       return ticket
     },
 
@@ -499,7 +572,9 @@ export function createTicketsService(d: TicketsDeps) {
         if (cur.status === 'closed') throw conflict('Ticket is already closed', { status: 'closed', ticket_id: cur.id })
         const at = now()
         const token = randomBytes(24).toString('base64url')
-        const [r] = await tx<TicketRow[]>`update tickets set status = 'closed', closed_at = ${at}, resolved_at = coalesce(resolved_at, ${at}),
+        const [r] = await tx<
+          TicketRow[]
+        >`update tickets set status = 'closed', closed_at = ${at}, resolved_at = coalesce(resolved_at, ${at}),
             closed_by = ${p.user.id}, csat_token = ${token}, csat_score = null, csat_comment = null, csat_answered_at = null, updated_at = ${at}
           where id = ${cur.id} returning ${columns}`
         await activity(tx, cur.id, p.user.id, 'closed', { status: { from: cur.status, to: 'closed' } })
@@ -507,7 +582,11 @@ export function createTicketsService(d: TicketsDeps) {
       })
       const ticket = view(row)
       await publish('ticket.updated', { ticket, changed: ['status', 'closed_at', 'resolved_at'], actor_id: p.user.id })
-      await enqueue('tickets.notify-requester', { ticket_id: ticket.id, kind: 'closed', actor_id: p.user.id }, `tickets:closed:${ticket.id}:${ticket.closed_at}`)
+      await enqueue(
+        'tickets.notify-requester',
+        { ticket_id: ticket.id, kind: 'closed', actor_id: p.user.id },
+        `tickets:closed:${ticket.id}:${ticket.closed_at}`,
+      )
       return ticket
     },
 
@@ -517,7 +596,9 @@ export function createTicketsService(d: TicketsDeps) {
         if (cur.status !== 'closed' && cur.status !== 'resolved') {
           throw conflict('Only a resolved or closed ticket can be reopened', { status: cur.status, ticket_id: cur.id })
         }
-        const [r] = await tx<TicketRow[]>`update tickets set status = 'open', resolved_at = null, closed_at = null, closed_by = null,
+        const [r] = await tx<
+          TicketRow[]
+        >`update tickets set status = 'open', resolved_at = null, closed_at = null, closed_by = null,
             csat_token = case when csat_answered_at is null then null else csat_token end,
             resolution_breach_notified_at = null, updated_at = ${now()}
           where id = ${cur.id} returning ${columns}`
@@ -540,10 +621,19 @@ export function createTicketsService(d: TicketsDeps) {
         await activity(tx, cur.id, p.user.id, 'deleted', {})
         return cur
       })
-      await publish('ticket.deleted', { id: row.id, number: row.number, requester_id: row.requester_id, actor_id: p.user.id })
+      await publish('ticket.deleted', {
+        id: row.id,
+        number: row.number,
+        requester_id: row.requester_id,
+        actor_id: p.user.id,
+      })
     },
 
-    async listComments(p: Principal, ref: string, q: { skip: number; limit: number; after?: string }): Promise<Page<Comment>> {
+    async listComments(
+      p: Principal,
+      ref: string,
+      q: { skip: number; limit: number; after?: string },
+    ): Promise<Page<Comment>> {
       const t = await load(p, ref)
       const where = staffOf(p) ? sql`ticket_id = ${t.id}` : sql`ticket_id = ${t.id} and not is_internal`
       const r = await paged<CommentRow>(sql, { table: 'ticket_comments', where }, q)
@@ -559,7 +649,9 @@ export function createTicketsService(d: TicketsDeps) {
         const cur = await load(p, ref, tx, true)
         refuseClosed(cur)
         const at = now()
-        const [c] = await tx<CommentRow[]>`insert into ticket_comments (ticket_id, author_id, body_md, is_internal, created_at)
+        const [c] = await tx<
+          CommentRow[]
+        >`insert into ticket_comments (ticket_id, author_id, body_md, is_internal, created_at)
           values (${cur.id}, ${p.user.id}, ${body}, ${internal}, ${at}) returning *`
         const fromRequester = p.user.id === cur.requester_id
         const firstResponse = staff && !internal && !fromRequester && cur.first_response_at === null
@@ -577,23 +669,50 @@ export function createTicketsService(d: TicketsDeps) {
         return { row: row!, comment: toComment(c!), statusChanged: status !== cur.status, firstResponse, fromRequester }
       })
       const ticket = view(result.row)
-      await publish('comment.added', { ticket, comment: result.comment, visibility: internal ? 'internal' : 'public', actor_id: p.user.id })
+      await publish('comment.added', {
+        ticket,
+        comment: result.comment,
+        visibility: internal ? 'internal' : 'public',
+        actor_id: p.user.id,
+      })
       if (result.statusChanged || result.firstResponse) {
-        const changed = [...(result.statusChanged ? ['status'] : []), ...(result.firstResponse ? ['first_response_at'] : [])]
+        const changed = [
+          ...(result.statusChanged ? ['status'] : []),
+          ...(result.firstResponse ? ['first_response_at'] : []),
+        ]
         await publish('ticket.updated', { ticket, changed, actor_id: p.user.id })
       }
       if (staff && !internal && !result.fromRequester) {
-        await enqueue('tickets.notify-requester', { ticket_id: ticket.id, kind: 'reply', comment_id: result.comment.id }, `tickets:reply:${result.comment.id}`)
+        await enqueue(
+          'tickets.notify-requester',
+          { ticket_id: ticket.id, kind: 'reply', comment_id: result.comment.id },
+          `tickets:reply:${result.comment.id}`,
+        )
       }
       return result.comment
     },
 
-    async activity(p: Principal, ref: string, q: { skip: number; limit: number; after?: string }): Promise<Page<Activity>> {
+    async activity(
+      p: Principal,
+      ref: string,
+      q: { skip: number; limit: number; after?: string },
+    ): Promise<Page<Activity>> {
       const t = await load(p, ref)
       requireStaff(p, 'The activity log')
-      const r = await paged<Activity & { created_at: Date }>(sql, { table: 'ticket_activity', where: sql`ticket_id = ${t.id}` }, q)
+      const r = await paged<Activity & { created_at: Date }>(
+        sql,
+        { table: 'ticket_activity', where: sql`ticket_id = ${t.id}` },
+        q,
+      )
       return page(
-        r.items.map((a) => ({ id: a.id, ticket_id: a.ticket_id, actor_id: a.actor_id, action: a.action, changes: a.changes, created_at: a.created_at.toISOString() })),
+        r.items.map((a) => ({
+          id: a.id,
+          ticket_id: a.ticket_id,
+          actor_id: a.actor_id,
+          action: a.action,
+          changes: a.changes,
+          created_at: a.created_at.toISOString(),
+        })),
         r,
         q,
       )

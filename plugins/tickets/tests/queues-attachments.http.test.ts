@@ -24,10 +24,17 @@ describe('queues', () => {
   it('admins write, staff read, requesters and agents cannot write', async () => {
     expect((await t.as('agent1').post(`${base}/queues`, { name: 'Nope' })).status).toBe(403)
     expect((await t.as('alice').post(`${base}/queues`, { name: 'Nope' })).status).toBe(403)
-    expect((await t.post(`${base}/queues`, { name: 'Nope' }, { headers: keyHeader('boss', 'tickets:read') })).status).toBe(403)
+    expect(
+      (await t.post(`${base}/queues`, { name: 'Nope' }, { headers: keyHeader('boss', 'tickets:read') })).status,
+    ).toBe(403)
     const q = await t.as('boss').post(`${base}/queues`, { name: 'Hardware', description: 'Things with plugs' })
     expect(q.status).toBe(201)
-    expect(q.body).toEqual({ id: expect.any(String), name: 'Hardware', description: 'Things with plugs', default_assignee_id: null })
+    expect(q.body).toEqual({
+      id: expect.any(String),
+      name: 'Hardware',
+      description: 'Things with plugs',
+      default_assignee_id: null,
+    })
     expect((await t.as('boss').post(`${base}/queues`, { name: 'hardware' })).status).toBe(409)
     expect((await t.as('boss').post(`${base}/queues`, { name: '' })).body.error.details.field).toBe('name')
     const notStaff = await t.as('boss').post(`${base}/queues`, { name: 'X', default_assignee_id: 'bob' })
@@ -90,7 +97,11 @@ describe('attachments', () => {
   it('round-trips through the local driver: presign, PUT, confirm, list, download, delete', async () => {
     const tk = await open('alice')
     const data = new Uint8Array([0, 1, 2, 250, 251, 252, 7])
-    const pre = await t.as('alice').post(`${base}/${tk.id}/attachments/presign`, { filename: '../screen shot.png', bytes: data.length, mime: 'image/png' })
+    const pre = await t.as('alice').post(`${base}/${tk.id}/attachments/presign`, {
+      filename: '../screen shot.png',
+      bytes: data.length,
+      mime: 'image/png',
+    })
     expect(pre.status).toBe(201)
     // (Not toMatchObject with expect.any(): bun 1.4 writes the matcher into the received object.)
     expect(typeof pre.body.attachment_id).toBe('string')
@@ -106,7 +117,13 @@ describe('attachments', () => {
     expect(conf.body).toEqual({ id: pre.body.attachment_id })
     const list = await t.as('agent1').get(`${base}/${tk.number}/attachments`)
     expect(list.body.total).toBe(1)
-    expect(list.body.items[0]).toEqual({ id: pre.body.attachment_id, filename: '_screen shot.png', bytes: 7, mime: 'image/png', created_at: expect.any(String) })
+    expect(list.body.items[0]).toEqual({
+      id: pre.body.attachment_id,
+      filename: '_screen shot.png',
+      bytes: 7,
+      mime: 'image/png',
+      created_at: expect.any(String),
+    })
     const dl = await t.as('alice').get(`${base}/${tk.id}/attachments/${pre.body.attachment_id}/download-url`)
     expect(dl.status).toBe(200)
     expect(dl.body.expires_in).toBeGreaterThan(0)
@@ -114,7 +131,9 @@ describe('attachments', () => {
     expect(got.status).toBe(200)
     expect(new Uint8Array(await got.arrayBuffer())).toEqual(data)
     // Someone else: 404; the uploader or staff may delete.
-    expect((await t.as('bob').get(`${base}/${tk.id}/attachments/${pre.body.attachment_id}/download-url`)).status).toBe(404)
+    expect((await t.as('bob').get(`${base}/${tk.id}/attachments/${pre.body.attachment_id}/download-url`)).status).toBe(
+      404,
+    )
     expect((await t.as('alice').delete(`${base}/${tk.id}/attachments/${pre.body.attachment_id}`)).status).toBe(204)
     expect((await t.as('alice').get(`${base}/${tk.id}/attachments`)).body.total).toBe(0)
     expect((await viaApp(t.app, dl.body.download_url)).status).toBe(404)
@@ -122,11 +141,27 @@ describe('attachments', () => {
 
   it('a declared size over MAX_UPLOAD_BYTES is 413 at presign; bad input is 422', async () => {
     const tk = await open('alice')
-    const big = await t.as('alice').post(`${base}/${tk.id}/attachments/presign`, { filename: 'big.bin', bytes: 1001, mime: 'application/octet-stream' })
+    const big = await t.as('alice').post(`${base}/${tk.id}/attachments/presign`, {
+      filename: 'big.bin',
+      bytes: 1001,
+      mime: 'application/octet-stream',
+    })
     expect(big.status).toBe(413)
     expect(big.body.error.code).toBe('PAYLOAD_TOO_LARGE')
-    expect((await t.as('alice').post(`${base}/${tk.id}/attachments/presign`, { filename: 'ok.bin', bytes: 1000, mime: 'application/octet-stream' })).status).toBe(201)
-    for (const [body, field] of [[{ filename: '', bytes: 1, mime: 'text/plain' }, 'filename'], [{ filename: 'a', bytes: 0, mime: 'text/plain' }, 'bytes'], [{ filename: 'a', bytes: 1, mime: 'nope' }, 'mime']] as const) {
+    expect(
+      (
+        await t.as('alice').post(`${base}/${tk.id}/attachments/presign`, {
+          filename: 'ok.bin',
+          bytes: 1000,
+          mime: 'application/octet-stream',
+        })
+      ).status,
+    ).toBe(201)
+    for (const [body, field] of [
+      [{ filename: '', bytes: 1, mime: 'text/plain' }, 'filename'],
+      [{ filename: 'a', bytes: 0, mime: 'text/plain' }, 'bytes'],
+      [{ filename: 'a', bytes: 1, mime: 'nope' }, 'mime'],
+    ] as const) {
       const res = await t.as('alice').post(`${base}/${tk.id}/attachments/presign`, body)
       expect(res.status).toBe(422)
       expect(res.body.error.details.field).toBe(field)
@@ -135,9 +170,13 @@ describe('attachments', () => {
 
   it('only the uploader or staff delete an attachment', async () => {
     const tk = await open('agent1', { requester_id: 'alice' })
-    const pre = await t.as('agent1').post(`${base}/${tk.id}/attachments/presign`, { filename: 'log.txt', bytes: 2, mime: 'text/plain' })
+    const pre = await t
+      .as('agent1')
+      .post(`${base}/${tk.id}/attachments/presign`, { filename: 'log.txt', bytes: 2, mime: 'text/plain' })
     await viaApp(t.app, pre.body.upload_url, { method: 'PUT', body: 'ok', headers: pre.body.headers })
-    expect((await t.as('agent1').post(`${base}/${tk.id}/attachments`, { attachment_id: pre.body.attachment_id })).status).toBe(201)
+    expect(
+      (await t.as('agent1').post(`${base}/${tk.id}/attachments`, { attachment_id: pre.body.attachment_id })).status,
+    ).toBe(201)
     expect((await t.as('alice').delete(`${base}/${tk.id}/attachments/${pre.body.attachment_id}`)).status).toBe(403)
     expect((await t.as('agent2').delete(`${base}/${tk.id}/attachments/${pre.body.attachment_id}`)).status).toBe(204)
   })

@@ -16,7 +16,9 @@ afterAll(() => t?.close())
 
 const MIN = 60_000
 const open = async (priority?: string) => {
-  const res = await t.as('alice').post(base, { title: 'Down', description: 'Everything is down', ...(priority ? { priority } : {}) })
+  const res = await t
+    .as('alice')
+    .post(base, { title: 'Down', description: 'Everything is down', ...(priority ? { priority } : {}) })
   expect(res.status).toBe(201)
   return res.body
 }
@@ -35,15 +37,26 @@ describe('SLA', () => {
     ])
     expect(res.body.total).toBe(4)
     expect((await t.as('alice').get(`${base}/sla-policies`)).status).toBe(403)
-    expect((await t.as('agent1').put(`${base}/sla-policies/low`, { first_response_minutes: 1, resolution_minutes: 2 })).status).toBe(403)
+    expect(
+      (await t.as('agent1').put(`${base}/sla-policies/low`, { first_response_minutes: 1, resolution_minutes: 2 }))
+        .status,
+    ).toBe(403)
     const bad = await t.as('boss').put(`${base}/sla-policies/low`, { first_response_minutes: 0, resolution_minutes: 2 })
     expect(bad.status).toBe(422)
     expect(bad.body.error.details.field).toBe('first_response_minutes')
-    expect((await t.as('boss').put(`${base}/sla-policies/whenever`, { first_response_minutes: 1, resolution_minutes: 2 })).status).toBe(422)
+    expect(
+      (await t.as('boss').put(`${base}/sla-policies/whenever`, { first_response_minutes: 1, resolution_minutes: 2 }))
+        .status,
+    ).toBe(422)
   })
 
   it('computes due times from the default policy of each priority', async () => {
-    for (const [priority, fr, res] of [['urgent', 60, 240], ['high', 240, 1440], [undefined, 480, 2880], ['low', 1440, 7200]] as const) {
+    for (const [priority, fr, res] of [
+      ['urgent', 60, 240],
+      ['high', 240, 1440],
+      [undefined, 480, 2880],
+      ['low', 1440, 7200],
+    ] as const) {
       const tk = await open(priority)
       expect(tk.sla).toEqual({
         policy: priority ?? 'normal',
@@ -59,7 +72,11 @@ describe('SLA', () => {
     const tk = await open('low')
     t.clock.advance(30 * MIN)
     const up = await t.as('agent1').patch(`${base}/${tk.id}`, { priority: 'urgent' })
-    expect(up.body.sla).toMatchObject({ policy: 'urgent', first_response_due_at: plus(tk.created_at, 60), resolution_due_at: plus(tk.created_at, 240) })
+    expect(up.body.sla).toMatchObject({
+      policy: 'urgent',
+      first_response_due_at: plus(tk.created_at, 60),
+      resolution_due_at: plus(tk.created_at, 240),
+    })
     // Other changes leave them alone.
     const same = await t.as('agent1').patch(`${base}/${tk.id}`, { tags: ['x'] })
     expect(same.body.sla).toEqual(up.body.sla)
@@ -108,7 +125,9 @@ describe('SLA', () => {
 
   it('a policy change applies to tickets created after it', async () => {
     const before = await open('high')
-    const put = await t.as('boss').put(`${base}/sla-policies/high`, { first_response_minutes: 10, resolution_minutes: 20 })
+    const put = await t
+      .as('boss')
+      .put(`${base}/sla-policies/high`, { first_response_minutes: 10, resolution_minutes: 20 })
     expect(put.status).toBe(200)
     expect(put.body).toEqual({ priority: 'high', first_response_minutes: 10, resolution_minutes: 20 })
     const after = await open('high')

@@ -27,7 +27,9 @@ export interface TicketsTestApp extends TestApp {
   user(id: string, role?: 'user' | 'agent' | 'admin' | 'superadmin'): Promise<void>
 }
 
-export async function ticketsApp(options: { clock?: boolean; env?: Record<string, string>; extra?: any[] } = {}): Promise<TicketsTestApp> {
+export async function ticketsApp(
+  options: { clock?: boolean; env?: Record<string, string>; extra?: any[] } = {},
+): Promise<TicketsTestApp> {
   const clock = testClock()
   // Each timestamp a step apart, so newest-first order is the order of the test's actions.
   const now = options.clock === false ? () => new Date() : () => (clock.tick(), clock.now())

@@ -27,17 +27,56 @@ const settle = () => new Promise((r) => setTimeout(r, 20))
 
 describe('create, get, list', () => {
   it('creates an open ticket with the SPEC 10 fields, source web, sequential number', async () => {
-    const a = await open('alice', { priority: 'high', urgency: 2, tags: ['printer', 'printer', 'hw'], custom_fields: { floor: 3 }, category: 'hardware' })
+    const a = await open('alice', {
+      priority: 'high',
+      urgency: 2,
+      tags: ['printer', 'printer', 'hw'],
+      custom_fields: { floor: 3 },
+      category: 'hardware',
+    })
     expect(Object.keys(a).sort()).toEqual(
-      ['assignee_id', 'category', 'closed_at', 'created_at', 'custom_fields', 'description', 'due_at', 'first_response_at', 'id', 'number', 'priority', 'queue_id', 'requester_id', 'resolved_at', 'scheduled_at', 'sla', 'source', 'status', 'subcategory', 'tags', 'title', 'updated_at', 'urgency'].sort(),
+      [
+        'assignee_id',
+        'category',
+        'closed_at',
+        'created_at',
+        'custom_fields',
+        'description',
+        'due_at',
+        'first_response_at',
+        'id',
+        'number',
+        'priority',
+        'queue_id',
+        'requester_id',
+        'resolved_at',
+        'scheduled_at',
+        'sla',
+        'source',
+        'status',
+        'subcategory',
+        'tags',
+        'title',
+        'updated_at',
+        'urgency',
+      ].sort(),
     )
-    expect(a).toMatchObject({ status: 'open', priority: 'high', urgency: 2, tags: ['printer', 'hw'], custom_fields: { floor: 3 }, source: 'web', requester_id: 'alice', assignee_id: null })
+    expect(a).toMatchObject({
+      status: 'open',
+      priority: 'high',
+      urgency: 2,
+      tags: ['printer', 'hw'],
+      custom_fields: { floor: 3 },
+      source: 'web',
+      requester_id: 'alice',
+      assignee_id: null,
+    })
     const b = await open('alice')
     expect(b.number).toBe(a.number + 1)
     expect(b.priority).toBe('normal')
   })
 
-  it('gets by id and by number; someone else\'s ticket is 404 by both, on every sub-route', async () => {
+  it("gets by id and by number; someone else's ticket is 404 by both, on every sub-route", async () => {
     const a = await open('alice')
     expect((await t.as('alice').get(`${base}/${a.id}`)).body.id).toBe(a.id)
     expect((await t.as('alice').get(`${base}/${a.number}`)).body.id).toBe(a.id)
@@ -69,7 +108,7 @@ describe('create, get, list', () => {
     expect((await bob.get(`${base}/999999`)).status).toBe(404)
   })
 
-  it('lists only the requester\'s own tickets; staff see all; filters and sort', async () => {
+  it("lists only the requester's own tickets; staff see all; filters and sort", async () => {
     const x = await open('bob', { title: 'Bob one', priority: 'low', tags: ['vpn'] })
     const y = await open('bob', { title: 'Bob two', priority: 'urgent' })
     const mine = await t.as('bob').get(`${base}?limit=100`)
@@ -80,13 +119,27 @@ describe('create, get, list', () => {
     expect((await t.as('bob').get(`${base}?requester_id=alice`)).body.total).toBe(0)
     const all = await t.as('agent1').get(`${base}?requester_id=bob`)
     expect(all.body.total).toBe(2)
-    expect((await t.as('agent1').get(`${base}?requester_id=bob&tag=vpn`)).body.items.map((i: any) => i.id)).toEqual([x.id])
-    expect((await t.as('agent1').get(`${base}?requester_id=bob&priority=urgent`)).body.items.map((i: any) => i.id)).toEqual([y.id])
-    expect((await t.as('agent1').get(`${base}?requester_id=bob&sort=priority`)).body.items.map((i: any) => i.id)).toEqual([x.id, y.id])
-    expect((await t.as('agent1').get(`${base}?requester_id=bob&sort=-priority`)).body.items.map((i: any) => i.id)).toEqual([y.id, x.id])
-    expect((await t.as('agent1').get(`${base}?requester_id=bob&sort=number`)).body.items.map((i: any) => i.id)).toEqual([x.id, y.id])
-    expect((await t.as('agent1').get(`${base}?requester_id=bob&sort=-number`)).body.items.map((i: any) => i.id)).toEqual([y.id, x.id])
-    expect((await t.as('agent1').get(`${base}?requester_id=bob&sort=created_at`)).body.items.map((i: any) => i.id)).toEqual([x.id, y.id])
+    expect((await t.as('agent1').get(`${base}?requester_id=bob&tag=vpn`)).body.items.map((i: any) => i.id)).toEqual([
+      x.id,
+    ])
+    expect(
+      (await t.as('agent1').get(`${base}?requester_id=bob&priority=urgent`)).body.items.map((i: any) => i.id),
+    ).toEqual([y.id])
+    expect(
+      (await t.as('agent1').get(`${base}?requester_id=bob&sort=priority`)).body.items.map((i: any) => i.id),
+    ).toEqual([x.id, y.id])
+    expect(
+      (await t.as('agent1').get(`${base}?requester_id=bob&sort=-priority`)).body.items.map((i: any) => i.id),
+    ).toEqual([y.id, x.id])
+    expect((await t.as('agent1').get(`${base}?requester_id=bob&sort=number`)).body.items.map((i: any) => i.id)).toEqual(
+      [x.id, y.id],
+    )
+    expect(
+      (await t.as('agent1').get(`${base}?requester_id=bob&sort=-number`)).body.items.map((i: any) => i.id),
+    ).toEqual([y.id, x.id])
+    expect(
+      (await t.as('agent1').get(`${base}?requester_id=bob&sort=created_at`)).body.items.map((i: any) => i.id),
+    ).toEqual([x.id, y.id])
     const page1 = await t.as('agent1').get(`${base}?requester_id=bob&limit=1`)
     expect(page1.body).toMatchObject({ total: 2, limit: 1 })
     expect(page1.body.items[0].id).toBe(y.id)
@@ -96,8 +149,16 @@ describe('create, get, list', () => {
     expect((await t.as('agent1').get(`${base}?requester_id=bob&assignee_id=none`)).body.total).toBe(2)
     expect((await t.as('agent1').get(`${base}?requester_id=bob&assignee_id=me`)).body.total).toBe(0)
     // since / until: inclusive, date or date-time.
-    expect((await t.as('agent1').get(`${base}?requester_id=bob&since=${encodeURIComponent(y.created_at)}`)).body.items.map((i: any) => i.id)).toEqual([y.id])
-    expect((await t.as('agent1').get(`${base}?requester_id=bob&until=${encodeURIComponent(x.created_at)}`)).body.items.map((i: any) => i.id)).toEqual([x.id])
+    expect(
+      (await t.as('agent1').get(`${base}?requester_id=bob&since=${encodeURIComponent(y.created_at)}`)).body.items.map(
+        (i: any) => i.id,
+      ),
+    ).toEqual([y.id])
+    expect(
+      (await t.as('agent1').get(`${base}?requester_id=bob&until=${encodeURIComponent(x.created_at)}`)).body.items.map(
+        (i: any) => i.id,
+      ),
+    ).toEqual([x.id])
     const day = x.created_at.slice(0, 10)
     expect((await t.as('agent1').get(`${base}?requester_id=bob&since=${day}&until=${day}`)).body.total).toBe(2)
     const v2 = await t.as('bob').get(`/api/v2/app/tickets?limit=1`)
@@ -106,7 +167,16 @@ describe('create, get, list', () => {
   })
 
   it('rejects bad list queries with 422 and details.field', async () => {
-    for (const [q, field] of [['limit=0', 'limit'], ['limit=101', 'limit'], ['skip=-1', 'skip'], ['status=lost', 'status'], ['sort=title', 'sort'], ['since=yesterday', 'since'], ['until=2026-02-30', 'until'], ['queue_id=nope', 'queue_id']]) {
+    for (const [q, field] of [
+      ['limit=0', 'limit'],
+      ['limit=101', 'limit'],
+      ['skip=-1', 'skip'],
+      ['status=lost', 'status'],
+      ['sort=title', 'sort'],
+      ['since=yesterday', 'since'],
+      ['until=2026-02-30', 'until'],
+      ['queue_id=nope', 'queue_id'],
+    ]) {
       const res = await t.as('agent1').get(`${base}?${q}`)
       expect(res.status).toBe(422)
       expect(res.body.error.details.field).toBe(field)
@@ -125,7 +195,10 @@ describe('validation and forbidden fields', () => {
       [{ ...ok, description: 'x'.repeat(20001) }, 'description'],
       [{ ...ok, tags: Array.from({ length: 21 }, (_, i) => `t${i}`) }, 'tags'],
       [{ ...ok, tags: ['x'.repeat(51)] }, 'tags'],
-      [{ ...ok, custom_fields: Object.fromEntries(Array.from({ length: 51 }, (_, i) => [`k${i}`, i])) }, 'custom_fields'],
+      [
+        { ...ok, custom_fields: Object.fromEntries(Array.from({ length: 51 }, (_, i) => [`k${i}`, i])) },
+        'custom_fields',
+      ],
       [{ ...ok, priority: 'asap' }, 'priority'],
       [{ ...ok, urgency: 5 }, 'urgency'],
       [{ description: 'D' }, 'title'],
@@ -136,7 +209,13 @@ describe('validation and forbidden fields', () => {
       expect(res.body.error.code).toBe('VALIDATION_ERROR')
       expect(String(res.body.error.details.field)).toStartWith(field)
     }
-    expect((await t.as('alice').post(base, { ...ok, title: 'x'.repeat(200), tags: Array.from({ length: 20 }, (_, i) => `t${i}`) })).status).toBe(201)
+    expect(
+      (
+        await t
+          .as('alice')
+          .post(base, { ...ok, title: 'x'.repeat(200), tags: Array.from({ length: 20 }, (_, i) => `t${i}`) })
+      ).status,
+    ).toBe(201)
   })
 
   it('requesters get 403 with details.field for staff-only fields; staff may set them', async () => {
@@ -151,7 +230,8 @@ describe('validation and forbidden fields', () => {
       ['patch', { custom_fields: {} }, 'custom_fields'],
     ]
     for (const [method, body, field] of cases) {
-      const res = method === 'post' ? await t.as('alice').post(base, body) : await t.as('alice').patch(`${base}/${a.id}`, body)
+      const res =
+        method === 'post' ? await t.as('alice').post(base, body) : await t.as('alice').patch(`${base}/${a.id}`, body)
       expect(res.status).toBe(403)
       expect(res.body.error.code).toBe('AUTHORIZATION_ERROR')
       expect(res.body.error.details.field).toBe(field)
@@ -164,7 +244,9 @@ describe('validation and forbidden fields', () => {
     expect(edited.status).toBe(200)
     expect(edited.body.title).toBe('Printer jams badly')
     // Staff on behalf of a user.
-    const behalf = await t.as('agent1').post(base, { title: 'Phoned in', description: 'Called the desk', requester_id: 'bob' })
+    const behalf = await t
+      .as('agent1')
+      .post(base, { title: 'Phoned in', description: 'Called the desk', requester_id: 'bob' })
     expect(behalf.status).toBe(201)
     expect(behalf.body.requester_id).toBe('bob')
     expect((await t.as('bob').get(`${base}/${behalf.body.id}`)).status).toBe(200)
@@ -257,7 +339,9 @@ describe('API keys', () => {
     expect((await t.get(`${base}/queues`, { headers: read })).status).toBe(403)
     expect((await t.get(`${base}/${a.id}/activity`, { headers: read })).status).toBe(403)
     // An agent's key with the scope reads everything staff may.
-    expect((await t.get(`${base}/${bobs.id}/activity`, { headers: keyHeader('agent1', 'tickets:read') })).status).toBe(200)
+    expect((await t.get(`${base}/${bobs.id}/activity`, { headers: keyHeader('agent1', 'tickets:read') })).status).toBe(
+      200,
+    )
     expect((await t.get(`${base}/queues`, { headers: keyHeader('agent1', 'tickets:read') })).status).toBe(200)
     expect((await t.get(`${base}/queues`, { headers: keyHeader('agent1') })).status).toBe(403)
   })
@@ -316,7 +400,14 @@ describe('lifecycle', () => {
     await t.as('alice').post(`${base}/${a.id}/comments`, { body_md: 'any news?' })
     expect((await t.as('alice').get(`${base}/${a.id}`)).body.first_response_at).toBeNull()
     const reply = await t.as('agent1').post(`${base}/${a.id}/comments`, { body_md: 'Looking into it' })
-    expect(Object.keys(reply.body).sort()).toEqual(['author_id', 'body_md', 'created_at', 'id', 'is_internal', 'ticket_id'])
+    expect(Object.keys(reply.body).sort()).toEqual([
+      'author_id',
+      'body_md',
+      'created_at',
+      'id',
+      'is_internal',
+      'ticket_id',
+    ])
     const after = (await t.as('alice').get(`${base}/${a.id}`)).body
     expect(after.first_response_at).toBe(reply.body.created_at)
     await t.as('agent2').post(`${base}/${a.id}/comments`, { body_md: 'second reply' })
@@ -344,7 +435,11 @@ describe('lifecycle', () => {
     const [row] = await t.app.db.sql`select deleted_at from tickets where id = ${a.id}`
     expect(row!.deleted_at).toBeInstanceOf(Date)
     await settle()
-    expect(events.find((e) => e.name === 'ticket.deleted')!.payload).toMatchObject({ id: a.id, number: a.number, actor_id: 'boss' })
+    expect(events.find((e) => e.name === 'ticket.deleted')!.payload).toMatchObject({
+      id: a.id,
+      number: a.number,
+      actor_id: 'boss',
+    })
   })
 })
 
@@ -352,7 +447,7 @@ describe('internal notes never reach requesters', () => {
   it('list, search and events keep internal notes to staff', async () => {
     const a = await open('alice', { title: 'Laptop overheating', description: 'Fan is loud' })
     events.length = 0
-    await t.as('agent1').post(`${base}/${a.id}/comments`, { body_md: 'Suspect zanzibarite dust' , is_internal: true })
+    await t.as('agent1').post(`${base}/${a.id}/comments`, { body_md: 'Suspect zanzibarite dust', is_internal: true })
     await t.as('agent1').post(`${base}/${a.id}/comments`, { body_md: 'Please try the quokka procedure' })
     const mine = await t.as('alice').get(`${base}/${a.id}/comments`)
     expect(mine.body.items.map((c: any) => c.body_md)).toEqual(['Please try the quokka procedure'])
@@ -378,8 +473,21 @@ describe('internal notes never reach requesters', () => {
   })
 
   it('treats SQL and tsquery metacharacters as plain text', async () => {
-    await open('alice', { title: "O'Brien & co: drop table tickets; --", description: 'quotes "and" (parens) | pipes ! bangs' })
-    for (const q of ["'", "O'Brien", "'; drop table tickets; --", '&|!():*<->', '"unclosed', '\\', '%_', 'a:*', '!!!']) {
+    await open('alice', {
+      title: "O'Brien & co: drop table tickets; --",
+      description: 'quotes "and" (parens) | pipes ! bangs',
+    })
+    for (const q of [
+      "'",
+      "O'Brien",
+      "'; drop table tickets; --",
+      '&|!():*<->',
+      '"unclosed',
+      '\\',
+      '%_',
+      'a:*',
+      '!!!',
+    ]) {
       const res = await t.as('agent1').get(`${base}?q=${encodeURIComponent(q)}`)
       expect(res.status).toBe(200)
     }
@@ -392,7 +500,11 @@ describe('numbers', () => {
   it('gives 200 concurrent creates 200 distinct consecutive numbers', async () => {
     // Users exist first: concurrent first requests of one new user race in the core's provisioning (not what this tests).
     for (let i = 0; i < 10; i++) await t.user(`crowd${i}`)
-    const res = await Promise.all(Array.from({ length: 200 }, (_, i) => t.as(`crowd${i % 10}`).post(base, { title: `Crowd ${i}`, description: 'at once' })))
+    const res = await Promise.all(
+      Array.from({ length: 200 }, (_, i) =>
+        t.as(`crowd${i % 10}`).post(base, { title: `Crowd ${i}`, description: 'at once' }),
+      ),
+    )
     expect(res.every((r) => r.status === 201)).toBe(true)
     const numbers = res.map((r) => r.body.number as number).sort((a, b) => a - b)
     expect(new Set(numbers).size).toBe(200)
@@ -433,7 +545,11 @@ describe('activity and events', () => {
 
   it('authorises the ticket:<id> channel for its requester and staff only', async () => {
     const a = await open('alice')
-    const who = async (id: string) => ({ user: (await t.app.db.sql`select * from users where id = ${id}`)[0] as any, kind: 'jwt' as const, scopes: 'all' as const })
+    const who = async (id: string) => ({
+      user: (await t.app.db.sql`select * from users where id = ${id}`)[0] as any,
+      kind: 'jwt' as const,
+      scopes: 'all' as const,
+    })
     expect(await t.app.channels.authorize(`ticket:${a.id}`, await who('alice'))).toBe('ok')
     expect(await t.app.channels.authorize(`ticket:${a.id}`, await who('agent1'))).toBe('ok')
     expect(await t.app.channels.authorize(`ticket:${a.id}`, await who('bob'))).toBe('forbidden')
