@@ -18,7 +18,7 @@ export const usageAppRoutes = ({ router }: RouteContext, usage: UsageQueries) =>
         summary: 'Get usage summary',
         description:
           'This UTC calendar month against the previous one, per metric. growth_rate is in percent ' +
-          '(null when the previous period is 0); daily_average divides by the days elapsed, today included.',
+          '(always a number: 0 when both periods are 0, 100 when only the previous one is 0); daily_average divides by the days elapsed, today included.',
       },
     })
     .get('/current-period', ({ user }) => usage.currentPeriod(user.id), {

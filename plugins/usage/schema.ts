@@ -14,7 +14,10 @@ export namespace UsageModel {
   export const metricSummary = t.Object({
     current_period: t.Number(),
     previous_period: t.Number(),
-    growth_rate: t.Union([t.Number(), t.Null()], { description: 'Percent against the previous period; null when that was 0' }),
+    growth_rate: t.Number({
+      description: 'Percent against the previous period, two decimals; 0 when both periods are 0, 100 when only the previous one is 0',
+      examples: [27.55],
+    }),
     daily_average: t.Number({ description: 'Current period over the days elapsed (today included)' }),
   })
 

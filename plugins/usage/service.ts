@@ -5,12 +5,20 @@
  */
 import { notFound, type Sql } from '../../core/index.ts'
 import { METRIC_KEYS, OTHER, metricInfo, type MetricKey } from './metrics.ts'
-import { addDays, dayOf, dayRange, elapsedDays, growthRate, monthPeriod, periodView, round2, trendOf, type Trend } from './periods.ts'
+import { addDays, dayOf, dayRange, elapsedDays, growthRate as percentChange, monthPeriod, periodView, round2, trendOf, type Trend } from './periods.ts'
+
+/**
+ * growth_rate is always a number (docs/plugins/usage.md; typed mobile clients decode a double):
+ * the percent change, 0 when both periods are 0, 100 when only the previous one is 0 (-100 for
+ * a negative total then, e.g. storage freed, so the sign agrees with the trend).
+ */
+export const growthRate = (current: number, previous: number): number =>
+  previous === 0 ? Math.sign(current) * 100 + 0 : percentChange(current, previous)!
 
 export interface MetricSummary {
   current_period: number
   previous_period: number
-  growth_rate: number | null
+  growth_rate: number
   daily_average: number
 }
 

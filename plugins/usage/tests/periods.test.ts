@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'bun:test'
 import { addDays, dayRange, elapsedDays, growthRate, monthPeriod, periodView, trendOf } from '../periods.ts'
+import { growthRate as answeredGrowthRate } from '../service.ts'
 
 describe('periods', () => {
   it('takes the UTC calendar month, and the months around it', () => {
@@ -32,6 +33,18 @@ describe('growth and trend rules', () => {
     expect(growthRate(50, 100)).toBe(-50)
     expect(growthRate(10, 0)).toBeNull()
     expect(growthRate(0, 0)).toBeNull()
+  })
+
+  it('answers growth_rate as a number always: 0 when both periods are 0, 100 when only the previous one is', () => {
+    expect(answeredGrowthRate(1250, 980)).toBe(27.55)
+    expect(answeredGrowthRate(0, 45_000)).toBe(-100)
+    expect(answeredGrowthRate(0, 0)).toBe(0)
+    expect(Object.is(answeredGrowthRate(0, 0), 0)).toBe(true)
+    expect(answeredGrowthRate(10, 0)).toBe(100)
+    expect(answeredGrowthRate(0.5, 0)).toBe(100)
+    // A negative total against nothing (storage freed) agrees in sign with the trend.
+    expect(answeredGrowthRate(-300, 0)).toBe(-100)
+    expect(trendOf(-300, 0)).toBe('decreasing')
   })
 
   it('calls more than +5 % increasing, less than -5 % decreasing, else stable', () => {

@@ -102,9 +102,10 @@ describe('usage endpoints', () => {
     expect(Object.keys(res.body.metrics)).toHaveLength(9)
     expect(res.body.metrics.ai_tokens).toEqual({ current_period: 45_000, previous_period: 32_000, growth_rate: 40.63, daily_average: 1500 })
     expect(res.body.metrics.api_requests).toEqual({ current_period: 1250, previous_period: 980, growth_rate: 27.55, daily_average: 41.67 })
-    // previous 0: growth_rate is null
-    expect(res.body.metrics.storage_bytes.growth_rate).toBeNull()
-    expect(res.body.metrics.email_sent).toEqual({ current_period: 0, previous_period: 0, growth_rate: null, daily_average: 0 })
+    // growth_rate is always a number: 100 when only the previous period is 0, 0 when both are
+    expect(res.body.metrics.storage_bytes).toMatchObject({ current_period: 1000, previous_period: 0, growth_rate: 100 })
+    expect(res.body.metrics.email_sent).toEqual({ current_period: 0, previous_period: 0, growth_rate: 0, daily_average: 0 })
+    for (const m of Object.values(res.body.metrics) as { growth_rate: unknown }[]) expect(typeof m.growth_rate).toBe('number')
   })
 
   it('filters the summary by metric and refuses an unknown one with 422', async () => {
@@ -169,7 +170,9 @@ describe('usage endpoints', () => {
       trend: 'increasing',
     })
     const quiet = await t.as('alice').get('/api/v1/app/usage/trends?metric=email_sent')
-    expect(quiet.body).toMatchObject({ current_period: 0, previous_period: 0, growth_rate: null, peak_day: null, peak_value: 0, trend: 'stable' })
+    expect(quiet.body).toMatchObject({ current_period: 0, previous_period: 0, growth_rate: 0, peak_day: null, peak_value: 0, trend: 'stable' })
+    const fresh = await t.as('alice').get('/api/v1/app/usage/trends?metric=storage_bytes&days=30')
+    expect(fresh.body).toMatchObject({ current_period: 1000, previous_period: 0, growth_rate: 100, trend: 'increasing' })
   })
 
   it('breaks the current period down by model, or by a named dimension', async () => {
@@ -240,6 +243,9 @@ describe('admin usage', () => {
   it("reads a user's summary, 404 for an unknown user", async () => {
     const res = await t.as(admin).get('/api/v1/admin/usage/summary/alice?metric=ai_tokens')
     expect(res.body.metrics.ai_tokens.current_period).toBe(45_000)
+    const all = await t.as(admin).get('/api/v1/admin/usage/summary/alice')
+    expect(all.body.metrics.storage_bytes.growth_rate).toBe(100)
+    expect(all.body.metrics.email_sent.growth_rate).toBe(0)
     const missing = await t.as(admin).get('/api/v1/admin/usage/summary/nobody')
     expect(missing.status).toBe(404)
     expect(missing.body.error.code).toBe('NOT_FOUND')
