@@ -1,5 +1,5 @@
 /** Contact routes: the public form and its status (seed 004), and the admin list of submissions. */
-import { jsonDoc, page, validation, type PluginInstance, type RouteContext } from '../../core/index.ts'
+import { jsonDoc, page, validation, type PublicRouteContext, type RouteContext } from '../../core/index.ts'
 import { ContactModel, type FormRules } from './schema.ts'
 import type { ContactService, SubmissionInput } from './service.ts'
 import type { FormTokens } from './spam.ts'
@@ -13,11 +13,8 @@ export interface ContactRouteDeps {
   tokens: FormTokens
 }
 
-type PublicContext = Parameters<NonNullable<NonNullable<PluginInstance['routes']>['public']>>[0]
-type AdminContext = RouteContext
-
 export const publicRoutes = (
-  { router, rateLimits }: PublicContext,
+  { router, rateLimits }: PublicRouteContext,
   config: ContactRouteConfig,
   { service, tokens }: ContactRouteDeps,
 ) =>
@@ -63,7 +60,7 @@ export const publicRoutes = (
       },
     )
 
-export const adminRoutes = ({ router }: AdminContext, { service }: Pick<ContactRouteDeps, 'service'>) =>
+export const adminRoutes = ({ router }: RouteContext, { service }: Pick<ContactRouteDeps, 'service'>) =>
   router('/contact/submissions')
     .get(
       '',

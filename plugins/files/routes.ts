@@ -1,5 +1,5 @@
 /** Files routes: /app/files (seed 004 "File Endpoints") and, for the local driver, the signed /public/files URLs. */
-import { jsonDoc, type PluginInstance, type RouteContext } from '../../core/index.ts'
+import { jsonDoc, type PublicRouterFactory, type RouteContext } from '../../core/index.ts'
 import { FileModel } from './schema.ts'
 import type { FilesService } from './service.ts'
 import type { LocalStorage, SignedQuery } from './storage/local.ts'
@@ -56,9 +56,7 @@ export const fileRoutes = ({ router }: RouteContext, files: FilesService) =>
 const binary = { content: { '*/*': { schema: { type: 'string' as const, format: 'binary' } } } }
 
 /** Local driver only: the app serves its own signed URLs (no bearer: the signature is the credential). */
-type PublicRouter = Parameters<NonNullable<NonNullable<PluginInstance['routes']>['public']>>[0]['router']
-
-export const localFileRoutes = (router: PublicRouter, local: LocalStorage) =>
+export const localFileRoutes = (router: PublicRouterFactory, local: LocalStorage) =>
   router('/files')
     .put('/:file_id', ({ request, params, query }) => local.receive(request, local.authorize('PUT', params.file_id, query as SignedQuery)), {
       params: FileModel.params,
