@@ -1,17 +1,21 @@
 /** The helpdesk starter boots with its plugins (users, files, tickets, websocket, email) and serves the ticket flow. */
 import { afterAll, beforeAll, expect, it } from 'bun:test'
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { testApp, type TestApp } from '../../core/testing/index.ts'
 import { plugins } from './app.ts'
 
 let t: TestApp
+const dataDir = mkdtempSync(join(tmpdir(), 'omnistack-helpdesk-'))
 beforeAll(async () => {
-  t = await testApp({ plugins, env: { DATA_DIR: mkdtempSync(join(tmpdir(), 'omnistack-helpdesk-')) } })
+  t = await testApp({ plugins, env: { DATA_DIR: dataDir } })
   await t.app.db.sql`insert into users (id, email, role) values ('desk', 'desk@example.com', 'agent')`
 })
-afterAll(() => t?.close())
+afterAll(async () => {
+  await t?.close()
+  rmSync(dataDir, { recursive: true, force: true })
+})
 
 it('serves tickets end to end and documents them', async () => {
   const created = await t

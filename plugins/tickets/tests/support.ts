@@ -1,5 +1,5 @@
 /** Test helpers of the tickets plugin: an app with users, files and tickets, staff roles, a settable clock. */
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { App } from '../../../core/index.ts'
@@ -39,7 +39,12 @@ export async function ticketsApp(
     env: { DATA_DIR: dataDir, RATE_LIMIT_DEFAULT: '100000/minute', ...options.env },
   })
   const sql = t.app.db.sql
+  const close = t.close
   return Object.assign(t, {
+    async close() {
+      await close()
+      rmSync(dataDir, { recursive: true, force: true })
+    },
     clock,
     async user(id: string, role: 'user' | 'agent' | 'admin' | 'superadmin' = 'user') {
       await sql`insert into users (id, email, full_name, role) values (${id}, ${`${id}@example.com`}, ${id}, ${role})
