@@ -42,12 +42,14 @@ const clean = (s: string) => {
   return UNSAFE.test(bounded) ? bounded.replace(/\u0000/g, '').replace(LONE_SURROGATE, '\ufffd') : bounded
 }
 
-/** Canonical JSON of single-dimension sets seen lately ({version: 'v1'} on every request). */
-const singles = new Map<string, string>()
+/** How many single-dimension sets ({version: 'v1'} on every request) a buffer keeps the canonical JSON of. */
 const SINGLES_MAX = 1024
 
-/** Dimensions as canonical JSON: sorted keys, string values, bounded in count and length. */
-export function canonicalDimensions(d: Record<string, string> | undefined): string {
+/**
+ * Dimensions as canonical JSON: sorted keys, string values, bounded in count and length.
+ * `singles` (the buffer's own) remembers the JSON of single-dimension sets seen lately.
+ */
+export function canonicalDimensions(d: Record<string, string> | undefined, singles?: Map<string, string>): string {
   if (!d) return EMPTY
   const keys = Object.keys(d)
   if (keys.length === 0) return EMPTY
@@ -56,12 +58,14 @@ export function canonicalDimensions(d: Record<string, string> | undefined): stri
     const v = d[k]
     if (typeof v === 'string') {
       const memo = k + SEP + v
-      const hit = singles.get(memo)
+      const hit = singles?.get(memo)
       if (hit !== undefined) return hit
       if (k.length <= MAX_TEXT && v.length <= MAX_TEXT && !UNSAFE.test(k) && !UNSAFE.test(v)) {
-        if (singles.size >= SINGLES_MAX) singles.clear()
         const canonical = JSON.stringify(d)
-        singles.set(memo, canonical)
+        if (singles) {
+          if (singles.size >= SINGLES_MAX) singles.clear()
+          singles.set(memo, canonical)
+        }
         return canonical
       }
     }
@@ -86,6 +90,7 @@ export interface MeterBuffer {
 }
 
 export function createMeterBuffer(): MeterBuffer {
+  const singles = new Map<string, string>()
   let sums = new Map<string, UsageRow>()
   let ided = new Map<string, UsageRow>()
   let size = 0
@@ -119,7 +124,7 @@ export function createMeterBuffer(): MeterBuffer {
   return {
     record(e) {
       if (typeof e.value !== 'number' || !Number.isFinite(e.value) || !e.userId || !e.metric) return
-      const k = canonicalDimensions(e.dimensions)
+      const k = canonicalDimensions(e.dimensions, singles)
       const d = dayOf(e.at.getTime())
       if (e.id !== undefined && e.id !== '') {
         add({ i: clean(String(e.id).slice(0, 255)), u: e.userId, m: clean(e.metric.slice(0, 64)), k, d, v: e.value }, 1)
