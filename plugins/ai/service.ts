@@ -94,7 +94,7 @@ export function createAiService(d: AiDeps) {
       throw validation('model', `Model ${model} is not allowed here`)
     }
     if (!provider.configured) {
-      throw serviceUnavailable(`AI provider ${name} is not configured`, { provider: name })
+      throw serviceUnavailable(`AI provider ${name} is not configured`, { provider: name, missing: `${name.toUpperCase()}_API_KEY` })
     }
     return { provider, model }
   }
