@@ -101,7 +101,8 @@ export function createProjectsService({ sql, events }: { sql: Sql; events: Event
         returning ${columns}`
       if (!row) throw notFound('Project', id)
       const project = toProject(row)
-      await events.publish('project.updated', { project, changed: Object.keys(changes) })
+      // Broadcast: every replica tells its `project:<id>` subscribers (websocket plugin, docs/plugins/websocket.md).
+      await events.publish('project.updated', { project, changed: Object.keys(changes) }, { broadcast: true })
       return project
     },
 
@@ -111,7 +112,7 @@ export function createProjectsService({ sql, events }: { sql: Sql; events: Event
         where id = ${id} and owner_id = ${ownerId} and deleted_at is null
         returning id`
       if (!row) throw notFound('Project', id)
-      await events.publish('project.deleted', { id, owner_id: ownerId })
+      await events.publish('project.deleted', { id, owner_id: ownerId }, { broadcast: true })
     },
 
     async isOwner(userId, id) {

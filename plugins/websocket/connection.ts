@@ -116,7 +116,11 @@ export function createEndpoint(d: Deps): Endpoint {
       const ok = !drop && (await d.channels.authorize(channel, conn.principal)) === 'ok'
       if (ok || conn.closed || !conn.channels.has(channel)) continue
       hub.leave(conn, channel)
-      fail(conn, 'FORBIDDEN', drop ? 'Channel closed: the resource was deleted' : 'No longer allowed on this channel', { channel })
+      if (drop) {
+        conn.ws?.send(frames.channelClosed(channel, 'deleted'))
+        continue
+      }
+      fail(conn, 'FORBIDDEN', 'No longer allowed on this channel', { channel })
       conn.ws?.send(frames.unsubscribed(channel))
     }
   }
@@ -155,7 +159,8 @@ export function createEndpoint(d: Deps): Endpoint {
       summary: 'Realtime WebSocket',
       description:
         'Upgrade with `?token=<JWT or API key>`. Client messages: subscribe, unsubscribe, message, ping. ' +
-        'Server events: connected, subscribed, unsubscribed, channel_message, notification, pong, error. See docs/plugins/websocket.md.',
+        'Server events: connected, subscribed, unsubscribed, channel_message, notification, pong, error, channel_closed; ' +
+        'a plugin\'s resource events on its channel (project.updated, project.deleted). See docs/plugins/websocket.md.',
     },
     limits: {
       // The protocol limit answers MESSAGE_TOO_LARGE and keeps the socket; far larger frames are cut by the runtime (1009).

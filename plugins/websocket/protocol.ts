@@ -73,6 +73,8 @@ export const frames = {
     JSON.stringify({ type: 'error', message, code, ...extra }),
   subscribed: (channel: string) => JSON.stringify({ type: 'subscribed', channel }),
   unsubscribed: (channel: string) => JSON.stringify({ type: 'unsubscribed', channel }),
+  /** The server ended a subscription: the channel's resource is gone (`reason: deleted`). */
+  channelClosed: (channel: string, reason: 'deleted') => JSON.stringify({ type: 'channel_closed', channel, reason }),
   pong: () => JSON.stringify({ type: 'pong', timestamp: new Date().toISOString() }),
   /** broadcastToChannel: the event as given, with its channel and a timestamp when absent. */
   channelEvent: (channel: string, event: RealtimeEvent) =>

@@ -1,7 +1,8 @@
 /**
  * Events this plugin reacts to: `<kind>.deleted` / `<kind>.updated` of every channel kind
- * (re-authorise or drop subscribers), `user.changed` (role or activation), credential
- * revocations, and billing's `subscription.updated` (a notification to that user).
+ * (re-authorise subscribers, or close the channel with a `channel_closed` event), forwarded
+ * to the channel first for the kinds of FORWARDED; `user.changed` (role or activation),
+ * credential revocations, and billing's `subscription.updated` (a notification to that user).
  */
 import type { EventMeta, PluginContext } from '../../core/index.ts'
 import type { Endpoint } from './connection.ts'
@@ -16,6 +17,21 @@ function resourceId(kind: string, payload: Payload): string | undefined {
   if (typeof direct === 'string' || typeof direct === 'number') return String(direct)
   const nested = (payload?.[kind] as Payload)?.id
   return typeof nested === 'string' || typeof nested === 'number' ? String(nested) : undefined
+}
+
+/**
+ * Kinds whose `<kind>.updated` / `<kind>.deleted` bus events reach their channel as they are:
+ * `{type: "project.updated", channel, data: <project>, changed, timestamp}` and
+ * `{type: "project.deleted", channel, data: {id}, timestamp}`. Other kinds shape their own
+ * channel events (tickets: ticket_created, ticket_updated), so theirs are not forwarded.
+ */
+export const FORWARDED: ReadonlySet<string> = new Set(['project'])
+
+function resourceEvent(kind: string, type: string, id: string, payload: Payload, deleted: boolean) {
+  if (deleted) return { type, data: { id } }
+  const resource = payload?.[kind] ?? payload
+  const changed = payload?.changed
+  return { type, data: resource, ...(Array.isArray(changed) ? { changed } : {}) }
 }
 
 export function watchResources(ctx: Pick<PluginContext, 'events' | 'logger' | 'channels'>, hub: Hub, service: WebsocketService, endpoint: Endpoint): (() => void)[] {
@@ -37,9 +53,14 @@ export function watchResources(ctx: Pick<PluginContext, 'events' | 'logger' | 'c
   for (const kind of ctx.channels.kinds()) {
     if (kind === 'user') continue
     for (const [verb, drop] of [['deleted', true], ['updated', false]] as const) {
-      on(`${kind}.${verb}`, (payload, meta) => {
+      on(`${kind}.${verb}`, async (payload, meta) => {
         const id = resourceId(kind, payload)
-        if (id !== undefined) return hub.recheck(`${kind}:${id}`, drop, `${meta.name}:${meta.id}`)
+        if (id === undefined) return
+        const channel = `${kind}:${id}`
+        const key = `${meta.name}:${meta.id}`
+        // The subscribers get the event before the channel is re-authorised or closed (same order on every replica).
+        if (FORWARDED.has(kind)) await service.broadcastToChannel(channel, resourceEvent(kind, meta.name, id, payload, drop), { key: `${key}:event` })
+        return hub.recheck(channel, drop, key)
       })
     }
   }

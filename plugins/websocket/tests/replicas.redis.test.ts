@@ -76,7 +76,28 @@ describe.skipIf(!url)('websocket across two replicas sharing Redis', () => {
     expect(await onA.next((f) => f.type === 'update')).toMatchObject({ channel, data: 42 })
   })
 
-  it('a project deleted through A drops its subscribers on B', async () => {
+  it('a project updated through A reaches its subscribers on A and B once each as project.updated', async () => {
+    const fay = u('fay')
+    const project = await newProject(fay)
+    const channel = `project:${project}`
+    const onA = await connect(0, fay)
+    const onB = await connect(1, fay)
+    for (const c of [onA, onB]) await c.subscribe(channel)
+    const res = await r.apps[0]!.app.handle(
+      new Request(`http://localhost/api/v1/app/projects/${project}`, {
+        method: 'PATCH',
+        headers: { authorization: `Bearer ${await r.token(fay)}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ description: 'live' }),
+      }),
+    )
+    expect(res.status).toBe(200)
+    for (const c of [onA, onB]) {
+      expect(await c.next((f) => f.type === 'project.updated')).toMatchObject({ channel, data: { id: project, description: 'live' }, changed: ['description'] })
+      expect(await c.collect((f) => f.type === 'project.updated', 300)).toEqual([])
+    }
+  })
+
+  it('a project deleted through A sends project.deleted then channel_closed to its subscribers on B', async () => {
     const dan = u('dan')
     const project = await newProject(dan)
     const channel = `project:${project}`
@@ -86,7 +107,9 @@ describe.skipIf(!url)('websocket across two replicas sharing Redis', () => {
       new Request(`http://localhost/api/v1/app/projects/${project}`, { method: 'DELETE', headers: { authorization: `Bearer ${await r.token(dan)}` } }),
     )
     expect(res.status).toBe(204)
-    expect(await onB.next((f) => f.type === 'error')).toMatchObject({ code: 'FORBIDDEN', channel })
+    expect(await onB.next((f) => f.type === 'project.deleted' || f.type === 'channel_closed')).toMatchObject({ type: 'project.deleted', channel, data: { id: project } })
+    expect(await onB.next((f) => f.type === 'channel_closed')).toMatchObject({ channel, reason: 'deleted' })
+    expect(await onB.collect((f) => f.type === 'project.deleted' || f.type === 'error', 300)).toEqual([])
     await service(0).broadcastToChannel(channel, { type: 'update', data: 'late' })
     expect(await onB.collect((f) => f.type === 'update', 300)).toEqual([])
   })

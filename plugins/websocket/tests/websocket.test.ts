@@ -245,16 +245,39 @@ describe('websocket: server API', () => {
 })
 
 describe('websocket: re-authorisation', () => {
-  it('drops the subscribers of a deleted project with an error event', async () => {
+  it('sends project.updated with the project to the subscribers of a project updated over HTTP', async () => {
+    const project = await newProject('alice')
+    const channel = `project:${project}`
+    const { client } = await connect('alice')
+    const { client: other } = await connect('alice')
+    await client.subscribe(channel)
+    const res = await t.as('alice').patch(`/api/v1/app/projects/${project}`, { name: 'Renamed live' })
+    expect(res.status).toBe(200)
+    const event = await client.next((f) => f.type === 'project.updated')
+    expect(event).toMatchObject({ type: 'project.updated', channel, data: { id: project, name: 'Renamed live', owner_id: 'alice' }, changed: ['name'] })
+    expect(event.data).toEqual(res.body)
+    expect(new Date(event.timestamp).toISOString()).toBe(event.timestamp)
+    // Once per update, only to the channel's subscribers; the channel stays open.
+    expect(await client.collect((f) => f.type === 'project.updated', 200)).toEqual([])
+    expect(await other.collect((f) => f.type === 'project.updated', 0)).toEqual([])
+    expect(await client.collect((f) => f.type === 'error' || f.type === 'channel_closed', 0)).toEqual([])
+    await ws.broadcastToChannel(channel, { type: 'update', data: 'still subscribed' })
+    expect(await client.next((f) => f.type === 'update')).toMatchObject({ channel, data: 'still subscribed' })
+  })
+
+  it('sends project.deleted, then closes the channel with channel_closed (not FORBIDDEN)', async () => {
     const project = await newProject('alice')
     const channel = `project:${project}`
     const { client } = await connect('alice')
     await client.subscribe(channel)
     expect((await t.as('alice').delete(`/api/v1/app/projects/${project}`)).status).toBe(204)
-    expect(await client.next((f) => f.type === 'error')).toMatchObject({ code: 'FORBIDDEN', channel })
-    expect(await client.next((f) => f.type === 'unsubscribed')).toMatchObject({ channel })
+    const deleted = await client.next((f) => f.type === 'project.deleted' || f.type === 'channel_closed')
+    expect(deleted).toMatchObject({ type: 'project.deleted', channel, data: { id: project } })
+    expect(await client.next()).toMatchObject({ type: 'channel_closed', channel, reason: 'deleted' })
+    expect(await client.collect((f) => f.type === 'error' || f.type === 'unsubscribed', 200)).toEqual([])
     await ws.broadcastToChannel(channel, { type: 'update', data: 'after delete' })
     expect(await client.collect((f) => f.type === 'update', 200)).toEqual([])
+    // The socket stays open; the deleted project is refused like a missing one.
     expect(await client.subscribe(channel)).toMatchObject({ type: 'error', code: 'FORBIDDEN' })
   })
 
