@@ -93,9 +93,12 @@ export interface RouteContext<C = unknown, R = RouterFactory, Deps = {}> extends
 /** What a `public` zone route factory gets (no principal: the routes are unauthenticated). */
 export type PublicRouteContext<C = unknown, Deps = {}> = RouteContext<C, PublicRouterFactory, Deps>
 
-/** Event handlers of a plugin, by event name (typed through EventMap). */
+/** Event names some plugin declared (EventMap's index signature, which allows any name, left out). */
+export type KnownEventName = keyof { [K in keyof EventMap as string extends K ? never : K]: true } & string
+
+/** Event handlers of a plugin, by declared event name, each with its declared payload type. */
 export type EventHandlers = {
-  [K in keyof EventMap & string]?: (payload: EventMap[K]) => void | Promise<void>
+  [K in KnownEventName]?: (payload: EventMap[K]) => void | Promise<void>
 }
 
 /** What `setup` returns: one per app. Every part is optional. */

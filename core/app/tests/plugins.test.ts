@@ -11,6 +11,8 @@ const counter = definePlugin({
     return {
       service: { next: () => ++count, greet: (n: string) => `hello ${n}` },
       routes: { public: ({ router }) => router('/counter').get('/next', () => ({ n: count + 1 })) },
+      // The payload is typed from EventMap (tsc fails here if it were unknown).
+      on: { 'user.changed': ({ id }) => void id.length },
     }
   },
 })
