@@ -8,6 +8,7 @@ export {
   type InboundPipeline,
   type InboundQuery,
   type InboundStatus,
+  type Malformed,
   type Outcome,
   type Preparer,
   type ReceiveResult,

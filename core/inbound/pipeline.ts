@@ -1,14 +1,21 @@
 /** The inbound-event pipeline for every provider (billing, identity): verified event -> stored with its effect in one transaction -> applied once. */
 import type postgres from 'postgres'
 import { isUuid, paged, type Paged, type Sql } from '../db/index.ts'
-import { AppError, conflict, notFound } from '../errors/index.ts'
+import { AppError, badRequest, conflict, notFound } from '../errors/index.ts'
 import type { JobQueue } from '../jobs/index.ts'
 import type { Logger } from '../observability/logger.ts'
 import { maskSecrets } from './mask.ts'
 
 export type Tx = postgres.TransactionSql<{}>
-export type InboundStatus = 'applied' | 'ignored' | 'unmatched' | 'failed'
-export const INBOUND_STATUSES: readonly InboundStatus[] = ['applied', 'ignored', 'unmatched', 'failed']
+/** `rejected`: verified, but its content failed the provider's shape check; stored, answered 400, never applied nor retried. */
+export type InboundStatus = 'applied' | 'ignored' | 'unmatched' | 'failed' | 'rejected'
+export const INBOUND_STATUSES: readonly InboundStatus[] = ['applied', 'ignored', 'unmatched', 'failed', 'rejected']
+
+/** The first field of a verified payload that has not the shape its applier reads (`data.object`, `message.data`). */
+export interface Malformed {
+  field: string
+  message: string
+}
 
 /** A verified event, ready to store. */
 export interface InboundEvent {
@@ -23,6 +30,12 @@ export interface InboundEvent {
   environment?: string | null
   /** Decoded, verified content (JSON). */
   payload: unknown
+  /**
+   * Set by a verifier whose shape check failed: `receive` stores the event as rejected (by the
+   * provider's event id, else a digest of the body) and answers 400 with details.provider and
+   * details.field; it is never applied.
+   */
+  malformed?: Malformed
 }
 
 export interface StoredEvent {
@@ -88,8 +101,8 @@ export interface InboundPipeline {
   providers(): string[]
   /** Store and apply; a duplicate returns { duplicate: true }; a failure is stored and throws a 5xx AppError. */
   receive(event: InboundEvent): Promise<ReceiveResult>
-  /** A verified event whose content cannot be used: stored as failed (listed, counted), not applied, not retried. */
-  reject(event: InboundEvent, error: unknown): Promise<void>
+  /** A verified event whose content cannot be used: stored as rejected (listed, counted), not applied, not retried; a redelivery adds no row. */
+  reject(event: InboundEvent, reason: unknown): Promise<void>
   /** Re-apply a failed (or unmatched) event: the retry job and the admin replay. */
   retry(id: string): Promise<StoredEvent>
   /** Apply, in event-time order, the unmatched events of `subject` (a purchase was just linked). */
@@ -189,6 +202,20 @@ export function createInboundPipeline(deps: { sql: Sql; jobs: JobQueue; logger: 
     }
   }
 
+  /** A verified event whose content cannot be used: stored rejected once, never applied nor retried. */
+  const reject = async (e: InboundEvent, reason: unknown) => {
+    const error = maskSecrets(reason)
+    logger.warn('inbound event rejected: its content cannot be used', { provider: e.provider, event_id: e.eventId, type: e.type, error })
+    // payload is `not null`: a JSON null (a signed body of `null`) is kept wrapped.
+    const payload = e.payload === null || e.payload === undefined ? { value: null } : e.payload
+    await sql`
+      insert into inbound_events (provider, event_id, type, status, subject, environment, occurred_at, payload, error, attempts, processed_at)
+      values (${e.provider}, ${e.eventId}, ${e.type}, 'rejected', ${e.subject ?? null}, ${e.environment ?? null},
+              ${e.occurredAt ?? null}, ${sql.json(payload as never)}, ${error}, 1, now())
+      on conflict (provider, event_id) do update set attempts = inbound_events.attempts + 1, processed_at = now()
+      where inbound_events.status = 'rejected'`
+  }
+
   return {
     register(provider, applier, options) {
       appliers.set(provider, applier)
@@ -200,6 +227,11 @@ export function createInboundPipeline(deps: { sql: Sql; jobs: JobQueue; logger: 
 
     async receive(delivery) {
       applierOf(delivery.provider)
+      if (delivery.malformed) {
+        const { field, message } = delivery.malformed
+        await reject(delivery, `${field}: ${message}`)
+        throw badRequest(`Malformed ${delivery.provider} event: ${field} ${message}`, { provider: delivery.provider, field })
+      }
       const prepared = await prepareDelivery(delivery)
       if (!('provider' in prepared)) return prepared
       const e = prepared
@@ -238,10 +270,8 @@ export function createInboundPipeline(deps: { sql: Sql; jobs: JobQueue; logger: 
       return result
     },
 
-    async reject(e, err) {
-      logger.warn('inbound event refused: its content cannot be used', { provider: e.provider, event_id: e.eventId, type: e.type, error: maskSecrets(err) })
-      await storeFailed(e, err)
-    },
+    reject,
+
 
     async retry(id) {
       const after: (() => unknown)[] = []

@@ -3,8 +3,14 @@
  * App Store, Google Play, Clerk, Supabase), filtered by provider, type and status; one with its
  * payload; replay of a failed or unmatched one.
  */
-import { jsonDoc, page, type RouteContext } from '../../core/index.ts'
+import { INBOUND_STATUSES, jsonDoc, page, t, type RouteContext } from '../../core/index.ts'
 import { InboundModel } from './schema.ts'
+
+/** The list's query with `status` taken from the core's statuses (rejected too). Not t.UnionEnum: Elysia would default it to its first value. */
+const listQuery = t.Object({
+  ...InboundModel.listQuery.properties,
+  status: t.Optional(t.Union(INBOUND_STATUSES.map((s) => t.Literal(s)))),
+})
 
 export const webhookEventRoutes = ({ router, audit, inbound }: RouteContext) =>
   router('/webhooks')
@@ -15,11 +21,11 @@ export const webhookEventRoutes = ({ router, audit, inbound }: RouteContext) =>
         return page(items, total, query)
       },
       {
-        query: InboundModel.listQuery,
+        query: listQuery,
         scope: 'admin:full',
         detail: {
           summary: 'List inbound webhook events',
-          description: 'Newest first. `status`: applied, ignored (not relevant or older than the stored state), unmatched (waiting for a purchase link), failed (retried by a job).',
+          description: 'Newest first. `status`: applied, ignored (not relevant or older than the stored state), unmatched (waiting for a purchase link), failed (retried by a job), rejected (verified but malformed: answered 400, never applied).',
           responses: { 200: jsonDoc('A page of events', InboundModel.list) },
         },
       },

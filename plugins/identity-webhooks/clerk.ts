@@ -2,6 +2,7 @@
 import { Webhook } from 'svix'
 import { badRequest, unauthenticated, type InboundEvent } from '../../core/index.ts'
 import type { Delivery, DeliveryOf } from './deliveries.ts'
+import { isObject, malformedOf, object, optArray, optBoolean, optInteger, optString, string } from './shape.ts'
 
 interface ClerkEmail {
   id?: string
@@ -36,8 +37,11 @@ export function clerkVerifier(secret: string) {
   }
 }
 
-/** Verifies the svix signature (and its 5-minute timestamp tolerance) over the raw body; 400 or 401 on failure. */
-export function verifyClerk(webhook: Webhook, raw: string, headers: Headers): { id: string; event: ClerkEvent; sentAt: number } {
+/**
+ * Verifies the svix signature (and its 5-minute timestamp tolerance) over the raw body; 400 or 401
+ * on failure. The body's shape is checked by clerkEvent; one that is not JSON is kept bounded (`json: false`).
+ */
+export function verifyClerk(webhook: Webhook, raw: string, headers: Headers): { id: string; event: unknown; sentAt: number; json: boolean } {
   const id = headers.get('svix-id')
   const timestamp = headers.get('svix-timestamp')
   const signature = headers.get('svix-signature')
@@ -47,28 +51,52 @@ export function verifyClerk(webhook: Webhook, raw: string, headers: Headers): { 
   } catch {
     throw unauthenticated('Invalid webhook signature')
   }
-  let event: ClerkEvent
   try {
-    event = JSON.parse(raw) as ClerkEvent
+    return { id, event: JSON.parse(raw), sentAt: Number(timestamp) * 1000, json: true }
   } catch {
-    throw badRequest('Malformed JSON body')
+    return { id, event: { body: raw.slice(0, 4096) }, sentAt: Number(timestamp) * 1000, json: false }
   }
-  if (typeof event !== 'object' || event === null || Array.isArray(event)) throw badRequest('Expected a Clerk event object')
-  return { id, event, sentAt: Number(timestamp) * 1000 }
+}
+
+const USER_TYPES = new Set(['user.created', 'user.updated', 'user.deleted'])
+
+/** The fields clerkDelivery reads: type, timestamp and, for user events, data.id and the profile. */
+function checkClerkEvent(e: unknown) {
+  const o = object(e, 'body')
+  const type = string(o.type, 'type')
+  optInteger(o.timestamp, 'timestamp')
+  if (!USER_TYPES.has(type)) return
+  const data = object(o.data, 'data')
+  string(data.id, 'data.id')
+  if (type === 'user.deleted') return optBoolean(data.deleted, 'data.deleted')
+  const emails = optArray(data.email_addresses, 'data.email_addresses') ?? []
+  emails.forEach((v, i) => {
+    const email = object(v, `data.email_addresses[${i}]`)
+    optString(email.id, `data.email_addresses[${i}].id`)
+    optString(email.email_address, `data.email_addresses[${i}].email_address`)
+  })
+  for (const k of ['primary_email_address_id', 'first_name', 'last_name', 'username', 'image_url', 'profile_image_url']) optString(data[k], `data.${k}`)
+  optInteger(data.updated_at, 'data.updated_at')
 }
 
 const text = (v: unknown) => (typeof v === 'string' && v.trim() ? v.trim() : null)
 
-/** The verified event as the inbound pipeline stores it: svix-id, type, the event's time, the Clerk user id. */
-export function clerkEvent(id: string, event: ClerkEvent, sentAt: number): InboundEvent {
-  const subject = typeof event.data?.id === 'string' ? event.data.id : null
+/**
+ * The verified event as the inbound pipeline stores it: svix-id, type, the event's time, the Clerk
+ * user id; `malformed` (stored as rejected, answered 400) when it has not the shape clerkDelivery reads.
+ */
+export function clerkEvent(id: string, body: unknown, sentAt: number, json = true): InboundEvent {
+  const malformed = json ? malformedOf(() => checkClerkEvent(body)) : { field: 'body', message: 'must be JSON' }
+  const event = (isObject(body) && json ? body : {}) as ClerkEvent
+  const data = isObject(event.data) ? event.data : {}
   return {
     provider: 'clerk',
     eventId: id,
-    type: typeof event.type === 'string' ? event.type : 'unknown',
-    occurredAt: new Date(typeof event.timestamp === 'number' ? event.timestamp : sentAt),
-    subject,
-    payload: event,
+    type: typeof event.type === 'string' && event.type ? event.type : 'unknown',
+    occurredAt: new Date(typeof event.timestamp === 'number' && Number.isFinite(event.timestamp) ? event.timestamp : sentAt),
+    subject: typeof data.id === 'string' ? data.id : null,
+    payload: body,
+    ...(malformed ? { malformed } : {}),
   }
 }
 

@@ -33,9 +33,9 @@ export const asStored = (e: InboundEvent): StoredFields => ({ event_id: e.eventI
 export const STALE_NOTE = 'older than the last applied change'
 
 export interface Deliveries {
-  /** Stores and applies a verified, usable delivery (a duplicate is acknowledged, not applied again). */
+  /** Stores and applies a verified, usable delivery (a duplicate is acknowledged, not applied again); a malformed one is stored rejected and throws 400. */
   receive(event: InboundEvent, d: Delivery, origin: Origin): Promise<{ received: true; outcome: Outcome }>
-  /** A verified delivery whose payload could not be used: stored as failed, answered 400, processed again if redelivered. */
+  /** A verified delivery whose payload could not be used: stored as rejected (once), never applied. */
   reject(event: InboundEvent, error: unknown): Promise<void>
 }
 
@@ -84,7 +84,7 @@ export function createDeliveries(
     async receive(event, d, origin) {
       // Provisioning uses the core's user directory, outside the transaction (PGlite has one connection);
       // it never changes an existing user, so a redelivery provisions nothing.
-      if (d.change && d.provision && !d.change.deleted) await users.provision(d.provision)
+      if (d.change && d.provision && !d.change.deleted && !event.malformed) await users.provision(d.provision)
       const k = key(event.provider, event.eventId)
       origins.set(k, origin)
       let r

@@ -2,7 +2,7 @@
 import { AppError, definePlugin, env, serviceUnavailable, t, type InboundEvent, type PluginInstance } from '../../core/index.ts'
 import users from '../users/index.ts'
 import { clerkDeliveryOf, clerkEvent, clerkVerifier, verifyClerk } from './clerk.ts'
-import { asStored, createDeliveries, type Deliveries, type DeliveryOf, type Origin } from './deliveries.ts'
+import { asStored, createDeliveries, type Deliveries, type Delivery, type DeliveryOf, type Origin, type Provider } from './deliveries.ts'
 import { checkSupabaseBearer, supabaseDeliveryOf, supabaseEvent } from './supabase.ts'
 
 const received = t.Object({
@@ -14,20 +14,27 @@ const doc = (summary: string, description: string) => ({
   description,
   responses: {
     200: { description: 'Acknowledged (also a redelivery, or an event older than the stored state)', content: { 'application/json': { schema: received as any } } },
+    400: { description: 'Missing signature headers; or verified but without the shape the sync reads: `details.provider` and `details.field` name the first bad field, stored once as `rejected`, never applied' },
     500: { description: 'Verified and stored, but applying failed: kept as failed in inbound_events and retried by a job; the provider redelivers' },
   },
 })
 
-/** A verified delivery that cannot be used is stored as failed (listed, counted), then answered 400. */
+/**
+ * A verified delivery without the shape its provider's delivery reads (event.malformed, or a
+ * badRequest of deliveryOf) goes to the pipeline as malformed: stored once as rejected, answered
+ * 400 with details.provider and details.field, never applied.
+ */
 async function handle(deliveries: Deliveries, origin: Origin, event: InboundEvent, deliveryOf: DeliveryOf) {
-  let delivery
-  try {
-    delivery = deliveryOf(asStored(event))
-  } catch (err) {
-    if (err instanceof AppError) await deliveries.reject(event, err)
-    throw err
+  let delivery: Delivery | undefined
+  if (!event.malformed) {
+    try {
+      delivery = deliveryOf(asStored(event))
+    } catch (err) {
+      if (!(err instanceof AppError)) throw err
+      event = { ...event, malformed: { field: typeof err.details.field === 'string' ? err.details.field : 'body', message: err.message } }
+    }
   }
-  return deliveries.receive(event, delivery, origin)
+  return deliveries.receive(event, delivery ?? { provider: event.provider as Provider, id: event.eventId, type: event.type }, origin)
 }
 
 const notConfigured = (provider: string, variable: string) =>
@@ -54,8 +61,8 @@ const webhookRoutes = (
       '/clerk',
       async ({ body, request, clientIp, requestId }) => {
         if (!clerk) throw notConfigured('Clerk', 'CLERK_WEBHOOK_SECRET')
-        const { id, event, sentAt } = verifyClerk(clerk, rawOf(body), request.headers)
-        return handle(deliveries, { ip: clientIp, requestId }, clerkEvent(id, event, sentAt), clerkDeliveryOf)
+        const { id, event, sentAt, json } = verifyClerk(clerk, rawOf(body), request.headers)
+        return handle(deliveries, { ip: clientIp, requestId }, clerkEvent(id, event, sentAt, json), clerkDeliveryOf)
       },
       {
         parse: 'text',

@@ -2,6 +2,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import { badRequest, unauthenticated, type InboundEvent } from '../../core/index.ts'
 import type { Delivery, DeliveryOf } from './deliveries.ts'
+import { malformedOf, object, optObject, optString, optTime, string } from './shape.ts'
 
 interface AuthUser {
   id?: unknown
@@ -37,22 +38,57 @@ const UNPARSABLE = 'unparsable'
 const isPayload = (v: unknown): v is SupabasePayload => typeof v === 'object' && v !== null && !Array.isArray(v)
 const typeOf = (p: SupabasePayload) => `${String(p.schema)}.${String(p.table)}.${typeof p.type === 'string' ? p.type : 'unknown'}`
 
-/** The verified body as the inbound pipeline stores it; its id is a SHA-256 of the raw body (Supabase sends none). */
+const OPERATIONS = ['INSERT', 'UPDATE', 'DELETE']
+
+/** The fields supabaseDelivery reads: type, schema, table and, for auth.users, the record's id, email, times and metadata. */
+function checkPayload(p: unknown) {
+  const o = object(p, 'body')
+  const op = string(o.type, 'type')
+  const schema = optString(o.schema, 'schema')
+  const table = optString(o.table, 'table')
+  const records = { record: optObject(o.record, 'record'), old_record: optObject(o.old_record, 'old_record') }
+  if (schema !== 'auth' || table !== 'users' || !OPERATIONS.includes(op)) return
+  const key = op === 'DELETE' ? 'old_record' : 'record'
+  const r = object(records[key], key)
+  string(r.id, `${key}.id`)
+  optString(r.email, `${key}.email`)
+  const deleted = optTime(r.deleted_at, `${key}.deleted_at`)
+  const updated = optTime(r.updated_at, `${key}.updated_at`)
+  if (op !== 'DELETE' && !deleted && !updated) string(r.updated_at, `${key}.updated_at`)
+  const meta = optObject(r.raw_user_meta_data, `${key}.raw_user_meta_data`)
+  if (meta) for (const k of ['full_name', 'name', 'avatar_url', 'picture']) optString(meta[k], `${key}.raw_user_meta_data.${k}`)
+}
+
+/**
+ * The verified body as the inbound pipeline stores it; its id is a SHA-256 of the raw body
+ * (Supabase sends none). `malformed` (stored as rejected, answered 400) when it has not the shape
+ * supabaseDelivery reads.
+ */
 export function supabaseEvent(raw: string): InboundEvent {
   const id = createHash('sha256').update(raw).digest('hex')
   let payload: unknown
   try {
     payload = JSON.parse(raw)
-  } catch {}
-  // Not a JSON object: kept (bounded) as the body, type `unparsable`, so the failure is listed and counted.
-  if (!isPayload(payload)) return { provider: 'supabase', eventId: id, type: UNPARSABLE, payload: { body: raw.slice(0, 4096) } }
-  const record = payload.record ?? payload.old_record
-  return { provider: 'supabase', eventId: id, type: typeOf(payload), subject: typeof record?.id === 'string' ? record.id : null, payload }
+  } catch {
+    // Not JSON: kept (bounded) as the body, type `unparsable`, so the rejection is listed and counted.
+    return { provider: 'supabase', eventId: id, type: UNPARSABLE, payload: { body: raw.slice(0, 4096) }, malformed: { field: 'body', message: 'must be JSON' } }
+  }
+  const malformed = malformedOf(() => checkPayload(payload))
+  if (!isPayload(payload)) return { provider: 'supabase', eventId: id, type: UNPARSABLE, payload, malformed }
+  const record = isPayload(payload.record) ? payload.record : isPayload(payload.old_record) ? payload.old_record : undefined
+  return {
+    provider: 'supabase',
+    eventId: id,
+    type: typeOf(payload),
+    subject: typeof record?.id === 'string' ? record.id : null,
+    payload,
+    ...(malformed ? { malformed } : {}),
+  }
 }
 
 /** The delivery of a stored Supabase event; a DELETE without deleted_at happened when it was received. */
 export const supabaseDeliveryOf: DeliveryOf = (row) => {
-  if (row.type === UNPARSABLE) throw badRequest('Malformed JSON body')
+  if (row.type === UNPARSABLE) throw badRequest('Malformed JSON body', { provider: 'supabase', field: 'body' })
   return supabaseDelivery(row.event_id, row.payload, row.received_at)
 }
 

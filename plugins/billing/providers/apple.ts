@@ -7,6 +7,7 @@ import type { InboundApplier as Applier, InboundEvent, InboundOutcome as Outcome
 import type { SubscriptionStore } from '../subscriptions.ts'
 import { AppleJwsError, verifyAppleJws } from './apple-jws.ts'
 import type { OcspChecker } from './apple-ocsp.ts'
+import { bodyDigest, malformedOf, optInteger, optObject, optString, ShapeError, string, type Malformed, type Obj } from './shape.ts'
 
 /** `data.status` of a v2 notification. */
 const STATUS_CODES: Record<number, string> = { 1: 'active', 2: 'expired', 3: 'past_due', 4: 'in_grace_period', 5: 'revoked' }
@@ -23,7 +24,38 @@ const reject = (err: unknown): never => {
   throw err
 }
 
-/** Verifies the body `{signedPayload}` and what it carries; a forged or foreign notification is 400 and nothing is stored. */
+/** The notification's fields read here and by the applier (the signed infos are checked once decoded). */
+function checkNotification(n: Obj) {
+  string(n.notificationUUID, 'notificationUUID')
+  string(n.notificationType, 'notificationType')
+  optString(n.subtype, 'subtype')
+  optInteger(n.signedDate, 'signedDate')
+  const at = n.data !== undefined && n.data !== null ? 'data' : 'summary'
+  const d = optObject(n[at], at)
+  if (!d) return
+  for (const k of ['bundleId', 'environment', 'signedTransactionInfo', 'signedRenewalInfo']) optString(d[k], `${at}.${k}`)
+  if (typeof d.appAppleId !== 'string') optInteger(d.appAppleId, `${at}.appAppleId`)
+  optInteger(d.status, `${at}.status`)
+}
+
+const TRANSACTION = 'data.signedTransactionInfo'
+function checkTransaction(t: Obj) {
+  string(t.originalTransactionId, `${TRANSACTION}.originalTransactionId`)
+  for (const k of ['appAccountToken', 'productId', 'bundleId', 'environment']) optString(t[k], `${TRANSACTION}.${k}`)
+  optInteger(t.expiresDate, `${TRANSACTION}.expiresDate`)
+}
+
+const RENEWAL = 'data.signedRenewalInfo'
+function checkRenewal(r: Obj) {
+  optInteger(r.autoRenewStatus, `${RENEWAL}.autoRenewStatus`)
+  for (const k of ['bundleId', 'environment']) optString(r[k], `${RENEWAL}.${k}`)
+}
+
+/**
+ * Verifies the body `{signedPayload}` and what it carries; a forged or foreign notification is 400
+ * and nothing is stored. A genuine one without the shape the applier reads comes back `malformed`
+ * (stored as rejected).
+ */
 export async function verifyAppleNotification(
   raw: string,
   config: BillingConfig,
@@ -40,30 +72,48 @@ export async function verifyAppleNotification(
   if (!body || typeof body.signedPayload !== 'string') throw badRequest('Undecodable App Store notification: signedPayload is required', { provider: 'apple' })
   const options = { ocsp }
   const notification = await verifyAppleJws(body.signedPayload, roots, options).catch(reject)
+  /** Signed by Apple but not usable: stored as rejected under its notificationUUID when it has one. */
+  const rejected = (malformed: Malformed, payload: unknown): InboundEvent => ({
+    provider: 'apple',
+    eventId: typeof notification.notificationUUID === 'string' && notification.notificationUUID ? notification.notificationUUID : bodyDigest(raw),
+    type: typeof notification.notificationType === 'string' && notification.notificationType ? notification.notificationType : 'unknown',
+    payload,
+    malformed,
+  })
+  const outer = malformedOf(() => checkNotification(notification))
+  if (outer) return rejected(outer, { notification, transaction: null, renewal: null })
+
   const data = (notification.data ?? notification.summary ?? {}) as Record<string, any>
   const refuse = (reason: string) => badRequest(`App Store notification refused: ${reason}`, { provider: 'apple', reason })
-  if (typeof notification.notificationUUID !== 'string' || typeof notification.notificationType !== 'string') throw badRequest('Undecodable App Store notification: notificationUUID and notificationType are required', { provider: 'apple' })
   if (data.bundleId !== config.appleBundleId) throw refuse('bundle id')
   if (!config.appleEnvironments.includes(data.environment)) throw refuse('environment')
   if (config.appleAppId && data.environment === 'Production' && String(data.appAppleId) !== config.appleAppId) throw refuse('app id')
 
-  const inner = async (jws: unknown, requireBundle: boolean) => {
-    if (jws === undefined) return undefined
+  const inner = async (jws: unknown, requireBundle: boolean, check: (decoded: Obj) => void) => {
+    if (jws === undefined || jws === null) return undefined
     const decoded = await verifyAppleJws(jws, roots, options).catch(reject)
+    check(decoded)
     // Transactions carry the bundle id; renewal info does not (when it does, it must match).
     if ((requireBundle || decoded.bundleId !== undefined) && decoded.bundleId !== config.appleBundleId) throw refuse('bundle id of the signed transaction')
     if (decoded.environment !== undefined && decoded.environment !== data.environment) throw refuse('environment of the signed transaction')
     return decoded
   }
-  const transaction = await inner(data.signedTransactionInfo, true)
-  const renewal = await inner(data.signedRenewalInfo, false)
   const { signedTransactionInfo: _t, signedRenewalInfo: _r, ...rest } = data
+  let transaction: Obj | undefined
+  let renewal: Obj | undefined
+  try {
+    transaction = await inner(data.signedTransactionInfo, true, checkTransaction)
+    renewal = await inner(data.signedRenewalInfo, false, checkRenewal)
+  } catch (err) {
+    if (!(err instanceof ShapeError)) throw err
+    return rejected({ field: err.field, message: err.message }, { notification: { ...notification, data: rest }, transaction: transaction ?? null, renewal: null })
+  }
   return {
     provider: 'apple',
     eventId: notification.notificationUUID,
     type: notification.subtype ? `${notification.notificationType}.${notification.subtype}` : notification.notificationType,
     occurredAt: typeof notification.signedDate === 'number' ? new Date(notification.signedDate) : null,
-    subject: transaction?.originalTransactionId ?? null,
+    subject: (transaction?.originalTransactionId as string | undefined) ?? null,
     environment: data.environment,
     payload: { notification: { ...notification, data: rest }, transaction: transaction ?? null, renewal: renewal ?? null },
   }

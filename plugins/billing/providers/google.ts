@@ -6,6 +6,7 @@ import type { Accounts } from '../accounts.ts'
 import { planFor, type BillingConfig } from '../config.ts'
 import type { InboundApplier as Applier, InboundEvent, InboundOutcome as Outcome, InboundTx as Tx, StoredInboundEvent as StoredEvent } from '../../../core/index.ts'
 import type { SubscriptionStore } from '../subscriptions.ts'
+import { bodyDigest, integer, isObject, malformedOf, object, optInteger, optObject, optString, rawPayload, ShapeError, string } from './shape.ts'
 import { playState, PlayPurchaseUnknown, type PlayApi, type PlaySubscription } from './google-play-api.ts'
 
 /** SubscriptionNotification.notificationType -> name and the state it leaves (undefined: no state change). */
@@ -53,26 +54,68 @@ export function createPushTokenVerifier(config: BillingConfig) {
   }
 }
 
-/** Decodes `{message: {data, messageId}}`; anything malformed is 400. */
+const DATA = 'message.data'
+
+/** The DeveloperNotification's fields the applier and the preparer read. */
+function checkNotification(n: unknown) {
+  const o = object(n, DATA)
+  string(o.packageName, `${DATA}.packageName`)
+  optString(o.version, `${DATA}.version`)
+  if (typeof o.eventTimeMillis !== 'string' || !/^\d{1,16}$/.test(o.eventTimeMillis)) optInteger(o.eventTimeMillis, `${DATA}.eventTimeMillis`)
+  const sub = optObject(o.subscriptionNotification, `${DATA}.subscriptionNotification`)
+  if (sub) {
+    integer(sub.notificationType, `${DATA}.subscriptionNotification.notificationType`)
+    string(sub.purchaseToken, `${DATA}.subscriptionNotification.purchaseToken`)
+    optString(sub.subscriptionId, `${DATA}.subscriptionNotification.subscriptionId`)
+  }
+  const oneTime = optObject(o.oneTimeProductNotification, `${DATA}.oneTimeProductNotification`)
+  if (oneTime) {
+    integer(oneTime.notificationType, `${DATA}.oneTimeProductNotification.notificationType`)
+    string(oneTime.purchaseToken, `${DATA}.oneTimeProductNotification.purchaseToken`)
+    optString(oneTime.sku, `${DATA}.oneTimeProductNotification.sku`)
+  }
+  const voided = optObject(o.voidedPurchaseNotification, `${DATA}.voidedPurchaseNotification`)
+  if (voided) {
+    string(voided.purchaseToken, `${DATA}.voidedPurchaseNotification.purchaseToken`)
+    optString(voided.orderId, `${DATA}.voidedPurchaseNotification.orderId`)
+    optInteger(voided.productType, `${DATA}.voidedPurchaseNotification.productType`)
+    optInteger(voided.refundType, `${DATA}.voidedPurchaseNotification.refundType`)
+  }
+  const test = optObject(o.testNotification, `${DATA}.testNotification`)
+  if (test) optString(test.version, `${DATA}.testNotification.version`)
+}
+
+/**
+ * Decodes `{message: {data, messageId}}` (the push token was verified before). A push without the
+ * shape of a DeveloperNotification comes back `malformed` (stored as rejected under its messageId,
+ * else a digest of the body); a notification of another package is refused (400, nothing stored).
+ */
 export function decodeGooglePush(raw: string, config: BillingConfig): InboundEvent {
-  const bad = (why: string) => badRequest(`Undecodable Pub/Sub push: ${why}`, { provider: 'google' })
-  let body: any
+  let body: unknown
   try {
     body = JSON.parse(raw)
   } catch {
-    throw bad('not JSON')
+    return { provider: 'google', eventId: bodyDigest(raw), type: 'unknown', payload: rawPayload(raw), malformed: { field: 'body', message: 'must be JSON' } }
   }
-  const message = body?.message
-  const messageId = message?.messageId ?? message?.message_id
-  if (typeof messageId !== 'string' || !messageId) throw bad('message.messageId is required')
-  if (typeof message.data !== 'string' || !message.data || !BASE64.test(message.data)) throw bad('message.data must be base64')
+  const envelope = isObject(body) ? body : {}
+  const message = isObject(envelope.message) ? envelope.message : {}
+  const id = message.messageId ?? message.message_id
+  const messageId = typeof id === 'string' && id ? id : undefined
   let n: any
-  try {
-    n = JSON.parse(Buffer.from(message.data, 'base64').toString('utf8'))
-  } catch {
-    throw bad('message.data is not a JSON notification')
-  }
-  if (!n || typeof n !== 'object' || typeof n.packageName !== 'string') throw bad('not a DeveloperNotification')
+  const malformed = malformedOf(() => {
+    const m = object(object(body, 'body').message, 'message')
+    string(m.messageId ?? m.message_id, 'message.messageId')
+    optString(m.publishTime ?? m.publish_time, 'message.publishTime')
+    const data = string(m.data, DATA)
+    if (!BASE64.test(data)) throw new ShapeError(DATA, 'must be base64')
+    try {
+      n = JSON.parse(Buffer.from(data, 'base64').toString('utf8'))
+    } catch {
+      throw new ShapeError(DATA, 'must be a base64 JSON DeveloperNotification')
+    }
+    checkNotification(n)
+  })
+  if (malformed) return { provider: 'google', eventId: messageId ?? bodyDigest(raw), type: 'unknown', payload: { message_id: messageId ?? null, body, notification: n ?? null }, malformed }
   if (n.packageName !== config.googlePackageName) throw badRequest('Play notification refused: package name', { provider: 'google' })
   const millis = Number(n.eventTimeMillis)
   const sub = n.subscriptionNotification
@@ -81,15 +124,14 @@ export function decodeGooglePush(raw: string, config: BillingConfig): InboundEve
     ? (TYPES[sub.notificationType]?.name ?? `SUBSCRIPTION_NOTIFICATION_${sub.notificationType}`)
     : voided ? 'VOIDED_PURCHASE' : n.testNotification ? 'TEST_NOTIFICATION' : n.oneTimeProductNotification ? 'ONE_TIME_PRODUCT_NOTIFICATION' : 'UNKNOWN'
   const token = sub?.purchaseToken ?? voided?.purchaseToken
-  if ((sub || voided) && (typeof token !== 'string' || !token)) throw bad('purchaseToken is required')
   return {
     provider: 'google',
-    eventId: messageId,
+    eventId: messageId!,
     type,
     occurredAt: Number.isFinite(millis) && millis > 0 ? new Date(millis) : null,
     subject: typeof token === 'string' ? token : null,
     environment: null,
-    payload: { message_id: messageId, publish_time: message.publishTime ?? message.publish_time ?? null, subscription: body.subscription ?? null, notification: n },
+    payload: { message_id: messageId, publish_time: message.publishTime ?? message.publish_time ?? null, subscription: envelope.subscription ?? null, notification: n },
   }
 }
 

@@ -5,34 +5,109 @@ import type { Accounts } from '../accounts.ts'
 import { planFor, type BillingConfig } from '../config.ts'
 import type { InboundApplier as Applier, InboundEvent, InboundOutcome as Outcome, InboundPipeline, InboundTx as Tx, StoredInboundEvent as StoredEvent } from '../../../core/index.ts'
 import type { SubscriptionStore } from '../subscriptions.ts'
+import { bodyDigest, integer, isObject, malformedOf, object, optArray, optBoolean, optInteger, optObject, optRef, optString, rawPayload, string, type Obj } from './shape.ts'
 import { stripeSubscriptionState } from './stripe-api.ts'
 
 export const STRIPE_TOLERANCE_SECONDS = 300
 // PITFALLS: on Bun and Deno the synchronous verifier throws; SubtleCrypto works everywhere.
 const cryptoProvider = Stripe.createSubtleCryptoProvider()
 
-/** Verifies `Stripe-Signature` over the exact bytes received; a bad signature is 400 and nothing is stored. */
+const SUBSCRIPTION_TYPES = new Set([
+  'customer.subscription.created', 'customer.subscription.updated', 'customer.subscription.deleted',
+  'customer.subscription.paused', 'customer.subscription.resumed',
+])
+const INVOICE_TYPES = new Set(['invoice.paid', 'invoice.payment_succeeded', 'invoice.payment_failed'])
+
+/** The fields the applier reads, per handled type; throws ShapeError at the first bad one. */
+function checkStripeEvent(e: unknown) {
+  const ev = object(e, 'body')
+  string(ev.id, 'id')
+  const type = string(ev.type, 'type')
+  integer(ev.created, 'created')
+  optBoolean(ev.livemode, 'livemode')
+  const o = object(object(ev.data, 'data').object, 'data.object')
+  const f = (k: string) => `data.object.${k}`
+  optString(o.id, f('id'))
+  const metadata = () => {
+    const m = optObject(o.metadata, f('metadata'))
+    if (m) for (const k of ['user_id', 'plan']) optString(m[k], f(`metadata.${k}`))
+  }
+  if (type === 'checkout.session.completed') {
+    string(o.id, f('id'))
+    optString(o.mode, f('mode'))
+    optRef(o.customer, f('customer'))
+    optString(o.client_reference_id, f('client_reference_id'))
+    metadata()
+    optRef(o.subscription, f('subscription'))
+    optString(o.payment_status, f('payment_status'))
+  } else if (SUBSCRIPTION_TYPES.has(type)) {
+    string(o.id, f('id'))
+    string(o.status, f('status'))
+    optRef(o.customer, f('customer'))
+    metadata()
+    optBoolean(o.livemode, f('livemode'))
+    optBoolean(o.cancel_at_period_end, f('cancel_at_period_end'))
+    optInteger(o.cancel_at, f('cancel_at'))
+    optInteger(o.current_period_end, f('current_period_end'))
+    optString(optObject(o.plan, f('plan'))?.id, f('plan.id'))
+    const items = optArray(optObject(o.items, f('items'))?.data, f('items.data'))
+    if (items?.length) {
+      const item = object(items[0], f('items.data[0]'))
+      optInteger(item.current_period_end, f('items.data[0].current_period_end'))
+      const price = optObject(item.price, f('items.data[0].price'))
+      if (price) {
+        optString(price.id, f('items.data[0].price.id'))
+        optRef(price.product, f('items.data[0].price.product'))
+      }
+    }
+  } else if (INVOICE_TYPES.has(type)) {
+    optRef(o.subscription, f('subscription'))
+    const parent = optObject(o.parent, f('parent'))
+    optRef(optObject(parent?.subscription_details, f('parent.subscription_details'))?.subscription, f('parent.subscription_details.subscription'))
+    const lines = optArray(optObject(o.lines, f('lines'))?.data, f('lines.data')) ?? []
+    lines.forEach((l, i) => {
+      const line = object(l, f(`lines.data[${i}]`))
+      optInteger(optObject(line.period, f(`lines.data[${i}].period`))?.end, f(`lines.data[${i}].period.end`))
+      optRef(line.subscription, f(`lines.data[${i}].subscription`))
+      const details = optObject(optObject(line.parent, f(`lines.data[${i}].parent`))?.subscription_item_details, f(`lines.data[${i}].parent.subscription_item_details`))
+      optRef(details?.subscription, f(`lines.data[${i}].parent.subscription_item_details.subscription`))
+    })
+  }
+}
+
+/**
+ * Verifies `Stripe-Signature` over the exact bytes received; a bad signature is 400 and nothing is
+ * stored. A signed event without the shape its applier reads comes back `malformed` (stored as rejected).
+ */
 export async function verifyStripeWebhook(raw: string, header: string | null, secret: string | undefined): Promise<InboundEvent> {
   if (!secret) throw serviceUnavailable('Stripe webhooks are not configured', { missing: 'STRIPE_WEBHOOK_SECRET' })
   if (!header) throw badRequest('Missing Stripe-Signature header')
-  let event: Stripe.Event
+  let event: unknown
   try {
     event = await Stripe.webhooks.constructEventAsync(raw, header, secret, STRIPE_TOLERANCE_SECONDS, cryptoProvider)
   } catch (err) {
     if (err instanceof Stripe.errors.StripeSignatureVerificationError) throw badRequest('Invalid Stripe signature', { provider: 'stripe' })
-    throw badRequest('Undecodable Stripe event', { provider: 'stripe' })
+    // The signature held (it is checked first): a signed body that is not JSON.
+    return { provider: 'stripe', eventId: bodyDigest(raw), type: 'unknown', payload: rawPayload(raw), malformed: { field: 'body', message: 'must be JSON' } }
   }
-  const e = event as Partial<Stripe.Event> | null
-  if (!e || typeof e.id !== 'string' || typeof e.type !== 'string' || typeof e.created !== 'number' || typeof e.data?.object !== 'object') {
-    throw badRequest('Undecodable Stripe event', { provider: 'stripe' })
+  const malformed = malformedOf(() => checkStripeEvent(event))
+  const e = (isObject(event) ? event : {}) as Obj
+  if (malformed) {
+    return {
+      provider: 'stripe',
+      eventId: typeof e.id === 'string' && e.id ? e.id : bodyDigest(raw),
+      type: typeof e.type === 'string' && e.type ? e.type : 'unknown',
+      payload: event,
+      malformed,
+    }
   }
-  const object = e.data.object as { id?: string; customer?: unknown }
+  const target = (e.data as { object: { id?: unknown } }).object
   return {
     provider: 'stripe',
-    eventId: e.id,
-    type: e.type,
-    occurredAt: new Date(e.created * 1000),
-    subject: typeof object.id === 'string' ? object.id : null,
+    eventId: e.id as string,
+    type: e.type as string,
+    occurredAt: new Date((e.created as number) * 1000),
+    subject: typeof target.id === 'string' ? target.id : null,
     environment: e.livemode ? 'live' : 'test',
     payload: event,
   }

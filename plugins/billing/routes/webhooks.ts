@@ -11,7 +11,11 @@ const body = (description: string, schema: Record<string, unknown>) => ({
 
 const RESPONSES = {
   200: jsonDoc('Stored and applied, or a duplicate acknowledged (not applied again)', BillingModel.received),
-  400: { description: 'Bad signature, or a payload that cannot be decoded: nothing is stored' },
+  400: {
+    description:
+      'Bad signature or a foreign notification: nothing is stored. A verified payload without the shape its applier reads: ' +
+      '`details.provider` and `details.field` name the first bad field; stored once as `rejected`, never applied',
+  },
   500: { description: 'Verified and stored, but applying failed: kept as failed and retried; the provider redelivers' },
   503: { description: 'This provider is not configured, or (App Store with APPLE_ONLINE_CHECKS=true) Apple\'s OCSP responder cannot be reached: nothing is stored; the provider redelivers' },
 }
