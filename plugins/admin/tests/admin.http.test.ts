@@ -113,6 +113,9 @@ describe('roles', () => {
     expect(granted.body.role).toBe('admin')
     // The new role applies at once (the user cache is dropped on every replica).
     expect((await t.as('u-r1').get('/api/v1/admin/users')).status).toBe(200)
+    // Activation of an admin is an admin's too (one who may revoke the role anyway).
+    expect((await t.as(BOSS).post('/api/v1/admin/users/u-r1/deactivate')).body).toMatchObject({ role: 'admin', is_active: false })
+    expect((await t.as(BOSS).post('/api/v1/admin/users/u-r1/activate')).body).toMatchObject({ role: 'admin', is_active: true })
     const res = await t.as(BOSS).patch('/api/v1/admin/users/u-r1', { role: 'superadmin' })
     expect(res.status).toBe(403)
     expect(res.body.error.details.required_role).toBe('superadmin')
