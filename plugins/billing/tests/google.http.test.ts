@@ -76,23 +76,36 @@ describe('google webhook', () => {
     expect(await countEvents(t, 'google')).toBe(before)
   })
 
-  it('answers 400 for base64 garbage and malformed pushes, storing nothing', async () => {
+  it('answers 400 for base64 garbage and malformed pushes, storing each once as rejected', async () => {
     const before = await countEvents(t, 'google')
-    const bodies = [
-      { message: { data: '!!!not base64!!!', messageId: '1' } },
-      { message: { data: Buffer.from('not json').toString('base64'), messageId: '2' } },
-      { message: { data: Buffer.from('{"x":1}').toString('base64'), messageId: '3' } },
-      { message: { data: pushBody(developerNotification({ type: 4, token: 't' })).message.data } },
-      { nothing: true },
-      pushBody(developerNotification({ type: 4, token: 't', packageName: 'com.other.app' })),
+    const bodies: [unknown, string][] = [
+      [{ message: { data: '!!!not base64!!!', messageId: '1' } }, 'message.data'],
+      [{ message: { data: Buffer.from('not json').toString('base64'), messageId: '2' } }, 'message.data'],
+      [{ message: { data: Buffer.from('{"x":1}').toString('base64'), messageId: '3' } }, 'message.data.packageName'],
+      [{ message: { data: pushBody(developerNotification({ type: 4, token: 't' })).message.data } }, 'message.messageId'],
+      [{ nothing: true }, 'message'],
     ]
-    for (const body of bodies) {
+    for (const [body, field] of bodies) {
       const res = await push(body)
       expect(res.status).toBe(400)
-      expect(res.body.error.code).toBe('BAD_REQUEST')
+      expect(res.body.error).toMatchObject({ code: 'BAD_REQUEST', details: { provider: 'google', field } })
     }
     const raw = await t.request('POST', '/api/v1/public/webhooks/google', { raw: '{"message":', headers: { 'content-type': 'application/json', authorization: `Bearer ${await google.token()}` } })
     expect(raw.status).toBe(400)
+    expect(raw.body.error.details).toEqual({ provider: 'google', field: 'body' })
+    expect(await countEvents(t, 'google')).toBe(before + 6)
+    const statuses = await t.app.db.sql`select distinct status from inbound_events where provider = 'google' and status = 'rejected'`
+    expect(statuses.length).toBe(1)
+    // Delivered again: 400 again, no second row.
+    expect((await push(bodies[0]![0])).status).toBe(400)
+    expect(await countEvents(t, 'google')).toBe(before + 6)
+  })
+
+  it('refuses a notification of another package (400), storing nothing', async () => {
+    const before = await countEvents(t, 'google')
+    const res = await push(pushBody(developerNotification({ type: 4, token: 't', packageName: 'com.other.app' })))
+    expect(res.status).toBe(400)
+    expect(res.body.error.code).toBe('BAD_REQUEST')
     expect(await countEvents(t, 'google')).toBe(before)
   })
 

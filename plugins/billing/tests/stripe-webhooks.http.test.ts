@@ -81,15 +81,22 @@ describe('stripe webhooks', () => {
     expect(res.body.status).toBe('unmatched')
   })
 
-  it('answers 400 for a signed payload that is not a Stripe event', async () => {
+  it('answers 400 for a signed payload that is not a Stripe event, storing it once as rejected', async () => {
     const before = await countEvents(t)
-    expect((await postStripe(t, { hello: 'world' })).status).toBe(400)
+    const hello = await postStripe(t, { hello: 'world' })
+    expect(hello.status).toBe(400)
+    expect(hello.body.error.details).toEqual({ provider: 'stripe', field: 'id' })
     const raw = 'not json at all'
     const { default: Stripe } = await import('stripe')
     const header = await Stripe.webhooks.generateTestHeaderStringAsync({ payload: raw, secret: WEBHOOK_SECRET })
     const res = await t.request('POST', '/api/v1/public/webhooks/stripe', { raw, headers: { 'content-type': 'application/json', 'stripe-signature': header } })
     expect(res.status).toBe(400)
-    expect(await countEvents(t)).toBe(before)
+    expect(res.body.error.details).toEqual({ provider: 'stripe', field: 'body' })
+    // Neither has an event id: each is kept under a digest of its body, rejected.
+    const rows = await t.app.db.sql`select event_id, status from inbound_events order by received_at desc limit 2`
+    expect(rows.map((r) => r.status)).toEqual(['rejected', 'rejected'])
+    expect(rows.every((r) => /^sha256:[0-9a-f]{64}$/.test(r.event_id))).toBe(true)
+    expect(await countEvents(t)).toBe(before + 2)
   })
 
   it('acknowledges a duplicate with 200 and does not apply it again', async () => {

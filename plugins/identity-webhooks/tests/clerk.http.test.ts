@@ -165,12 +165,16 @@ describe('refused deliveries change nothing', () => {
     expect(ids.some((id) => id.includes('tamper') || id === '')).toBe(false)
   })
 
-  it('counts a signed but unusable payload as failed, answered 400', async () => {
+  it('stores a signed but unusable payload as rejected (counted, not failed), answered 400', async () => {
     const before = (await t.as({ sub: 'u-root', email: 'root@corp.example' }).get('/api/v1/admin/dashboard/stats')).body.webhooks
-    const res = await send(event('user.updated', { object: 'user' }))
+    const res = await send(event('user.updated', { object: 'user' }), { id: 'msg_unusable' })
     expect(res.status).toBe(400)
+    expect(res.body.error.details).toEqual({ provider: 'clerk', field: 'data.id' })
     const after = (await t.as({ sub: 'u-root', email: 'root@corp.example' }).get('/api/v1/admin/dashboard/stats')).body.webhooks
-    expect(after).toEqual({ total: before.total + 1, failed: before.failed + 1, pending: 0 })
+    // Rejected is not failed: nothing will be retried.
+    expect(after).toEqual({ total: before.total + 1, failed: before.failed, pending: 0 })
+    const [stored] = await t.app.db.sql`select status from inbound_events where provider = 'clerk' and event_id = 'msg_unusable'`
+    expect(stored).toEqual({ status: 'rejected' })
   })
 })
 
