@@ -1,11 +1,21 @@
 /**
- * /openapi.json (OpenAPI 3.1): paths and schemas from Elysia's routes via @elysiajs/openapi's
- * generator, then OmniStack's facts added per route: the plugin's tag, bearer security on
- * /app and /admin, the error responses of SPEC §4 and the headers of SPEC §3 and §6.
+ * /openapi.json (OpenAPI 3.1) and one document per version (/openapi/v1.json, /openapi/v2.json).
+ * Paths, parameters and bodies come from Elysia's routes via @elysiajs/openapi's generator; the
+ * core then adds what it alone knows, so a plugin declares a route's response once (`response:`
+ * or `detail.responses` with jsonDoc) and nothing else:
+ * - v2 success bodies are the envelope around the declared v1 body ({data, meta}; a page moves its
+ *   items to `data` and its counts to `meta.pagination`); v1 keeps the declared body; 204 stays empty;
+ * - every error status the route can answer (operations.ts), `error.code` an enum of the catalogue;
+ * - numbers as integer/number, no `nullable`, defaulted query parameters optional (schema.ts);
+ * - readable operationIds, the plugin's tag, bearer security on /app and /admin, the SPEC §3 headers,
+ *   and examples drawn from the schemas (ISO dates, UUIDs, the real error code of each status).
  */
 import { toOpenAPISchema } from '@elysiajs/openapi'
 import type { AnyElysia } from 'elysia'
+import { ERROR_CODES } from '../errors/index.ts'
 import type { AnyPlugin, Zone } from '../plugin/index.ts'
+import { codesFor, errorStatuses, operationIdFor, STATUS_TEXT } from './operations.ts'
+import { normalizeSchema, sample } from './schema.ts'
 
 /** Who owns a mounted route, as createApp records it for every route (core/app/mount.ts). */
 interface RouteOwner {
@@ -14,59 +24,230 @@ interface RouteOwner {
   zone: Zone
 }
 
-const ERROR_SCHEMA = {
+type Json = Record<string, any>
+export type ApiDocVersion = 'v1' | 'v2'
+
+const REF = (name: string) => ({ $ref: `#/components/schemas/${name}` })
+const EXAMPLE_TIME = '2026-03-14T09:26:53.000Z'
+const EXAMPLE_REQUEST_ID = '0b7e6c1a-5d4f-4e2b-9a3c-8f1d2e3c4b5a'
+
+const PAGINATION_SCHEMA = {
   type: 'object',
-  required: ['error'],
+  required: ['total', 'skip', 'limit'],
   properties: {
-    error: {
-      type: 'object',
-      required: ['code', 'message', 'details'],
-      properties: {
-        code: { type: 'string', example: 'NOT_FOUND' },
-        message: { type: 'string' },
-        details: { type: 'object', additionalProperties: true },
-      },
+    total: {
+      type: 'integer',
+      minimum: 0,
+      description: 'Rows matching the filters (a lower bound when total_exact is false)',
     },
-    meta: { $ref: '#/components/schemas/Meta' },
+    skip: { type: 'integer', minimum: 0 },
+    limit: { type: 'integer', minimum: 0 },
+    total_exact: {
+      type: 'boolean',
+      enum: [false],
+      description: 'Present only when the count stopped at its cap: total is a lower bound (docs/pagination.md)',
+    },
+    next_after: {
+      type: 'string',
+      description: 'Present only when more rows follow: the `after` cursor of the next page',
+    },
   },
 }
 
+const metaProperties = {
+  request_id: { type: 'string', description: 'Equals the X-Request-ID header' },
+  timestamp: { type: 'string', format: 'date-time' },
+  version: { type: 'string', enum: ['v2'] },
+}
 const META_SCHEMA = {
   type: 'object',
-  description: 'v2 only',
+  description: 'v2 response metadata',
+  required: ['request_id', 'timestamp', 'version'],
+  properties: { ...metaProperties, pagination: REF('Pagination') },
+}
+const PAGED_META_SCHEMA = {
+  type: 'object',
+  description: 'v2 metadata of a list: the page counts in `pagination`',
+  required: ['request_id', 'timestamp', 'version', 'pagination'],
+  properties: { ...metaProperties, pagination: REF('Pagination') },
+}
+const ERROR_BODY_SCHEMA = {
+  type: 'object',
+  required: ['code', 'message', 'details'],
   properties: {
-    request_id: { type: 'string' },
-    timestamp: { type: 'string', format: 'date-time' },
-    version: { type: 'string', enum: ['v2'] },
-    pagination: {
-      type: 'object',
-      required: ['total', 'skip', 'limit'],
-      properties: {
-        total: { type: 'integer' },
-        skip: { type: 'integer' },
-        limit: { type: 'integer' },
-        total_exact: { type: 'boolean', enum: [false], description: 'Present only when the count stopped at its cap: total is a lower bound (docs/pagination.md)' },
-        next_after: { type: 'string', description: 'Present only when more rows follow: the `after` cursor of the next page' },
-      },
-    },
+    code: { type: 'string', enum: Object.keys(ERROR_CODES), description: 'The error catalogue (docs/errors.md)' },
+    message: { type: 'string' },
+    details: { type: 'object', additionalProperties: true },
   },
+}
+/** v1 errors: {error}. v2 errors: {error, meta}. */
+const ERROR_SCHEMA = { type: 'object', required: ['error'], properties: { error: REF('ErrorBody') } }
+const ERROR_V2_SCHEMA = {
+  type: 'object',
+  required: ['error', 'meta'],
+  properties: { error: REF('ErrorBody'), meta: REF('Meta') },
 }
 
 const header = (description: string, type = 'string') => ({ description, schema: { type } })
-const COMMON_HEADERS = {
+const HEADERS: Record<string, Json> = {
   'X-Request-ID': header('Echo of a valid caller id, else a new UUID'),
   'X-API-Version': header('Version that served the request'),
   'X-API-Latest-Version': header('Latest version (v2)'),
   'X-RateLimit-Limit': header('Requests allowed in the window', 'integer'),
   'X-RateLimit-Remaining': header('Requests left in the window', 'integer'),
   'X-RateLimit-Reset': header('Unix time when the window resets', 'integer'),
+  'Retry-After': header('Seconds to wait before retrying', 'integer'),
+}
+const headerRefs = (rateLimited: boolean, extra: string[] = []) => {
+  const names = ['X-Request-ID', 'X-API-Version', 'X-API-Latest-Version']
+  if (rateLimited) names.push('X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset')
+  names.push(...extra)
+  return Object.fromEntries(names.map((n) => [n, { $ref: `#/components/headers/${n}` }]))
 }
 
-const errorRef = (description: string) => ({
-  description,
-  headers: COMMON_HEADERS,
-  content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+const metaExample = (paged?: Json) => ({
+  request_id: EXAMPLE_REQUEST_ID,
+  timestamp: EXAMPLE_TIME,
+  version: 'v2',
+  ...(paged ? { pagination: paged } : {}),
 })
+
+const ERROR_EXAMPLE_DETAILS: Record<string, Json> = {
+  '404': { resource: 'project' },
+  '422': { field: 'name', reason: 'Expected string length greater or equal to 1' },
+  '429': { retry_after: 42 },
+  '500': { request_id: EXAMPLE_REQUEST_ID },
+  '503': { missing: 'STRIPE_SECRET_KEY' },
+}
+
+function errorResponse(status: string, version: ApiDocVersion, rateLimited: boolean, description?: string): Json {
+  const code = codesFor(Number(status))[0] ?? 'INTERNAL_ERROR'
+  const error = { code, message: ERROR_CODES[code].message, details: ERROR_EXAMPLE_DETAILS[status] ?? {} }
+  const example = version === 'v2' ? { error, meta: metaExample() } : { error }
+  return {
+    description: description ?? STATUS_TEXT[status] ?? 'Error',
+    headers: headerRefs(rateLimited, status === '429' || status === '503' ? ['Retry-After'] : []),
+    content: { 'application/json': { schema: REF(version === 'v2' ? 'ErrorV2' : 'Error'), example } },
+  }
+}
+
+/** A v1 list body as page() makes it: {items: [...], total, skip, limit}. */
+function isPageSchema(s: Json | undefined): boolean {
+  const p = s?.properties
+  return !!p && p.items?.type === 'array' && !!p.total && !!p.skip && !!p.limit
+}
+
+/** The v2 envelope around a declared v1 body schema. */
+function envelopeSchema(body: Json | undefined): Json {
+  if (body && isPageSchema(body)) {
+    return {
+      type: 'object',
+      required: ['data', 'meta'],
+      properties: { data: body.properties.items, meta: REF('PagedMeta') },
+    }
+  }
+  return { type: 'object', required: ['data', 'meta'], properties: { data: body ?? {}, meta: REF('Meta') } }
+}
+
+function envelopeExample(body: Json | undefined, v1: unknown): unknown {
+  if (v1 === undefined) return undefined
+  if (body && isPageSchema(body) && v1 && typeof v1 === 'object') {
+    const { items, total, skip, limit } = v1 as Json
+    return { data: items, meta: metaExample({ total, skip, limit }) }
+  }
+  return { data: v1, meta: metaExample() }
+}
+
+const versionOf = (path: string): ApiDocVersion => (path.startsWith('/api/v1/') ? 'v1' : 'v2')
+
+function rewriteOperation(path: string, method: string, op: Json, owner: RouteOwner, ops: Json, allPaths: Json) {
+  const version = versionOf(path)
+  const rateLimited = !/\/public\/(health|metrics)/.test(path)
+  if (owner.tag) op.tags = [owner.tag.name]
+  if (owner.zone !== 'public') op.security = [{ bearerAuth: [] }]
+  else op.security = []
+
+  // Parameters: numbers, no nullable, defaulted query parameters optional.
+  const params = ((op.parameters ?? []) as Json[]).map((p) => {
+    const q: Json = { ...p, schema: normalizeSchema(p.schema) }
+    if (q.in === 'query' && q.schema?.default !== undefined) q.required = false
+    return q
+  })
+  if (params.length) op.parameters = params
+  // Request bodies: the pipeline parses JSON; other media types are kept only for byte uploads.
+  if (op.requestBody?.content) {
+    const content = op.requestBody.content as Json
+    const json = content['application/json']
+    const kept: Json = json ? { 'application/json': json } : content
+    for (const [type, media] of Object.entries(kept)) {
+      media.schema = normalizeSchema(media.schema)
+      if (type === 'application/json' && media.example === undefined) {
+        const ex = sample(media.schema)
+        if (ex !== undefined) media.example = ex
+      }
+    }
+    op.requestBody.content = kept
+  }
+
+  // Success responses: the declared body (v1) or its envelope (v2).
+  const declared = (op.responses ?? {}) as Json
+  const responses: Json = {}
+  for (const [status, r] of Object.entries(declared)) {
+    const res: Json = { ...(r as Json) }
+    const code = Number(status)
+    if (code >= 400) {
+      responses[status] = errorResponse(status, version, rateLimited, res.description)
+      continue
+    }
+    res.headers = headerRefs(rateLimited)
+    const json = res.content?.['application/json']
+    if (json && code !== 204) {
+      const body = json.schema ? normalizeSchema(json.schema) : undefined
+      const v1Example = json.example ?? (body ? sample(body) : undefined)
+      const media: Json = {}
+      if (version === 'v2') {
+        media.schema = envelopeSchema(body)
+        const ex = envelopeExample(body, v1Example)
+        if (ex !== undefined) media.example = ex
+      } else {
+        media.schema = body ?? {}
+        if (v1Example !== undefined) media.example = v1Example
+      }
+      res.content = { ...res.content, 'application/json': media }
+    } else if (res.content) {
+      for (const media of Object.values(res.content as Json))
+        if (media.schema) media.schema = normalizeSchema(media.schema)
+    }
+    if (code === 204) delete res.content
+    responses[status] = res
+  }
+  const isWebSocket = /\/app\/ws$/.test(path) && method === 'get'
+  if (isWebSocket) {
+    delete responses['200']
+    responses['101'] = { description: 'Switching Protocols: the WebSocket is open (docs/plugins/websocket.md)' }
+    responses['426'] = errorResponse('426', version, rateLimited)
+  } else if (!Object.keys(responses).some((s) => Number(s) < 400)) {
+    responses['200'] = { description: 'OK', headers: headerRefs(rateLimited) }
+  }
+
+  const facts = {
+    method,
+    path,
+    zone: owner.zone,
+    plugin: owner.plugin,
+    hasBody: !!op.requestBody,
+    hasParams: params.length > 0,
+  }
+  for (const status of errorStatuses(facts)) responses[status] ??= errorResponse(status, version, rateLimited)
+  op.responses = Object.fromEntries(Object.entries(responses).sort(([a], [b]) => Number(a) - Number(b)))
+
+  const ok = Object.entries(declared).find(([s]) => Number(s) >= 200 && Number(s) < 300)?.[1] as Json | undefined
+  const isList =
+    isPageSchema(ok?.content?.['application/json']?.schema) ||
+    ok?.content?.['application/json']?.schema?.type === 'array'
+  const hasSiblingItem = Object.keys(allPaths).some((p) => p.startsWith(`${path}/{`)) || 'get' in ops
+  op.operationId = operationIdFor(method, path, owner.zone, isList, hasSiblingItem)
+}
 
 export function buildOpenApi(
   app: AnyElysia,
@@ -74,10 +255,7 @@ export function buildOpenApi(
   plugins: readonly AnyPlugin[],
   publicUrl: string,
 ): Record<string, unknown> {
-  const { paths, components } = toOpenAPISchema(app) as unknown as {
-    paths: Record<string, Record<string, Record<string, unknown>>>
-    components: Record<string, Record<string, unknown>>
-  }
+  const { paths } = toOpenAPISchema(app) as unknown as { paths: Record<string, Record<string, Json>> }
   for (const [path, ops] of Object.entries(paths)) {
     for (const [method, op] of Object.entries(ops)) {
       const elysiaPath = path.replace(/\{([^}]+)\}/g, ':$1')
@@ -86,23 +264,26 @@ export function buildOpenApi(
         delete ops[method]
         continue
       }
-      if (owner.tag) op.tags = [owner.tag.name]
-      if (owner.zone !== 'public') op.security = [{ bearerAuth: [] }]
-      const responses = (op.responses ??= {}) as Record<string, Record<string, unknown>>
-      for (const r of Object.values(responses)) r.headers ??= COMMON_HEADERS
-      if (Object.keys(responses).length === 0) responses['200'] = { description: 'OK', headers: COMMON_HEADERS }
-      responses['400'] ??= errorRef('Bad request (malformed JSON, unknown API version)')
-      if (owner.zone !== 'public') {
-        responses['401'] ??= errorRef('Missing or invalid bearer token')
-        responses['403'] ??= errorRef('Insufficient role or scope, or deactivated user')
-      }
-      responses['422'] ??= errorRef('Validation failed (details.field names the first failing field)')
-      // SPEC §6: health, readiness and metrics are never rate-limited.
-      if (!/\/public\/(health|metrics)/.test(path)) responses['429'] ??= errorRef('Rate limit exceeded (Retry-After)')
-      responses['500'] ??= errorRef('Internal error (details.request_id)')
+      rewriteOperation(path, method, op, owner, ops, paths)
     }
   }
   for (const [path, ops] of Object.entries(paths)) if (Object.keys(ops).length === 0) delete paths[path]
+  // Operation ids are unique per version: a public route that shares its id with an /app route
+  // (GET /public/files/{id} and GET /app/files/{id}) is prefixed `public_`; any other repeat is numbered.
+  const all = Object.entries(paths).flatMap(([path, ops]) => Object.entries(ops).map(([m, op]) => ({ path, m, op })))
+  const count = new Map<string, number>()
+  for (const { path, op } of all)
+    count.set(`${versionOf(path)} ${op.operationId}`, (count.get(`${versionOf(path)} ${op.operationId}`) ?? 0) + 1)
+  const seen = new Set<string>()
+  for (const { path, op } of all) {
+    const v = versionOf(path)
+    if ((count.get(`${v} ${op.operationId}`) ?? 0) > 1 && /^\/api\/v\d+\/public\//.test(path))
+      op.operationId = `public_${op.operationId}`
+    let id = op.operationId
+    for (let n = 2; seen.has(`${v} ${id}`); n++) id = `${op.operationId}_${n}`
+    op.operationId = id
+    seen.add(`${v} ${id}`)
+  }
   return {
     openapi: '3.1.0',
     info: {
@@ -110,17 +291,71 @@ export function buildOpenApi(
       version: '2.0.0',
       description:
         'Every route is served under /api/v1 (raw bodies) and /api/v2 ({data, meta} envelope); ' +
-        'unversioned /api/... picks the version from Accept-Version or X-API-Version.',
+        'unversioned /api/... picks the version from Accept-Version or X-API-Version. ' +
+        'One document per version: /openapi/v1.json and /openapi/v2.json.',
     },
     servers: [{ url: publicUrl }],
     tags: plugins.filter((p) => p.tag).map((p) => ({ name: p.tag!.name, description: p.tag!.description })),
     paths,
     components: {
-      ...components,
-      schemas: { ...(components?.schemas ?? {}), Error: ERROR_SCHEMA, Meta: META_SCHEMA },
+      schemas: {
+        ErrorBody: ERROR_BODY_SCHEMA,
+        Error: ERROR_SCHEMA,
+        ErrorV2: ERROR_V2_SCHEMA,
+        Meta: META_SCHEMA,
+        PagedMeta: PAGED_META_SCHEMA,
+        Pagination: PAGINATION_SCHEMA,
+      },
+      headers: HEADERS,
       securitySchemes: {
         bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT or osk_ API key' },
       },
     },
   }
+}
+
+/**
+ * One version of the document: its paths only, the tags they use, and its operationIds as they
+ * are (`projects_list`). The document with both versions prefixes them (`v2_projects_list`) to
+ * keep them unique: see `combinedDocument`.
+ */
+export function versionDocument(doc: Record<string, unknown>, version: ApiDocVersion): Record<string, unknown> {
+  const paths = Object.fromEntries(
+    Object.entries(doc.paths as Json).filter(([p]) => p.startsWith(`/api/${version}/`)),
+  ) as Record<string, Json>
+  const used = new Set<string>()
+  for (const ops of Object.values(paths))
+    for (const op of Object.values(ops)) for (const t of op.tags ?? []) used.add(t)
+  const other = version === 'v1' ? 'ErrorV2' : 'Error'
+  const { [other]: _, ...schemas } = (doc.components as Json).schemas as Json
+  const keep =
+    version === 'v1' ? Object.fromEntries(Object.entries(schemas).filter(([n]) => !/Meta|Pagination/.test(n))) : schemas
+  return {
+    ...doc,
+    info: {
+      ...(doc.info as Json),
+      title: `OmniStack API ${version}`,
+      description:
+        version === 'v2'
+          ? 'Version 2: success bodies are {data, meta}; a list puts its items in data and its counts in meta.pagination; errors are {error, meta}.'
+          : 'Version 1: success bodies are the resources themselves; a list is {items, total, skip, limit}; errors are {error}.',
+    },
+    tags: ((doc.tags as Json[]) ?? []).filter((t) => used.has(t.name)),
+    paths,
+    components: { ...(doc.components as Json), schemas: keep },
+  }
+}
+
+/** Both versions in one document (/openapi.json), operationIds prefixed with their version. */
+export function combinedDocument(doc: Record<string, unknown>): Record<string, unknown> {
+  const paths: Json = {}
+  for (const [path, ops] of Object.entries(doc.paths as Json)) {
+    paths[path] = Object.fromEntries(
+      Object.entries(ops as Json).map(([m, op]) => [
+        m,
+        { ...(op as Json), operationId: `${versionOf(path)}_${(op as Json).operationId}` },
+      ]),
+    )
+  }
+  return { ...doc, paths }
 }

@@ -10,6 +10,11 @@ export interface DocsPagesOptions {
   specPath: string
   /** Page title. */
   title: string
+  /**
+   * Documents to switch between, first the default (e.g. v2 then v1). Swagger UI shows them in its
+   * top bar; ReDoc renders one per page (`/redoc?doc=<name>`) with links to the others.
+   */
+  documents?: { name: string; url: string }[]
 }
 
 // SPEC §3: the docs pages may relax CSP for their own assets only. Scripts stay 'self' (the init code
@@ -122,11 +127,14 @@ const textAsset = (body: string): Asset => ({ type: JS, body: new TextEncoder().
  */
 export function docsPages(options: DocsPagesOptions) {
   const title = escapeHtml(options.title)
-  const spec = escapeHtml(options.specPath)
+  const documents = options.documents ?? []
+  const specSource = documents.length
+    ? `urls: ${JSON.stringify(documents)},\n    'urls.primaryName': ${JSON.stringify(documents[0]!.name)},`
+    : `url: ${JSON.stringify(options.specPath)},`
   // The init code is a served file so script-src can stay 'self' (no 'unsafe-inline').
   const swaggerInit = textAsset(`window.addEventListener('load', function () {
   window.ui = SwaggerUIBundle({
-    url: ${JSON.stringify(options.specPath)},
+    ${specSource}
     dom_id: '#swagger-ui',
     deepLinking: true,
     persistAuthorization: true,
@@ -138,7 +146,7 @@ export function docsPages(options: DocsPagesOptions) {
 })
 `)
   let swaggerHtml: string | undefined
-  let redocHtml: string | undefined
+  const redocHtml = new Map<string, string>()
 
   const swaggerPage = () => {
     const v = `?v=${packageOf(SWAGGER.pkg).version}`
@@ -164,21 +172,39 @@ export function docsPages(options: DocsPagesOptions) {
 `)
   }
 
-  const redocPage = () =>
-    (redocHtml ??= `<!doctype html>
+  /** The ReDoc page of one document (`?doc=v1`); the first document, or specPath, by default. */
+  const redocPage = (doc: string | undefined) => {
+    const chosen = documents.find((d) => d.name === doc) ?? documents[0]
+    const key = chosen?.name ?? ''
+    let html = redocHtml.get(key)
+    if (html) return html
+    const specUrl = escapeHtml(chosen?.url ?? options.specPath)
+    const nav = documents.length
+      ? `<nav class="docs-versions">${documents
+          .map((d) =>
+            d === chosen
+              ? `<strong>${escapeHtml(d.name)}</strong>`
+              : `<a href="/redoc?doc=${encodeURIComponent(d.name)}">${escapeHtml(d.name)}</a>`,
+          )
+          .join(' | ')}</nav>\n`
+      : ''
+    html = `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${title}</title>
-<style>body { margin: 0; padding: 0; }</style>
+<title>${title}${chosen ? ` ${escapeHtml(chosen.name)}` : ''}</title>
+<style>body { margin: 0; padding: 0; } .docs-versions { padding: 8px 16px; font: 14px sans-serif; border-bottom: 1px solid #ddd; }</style>
 </head>
 <body>
-<redoc spec-url="${spec}"></redoc>
+${nav}<redoc spec-url="${specUrl}" hide-download-button="false"></redoc>
 <script src="/redoc/assets/redoc.standalone.js?v=${packageOf(REDOC.pkg).version}"></script>
 </body>
 </html>
-`)
+`
+    redocHtml.set(key, html)
+    return html
+  }
 
   const hide = { detail: { hide: true } }
   return new Elysia()
@@ -197,7 +223,11 @@ export function docsPages(options: DocsPagesOptions) {
       },
       hide,
     )
-    .get('/redoc', () => page(redocPage(), REDOC_CSP), hide)
+    .get(
+      '/redoc',
+      ({ query }) => page(redocPage(typeof query.doc === 'string' ? query.doc : undefined), REDOC_CSP),
+      hide,
+    )
     .get(
       '/redoc/assets/*',
       ({ params, request }) => {

@@ -9,7 +9,7 @@ const ADMIN_SCOPE = 'admin:full'
 
 export const flagAdminRoutes = ({ router }: RouteContext, flags: FlagAdmin, audit: AuditLog) =>
   router('/feature-flags')
-    .get('/', ({ query }) => flags.list(query), {
+    .get('', ({ query }) => flags.list(query), {
       query: FlagModel.listQuery,
       scope: ADMIN_SCOPE,
       // Documented rather than declared as `response`: the check would copy the page and drop the marker v2 needs.
@@ -20,9 +20,12 @@ export const flagAdminRoutes = ({ router }: RouteContext, flags: FlagAdmin, audi
       },
     })
     .post(
-      '/',
+      '',
       async ({ body, set, principal, requestId, clientIp }) => {
-        const flag = await flags.create({ ...body, flag_type: flagType(body.flag_type) }, audit.from({ principal, requestId, clientIp }))
+        const flag = await flags.create(
+          { ...body, flag_type: flagType(body.flag_type) },
+          audit.from({ principal, requestId, clientIp }),
+        )
         set.status = 201
         return flag
       },
@@ -30,7 +33,10 @@ export const flagAdminRoutes = ({ router }: RouteContext, flags: FlagAdmin, audi
         body: FlagModel.create,
         scope: ADMIN_SCOPE,
         response: { 201: FlagModel.flag },
-        detail: { summary: 'Create a feature flag', description: '409 CONFLICT when the key exists. Audit-logged as feature_flag.create.' },
+        detail: {
+          summary: 'Create a feature flag',
+          description: '409 CONFLICT when the key exists. Audit-logged as feature_flag.create.',
+        },
       },
     )
     .get('/:flag_id', ({ params }) => flags.get(params.flag_id), {
@@ -42,13 +48,20 @@ export const flagAdminRoutes = ({ router }: RouteContext, flags: FlagAdmin, audi
     .patch(
       '/:flag_id',
       ({ params, body, principal, requestId, clientIp }) =>
-        flags.update(params.flag_id, { ...body, flag_type: flagType(body.flag_type) }, audit.from({ principal, requestId, clientIp })),
+        flags.update(
+          params.flag_id,
+          { ...body, flag_type: flagType(body.flag_type) },
+          audit.from({ principal, requestId, clientIp }),
+        ),
       {
         params: FlagModel.params,
         body: FlagModel.update,
         scope: ADMIN_SCOPE,
         response: { 200: FlagModel.flag },
-        detail: { summary: 'Update a feature flag', description: 'By id or by key; the key itself cannot change. Audit-logged as feature_flag.update.' },
+        detail: {
+          summary: 'Update a feature flag',
+          description: 'By id or by key; the key itself cannot change. Audit-logged as feature_flag.update.',
+        },
       },
     )
     .delete(
@@ -60,7 +73,11 @@ export const flagAdminRoutes = ({ router }: RouteContext, flags: FlagAdmin, audi
       {
         params: FlagModel.params,
         scope: ADMIN_SCOPE,
-        detail: { summary: 'Delete a feature flag', description: 'Audit-logged as feature_flag.delete.', responses: { 204: { description: 'Deleted' } } },
+        detail: {
+          summary: 'Delete a feature flag',
+          description: 'Audit-logged as feature_flag.delete.',
+          responses: { 204: { description: 'Deleted' } },
+        },
       },
     )
     .get('/:flag_id/check', ({ params, query }) => flags.check(params.flag_id, query.user_id, { plan: query.plan }), {
@@ -78,7 +95,7 @@ export const flagAdminRoutes = ({ router }: RouteContext, flags: FlagAdmin, audi
 export const flagAppRoutes = ({ router }: RouteContext, flags: FeatureFlagsService) =>
   router('/feature-flags')
     .get(
-      '/',
+      '',
       async ({ user }) => {
         const evaluations = await flags.evaluateAll(user)
         return { flags: Object.fromEntries(evaluations.map((e) => [e.flag_key, e.is_enabled])), evaluations }
@@ -86,12 +103,18 @@ export const flagAppRoutes = ({ router }: RouteContext, flags: FeatureFlagsServi
       {
         response: { 200: FlagModel.mine },
         scope: 'feature_flags:read',
-        detail: { summary: 'My feature flags', description: 'Every flag evaluated for the caller: `flags` by key, `evaluations` with reasons.' },
+        detail: {
+          summary: 'My feature flags',
+          description: 'Every flag evaluated for the caller: `flags` by key, `evaluations` with reasons.',
+        },
       },
     )
     .get('/:flag_key', async ({ user, params }) => flags.evaluate(params.flag_key, user), {
       params: FlagModel.keyParams,
       response: { 200: FlagModel.evaluation },
       scope: 'feature_flags:read',
-      detail: { summary: 'One feature flag for me', description: 'An unknown key answers is_enabled false with reason not_found.' },
+      detail: {
+        summary: 'One feature flag for me',
+        description: 'An unknown key answers is_enabled false with reason not_found.',
+      },
     })

@@ -5,6 +5,7 @@
  * v2 envelope, errors in the contract's shape, and never a 500 for what a client can send.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
+import { ERROR_CODES } from '../../core/index.ts'
 import { testApp, type TestApp } from '../../core/testing/index.ts'
 import { createEchoPlugin } from '../../core/testing/fixtures/echo-plugin.ts'
 import { plugins } from './app.ts'
@@ -48,6 +49,77 @@ describe('conformance', () => {
     expect(missing).toEqual([])
   })
 
+  it('serves a document per version that a typed client can trust', async () => {
+    const problems: string[] = []
+    const codes = Object.keys(ERROR_CODES).sort()
+    for (const version of ['v1', 'v2'] as const) {
+      const res = await t.get(`/openapi/${version}.json`)
+      expect(res.status).toBe(200)
+      const doc = res.body
+      const text = JSON.stringify(doc)
+      if (text.includes('"nullable"')) problems.push(`${version}: nullable`)
+      if (/"format":"(integer|numeric)"/.test(text)) problems.push(`${version}: numbers typed as strings`)
+      expect(doc.components.schemas.ErrorBody.properties.code.enum.slice().sort()).toEqual(codes)
+      const ids = new Set<string>()
+      for (const [path, ops] of Object.entries<Record<string, any>>(doc.paths)) {
+        if (!path.startsWith(`/api/${version}/`)) problems.push(`${version}: foreign path ${path}`)
+        if (path.endsWith('/')) problems.push(`${path}: trailing slash`)
+        for (const [method, op] of Object.entries<any>(ops)) {
+          const where = `${method.toUpperCase()} ${path}`
+          if (!/^[a-z][a-z0-9_]*$/.test(op.operationId ?? '')) problems.push(`${where}: operationId ${op.operationId}`)
+          if (ids.has(op.operationId)) problems.push(`${where}: duplicate operationId ${op.operationId}`)
+          ids.add(op.operationId)
+          const statuses = Object.keys(op.responses)
+          const need = ['500']
+          if (/\/(app|admin)\//.test(path)) need.push('401', '403')
+          if (/\{[^}]+\}/.test(path)) need.push('404')
+          if (method === 'post' && /\/app\//.test(path)) need.push('409', '422')
+          if (op.requestBody) need.push('400', '413')
+          if (!/\/public\/(health|metrics)/.test(path)) need.push('429')
+          if (/\/health\/ready$/.test(path)) need.push('503')
+          if (/\/app\/ws$/.test(path)) need.push('101', '426')
+          for (const s of need) if (!statuses.includes(s)) problems.push(`${where}: ${s} not documented`)
+          for (const p of op.parameters ?? []) {
+            if (p.in === 'query' && p.schema?.default !== undefined && p.required)
+              problems.push(`${where}: ${p.name} required`)
+          }
+          for (const [status, r] of Object.entries<any>(op.responses)) {
+            const schema = r.content?.['application/json']?.schema
+            const n = Number(status)
+            if (n >= 400) {
+              const ref = version === 'v2' ? '#/components/schemas/ErrorV2' : '#/components/schemas/Error'
+              if (schema?.$ref !== ref) problems.push(`${where} ${status}: error schema ${schema?.$ref}`)
+              const code = r.content['application/json'].example?.error?.code
+              if ((ERROR_CODES as Record<string, { status: number }>)[code]?.status !== n)
+                problems.push(`${where} ${status}: example code ${code}`)
+            } else if (n === 204 && r.content) problems.push(`${where}: 204 with content`)
+            else if (
+              version === 'v2' &&
+              schema &&
+              !(schema.required?.includes('data') && schema.required?.includes('meta'))
+            ) {
+              problems.push(`${where} ${status}: v2 success not enveloped`)
+            } else if (version === 'v1' && schema?.properties?.meta) problems.push(`${where} ${status}: v1 with meta`)
+          }
+        }
+      }
+    }
+    const v2 = (await t.get('/openapi/v2.json')).body
+    const list = v2.paths['/api/v2/app/projects'].get
+    expect(list.operationId).toBe('projects_list')
+    expect(list.responses['200'].content['application/json'].schema.properties.data.type).toBe('array')
+    expect(list.responses['200'].content['application/json'].schema.properties.meta.$ref).toBe(
+      '#/components/schemas/PagedMeta',
+    )
+    expect(v2.paths['/api/v2/app/projects'].post.requestBody.content['application/json'].example.name).toEqual(
+      expect.any(String),
+    )
+    const both = (await t.get('/openapi.json')).body
+    expect(both.paths['/api/v1/app/projects'].get.operationId).toBe('v1_projects_list')
+    expect(both.paths['/api/v2/app/projects'].get.operationId).toBe('v2_projects_list')
+    expect(problems).toEqual([])
+  })
+
   it('answers every route with the contract headers, envelope and error shape', async () => {
     const problems: string[] = []
     for (const r of apiRoutes()) {
@@ -58,8 +130,11 @@ describe('conformance', () => {
       const where = `${r.method} ${r.path} -> ${res.status}`
       // An optional provider left unconfigured answers 503 naming its variable (billing, ai).
       const unconfigured =
-        res.status === 503 && res.body?.error?.code === 'SERVICE_UNAVAILABLE' && typeof res.body?.error?.details?.missing === 'string'
-      if (res.status >= 500 && !INTENTIONAL_500.test(r.path) && !unconfigured) problems.push(`${where}: server error for a client input`)
+        res.status === 503 &&
+        res.body?.error?.code === 'SERVICE_UNAVAILABLE' &&
+        typeof res.body?.error?.details?.missing === 'string'
+      if (res.status >= 500 && !INTENTIONAL_500.test(r.path) && !unconfigured)
+        problems.push(`${where}: server error for a client input`)
       const version = r.path.slice(5, 7)
       if (res.headers.get('x-api-version') !== version) problems.push(`${where}: X-API-Version`)
       if (!res.headers.get('x-request-id')) problems.push(`${where}: X-Request-ID`)
@@ -72,7 +147,8 @@ describe('conformance', () => {
         }
         if (version === 'v2' && res.body?.meta?.version !== 'v2') problems.push(`${where}: v2 error without meta`)
       } else if (version === 'v2' && json && res.status !== 204) {
-        if (!('data' in (res.body ?? {})) || res.body?.meta?.version !== 'v2') problems.push(`${where}: v2 not enveloped`)
+        if (!('data' in (res.body ?? {})) || res.body?.meta?.version !== 'v2')
+          problems.push(`${where}: v2 not enveloped`)
       }
     }
     expect(problems).toEqual([])
@@ -82,7 +158,8 @@ describe('conformance', () => {
     const problems: string[] = []
     for (const r of apiRoutes().filter((r) => /\/(app|admin)\//.test(r.path))) {
       const res = await t.request(r.method, fill(r.path))
-      if (res.status !== 401 || res.body?.error?.code !== 'AUTHENTICATION_ERROR') problems.push(`${r.method} ${r.path} -> ${res.status}`)
+      if (res.status !== 401 || res.body?.error?.code !== 'AUTHENTICATION_ERROR')
+        problems.push(`${r.method} ${r.path} -> ${res.status}`)
     }
     expect(problems).toEqual([])
   })
