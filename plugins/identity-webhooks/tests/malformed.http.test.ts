@@ -65,7 +65,7 @@ const hook = (type: string, record: unknown, old: unknown = null) => ({ type, ta
 
 const user = async (id: string) => (await t.app.db.sql`select id, email, full_name, is_active from users where id = ${id}`)[0]
 const count = async (provider: string) => (await t.app.db.sql<{ c: number }[]>`select count(*)::int as c from inbound_events where provider = ${provider}`)[0]!.c
-const stored = async (provider: string, eventId: string) => t.app.db.sql`select status, user_id, attempts from inbound_events where provider = ${provider} and event_id = ${eventId}`
+const stored = async (provider: string, eventId: string) => [...(await t.app.db.sql`select status, user_id, attempts from inbound_events where provider = ${provider} and event_id = ${eventId}`)]
 
 async function expectRejected(res: { status: number; body: any }, provider: string, field: string) {
   expect(res.status).toBe(400)
