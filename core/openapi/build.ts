@@ -195,7 +195,8 @@ function rewriteOperation(path: string, method: string, op: Json, owner: RouteOw
   for (const [status, r] of Object.entries(declared)) {
     const res: Json = { ...(r as Json) }
     const code = Number(status)
-    if (code >= 400) {
+    // An error status answered with the route's own body (readiness 503) keeps its declared schema.
+    if (code >= 400 && !res.content?.['application/json']?.schema) {
       responses[status] = errorResponse(status, version, rateLimited, res.description)
       continue
     }
@@ -245,8 +246,8 @@ function rewriteOperation(path: string, method: string, op: Json, owner: RouteOw
   const isList =
     isPageSchema(ok?.content?.['application/json']?.schema) ||
     ok?.content?.['application/json']?.schema?.type === 'array'
-  const hasSiblingItem = Object.keys(allPaths).some((p) => p.startsWith(`${path}/{`)) || 'get' in ops
-  op.operationId = operationIdFor(method, path, owner.zone, isList, hasSiblingItem)
+  const hasItemPath = Object.keys(allPaths).some((p) => p.startsWith(`${path}/{`))
+  op.operationId = operationIdFor(method, path, owner.zone, { isList, hasItemPath, hasGet: 'get' in ops })
 }
 
 export function buildOpenApi(

@@ -16,8 +16,7 @@ export function operationIdFor(
   method: string,
   path: string,
   zone: Zone,
-  isList: boolean,
-  hasSiblingItem: boolean,
+  shape: { isList: boolean; hasItemPath: boolean; hasGet: boolean },
 ): string {
   const rest = path.replace(/^\/api\/v\d+\/(public|app|admin)\/?/, '')
   const segments = rest.split('/').filter(Boolean)
@@ -28,9 +27,10 @@ export function operationIdFor(
   if (zone === 'admin') words.unshift('admin')
   const m = method.toLowerCase()
   let action: string | undefined
-  if (m === 'get') action = endsWithParam ? 'get' : isList || hasSiblingItem ? 'list' : 'get'
+  if (m === 'get') action = endsWithParam ? 'get' : shape.isList || shape.hasItemPath ? 'list' : 'get'
   else if (m === 'post')
-    action = !endsWithParam && hasSiblingItem ? 'create' : words.length === 1 ? 'submit' : undefined
+    action =
+      !endsWithParam && (shape.hasItemPath || shape.hasGet) ? 'create' : words.length === 1 ? 'submit' : undefined
   else action = METHOD_ACTION[m] ?? m
   if (action) words.push(action)
   return words.join('_').toLowerCase() || m
