@@ -8,4 +8,5 @@ COPY plugins ./plugins
 COPY starters ./starters
 ENV NODE_ENV=production PORT=8000 HOST=0.0.0.0
 EXPOSE 8000
-CMD ["bun", "starters/saas/server.ts"]
+# Bun's own header limit above MAX_HEADER_BYTES, so oversized headers get the contract's 431 (docs/security.md#the-edge).
+CMD ["bun", "--max-http-header-size=1048576", "starters/saas/server.ts"]

@@ -262,6 +262,9 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
     tracing,
     defaultVersion: core.defaultVersion,
     maxJsonBytes: core.maxJsonBytes,
+    maxJsonDepth: core.maxJsonDepth,
+    maxUrlBytes: core.maxUrlBytes,
+    maxHeaderBytes: core.maxHeaderBytes,
     maxUploadBytes: core.maxUploadBytes,
     uploadPaths: plugins.flatMap((p) => p.uploadPaths ?? []),
   })

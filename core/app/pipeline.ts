@@ -2,8 +2,9 @@
  * The request path (SPEC §3-7): one ordered list of named stages, run by one runner
  * (stages/runner.ts) over one Exchange per request. docs/architecture.md draws it.
  *
- *   version · request id · preflight · body limit · authenticate · authorise · rate limit ·
- *   idempotency · handler · envelope · idempotency settle* · headers* · metrics/log*
+ *   version · request id · request size · preflight · body limit · authenticate · rate limit ·
+ *   authorise · body depth · idempotency · handler · envelope · idempotency settle* · headers* ·
+ *   metrics/log*
  *
  * (* `always`: also after an error, a replay or a preflight.) Every error, whichever stage
  * found it (401 from authenticate, 400 for an unknown version, 413, 429, a validation error in
@@ -29,10 +30,12 @@ import type { Metrics } from '../observability/metrics.ts'
 import type { Tracing } from '../observability/tracing.ts'
 import type { Limiter } from '../rate-limit/limiter.ts'
 import { authenticateStage, authoriseStage } from './stages/auth.ts'
+import { bodyDepthStage } from './stages/body-depth.ts'
 import { bodyLimitStage } from './stages/body-limit.ts'
 import { finishStage } from './stages/finish.ts'
 import { createRoot, handlerStage } from './stages/handler.ts'
 import { rateLimitStage } from './stages/rate-limit.ts'
+import { requestSizeStage } from './stages/request-size.ts'
 import { envelope, headersStage, preflightStage } from './stages/respond.ts'
 import { createRunner, type Stage } from './stages/runner.ts'
 import { requestIdStage, versionStage } from './stages/version.ts'
@@ -58,6 +61,11 @@ export interface PipelineDeps {
   tracing: Tracing
   defaultVersion: ApiVersion
   maxJsonBytes: number
+  /** Deepest nesting of a JSON body (MAX_JSON_DEPTH). */
+  maxJsonDepth: number
+  /** Longest URL (MAX_URL_BYTES) and largest headers together (MAX_HEADER_BYTES). */
+  maxUrlBytes: number
+  maxHeaderBytes: number
   maxUploadBytes: number
   /** Paths after /api/{v} whose bodies are file uploads (PluginDefinition.uploadPaths): bounded by maxUploadBytes whatever their type. */
   uploadPaths?: readonly string[]
@@ -80,11 +88,14 @@ export function createPipeline(d: PipelineDeps): Pipeline {
   const stages: Stage[] = [
     { name: 'version', run: versionStage(d.defaultVersion) },
     { name: 'request id', run: requestId },
+    { name: 'request size', run: requestSizeStage(d) },
     { name: 'preflight', run: preflightStage(d.cors) },
     { name: 'body limit', run: bodyLimitStage(d) },
-    { name: 'authenticate', run: authenticateStage(d.authenticator) },
-    { name: 'authorise', run: authoriseStage(d.meter) },
+    { name: 'authenticate', run: authenticateStage(d.authenticator, d.limiter) },
+    // Before `authorise`, so its 403 carries the X-RateLimit-* headers like every API answer.
     { name: 'rate limit', run: rateLimitStage(d.limiter) },
+    { name: 'authorise', run: authoriseStage(d.meter) },
+    { name: 'body depth', run: bodyDepthStage(d.maxJsonDepth) },
     { name: 'idempotency', run: idempotency.reserve },
     { name: 'handler', run: handlerStage(elysia) },
     { name: 'envelope', run: envelope },

@@ -41,6 +41,9 @@ export const coreConfigShape = {
   rateAuth: rate('RATE_LIMIT_AUTH', '5/minute', '/public/auth/*'),
 
   maxJsonBytes: env.int('MAX_JSON_BODY_BYTES', { default: 1_048_576, min: 1024, description: 'largest JSON or form body accepted (413 above)' }),
+  maxJsonDepth: env.int('MAX_JSON_DEPTH', { default: 64, min: 1, max: 10_000, description: 'deepest nesting of objects and arrays a JSON body may have (400 above, checked before validation)' }),
+  maxUrlBytes: env.int('MAX_URL_BYTES', { default: 8192, min: 256, max: 1_048_576, description: 'longest request URL (path and query) accepted (414 above)' }),
+  maxHeaderBytes: env.int('MAX_HEADER_BYTES', { default: 32_768, min: 1024, max: 1_048_576, description: 'largest total size of request header names and values accepted (431 above; keep Bun\'s --max-http-header-size above it)' }),
   maxUploadBytes: env.int('MAX_UPLOAD_BYTES', { default: 52_428_800, min: 1, description: 'largest file upload' }),
   idempotencyTtlHours: env.int('IDEMPOTENCY_TTL_HOURS', { default: 24, min: 1, description: 'how long an Idempotency-Key response is replayed' }),
 

@@ -32,9 +32,12 @@ export interface PageInfo {
   next_after?: string | null
 }
 
+/** The largest `skip` (docs/pagination.md): deeper pages use the `after` cursor, which costs what the first page does. */
+export const MAX_SKIP = 100_000
+
 /** Query schema fragment; spread into a route's query: t.Object({ ...pageQuery, search: ... }). */
 export const pageQuery = {
-  skip: t.Integer({ minimum: 0, default: 0, description: 'Items to skip (not with `after`)' }),
+  skip: t.Integer({ minimum: 0, maximum: MAX_SKIP, default: 0, description: `Items to skip, at most ${MAX_SKIP} (not with \`after\`; deeper pages use it)` }),
   limit: t.Integer({ minimum: 1, maximum: 100, default: 20, description: 'Max items (1-100)' }),
   after: t.Optional(
     t.String({

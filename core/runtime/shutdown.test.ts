@@ -105,3 +105,28 @@ describe('shutdown with a grace period (SHUTDOWN_GRACE_MS)', () => {
     }
   }, 150_000)
 })
+
+describe('the edge over a real socket', () => {
+  it('answers a 100 KB header with the contract 431 (Bun started with --max-http-header-size above MAX_HEADER_BYTES)', async () => {
+    const server = await spawnServer(
+      [BUN, '--max-http-header-size=1048576', new URL('./fixtures/serve-echo.ts', import.meta.url).pathname],
+      { PORT: '0', AUTH_JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'error', DATA_DIR: dataDir },
+      110_000,
+    )
+    try {
+      const base = `http://127.0.0.1:${server.port}`
+      const res = await fetch(`${base}/api/v1/public/echo/ping`, { headers: { 'x-filler': 'a'.repeat(100 * 1024) } })
+      expect(res.status).toBe(431)
+      expect(res.headers.get('content-type')).toContain('application/json')
+      expect(res.headers.get('x-request-id')).toBeTruthy()
+      expect(res.headers.get('x-api-version')).toBe('v1')
+      expect((await res.json()).error.code).toBe('HEADERS_TOO_LARGE')
+      const long = await fetch(`${base}/api/v1/public/echo/ping?q=${'a'.repeat(64 * 1024)}`)
+      expect(long.status).toBe(414)
+      expect((await long.json()).error.code).toBe('URI_TOO_LONG')
+    } finally {
+      server.proc.kill('SIGKILL')
+      await server.exited
+    }
+  }, 150_000)
+})

@@ -107,6 +107,8 @@ export async function testApp(options: TestAppOptions = {}): Promise<TestApp> {
         ...(options.env?.AUTH_JWKS_URL ? {} : { AUTH_JWT_SECRET: TEST_JWT_SECRET }),
         LOG_LEVEL: 'error',
         DATA_DIR: '.data-test',
+        // Tests send many refused tokens from one address; the failed-authentication limit has its own tests.
+        RATE_LIMIT_AUTH: '100000/minute',
         ...options.env,
       },
     })

@@ -10,24 +10,53 @@ import { forbidden } from '../../errors/index.ts'
 import type { Exchange } from '../../http/request-state.ts'
 import type { ApiVersion } from '../../http/versioning.ts'
 import type { MeterFn } from '../../observability/meter.ts'
+import { rateHeaders, rateLimitError, type Limiter } from '../../rate-limit/limiter.ts'
+import type { RateResult } from '../../rate-limit/types.ts'
 
 /** The `api_requests` meter's dimensions, one frozen object per version (none allocated per request). */
 const VERSION_DIMENSIONS: Record<ApiVersion, Record<string, string>> = { v1: Object.freeze({ version: 'v1' }), v2: Object.freeze({ version: 'v2' }) }
 
 const authed = (x: Exchange) => x.zone === 'app' || x.zone === 'admin'
 
-export function authenticateStage(authenticator: Authenticator) {
+/**
+ * A refused credential counts against the client address in the `auth` class
+ * (RATE_LIMIT_AUTH, docs/rate-limits.md#failed-authentication): the answer carries the
+ * X-RateLimit-* headers, and past the limit it is 429 instead of 401/403, so guessing tokens or
+ * API keys from one address is bounded. Successful requests never touch this counter.
+ */
+function refusals(limiter: Limiter | undefined) {
+  const cls = limiter?.classes().find((c) => c.name === 'auth')
+  return (x: Exchange, err: unknown): never | Promise<never> => {
+    if (!limiter || !cls) throw err
+    const decide = (r: RateResult): never => {
+      rateHeaders(r, x.headers)
+      if (!r.allowed) throw rateLimitError(r, 'Too many failed authentication attempts from this address')
+      throw err
+    }
+    const r = limiter.hit(cls, `ip:${x.ip}`)
+    return r instanceof Promise ? r.then(decide) : decide(r)
+  }
+}
+
+export function authenticateStage(authenticator: Authenticator, limiter?: Limiter) {
+  const refuse = refusals(limiter)
+  const accept = (x: Exchange) => (principal: Principal) => {
+    x.principal = principal
+  }
   return function authenticate(x: Exchange): void | Promise<void> {
     if (!authed(x)) return
-    const p = authenticator.authenticate(bearerToken(x.request.headers.get('authorization')))
+    let p: Principal | Promise<Principal>
+    try {
+      p = authenticator.authenticate(bearerToken(x.request.headers.get('authorization')))
+    } catch (err) {
+      return refuse(x, err)
+    }
     // Hot path: a token and user seen recently resolve without a promise.
     if (!(p instanceof Promise)) {
       x.principal = p
       return
     }
-    return p.then((principal: Principal) => {
-      x.principal = principal
-    })
+    return p.then(accept(x), (err) => refuse(x, err))
   }
 }
 

@@ -11,7 +11,8 @@
  * `return f(` / `=> f(`), and compiles every route `async` when one is: these hooks return no
  * call (tests/sync-handlers.test.ts checks the compiled handler).
  */
-import { Elysia } from 'elysia'
+import { Elysia, type AnyElysia } from 'elysia'
+import { validation } from '../../errors/index.ts'
 import { maybeStateOf, setState, type Exchange } from '../../http/request-state.ts'
 
 /** What the hooks hand Elysia instead of a response. Never sent. */
@@ -53,9 +54,57 @@ function captureError({ request, code, error, set, route }: { request: Request; 
   return CAPTURED
 }
 
+type NumericKey = readonly [key: string, pattern: RegExp, kind: 'integer' | 'number']
+const INTEGER = /^-?(0|[1-9][0-9]{0,14})$/
+const NUMBER = /^-?(0|[1-9][0-9]{0,14})(\.[0-9]{1,15})?$/
+
+/** The query keys of each route that its schema types as integer or number. */
+function numericQueryKeys(root: AnyElysia): Map<string, NumericKey[]> {
+  const byRoute = new Map<string, NumericKey[]>()
+  for (const r of root.routes) {
+    const props = (r.hooks as { query?: { properties?: Record<string, { type?: string; anyOf?: { type?: string }[] }> } })?.query?.properties
+    if (!props) continue
+    const keys: NumericKey[] = []
+    for (const [key, s] of Object.entries(props)) {
+      const types = [s.type, ...(s.anyOf ?? []).map((a) => a.type)]
+      if (types.includes('integer')) keys.push([key, INTEGER, 'integer'])
+      else if (types.includes('number')) keys.push([key, NUMBER, 'number'])
+    }
+    if (keys.length) byRoute.set(`${r.method} ${r.path}`, keys)
+  }
+  return byRoute
+}
+
+/**
+ * Numbers in a query are plain decimals (docs/security.md#parameters): Elysia would read `0x10`
+ * as 16 and `1e20` as a number PostgreSQL cannot take. Checked on the raw query string, only for
+ * the keys the route's schema types as numbers; a refusal is 422 with `details.field`.
+ */
+function strictQueryNumbers(root: AnyElysia) {
+  let keysOf: Map<string, NumericKey[]> | undefined
+  return function strictQuery({ request, route }: { request: Request; route: string }) {
+    const url = request.url
+    const q = url.indexOf('?')
+    if (q < 0) return
+    if (keysOf === undefined) keysOf = numericQueryKeys(root)
+    const keys = keysOf.get(`${request.method} ${route}`)
+    if (keys === undefined) return
+    const params = new URLSearchParams(url.slice(q + 1))
+    for (const [key, pattern, kind] of keys) {
+      for (const v of params.getAll(key)) {
+        if (!pattern.test(v)) throw validation(key, `Expected a decimal ${kind}, got "${v.slice(0, 40)}"`)
+      }
+    }
+  }
+}
+
 /** The root instance every plugin's routes are mounted on. */
 export function createRoot() {
-  return new Elysia().mapResponse({ as: 'global' }, captureValue as never).onError({ as: 'global' }, captureError as never)
+  const root = new Elysia()
+  return root
+    .onTransform({ as: 'global' }, strictQueryNumbers(root) as never)
+    .mapResponse({ as: 'global' }, captureValue as never)
+    .onError({ as: 'global' }, captureError as never)
 }
 
 type Fetch = (request: Request) => Response | Promise<Response>

@@ -99,10 +99,10 @@ describe('rate-limit headers', () => {
     expect(Number(missing.headers.get('x-ratelimit-remaining'))).toBe(remaining - 1)
   })
 
-  it('are absent when the request was refused before the rate decision (401)', async () => {
+  it('are on a refused credential too: it counts against the address in the auth class', async () => {
     const res = await t.app.handle(request('/api/v2/app/echo/me'))
     expect(res.status).toBe(401)
-    expect(res.headers.get('x-ratelimit-limit')).toBeNull()
+    expect(res.headers.get('x-ratelimit-limit')).toBe('100000')
   })
 })
 

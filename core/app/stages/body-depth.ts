@@ -1,0 +1,27 @@
+/**
+ * Stage `body depth`: a JSON body nesting deeper than MAX_JSON_DEPTH is refused (400) in one
+ * linear pass before Elysia parses and validates it (docs/security.md#bodies). A small body nested
+ * thousands of levels deep would otherwise cost seconds of validation and overflow the stack
+ * while the error is built. Runs after authentication and the rate limit, so only a caller who
+ * may send bodies gets one read; the size was bounded by the `body limit` stage already.
+ */
+import { badRequest } from '../../errors/index.ts'
+import { jsonDepth } from '../../http/json-depth.ts'
+import type { Exchange } from '../../http/request-state.ts'
+
+const JSON_TYPE = /^application\/([\w.+-]+\+)?json/i
+
+export function bodyDepthStage(maxDepth: number) {
+  return function bodyDepth(x: Exchange): void | Promise<void> {
+    if (x.method === 'GET' || x.method === 'HEAD') return
+    const request = x.request
+    if (request.body === null || !JSON_TYPE.test(request.headers.get('content-type') ?? '')) return
+    // Read once, check, and hand Elysia the same text to parse.
+    return request.text().then((text) => {
+      if (jsonDepth(text, maxDepth) > maxDepth) {
+        throw badRequest(`The JSON body nests deeper than ${maxDepth} levels`, { field: 'body', max_depth: maxDepth })
+      }
+      x.request = new Request(request.url, { method: x.method, headers: request.headers, body: text })
+    })
+  }
+}
