@@ -119,4 +119,33 @@ describe('docs pages', () => {
     const res = await strict.handle(new Request('http://localhost/redoc'))
     expect(res.headers.get('content-security-policy')).toContain('worker-src')
   })
+
+  it('switches between documents: Swagger UI lists them, ReDoc renders one per ?doc= with local links', async () => {
+    const versions = new Elysia().use(
+      docsPages({
+        specPath: '/openapi.json',
+        title: 'T',
+        documents: [
+          { name: 'v2', url: '/openapi/v2.json' },
+          { name: 'v1', url: '/openapi/v1.json' },
+        ],
+      }),
+    )
+    const at = (path: string) => versions.handle(new Request(`http://localhost${path}`))
+    const init = await (await at('/docs/assets/swagger-init.js')).text()
+    expect(init).toContain('"url":"/openapi/v2.json"')
+    expect(init).toContain('"url":"/openapi/v1.json"')
+    expect(init).toContain('\'urls.primaryName\': "v2"')
+    const v2 = await (await at('/redoc')).text()
+    expect(v2).toContain('spec-url="/openapi/v2.json"')
+    expect(v2).toContain('href="/redoc?doc=v1"')
+    const v1 = await (await at('/redoc?doc=v1')).text()
+    expect(v1).toContain('spec-url="/openapi/v1.json"')
+    expect(v1).toContain('href="/redoc?doc=v2"')
+    for (const html of [v1, v2]) {
+      expect(html).not.toMatch(/https?:\/\//)
+      for (const link of links(html)) expect(link.startsWith('/')).toBe(true)
+    }
+    expect((await at('/redoc?doc=nope')).status).toBe(200)
+  })
 })
