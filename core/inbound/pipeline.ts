@@ -9,7 +9,7 @@ import { maskSecrets } from './mask.ts'
 export type Tx = postgres.TransactionSql<{}>
 /** `rejected`: verified, but its content failed the provider's shape check; stored, answered 400, never applied nor retried. */
 export type InboundStatus = 'applied' | 'ignored' | 'unmatched' | 'failed' | 'rejected'
-export const INBOUND_STATUSES: readonly InboundStatus[] = ['applied', 'ignored', 'unmatched', 'failed', 'rejected']
+export const INBOUND_STATUSES = ['applied', 'ignored', 'unmatched', 'failed', 'rejected'] as const satisfies readonly InboundStatus[]
 
 /** The first field of a verified payload that has not the shape its applier reads (`data.object`, `message.data`). */
 export interface Malformed {

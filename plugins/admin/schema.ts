@@ -1,5 +1,5 @@
 /** TypeBox models of the admin plugin: user management, jobs, dashboard, audit logs, impersonation, inbound webhook events. */
-import { pageQuery, t } from '../../core/index.ts'
+import { INBOUND_STATUSES, pageQuery, t } from '../../core/index.ts'
 import type { TSchema } from 'elysia'
 
 const nullable = <T extends TSchema>(s: T) => t.Union([s, t.Null()])
@@ -114,7 +114,7 @@ export namespace InboundModel {
     provider: t.Optional(t.String({ minLength: 1, maxLength: 32, description: 'stripe, apple, google, clerk, supabase' })),
     type: t.Optional(t.String({ minLength: 1, maxLength: 128 })),
     // Not t.UnionEnum: Elysia gives it a default (its first value), which fills a missing query key.
-    status: t.Optional(t.Union(['applied', 'ignored', 'unmatched', 'failed'].map((s) => t.Literal(s)))),
+    status: t.Optional(t.Union(INBOUND_STATUSES.map((s) => t.Literal(s)))),
   })
   export const params = t.Object({ event_id: t.String({ format: 'uuid' }) })
   const fields = {
@@ -122,7 +122,7 @@ export namespace InboundModel {
     provider: t.String(),
     event_id: t.String({ description: 'The provider\'s event id (unique per provider)' }),
     type: t.String(),
-    status: t.UnionEnum(['applied', 'ignored', 'unmatched', 'failed']),
+    status: t.UnionEnum(INBOUND_STATUSES),
     subject: nullable(t.String()),
     user_id: nullable(t.String()),
     environment: nullable(t.String()),

@@ -3,14 +3,8 @@
  * App Store, Google Play, Clerk, Supabase), filtered by provider, type and status; one with its
  * payload; replay of a failed or unmatched one.
  */
-import { INBOUND_STATUSES, jsonDoc, page, t, type RouteContext } from '../../core/index.ts'
+import { jsonDoc, page, type RouteContext } from '../../core/index.ts'
 import { InboundModel } from './schema.ts'
-
-/** The list's query with `status` taken from the core's statuses (rejected too). Not t.UnionEnum: Elysia would default it to its first value. */
-const listQuery = t.Object({
-  ...InboundModel.listQuery.properties,
-  status: t.Optional(t.Union(INBOUND_STATUSES.map((s) => t.Literal(s)))),
-})
 
 export const webhookEventRoutes = ({ router, audit, inbound }: RouteContext) =>
   router('/webhooks')
@@ -21,7 +15,7 @@ export const webhookEventRoutes = ({ router, audit, inbound }: RouteContext) =>
         return page(items, total, query)
       },
       {
-        query: listQuery,
+        query: InboundModel.listQuery,
         scope: 'admin:full',
         detail: {
           summary: 'List inbound webhook events',
