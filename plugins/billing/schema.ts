@@ -1,6 +1,6 @@
 /** TypeBox models of the billing plugin (validation and OpenAPI in one); response shapes per seed 004 "Billing Endpoints". */
 import type { TSchema } from 'elysia'
-import { t } from '../../core/index.ts'
+import { INBOUND_STATUSES, t } from '../../core/index.ts'
 
 const nullable = <T extends TSchema>(s: T) => t.Union([s, t.Null()])
 const timestamp = t.String({ format: 'date-time' })
@@ -73,6 +73,7 @@ export namespace BillingModel {
   export const received = t.Object({
     received: t.Literal(true),
     duplicate: t.Boolean({ description: 'Delivered before: acknowledged, not applied again' }),
-    status: t.UnionEnum(['applied', 'ignored', 'unmatched', 'failed']),
+    // rejected: a redelivery, under the same id, of an event once refused by its shape check.
+    status: t.UnionEnum(INBOUND_STATUSES),
   })
 }
