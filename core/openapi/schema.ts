@@ -63,7 +63,14 @@ function stringFor(s: Json, name: string): string | typeof NO_EXAMPLE {
     if (n.includes('email')) v = 'ada@example.com'
     else if (n.endsWith('url')) v = 'https://app.example.com/projects'
     else if (n.endsWith('_at')) v = DATE_TIME
-    else if (n === 'id' || n.endsWith('_id')) v = UUID
+    else if (n === 'id' || n.endsWith('_id') || n.endsWith('_ids')) v = UUID
+    else if (n === 'timestamp') v = DATE_TIME
+    else if (n === 'phone') v = '+44 20 7946 0958'
+    else if (n === 'company') v = 'Acme Ltd'
+    else if (n === 'source') v = 'pricing-page'
+    else if (n === 'plans' || n === 'plan') v = 'pro'
+    else if (n === 'status') v = 'healthy'
+    else if (n.includes('token')) v = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1c2VyXzEyMyJ9.c2lnbmF0dXJl'
     else if (n === 'name') v = 'Website redesign'
     else if (n.includes('key')) v = 'new_dashboard'
     else if (n === 'message') v = 'Hello, I would like to know more about the Pro plan.'

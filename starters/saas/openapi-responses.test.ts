@@ -194,6 +194,37 @@ describe('responses match the OpenAPI documents', () => {
     }, 300_000)
   }
 
+  it('documents examples that match their own schemas (request bodies and responses)', () => {
+    const bad: string[] = []
+    let count = 0
+    for (const v of ['v1', 'v2'] as const) {
+      for (const [path, ops] of Object.entries<Json>(docs[v].paths)) {
+        for (const [method, op] of Object.entries<Json>(ops)) {
+          const media: [string[], Json | undefined][] = [
+            [['requestBody', 'content', 'application/json'], op.requestBody?.content?.['application/json']],
+            ...Object.entries<Json>(op.responses).map(
+              ([s, r]) =>
+                [['responses', s, 'content', 'application/json'], r.content?.['application/json']] as [
+                  string[],
+                  Json | undefined,
+                ],
+            ),
+          ]
+          for (const [at, m] of media) {
+            if (!m || m.example === undefined) continue
+            count++
+            const ref = `https://omnistack.test/${v}#/${pointer('paths', path, method, ...at, 'schema')}`
+            const validate = ajv.getSchema(ref) ?? ajv.compile({ $ref: ref })
+            if (!validate(m.example))
+              bad.push(`${method.toUpperCase()} ${path} ${at.join('.')}: ${ajv.errorsText(validate.errors)}`)
+          }
+        }
+      }
+    }
+    expect(count).toBeGreaterThan(500)
+    expect(bad).toEqual([])
+  })
+
   it('found no response outside the documents', () => {
     expect(seen.length).toBeGreaterThan(90)
     expect(problems).toEqual([])
