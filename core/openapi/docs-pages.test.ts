@@ -148,4 +148,11 @@ describe('docs pages', () => {
     }
     expect((await at('/redoc?doc=nope')).status).toBe(200)
   })
+
+  it('serves a ReDoc bundle that requests no image from an outside host', async () => {
+    const js = await (await get('/redoc/assets/redoc.standalone.js')).text()
+    expect(js.length).toBeGreaterThan(100_000)
+    expect(js).not.toContain('cdn.redoc.ly')
+    expect(js).toContain('API docs by Redocly')
+  })
 })

@@ -48,6 +48,8 @@ interface Source {
   pkg: string
   /** Served name -> path inside the package. Nothing outside this list is ever read. */
   files: Record<string, string>
+  /** Rewrites a file's text once, when it is first read. */
+  patch?: (name: string, text: string) => string
 }
 
 const SWAGGER: Source = {
@@ -61,7 +63,17 @@ const SWAGGER: Source = {
     'favicon-16x16.png': 'favicon-16x16.png',
   },
 }
-const REDOC: Source = { pkg: 'redoc', files: { 'redoc.standalone.js': 'bundles/redoc.standalone.js' } }
+/**
+ * ReDoc's sidebar footer always renders an <img> from cdn.redoc.ly (a blocked request and a console
+ * error under our CSP, and a call to an outside host). `data:,` is no image: the component's onError
+ * hides it and the "API docs by Redocly" link stays text.
+ */
+const REDOC_REMOTE_LOGO = 'https://cdn.redoc.ly/redoc/logo-mini.svg'
+const REDOC: Source = {
+  pkg: 'redoc',
+  files: { 'redoc.standalone.js': 'bundles/redoc.standalone.js' },
+  patch: (_name, text) => text.replaceAll(REDOC_REMOTE_LOGO, 'data:,'),
+}
 
 // Package files never change while the process runs, so one cache serves every app instance.
 const resolveFrom = createRequire(import.meta.url)
@@ -83,7 +95,10 @@ function packageAsset(source: Source, name: string): Asset | undefined {
   const key = `${source.pkg}/${name}`
   let asset = files.get(key)
   if (!asset) {
-    const body = readFileSync(join(packageOf(source.pkg).dir, source.files[name]!))
+    const path = join(packageOf(source.pkg).dir, source.files[name]!)
+    const body = source.patch
+      ? new TextEncoder().encode(source.patch(name, readFileSync(path, 'utf8')))
+      : readFileSync(path)
     asset = { type: TYPES[name.slice(name.lastIndexOf('.') + 1)]!, body }
     files.set(key, asset)
   }
