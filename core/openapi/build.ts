@@ -293,7 +293,9 @@ export function buildOpenApi(
       description:
         'Every route is served under /api/v1 (raw bodies) and /api/v2 ({data, meta} envelope); ' +
         'unversioned /api/... picks the version from Accept-Version or X-API-Version. ' +
-        'One document per version: /openapi/v1.json and /openapi/v2.json.',
+        'One document per version: /openapi/v1.json and /openapi/v2.json. ' +
+        'Before routing, any request may also be refused with 414 URI_TOO_LONG or 431 HEADERS_TOO_LARGE ' +
+        '(the Error schema; not repeated on every operation).',
     },
     servers: [{ url: publicUrl }],
     tags: plugins.filter((p) => p.tag).map((p) => ({ name: p.tag!.name, description: p.tag!.description })),
