@@ -3,7 +3,7 @@
  * createApp / definePlugin, env readers, errors, pagination, auth types, and the service types
  * a plugin receives in its context.
  */
-export { createApp, CORE_MIGRATIONS, type App, type CreateAppOptions } from './app/create-app.ts'
+export { createApp, CORE_MIGRATIONS, type App, type CreateAppOptions } from './app/index.ts'
 export { definePlugin } from './plugin/index.ts'
 export type {
   AnyPlugin,
@@ -27,19 +27,19 @@ export type {
 export type { RealtimeSocket, SocketAcceptInput, SocketEndpoint, SocketLimits, SocketServer } from './realtime/index.ts'
 export { env, ConfigError, type EnvReader, type InferConfig } from './config/index.ts'
 export * from './errors/index.ts'
-export { page, pageQuery, type Page, type PageQuery } from './http/pagination.ts'
-export { envelope } from './http/envelope.ts'
-export { jsonDoc, type ResponseDoc } from './openapi/response-doc.ts'
-export { replayAs } from './http/request-state.ts'
-export { hasScope, isAdmin, isStaff, ROLES, type Principal, type Role, type User } from './auth/principal.ts'
-export type { CredentialResolver } from './auth/credentials.ts'
+export { page, pageQuery, type Page, type PageQuery } from './http/index.ts'
+export { envelope } from './http/index.ts'
+export { jsonDoc, type ResponseDoc } from './openapi/index.ts'
+export { replayAs } from './http/index.ts'
+export { hasScope, isAdmin, isStaff, ROLES, type Principal, type Role, type User } from './auth/index.ts'
+export type { CredentialResolver } from './auth/index.ts'
 export { mergeStats, type AuditEntry, type AuditInput, type AuditLog, type AuditQuery, type AuditRequest, type Queryable, type StatsContributor, type StatsRegistry, type StatsSection } from './audit/index.ts'
 export type { Sql } from './db/index.ts'
 export { paged, isUuid, COUNT_CAP, type Paged, type PagedQuery, type PagedSpec } from './db/index.ts'
-export type { PageInfo, Pagination } from './http/pagination.ts'
+export type { PageInfo, Pagination } from './http/index.ts'
 export type { EventBus, EventMap, EventMeta } from './events/index.ts'
 export type { JobHandler, JobQueue } from './jobs/index.ts'
-export type { Logger } from './observability/logger.ts'
+export type { Logger } from './observability/index.ts'
 export {
   INBOUND_STATUSES,
   RETRY_JOB as INBOUND_RETRY_JOB,
@@ -56,5 +56,5 @@ export {
   type Tx as InboundTx,
 } from './inbound/index.ts'
 export { parseRate, type RateRule } from './rate-limit/index.ts'
-export type { MeterEvent, MeterFn, MeterSink } from './observability/meter.ts'
+export type { MeterEvent, MeterFn, MeterSink } from './observability/index.ts'
 export { t } from 'elysia'

@@ -1,6 +1,6 @@
 /** Reads and validates the core's and every plugin's variables at once: all failures, one line each. */
 import { ConfigError, coreConfigShape, parseConfig, type CoreConfig, type EnvSource } from '../config/index.ts'
-import type { AnyPlugin } from '../plugin/types.ts'
+import type { AnyPlugin } from '../plugin/index.ts'
 
 function parseDate(name: string, raw: string | undefined, problems: string[]): Date | undefined {
   if (!raw) return undefined

@@ -4,9 +4,9 @@
  * remembers its plugin, so OpenAPI can tag it.
  */
 import { Elysia, type AnyElysia } from 'elysia'
-import { API_VERSIONS, type ApiVersion } from '../http/versioning.ts'
-import { authedRouter, publicRouter } from '../plugin/router.ts'
-import type { AnyPlugin, PluginContext, PluginInstance, Zone } from '../plugin/types.ts'
+import { API_VERSIONS, type ApiVersion } from '../http/index.ts'
+import { authedRouter, publicRouter } from '../plugin/index.ts'
+import type { AnyPlugin, PluginContext, PluginInstance, Zone } from '../plugin/index.ts'
 
 export interface RouteOwner {
   plugin: string

@@ -1,9 +1,9 @@
 /** The audit log (SPEC §7, §9): append-only entries, written in the transaction of the change they record. */
 import type postgres from 'postgres'
-import type { Principal } from '../auth/principal.ts'
+import type { Principal } from '../auth/index.ts'
 import { paged, type Paged, type Sql } from '../db/index.ts'
-import type { RequestState } from '../http/request-state.ts'
-import type { Logger } from '../observability/logger.ts'
+import type { RequestState } from '../http/index.ts'
+import type { Logger } from '../observability/index.ts'
 
 /** `sql` or the `tx` of `sql.begin(tx => ...)`: on PGlite only `tx` may be used inside a transaction. */
 export type Queryable = Sql | postgres.TransactionSql<{}>

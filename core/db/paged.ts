@@ -13,8 +13,8 @@
  *   `(<sort key>, id) < (...)`, so a deep page costs what the first one does.
  */
 import type postgres from 'postgres'
-import { validation } from '../errors/app-error.ts'
-import { notePage, type PageInfo } from '../http/pagination.ts'
+import { validation } from '../errors/index.ts'
+import { notePage, type PageInfo } from './page-info.ts'
 import type { Sql } from './client.ts'
 import { isUuid } from './uuid.ts'
 

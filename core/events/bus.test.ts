@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'bun:test'
-import { createLogger, silentLogger, type Logger } from '../observability/logger.ts'
+import { createLogger, silentLogger, type Logger } from '../observability/index.ts'
 import { createEventBus } from './bus.ts'
 import type { EventMeta } from './types.ts'
 

@@ -8,7 +8,7 @@ export {
   type ComponentStatus,
   type FailureReason,
   type HealthChecks,
-} from './checks.ts'
+} from '../observability/index.ts'
 export { redisCheck } from './redis-check.ts'
 
 const healthBody = t.Object({ status: t.String(), timestamp: t.String({ format: 'date-time' }) })

@@ -1,6 +1,6 @@
 /** Readiness of Redis (the `cache` component of /health/ready) over its own small connection. */
 import Redis from 'ioredis'
-import type { Check } from './checks.ts'
+import type { Check } from '../observability/index.ts'
 
 export function redisCheck(url: string): { check: Check; close(): Promise<void> } {
   // No offline queue and one retry: a readiness probe must answer "down" quickly, not wait.

@@ -13,7 +13,7 @@
 import { createHash } from 'node:crypto'
 import type { Sql } from '../db/index.ts'
 import { conflict, payloadTooLarge, validation } from '../errors/index.ts'
-import type { Logger } from '../observability/logger.ts'
+import type { Logger } from '../observability/index.ts'
 import type { Exchange } from './request-state.ts'
 
 const KEY = /^[\x21-\x7e]{1,255}$/

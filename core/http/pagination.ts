@@ -4,7 +4,10 @@
  * capped and `next_after` when more rows exist (both absent otherwise).
  */
 import { t } from 'elysia'
-import { validation } from '../errors/app-error.ts'
+import { notedPage, type PageInfo } from '../db/index.ts'
+import { validation } from '../errors/index.ts'
+
+export type { PageInfo } from '../db/index.ts'
 
 export const PAGE_MARK = Symbol('omnistack.page')
 
@@ -25,12 +28,6 @@ export interface PageQuery {
   after?: string
 }
 
-/** What a paged query learnt besides its rows (core/db/paged.ts). */
-export interface PageInfo {
-  total: number | string
-  total_exact?: boolean
-  next_after?: string | null
-}
 
 /** The largest `skip` (docs/pagination.md): deeper pages use the `after` cursor, which costs what the first page does. */
 export const MAX_SKIP = 100_000
@@ -49,21 +46,13 @@ export const pageQuery = {
   ),
 }
 
-// A list service that pages with core/db/paged.ts notes what it learnt against the route's query
-// object, so a route that rebuilds the page with page(items, total, query) keeps it.
-const noted = new WeakMap<object, PageInfo>()
-
-/** Records a paged query's total_exact / next_after for the page() built from the same `query`. */
-export function notePage(query: object, info: PageInfo): void {
-  noted.set(query, info)
-}
 
 /**
  * A list result; the core renders it raw in v1 and as data + meta.pagination in v2.
  * `total` is a count, or the PageInfo of a paged query (core/db/paged.ts).
  */
 export function page<T>(items: T[], total: number | string | PageInfo, query: PageQuery): Page<T> {
-  const info = typeof total === 'object' ? total : noted.get(query)
+  const info = typeof total === 'object' ? total : notedPage(query)
   if (query.after !== undefined && !info) {
     // This list does not page by cursor: answering its first page would silently repeat rows.
     throw validation('after', 'This list does not support the after cursor; use skip')

@@ -3,7 +3,7 @@ import type postgres from 'postgres'
 import { isUuid, paged, type Paged, type Sql } from '../db/index.ts'
 import { AppError, badRequest, conflict, notFound } from '../errors/index.ts'
 import type { JobQueue } from '../jobs/index.ts'
-import type { Logger } from '../observability/logger.ts'
+import type { Logger } from '../observability/index.ts'
 import { maskSecrets } from './mask.ts'
 
 export type Tx = postgres.TransactionSql<{}>

@@ -1,7 +1,7 @@
 /** Job queue: retries, dead jobs, run-at, unique keys, admin views (embedded or TEST_DATABASE_URL). */
 import { afterEach, beforeEach, describe, expect, it } from 'bun:test'
 import { AppError } from '../errors/index.ts'
-import { createLogger } from '../observability/logger.ts'
+import { createLogger } from '../observability/index.ts'
 import { createTestDatabase, type TestDatabase } from '../testing/database.ts'
 import { createJobQueue, type JobQueue } from './queue.ts'
 import { backoffMs, describeError } from './worker.ts'

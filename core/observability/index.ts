@@ -1,5 +1,12 @@
 /** Observability: JSON logs, Prometheus metrics, OpenTelemetry tracing and the usage meter. */
 export { createLogger, silentLogger, type LogFields, type Logger, type LoggerOptions, type LogLevel } from './logger.ts'
+export {
+  createHealthChecks,
+  type Check,
+  type ComponentStatus,
+  type FailureReason,
+  type HealthChecks,
+} from './health-checks.ts'
 export { createMeter, type Meter, type MeterEvent, type MeterFn, type MeterSink } from './meter.ts'
 export {
   createMetrics,

@@ -1,5 +1,5 @@
 /** WebSocket channel registry: `<kind>:<id>` is authorised by the plugin that owns `kind`. */
-import type { Principal, User } from '../auth/principal.ts'
+import type { Principal, User } from '../auth/index.ts'
 
 /** WebSocket channel `<kind>:<id>` authoriser (the websocket plugin asks the owner of a kind). */
 export type ChannelAuthorizer = (input: { id: string; user: User; principal: Principal }) => boolean | Promise<boolean>

@@ -4,9 +4,9 @@
  * `scope` / `role` route options.
  */
 import { Elysia } from 'elysia'
-import { grantedScopes, hasScope, isAdmin, isStaff, type Role } from '../auth/principal.ts'
+import { grantedScopes, hasScope, isAdmin, isStaff, type Role } from '../auth/index.ts'
 import { forbidden, validation } from '../errors/index.ts'
-import { stateOf } from '../http/request-state.ts'
+import { stateOf } from '../http/index.ts'
 
 /** `clientIp` on an authed context: one shared getter, nothing allocated per request. */
 const CLIENT_IP: PropertyDescriptor = {

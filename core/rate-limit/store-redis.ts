@@ -3,7 +3,7 @@
  * together admit exactly the limit. Falls back to in-process counters while Redis is away.
  */
 import { Redis } from 'ioredis'
-import type { Logger } from '../observability/logger.ts'
+import type { Logger } from '../observability/index.ts'
 import { peekResult, windowResult } from './rate.ts'
 import { createMemoryStore } from './store-memory.ts'
 import type { RateLimitStore, RateResult, RateRule } from './types.ts'

@@ -1,7 +1,7 @@
 /** Bun side of plugin WebSockets: server.upgrade after the pipeline accepted, native pub/sub, 1001 on shutdown. */
 import type { Server, ServerWebSocket, WebSocketHandler } from 'bun'
 import type { SocketRouter } from './router.ts'
-import { mergeLimits, type SocketEndpoint } from './types.ts'
+import { mergeLimits, type SocketEndpoint } from '../plugin/index.ts'
 
 export interface BunSockets {
   readonly websocket: WebSocketHandler<object>

@@ -4,7 +4,7 @@
  */
 import { createLocalHub, type HubMember, type LocalHub } from './local-hub.ts'
 import type { SocketRouter } from './router.ts'
-import { mergeLimits, type RealtimeSocket, type SocketEndpoint } from './types.ts'
+import { mergeLimits, type RealtimeSocket, type SocketEndpoint } from '../plugin/index.ts'
 
 export interface DenoUpgrader {
   upgradeWebSocket(request: Request, options?: { idleTimeout?: number }): { socket: WebSocket; response: Response }

@@ -10,6 +10,6 @@ export {
   type SocketEndpoint,
   type SocketLimits,
   type SocketServer,
-} from './types.ts'
+} from '../plugin/index.ts'
 export { bunSockets, type BunSockets } from './bun.ts'
 export { denoSockets, type DenoSockets, type DenoUpgrader } from './deno.ts'

@@ -1,5 +1,5 @@
 /** In-process topic fan-out for runtimes without native WebSocket pub/sub (Deno). */
-import type { SocketServer } from './types.ts'
+import type { SocketServer } from '../plugin/index.ts'
 
 export interface HubMember {
   sendText(text: string): void

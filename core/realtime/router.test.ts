@@ -3,9 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import { connect } from 'node:net'
 import { forbidden } from '../errors/index.ts'
 import { definePlugin } from '../plugin/index.ts'
-import { serve, type RunningServer } from '../runtime/bun.ts'
+import { serve, type RunningServer } from '../runtime/index.ts'
 import { testApp, type TestApp } from '../testing/index.ts'
-import type { SocketServer } from './types.ts'
+import type { SocketServer } from '../plugin/index.ts'
 
 let server: SocketServer
 const echo = definePlugin({

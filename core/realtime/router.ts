@@ -8,7 +8,7 @@ import { AppError } from '../errors/index.ts'
 import { API_VERSIONS, stateOf } from '../http/index.ts'
 import type { Logger } from '../observability/index.ts'
 import { authedRouter, type Zone } from '../plugin/index.ts'
-import type { SocketAcceptance, SocketEndpoint, SocketServer } from './types.ts'
+import type { SocketAcceptance, SocketEndpoint, SocketServer } from '../plugin/index.ts'
 
 /** Who owns a mounted route, as createApp records it for every route (core/app/mount.ts). */
 interface RouteOwner {

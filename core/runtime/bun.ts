@@ -1,6 +1,6 @@
 /** Bun entry: Bun.serve over app.handle with the socket's address, body limit, and SIGTERM drain. */
 import type { WebSocketHandler } from 'bun'
-import type { App } from '../app/create-app.ts'
+import type { App } from '../app/index.ts'
 import { bunSockets } from '../realtime/index.ts'
 import { closeConnection, shutdownGraceMs } from './grace.ts'
 

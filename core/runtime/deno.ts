@@ -1,5 +1,5 @@
 /** Deno entry: Deno.serve over app.handle with the peer address (PITFALLS: app.listen is Bun-only). */
-import type { App } from '../app/create-app.ts'
+import type { App } from '../app/index.ts'
 import { denoSockets, type DenoUpgrader } from '../realtime/index.ts'
 import { closeConnection, shutdownGraceMs } from './grace.ts'
 

@@ -1,5 +1,5 @@
 /** How long a server keeps accepting after SIGTERM (docs/deployment.md#shutdown), for both runtimes. */
-import type { App } from '../app/create-app.ts'
+import type { App } from '../app/index.ts'
 
 /** SHUTDOWN_GRACE_MS, or 5 s in production and none in development. */
 export function shutdownGraceMs(app: App): number {

@@ -3,8 +3,8 @@
  * database on TEST_DATABASE_URL), HS256 tokens for any user, and requests through app.handle.
  */
 import { SignJWT } from 'jose'
-import { createApp, CORE_MIGRATIONS, type App, type CreateAppOptions } from '../app/create-app.ts'
-import type { AnyPlugin } from '../plugin/types.ts'
+import { createApp, CORE_MIGRATIONS, type App, type CreateAppOptions } from '../app/index.ts'
+import type { AnyPlugin } from '../plugin/index.ts'
 import { createTestDatabase } from './database.ts'
 
 export { keyHeader, scopedKeys } from './scoped-keys.ts'

@@ -4,7 +4,7 @@
  * osk_ keys. Add `scopedKeys` to testApp's plugins and send `keyHeader(user, ...scopes)`.
  */
 import { unauthenticated } from '../errors/index.ts'
-import type { Principal } from '../auth/principal.ts'
+import type { Principal } from '../auth/index.ts'
 import { definePlugin } from '../plugin/index.ts'
 
 export const scopedKeys = definePlugin({

@@ -1,7 +1,7 @@
 /** Helpers for tests that need their own services: a free port, a private redis-server, log capture. */
 import { createServer } from 'node:net'
 import { Redis } from 'ioredis'
-import { createLogger, type Logger } from '../observability/logger.ts'
+import { createLogger, type Logger } from '../observability/index.ts'
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 

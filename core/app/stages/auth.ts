@@ -3,15 +3,15 @@
  * Principal (401 without one, 403 for a deactivated user); /admin needs the admin role; every
  * authenticated API request is metered (`api_requests`, batched by the usage plugin).
  */
-import type { Authenticator } from '../../auth/authenticator.ts'
-import { admitsAdmin, bearerToken } from '../../auth/authenticator.ts'
-import type { Principal } from '../../auth/principal.ts'
+import type { Authenticator } from '../../auth/index.ts'
+import { admitsAdmin, bearerToken } from '../../auth/index.ts'
+import type { Principal } from '../../auth/index.ts'
 import { forbidden } from '../../errors/index.ts'
-import type { Exchange } from '../../http/request-state.ts'
-import type { ApiVersion } from '../../http/versioning.ts'
-import type { MeterFn } from '../../observability/meter.ts'
-import { rateHeaders, rateLimitError, type Limiter } from '../../rate-limit/limiter.ts'
-import type { RateResult } from '../../rate-limit/types.ts'
+import type { Exchange } from '../../http/index.ts'
+import type { ApiVersion } from '../../http/index.ts'
+import type { MeterFn } from '../../observability/index.ts'
+import { rateHeaders, rateLimitError, type Limiter } from '../../rate-limit/index.ts'
+import type { RateResult } from '../../rate-limit/index.ts'
 
 /** The `api_requests` meter's dimensions, one frozen object per version (none allocated per request). */
 const VERSION_DIMENSIONS: Record<ApiVersion, Record<string, string>> = { v1: Object.freeze({ version: 'v1' }), v2: Object.freeze({ version: 'v2' }) }

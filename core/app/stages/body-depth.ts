@@ -6,8 +6,8 @@
  * may send bodies gets one read; the size was bounded by the `body limit` stage already.
  */
 import { badRequest } from '../../errors/index.ts'
-import { jsonDepth } from '../../http/json-depth.ts'
-import type { Exchange } from '../../http/request-state.ts'
+import { jsonDepth } from '../../http/index.ts'
+import type { Exchange } from '../../http/index.ts'
 
 const JSON_TYPE = /^application\/([\w.+-]+\+)?json/i
 

@@ -4,7 +4,7 @@
  * Content-Length is checked at once; a chunked body is bounded while it is read.
  */
 import { payloadTooLarge } from '../../errors/index.ts'
-import type { Exchange } from '../../http/request-state.ts'
+import type { Exchange } from '../../http/index.ts'
 
 const STRUCTURED = /^(application\/(json|x-www-form-urlencoded|[\w.+-]+\+json)|text\/|multipart\/form-data)/i
 

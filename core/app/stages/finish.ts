@@ -4,9 +4,9 @@
  * rather than after it is sent (Elysia's onAfterResponse costs a setImmediate per request).
  */
 import type { AuditLog } from '../../audit/index.ts'
-import type { Exchange } from '../../http/request-state.ts'
-import type { Logger } from '../../observability/logger.ts'
-import type { Metrics } from '../../observability/metrics.ts'
+import type { Exchange } from '../../http/index.ts'
+import type { Logger } from '../../observability/index.ts'
+import type { Metrics } from '../../observability/index.ts'
 
 export interface FinishDeps {
   logger: Logger

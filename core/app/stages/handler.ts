@@ -13,7 +13,7 @@
  */
 import { Elysia, type AnyElysia } from 'elysia'
 import { validation } from '../../errors/index.ts'
-import { maybeStateOf, setState, type Exchange } from '../../http/request-state.ts'
+import { maybeStateOf, setState, type Exchange } from '../../http/index.ts'
 
 /** What the hooks hand Elysia instead of a response. Never sent. */
 const CAPTURED = new Response(null)

@@ -3,9 +3,9 @@
  * /admin, the client address on public routes and per-IP classes), one hit, and the
  * X-RateLimit-* headers written here, where the decision is made. Refused: 429 with Retry-After.
  */
-import type { Exchange } from '../../http/request-state.ts'
-import { rateHeaders, rateLimitError, type Limiter, type RateClass } from '../../rate-limit/limiter.ts'
-import type { RateResult } from '../../rate-limit/types.ts'
+import type { Exchange } from '../../http/index.ts'
+import { rateHeaders, rateLimitError, type Limiter, type RateClass } from '../../rate-limit/index.ts'
+import type { RateResult } from '../../rate-limit/index.ts'
 
 function decide(x: Exchange, r: RateResult, cls: RateClass): void {
   rateHeaders(r, x.headers)

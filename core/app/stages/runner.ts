@@ -9,7 +9,7 @@
  * marked `always` run (idempotency settle, headers, metrics/log). The envelope marks the answer
  * decided too, so an error past that point is logged by `fail` and changes nothing.
  */
-import type { Exchange } from '../../http/request-state.ts'
+import type { Exchange } from '../../http/index.ts'
 
 export interface Stage {
   readonly name: string

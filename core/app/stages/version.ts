@@ -4,10 +4,10 @@
  * X-API-Version, else the default, and are rewritten to `/api/{v}/...` for routing.
  */
 import { badRequest } from '../../errors/index.ts'
-import type { Exchange } from '../../http/request-state.ts'
-import { requestIdFrom } from '../../http/request-id.ts'
-import { API_VERSIONS, headerVersion, isApiVersion, type ApiVersion } from '../../http/versioning.ts'
-import type { Tracing } from '../../observability/tracing.ts'
+import type { Exchange } from '../../http/index.ts'
+import { requestIdFrom } from '../../http/index.ts'
+import { API_VERSIONS, headerVersion, isApiVersion, type ApiVersion } from '../../http/index.ts'
+import type { Tracing } from '../../observability/index.ts'
 
 /**
  * For `/api/v<digits>` followed by `/` or the end, the index where the version ends; else -1.

@@ -1,9 +1,9 @@
 /** The audit log (transactional, filtered, append-only) and the dashboard stats registry. */
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import { createTestDatabase, type TestDatabase } from '../../testing/database.ts'
-import { silentLogger } from '../../observability/logger.ts'
+import { silentLogger } from '../../observability/index.ts'
 import { createAuditLog, createStatsRegistry, mergeStats, type AuditLog } from '../index.ts'
-import type { Principal } from '../../auth/principal.ts'
+import type { Principal } from '../../auth/index.ts'
 
 let db: TestDatabase
 let audit: AuditLog

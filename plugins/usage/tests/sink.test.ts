@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'bun:test'
-import { silentLogger } from '../../../core/observability/logger.ts'
+import { silentLogger } from '../../../core/observability/index.ts'
 import { canonicalDimensions, type UsageBatch } from '../buffer.ts'
 import { createUsageSink } from '../sink.ts'
 

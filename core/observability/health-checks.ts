@@ -3,7 +3,7 @@
  * plugins may add their own. Readiness is public, so a failing component shows a stable reason
  * (`timeout`, `unreachable`, `error`); the driver's own text goes to the log only.
  */
-import type { Logger } from '../observability/index.ts'
+import type { Logger } from './logger.ts'
 
 export type Check = () => Promise<void>
 
