@@ -158,6 +158,10 @@ function envelopeExample(body: Json | undefined, v1: unknown): unknown {
   return { data: v1, meta: metaExample() }
 }
 
+const PRE_ROUTING =
+  'Before routing, any request may also be refused with 414 URI_TOO_LONG or 431 HEADERS_TOO_LARGE ' +
+  '(the error schema; not repeated on every operation).'
+
 const versionOf = (path: string): ApiDocVersion => (path.startsWith('/api/v1/') ? 'v1' : 'v2')
 
 function rewriteOperation(path: string, method: string, op: Json, owner: RouteOwner, ops: Json, allPaths: Json) {
@@ -294,8 +298,7 @@ export function buildOpenApi(
         'Every route is served under /api/v1 (raw bodies) and /api/v2 ({data, meta} envelope); ' +
         'unversioned /api/... picks the version from Accept-Version or X-API-Version. ' +
         'One document per version: /openapi/v1.json and /openapi/v2.json. ' +
-        'Before routing, any request may also be refused with 414 URI_TOO_LONG or 431 HEADERS_TOO_LARGE ' +
-        '(the Error schema; not repeated on every operation).',
+        PRE_ROUTING,
     },
     servers: [{ url: publicUrl }],
     tags: plugins.filter((p) => p.tag).map((p) => ({ name: p.tag!.name, description: p.tag!.description })),
@@ -338,10 +341,11 @@ export function versionDocument(doc: Record<string, unknown>, version: ApiDocVer
     info: {
       ...(doc.info as Json),
       title: `OmniStack API ${version}`,
-      description:
+      description: `${
         version === 'v2'
           ? 'Version 2: success bodies are {data, meta}; a list puts its items in data and its counts in meta.pagination; errors are {error, meta}.'
-          : 'Version 1: success bodies are the resources themselves; a list is {items, total, skip, limit}; errors are {error}.',
+          : 'Version 1: success bodies are the resources themselves; a list is {items, total, skip, limit}; errors are {error}.'
+      } ${PRE_ROUTING}`,
     },
     tags: ((doc.tags as Json[]) ?? []).filter((t) => used.has(t.name)),
     paths,
