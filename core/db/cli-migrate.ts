@@ -1,8 +1,7 @@
 /** `npm run migrate`: apply the core's and an app's plugin migrations (the app module is the argument), then exit. */
 import { resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { loadConfig } from '../app/index.ts'
-import { CORE_MIGRATIONS } from '../app/index.ts'
+import { loadConfig, CORE_MIGRATIONS } from '../app/index.ts'
 import { processEnv } from '../config/index.ts'
 import { createLogger } from '../observability/index.ts'
 import { bootOrder, type AnyPlugin } from '../plugin/index.ts'

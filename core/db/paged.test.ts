@@ -1,8 +1,7 @@
 /** paged(): exact and capped totals, the cursor round trip, bad cursors, ties on the sort key, and page() carrying it all. */
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import { AppError } from '../errors/index.ts'
-import { envelope } from '../http/index.ts'
-import { page } from '../http/index.ts'
+import { envelope, page } from '../http/index.ts'
 import { createTestDatabase, type TestDatabase } from '../testing/database.ts'
 import { decodeCursor, encodeCursor, paged } from './paged.ts'
 

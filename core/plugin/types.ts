@@ -6,11 +6,8 @@
  */
 import type { AnyElysia } from 'elysia'
 import type { AuditLog, StatsRegistry } from '../audit/index.ts'
-import type { Authenticator } from '../auth/index.ts'
-import type { Principal, User } from '../auth/index.ts'
-import type { UserDirectory } from '../auth/index.ts'
-import type { ConfigShape, InferConfig } from '../config/index.ts'
-import type { CoreConfig } from '../config/index.ts'
+import type { Authenticator, UserDirectory } from '../auth/index.ts'
+import type { ConfigShape, InferConfig, CoreConfig } from '../config/index.ts'
 import type { Sql } from '../db/index.ts'
 import type { EventBus, EventMap } from '../events/index.ts'
 import type { ApiVersion } from '../http/index.ts'

@@ -7,9 +7,7 @@ import { dirname, join } from 'node:path'
 import { promisify } from 'node:util'
 import { gunzip, gzip } from 'node:zlib'
 import postgres from 'postgres'
-import { openDatabase, type Database } from '../db/index.ts'
-import { openEmbedded } from '../db/index.ts'
-import { listMigrationFiles, migrate, type MigrationSource } from '../db/index.ts'
+import { openDatabase, type Database, openEmbedded, listMigrationFiles, migrate, type MigrationSource } from '../db/index.ts'
 
 export interface TestDatabase extends Database {
   /** Connection string of this database (TEST_DATABASE_URL runs): open a second pool on it. */

@@ -171,7 +171,7 @@ function requestFor(op: Operation) {
 }
 
 let t: TestApp
-let operations: Operation[] = []
+const operations: Operation[] = []
 
 beforeAll(async () => {
   console.log(`fuzz seed ${SEED} (FUZZ_SEED=${SEED} reproduces this run), ${RUNS} inputs per operation`)

@@ -3,12 +3,10 @@
  * Principal (401 without one, 403 for a deactivated user); /admin needs the admin role; every
  * authenticated API request is metered (`api_requests`, batched by the usage plugin).
  */
-import type { Authenticator } from '../../auth/index.ts'
+import type { Authenticator, Principal } from '../../auth/index.ts'
 import { admitsAdmin, bearerToken } from '../../auth/index.ts'
-import type { Principal } from '../../auth/index.ts'
 import { forbidden } from '../../errors/index.ts'
-import type { Exchange } from '../../http/index.ts'
-import type { ApiVersion } from '../../http/index.ts'
+import type { Exchange, ApiVersion } from '../../http/index.ts'
 import type { MeterFn } from '../../observability/index.ts'
 import { rateHeaders, rateLimitError, type Limiter } from '../../rate-limit/index.ts'
 import type { RateResult } from '../../rate-limit/index.ts'

@@ -5,8 +5,7 @@
  */
 import type { AuditLog } from '../../audit/index.ts'
 import type { Exchange } from '../../http/index.ts'
-import type { Logger } from '../../observability/index.ts'
-import type { Metrics } from '../../observability/index.ts'
+import type { Logger, Metrics } from '../../observability/index.ts'
 
 export interface FinishDeps {
   logger: Logger

@@ -3,10 +3,8 @@
  * the handler's value into a body (v1 raw, v2 `{data, meta}`, SPEC §3); the headers stage writes
  * the version, security, CORS, trace and impersonation headers and builds the one Response.
  */
-import type { Cors } from '../../http/index.ts'
+import type { Cors, Exchange, ApiVersion } from '../../http/index.ts'
 import { envelope as wrap } from '../../http/index.ts'
-import type { Exchange } from '../../http/index.ts'
-import type { ApiVersion } from '../../http/index.ts'
 
 const JSON_TYPE = 'application/json'
 const TEXT_TYPE = 'text/plain; charset=utf-8'

@@ -5,8 +5,7 @@
  */
 import { badRequest } from '../../errors/index.ts'
 import type { Exchange } from '../../http/index.ts'
-import { requestIdFrom } from '../../http/index.ts'
-import { API_VERSIONS, headerVersion, isApiVersion, type ApiVersion } from '../../http/index.ts'
+import { requestIdFrom, API_VERSIONS, headerVersion, isApiVersion, type ApiVersion } from '../../http/index.ts'
 import type { Tracing } from '../../observability/index.ts'
 
 /**
