@@ -104,7 +104,12 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
     throw err
   }
 
-  const events = createEventBus({ redisUrl: core.redisUrl, logger })
+  const events = createEventBus({
+    redisUrl: core.redisUrl,
+    logger,
+    connectTimeoutMs: core.redisConnectTimeoutMs,
+    commandTimeoutMs: core.redisCommandTimeoutMs,
+  })
   const jobs = createJobQueue({ sql, logger })
   const metrics = createMetrics()
   const tracing =
@@ -203,7 +208,14 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
     if (instance.meterSink) meter.setSink(instance.meterSink)
   }
 
-  const store = core.redisUrl ? createRedisStore({ url: core.redisUrl, logger }) : createMemoryStore()
+  const store = core.redisUrl
+    ? createRedisStore({
+        url: core.redisUrl,
+        logger,
+        connectTimeoutMs: core.redisConnectTimeoutMs,
+        commandTimeoutMs: core.redisCommandTimeoutMs,
+      })
+    : createMemoryStore()
   const classes = [
     { name: 'ai', prefix: '/app/ai', rule: core.rateAi },
     { name: 'auth', prefix: '/public/auth', rule: core.rateAuth },

@@ -18,6 +18,8 @@ export const coreConfigShape = {
   databasePoolMax: env.int('DATABASE_POOL_MAX', { default: 10, min: 1, max: 500, description: 'connections per replica to DATABASE_URL' }),
   databaseConnectTimeoutMs: env.int('DATABASE_CONNECT_TIMEOUT_MS', { default: 2000, min: 100, max: 60_000, description: 'a connection attempt to DATABASE_URL gives up after this; requests then answer 503' }),
   databaseStatementTimeoutMs: env.int('DATABASE_STATEMENT_TIMEOUT_MS', { default: 30_000, min: 0, max: 3_600_000, description: 'PostgreSQL cancels a statement running longer (0 = never); the request answers 503' }),
+  redisConnectTimeoutMs: env.int('REDIS_CONNECT_TIMEOUT_MS', { default: 2000, min: 100, max: 60_000, description: 'a connection attempt to REDIS_URL gives up after this (limits then count in-process, events stay local)' }),
+  redisCommandTimeoutMs: env.int('REDIS_COMMAND_TIMEOUT_MS', { default: 500, min: 50, max: 60_000, description: 'a Redis command (rate-limit hit, event publish) gives up after this and falls back' }),
   redisUrl: env.url('REDIS_URL', { protocols: ['redis', 'rediss'], description: 'shared rate limits and cross-replica events; unset = in-process' }),
   nodeEnv: env.string<string>('NODE_ENV', { default: 'development', description: 'production turns on HSTS' }),
 

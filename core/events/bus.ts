@@ -14,6 +14,9 @@ export interface EventBusOptions {
   channel?: string
   /** Names this replica in event metadata; must differ per replica. @default a random UUID */
   instanceId?: string
+  /** Redis connect and command timeouts (REDIS_CONNECT_TIMEOUT_MS, REDIS_COMMAND_TIMEOUT_MS). */
+  connectTimeoutMs?: number
+  commandTimeoutMs?: number
 }
 
 type AnyHandler = (payload: unknown, meta: EventMeta) => void | Promise<void>
@@ -50,6 +53,8 @@ export function createEventBus(options: EventBusOptions): EventBus {
         channel: options.channel ?? 'omnistack:events',
         instanceId,
         logger,
+        connectTimeoutMs: options.connectTimeoutMs,
+        commandTimeoutMs: options.commandTimeoutMs,
         onMessage: (m: BridgeMessage) => {
           if (!closed) deliver(m.payload, { name: m.name, origin: m.origin, id: m.id })
         },

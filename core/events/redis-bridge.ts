@@ -21,6 +21,10 @@ export interface RedisBridgeOptions {
   logger: Logger
   /** Called for every message from another replica (our own echoes are dropped here). */
   onMessage(message: BridgeMessage): void
+  /** REDIS_CONNECT_TIMEOUT_MS. @default 2000 */
+  connectTimeoutMs?: number
+  /** REDIS_COMMAND_TIMEOUT_MS (a publish). @default 1000 */
+  commandTimeoutMs?: number
 }
 
 export interface RedisBridge {
@@ -43,8 +47,13 @@ const CONNECTION: RedisOptions = {
 
 export function createRedisBridge(options: RedisBridgeOptions): RedisBridge {
   const { logger, channel, instanceId } = options
-  const pub = new Redis(options.url, CONNECTION)
-  const sub = new Redis(options.url, CONNECTION)
+  const connection: RedisOptions = {
+    ...CONNECTION,
+    connectTimeout: options.connectTimeoutMs ?? CONNECTION.connectTimeout,
+    commandTimeout: options.commandTimeoutMs ?? CONNECTION.commandTimeout,
+  }
+  const pub = new Redis(options.url, connection)
+  const sub = new Redis(options.url, connection)
   let subscribed = false
   let down = false
   let closed = false

@@ -15,6 +15,10 @@ export interface RedisStoreOptions {
   prefix?: string
   /** Counts hits while Redis is unreachable. @default a new memory store */
   fallback?: RateLimitStore
+  /** REDIS_CONNECT_TIMEOUT_MS. @default 2000 */
+  connectTimeoutMs?: number
+  /** REDIS_COMMAND_TIMEOUT_MS: a hit falls back to the memory store after this. @default 500 */
+  commandTimeoutMs?: number
 }
 
 // INCR, PEXPIRE when the window opens, PTTL: one round trip, atomic on the server. The
@@ -48,8 +52,8 @@ export function createRedisStore(options: RedisStoreOptions): RateLimitStore {
     // Never queue while disconnected: a hit must answer now, from the fallback if need be.
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
-    connectTimeout: 2_000,
-    commandTimeout: 500,
+    connectTimeout: options.connectTimeoutMs ?? 2_000,
+    commandTimeout: options.commandTimeoutMs ?? 500,
     // Keep reconnecting for ever, at most a second apart, so the return to Redis is quick.
     retryStrategy: (times) => Math.min(times * 100, 1_000),
     lazyConnect: false,

@@ -230,7 +230,8 @@ describe('fuzzing every operation', () => {
     }
     const health = performance.now()
     expect((await t.get('/api/v1/public/health')).status).toBe(200)
-    expect(performance.now() - health).toBeLessThan(50)
+    // Not stalled behind the deep bodies (it took seconds before the depth limit).
+    expect(performance.now() - health).toBeLessThan(250)
     expect(checked).toBeGreaterThan(20)
     expect(slow).toEqual([])
   }, 120_000)
