@@ -5,7 +5,7 @@
  * projects_owner_created_idx and a separate capped count.
  */
 import { createApp } from '../core/index.ts'
-import { serve } from '../core/runtime/bun.ts'
+import { serve } from '../core/index.ts'
 import projects from '../plugins/projects/index.ts'
 
 const app = await createApp({ plugins: [projects] })

@@ -4,7 +4,7 @@
  * that counts in memory, as the usage plugin buffers).
  */
 import { createApp, definePlugin } from '../core/index.ts'
-import { serve } from '../core/runtime/bun.ts'
+import { serve } from '../core/index.ts'
 
 let metered = 0
 const bench = definePlugin({

@@ -4,6 +4,7 @@
  * a plugin receives in its context.
  */
 export { createApp, CORE_MIGRATIONS, type App, type CreateAppOptions } from './app/index.ts'
+export { serve, serveDeno, type RunningServer, type ServeOptions } from './runtime/index.ts'
 export { definePlugin } from './plugin/index.ts'
 export type {
   AnyPlugin,

@@ -1,5 +1,5 @@
 /** Bun entry of the helpdesk starter (`npm run start:helpdesk`). */
-import { serve } from '../../core/runtime/bun.ts'
+import { serve } from '../../core/index.ts'
 import { createHelpdeskApp } from './app.ts'
 
 const app = await createHelpdeskApp()

@@ -1,5 +1,5 @@
 /** Bun entry of the minimal starter. */
-import { serve } from '../../core/runtime/bun.ts'
+import { serve } from '../../core/index.ts'
 import { createMinimalApp } from './app.ts'
 
 const app = await createMinimalApp()

@@ -1,5 +1,5 @@
 /** Deno entry of the SaaS starter: `deno run -A starters/saas/server.deno.ts`. */
-import { serveDeno } from '../../core/runtime/deno.ts'
+import { serveDeno } from '../../core/index.ts'
 import { createSaasApp } from './app.ts'
 
 const app = await createSaasApp()

@@ -1,5 +1,5 @@
 /** Bun entry of the SaaS starter (`npm start`). */
-import { serve } from '../../core/runtime/bun.ts'
+import { serve } from '../../core/index.ts'
 import { createSaasApp } from './app.ts'
 
 const app = await createSaasApp()

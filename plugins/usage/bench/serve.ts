@@ -3,7 +3,7 @@
  * meter sink (METERING=on) or with no sink at all, so meter() is a no-op (METERING=off).
  */
 import { createApp, definePlugin } from '../../../core/index.ts'
-import { serve } from '../../../core/runtime/bun.ts'
+import { serve } from '../../../core/index.ts'
 import usage from '../index.ts'
 
 const bench = definePlugin({

@@ -4,7 +4,7 @@
  * Each prints "listening <port>".
  */
 import { createApp, definePlugin } from '../../../core/index.ts'
-import { serve } from '../../../core/runtime/bun.ts'
+import { serve } from '../../../core/index.ts'
 import websocket from '../index.ts'
 
 const mode = process.argv[2]
