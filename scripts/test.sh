@@ -2,7 +2,7 @@
 # The test suite (`npm test`): every *.test.ts under core/, plugins/ and starters/, on the
 # embedded defaults unless TEST_DATABASE_URL / TEST_REDIS_URL point at real servers.
 # Each file runs in its own bun process so one file's globals or leaked handles cannot
-# affect another; the summary line is ours (PITFALLS: bun prints its own on stderr).
+# affect another; the summary line is ours (docs/performance-notes.md#install-tests-and-ci: bun prints its own on stderr).
 set -u
 cd "$(dirname "$0")/.."
 BUN=node_modules/.bin/bun

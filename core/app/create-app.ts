@@ -67,7 +67,7 @@ export interface App {
   readonly channels: ChannelRegistry
   /** WebSocket endpoints of plugins: the runtime adapters route upgrades here (core/realtime). */
   readonly sockets: SocketRouter
-  /** The audit log (SPEC §7): admin actions, impersonation, API keys. */
+  /** The audit log (docs/auth.md#audit-log): admin actions, impersonation, API keys. */
   readonly audit: AuditLog
   /** Inbound events (webhooks) of every provider. */
   readonly inbound: InboundPipeline

@@ -1,6 +1,6 @@
 /**
  * Mounts every plugin's route factories under /api/{v}/{zone} for each version. Factories run
- * once per version (fresh instances: Elysia dedupes named instances, PITFALLS) and each route
+ * once per version (fresh instances: Elysia dedupes named instances, docs/performance-notes.md#named-instances-are-deduplicated) and each route
  * remembers its plugin, so OpenAPI can tag it.
  */
 import { Elysia, type AnyElysia } from 'elysia'

@@ -1,5 +1,5 @@
 /**
- * The request path (SPEC §3-7): one ordered list of named stages, run by one runner
+ * The request path (docs/README.md#the-http-contract): one ordered list of named stages, run by one runner
  * (stages/runner.ts) over one Exchange per request. docs/architecture.md draws it.
  *
  *   version · request id · request size · preflight · body limit · authenticate · rate limit ·
@@ -46,7 +46,7 @@ export interface PipelineDeps {
   plainHeaders: Record<string, string>
   idempotency: Idempotency
   metrics: Metrics
-  /** Records every request made under impersonation (SPEC §7). */
+  /** Records every request made under impersonation (docs/auth.md#impersonation). */
   audit?: Pick<AuditLog, 'impersonatedRequest'>
   authenticator: Authenticator
   limiter: Limiter

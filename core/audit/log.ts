@@ -1,4 +1,4 @@
-/** The audit log (SPEC §7, §9): append-only entries, written in the transaction of the change they record. */
+/** The audit log (docs/auth.md#audit-log): append-only entries, written in the transaction of the change they record. */
 import type postgres from 'postgres'
 import type { Principal } from '../auth/index.ts'
 import { paged, type Paged, type Sql } from '../db/index.ts'

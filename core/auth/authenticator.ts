@@ -1,4 +1,4 @@
-/** Turns a bearer into a Principal: credential resolvers first, else the identity provider's JWT (SPEC §7). */
+/** Turns a bearer into a Principal: credential resolvers first, else the identity provider's JWT (docs/auth.md#bearer-tokens). */
 import { forbidden, unauthenticated } from '../errors/index.ts'
 import type { CredentialResolver } from './credentials.ts'
 import type { TokenVerifier } from './jwt.ts'

@@ -1,4 +1,4 @@
-/** Token verification against a real loopback JWKS server and an HS256 secret (SPEC §7). */
+/** Token verification against a real loopback JWKS server and an HS256 secret (docs/auth.md#bearer-tokens). */
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose'
 import { AppError } from '../errors/index.ts'

@@ -1,4 +1,4 @@
-/** Bearer JWT verification against one configured source (HS256 secret or a JWKS), with a cache of verified tokens (SPEC §7). */
+/** Bearer JWT verification against one configured source (HS256 secret or a JWKS), with a cache of verified tokens (docs/auth.md#bearer-tokens). */
 import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload, type JWTVerifyOptions } from 'jose'
 import { AppError, serviceUnavailable, unauthenticated } from '../errors/index.ts'
 import { createTokenCache } from './token-cache.ts'
@@ -52,7 +52,7 @@ export interface TokenVerifierOptions {
   fetchTimeoutMs?: number
 }
 
-// SPEC §7: one source, so an HS256 token can never be checked against a public key (or the reverse).
+// docs/auth.md#bearer-tokens: one source, so an HS256 token can never be checked against a public key (or the reverse).
 const JWKS_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512']
 const SECRET_ALGORITHMS = ['HS256']
 /** A token without `exp` is re-verified at least this often. */

@@ -1,4 +1,4 @@
-/** Who is calling: the user row, how they authenticated, and what they may do (SPEC §7). */
+/** Who is calling: the user row, how they authenticated, and what they may do (docs/auth.md#users-and-roles). */
 
 export const ROLES = ['user', 'agent', 'admin', 'superadmin'] as const
 export type Role = (typeof ROLES)[number]

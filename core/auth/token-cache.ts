@@ -1,4 +1,4 @@
-/** Bounded LRU of verified tokens, each entry valid until an absolute expiry (PITFALLS "Performance"). */
+/** Bounded LRU of verified tokens, each entry valid until an absolute expiry (docs/performance-notes.md#jwt-verification-dominates). */
 
 export interface TokenCache<V> {
   /** The value while `now() < expiresAt`; an expired entry is dropped and reads as a miss. */

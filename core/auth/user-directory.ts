@@ -1,5 +1,5 @@
 /**
- * Users as the auth path sees them: provisioned on first sight of a `sub` (SPEC §7) and cached
+ * Users as the auth path sees them: provisioned on first sight of a `sub` (docs/auth.md#users-and-roles) and cached
  * so that an authenticated request costs no database round trip. The cache is short-lived and
  * dropped at once by invalidate() (the admin plugin broadcasts it to every replica).
  */
@@ -74,7 +74,7 @@ export function createUserDirectory(o: UserDirectoryOptions): UserDirectory {
       const name = str(claims.full_name ?? claims.name ?? meta.full_name ?? meta.name, 255)
       const avatar = str(claims.avatar_url ?? claims.picture ?? meta.avatar_url ?? meta.picture, 2048)
       // One round trip: insert when new, else read the existing row. The database role is
-      // authoritative (SPEC §7); ADMIN_EMAILS only applies at provisioning.
+      // authoritative (docs/auth.md#users-and-roles); ADMIN_EMAILS only applies at provisioning.
       const rows = await o.sql<(User & { created_now: boolean })[]>`
         with ins as (
           insert into users (id, email, full_name, avatar_url, role)

@@ -1,4 +1,4 @@
-/** The core's own environment variables (SPEC §2). Plugins declare theirs in definePlugin. */
+/** The core's own environment variables (docs/configuration.md#core-variables). Plugins declare theirs in definePlugin. */
 import { parseRate } from '../rate-limit/index.ts'
 import { env, type InferConfig } from './env.ts'
 

@@ -1,4 +1,4 @@
-/** openDatabase(): one postgres.js client for both DATABASE_URL and embedded PGlite (SPEC §8). */
+/** openDatabase(): one postgres.js client for both DATABASE_URL and embedded PGlite (docs/data.md). */
 import postgres from 'postgres'
 import { silentLogger, type Logger } from '../observability/index.ts'
 import { clientOptions, type Database } from './sql.ts'
@@ -13,7 +13,7 @@ export interface OpenDatabaseOptions {
   /** Start PGlite from a `dumpDataDir()` dump (test template clones). */
   loadDataDir?: Blob | File
   /**
-   * Pool size on a real PostgreSQL. Always 1 for PGlite (PITFALLS: a larger pool breaks it).
+   * Pool size on a real PostgreSQL. Always 1 for PGlite (docs/performance-notes.md#pglite-takes-exactly-one-connection: a larger pool breaks it).
    * @default 10
    */
   max?: number

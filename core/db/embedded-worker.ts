@@ -26,7 +26,7 @@ async function handle(m: WorkerRequest): Promise<ArrayBuffer | undefined> {
   switch (m.type) {
     case 'open': {
       pg = await PGlite.create({ dataDir: m.dataDir, loadDataDir: m.load ? new Blob([m.load]) : undefined })
-      // PITFALLS: PGlite is one backend session: exactly one connection.
+      // docs/performance-notes.md#pglite-takes-exactly-one-connection: PGlite is one backend session: exactly one connection.
       server = new PGLiteSocketServer({ db: pg, path: m.path, maxConnections: 1 })
       await server.start()
       return undefined

@@ -27,7 +27,7 @@ describe('embedded database (PGlite)', () => {
     console.log(`reopen PGlite from disk: ${Math.round(performance.now() - reopened)} ms`)
     try {
       const rows = await second.sql`select body, n, count(*) over () as c from notes`
-      // PITFALLS: bigint (and so count(*)) arrives as a string, exactly.
+      // docs/performance-notes.md#value-types: bigint (and so count(*)) arrives as a string, exactly.
       expect([...rows]).toEqual([{ body: 'kept', n: '9007199254740993', c: '1' }])
       expect(await readFile(join(dataDir, 'pg.lock'), 'utf8')).toBe(String(process.pid))
     } finally {

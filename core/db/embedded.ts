@@ -47,7 +47,7 @@ export async function openEmbedded(options: EmbeddedOptions = {}): Promise<Embed
       user: 'postgres',
       database: 'postgres',
       ssl: false,
-      max: 1, // PITFALLS: a pool larger than one breaks PGlite ("portal does not exist")
+      max: 1, // docs/performance-notes.md#pglite-takes-exactly-one-connection: a pool larger than one breaks PGlite ("portal does not exist")
     })
     cleanups.push(() => sql.end({ timeout: 5 }))
     await sql`select 1`
@@ -107,7 +107,7 @@ async function inProcess(at: { path: string } | { host: string; port: number }, 
   const [{ PGlite }, { PGLiteSocketServer }] = await Promise.all([import('@electric-sql/pglite'), import('@electric-sql/pglite-socket')])
   const pg = await PGlite.create({ dataDir, loadDataDir: load })
   try {
-    // PITFALLS: PGlite is one backend session; a second client would interleave its protocol
+    // docs/performance-notes.md#pglite-takes-exactly-one-connection: PGlite is one backend session; a second client would interleave its protocol
     // messages with ours, so the server admits exactly one connection.
     const server = new PGLiteSocketServer({ db: pg, ...at, maxConnections: 1 })
     await server.start()

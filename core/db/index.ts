@@ -1,4 +1,4 @@
-/** Database access: postgres.js on PostgreSQL or embedded PGlite, and SQL migrations (SPEC §8). */
+/** Database access: postgres.js on PostgreSQL or embedded PGlite, and SQL migrations (docs/data.md). */
 export { openDatabase, describeUrl, type Database, type OpenDatabaseOptions, type Sql } from './client.ts'
 export { migrate, listMigrationFiles, type MigrationFile, type MigrationSource } from './migrate.ts'
 export { isUuid } from './uuid.ts'

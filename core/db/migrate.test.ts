@@ -111,7 +111,7 @@ describe('migrate', () => {
     }
     const a = await source('race', files)
     // A real server gets two separate pools, as two replicas would. PGlite admits one
-    // connection (PITFALLS), so there both runs share it and interleave their transactions.
+    // connection (docs/performance-notes.md#pglite-takes-exactly-one-connection), so there both runs share it and interleave their transactions.
     const other = db.url ? await openDatabase({ url: db.url, max: 2 }) : db
     try {
       const [x, y] = await Promise.all([migrate(db.sql, [a]), migrate(other.sql, [a])])

@@ -2,7 +2,7 @@
  * paged(): a list page that reads only its own rows, with a total the index can answer
  * (docs/pagination.md).
  *
- * - The page query orders by `<sort key> desc, id desc` (newest first, id as tie-break, SPEC §5)
+ * - The page query orders by `<sort key> desc, id desc` (newest first, id as tie-break, docs/pagination.md)
  *   with LIMIT/OFFSET, so an index on `(<filter columns>, <sort key> desc, id desc)` serves it by
  *   reading `skip + limit + 1` entries. One extra row says whether a next page exists.
  * - The total is a separate `count(*)`, never `count(*) over ()` (which reads and sorts every

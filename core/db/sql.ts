@@ -5,7 +5,7 @@ import type { Logger } from '../observability/index.ts'
 /**
  * The postgres.js tagged-template client every service receives.
  *
- * Value types are the same on PostgreSQL and PGlite (PITFALLS "Embedded Postgres"):
+ * Value types are the same on PostgreSQL and PGlite (docs/performance-notes.md#value-types):
  * - `bigint` (int8), and so `count(*)` and `sum(int)`, arrive as **strings**: cast in SQL
  *   (`count(*)::int`) when the value fits 2^31, keep it a string when it can exceed 2^53;
  * - `numeric` arrives as a string, `timestamptz` as a `Date`, `jsonb` as parsed JSON;

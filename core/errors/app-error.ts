@@ -18,7 +18,7 @@ export class AppError extends Error {
   ) {
     super(message ?? ERROR_CODES[code].message)
     this.name = 'AppError'
-    // PITFALLS: Elysia replaces `code` in onError when the error has a `code` field, so the
+    // docs/performance-notes.md#elysia-replaces-an-errors-code: Elysia replaces `code` in onError when the error has a `code` field, so the
     // catalogue code lives in `errorCode` and the handler tests with instanceof.
     this.errorCode = code
     this.status = ERROR_CODES[code].status
@@ -36,7 +36,7 @@ export const unauthenticated = (message = 'Missing or invalid token', details?: 
 export const forbidden = (message = 'Access denied', details?: ErrorDetails) =>
   new AppError('AUTHORIZATION_ERROR', message, details)
 
-/** SPEC §4: someone else's resource is reported exactly like a missing one. */
+/** docs/errors.md#not_found: someone else's resource is reported exactly like a missing one. */
 export const notFound = (resource: string, id?: string | number) =>
   new AppError(
     'NOT_FOUND',
@@ -47,7 +47,7 @@ export const notFound = (resource: string, id?: string | number) =>
 export const conflict = (message: string, details?: ErrorDetails) =>
   new AppError('CONFLICT', message, details)
 
-/** 422 with the first failing field (SPEC §4: details.field and details.errors). */
+/** 422 with the first failing field (docs/errors.md#validation_error: details.field and details.errors). */
 export const validation = (field: string, message: string) =>
   new AppError('VALIDATION_ERROR', message, { field, errors: [{ field, message }] })
 

@@ -1,4 +1,4 @@
-/** The error catalogue (seed 004 "Error Codes Reference" + SPEC §4): code -> HTTP status and default message. */
+/** The error catalogue (docs/errors.md#the-catalogue): code -> HTTP status and default message. */
 export const ERROR_CODES = {
   BAD_REQUEST: { status: 400, message: 'Invalid request' },
   AUTHENTICATION_ERROR: { status: 401, message: 'Authentication failed' },

@@ -60,7 +60,7 @@ const simple = (status: number, code: string, message: string, details: Record<s
 
 /**
  * Maps anything thrown to the contract's shape. `elysiaCode` is Elysia's classification
- * (VALIDATION, PARSE, NOT_FOUND ...); AppError is recognised with instanceof (PITFALLS).
+ * (VALIDATION, PARSE, NOT_FOUND ...); AppError is recognised with instanceof (docs/performance-notes.md#elysia-replaces-an-errors-code).
  */
 export function toErrorView(
   error: unknown,

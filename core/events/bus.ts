@@ -1,5 +1,5 @@
 /**
- * The typed event bus (SPEC §8): in-process by default; with a Redis URL, `broadcast`
+ * The typed event bus (docs/jobs-and-events.md#events): in-process by default; with a Redis URL, `broadcast`
  * events reach the subscribers of every replica exactly once.
  */
 import type { Logger } from '../observability/index.ts'

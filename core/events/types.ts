@@ -1,4 +1,4 @@
-/** Event names and payloads (SPEC §8): a declaration-merged map, so publish and subscribe are typed. */
+/** Event names and payloads (docs/jobs-and-events.md#events): a declaration-merged map, so publish and subscribe are typed. */
 
 /**
  * Event name → payload. Plugins add their events by declaration merging:

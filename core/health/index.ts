@@ -1,4 +1,4 @@
-/** Health, readiness and Prometheus metrics routes (seed 004 "Health Endpoints"; SPEC §9). Never rate-limited. */
+/** Health, readiness and Prometheus metrics routes (docs/observability.md#health-and-readiness). Never rate-limited. */
 import { t } from 'elysia'
 import { definePlugin } from '../plugin/index.ts'
 

@@ -1,5 +1,5 @@
 /**
- * The client address behind trusted proxies (SPEC §2 TRUSTED_PROXIES, §6): the right-most
+ * The client address behind trusted proxies (docs/configuration.md#core-variables, docs/rate-limits.md#whose-counter): the right-most
  * X-Forwarded-For hop that is not a trusted proxy, and never XFF from an untrusted peer.
  */
 

@@ -1,6 +1,6 @@
 /**
- * CORS from CORS_ORIGINS only (SPEC §2). Written here rather than with @elysiajs/cors because
- * its defaults echo any Origin with credentials (PITFALLS), and even configured explicitly
+ * CORS from CORS_ORIGINS only (docs/versioning.md#cors). Written here rather than with @elysiajs/cors because
+ * its defaults echo any Origin with credentials (docs/performance-notes.md#cors-defaults), and even configured explicitly
  * (origin list, methods, headers, credentials) version 1.4.2 sends allow-credentials,
  * allow-methods, allow-headers and expose-headers on every response, to origins it refuses too,
  * and answers a refused origin's preflight with 204 and those lists. It is also an Elysia

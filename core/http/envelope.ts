@@ -1,5 +1,5 @@
 /**
- * v2 envelope (SPEC §3): {data, meta}; lists put items in data and pagination in meta
+ * v2 envelope (docs/versioning.md#envelopes): {data, meta}; lists put items in data and pagination in meta
  * ({total, skip, limit}, plus total_exact: false and next_after when they apply: docs/pagination.md).
  */
 import { isPage, paginationMeta, type Pagination } from './pagination.ts'

@@ -1,5 +1,5 @@
 /**
- * Idempotency-Key on POST under /app (SPEC §3, as Stripe does), the whole lifecycle in one place:
+ * Idempotency-Key on POST under /app (docs/idempotency.md, as Stripe does), the whole lifecycle in one place:
  *
  * - reserve (stage `idempotency`, before the handler): the key is validated and reserved per
  *   user against a hash of method, path and the raw body; a retry with the same body whose first

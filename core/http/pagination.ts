@@ -1,5 +1,5 @@
 /**
- * Pagination (SPEC §5, docs/pagination.md): skip >= 0, limit 1..100 (default 20), or an `after`
+ * Pagination (docs/pagination.md): skip >= 0, limit 1..100 (default 20), or an `after`
  * cursor; lists are {items, total, skip, limit}, plus `total_exact: false` when the total was
  * capped and `next_after` when more rows exist (both absent otherwise).
  */

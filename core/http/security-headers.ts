@@ -1,4 +1,4 @@
-/** Security headers of seed 004 ("Security Headers"); HSTS only in production, where TLS is terminated in front. */
+/** Security headers of docs/versioning.md#security-headers; HSTS only in production, where TLS is terminated in front. */
 export function securityHeaders(production: boolean): Record<string, string> {
   const h: Record<string, string> = {
     'x-content-type-options': 'nosniff',

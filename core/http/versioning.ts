@@ -1,4 +1,4 @@
-/** API versions: which exist, how a request picks one, and the headers each version's responses carry (SPEC §3). */
+/** API versions: which exist, how a request picks one, and the headers each version's responses carry (docs/versioning.md). */
 
 export const API_VERSIONS = ['v1', 'v2'] as const
 export type ApiVersion = (typeof API_VERSIONS)[number]
@@ -19,7 +19,7 @@ export interface DeprecationInfo {
 
 /**
  * Headers every response of a version carries, computed once at start.
- * RFC 9745: `Deprecation: @<unix seconds>` (or `true`, as seed 004 shows, without a date);
+ * RFC 9745: `Deprecation: @<unix seconds>` (or `true` without a date: docs/versioning.md#deprecation);
  * RFC 8594: `Sunset: <HTTP date>`.
  */
 export function versionHeaders(

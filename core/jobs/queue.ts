@@ -1,4 +1,4 @@
-/** createJobQueue(): the Postgres-backed job queue's public API (SPEC §8 "Jobs"). */
+/** createJobQueue(): the Postgres-backed job queue's public API (docs/jobs-and-events.md#jobs). */
 import { hostname } from 'node:os'
 import { randomBytes } from 'node:crypto'
 import type postgres from 'postgres'
@@ -88,7 +88,7 @@ export interface JobQueue {
   stop(): Promise<void>
   /** Run every due job now and wait for them (tests, CLIs); returns how many ran. */
   runDue(): Promise<number>
-  /** Newest first, id as tie-break (SPEC §5). */
+  /** Newest first, id as tie-break (docs/pagination.md). */
   list(query: JobListQuery): Promise<Paged<JobView> & { skip: number; limit: number }>
   get(id: string): Promise<JobView | undefined>
   /** Requeue a failed or dead job now with a fresh set of attempts (last_error is kept). */

@@ -28,7 +28,7 @@ function track<T extends Database | JobQueue>(x: T): T {
 
 /**
  * Two connections to one database, as two replicas have. On a real server, two pools. PGlite
- * admits one connection (PITFALLS), so there both replicas share it; the claim is still one
+ * admits one connection (docs/performance-notes.md#pglite-takes-exactly-one-connection), so there both replicas share it; the claim is still one
  * atomic statement per replica, which is what keeps a job from running twice.
  */
 async function twoReplicas(): Promise<[Database, Database]> {

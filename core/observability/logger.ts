@@ -1,4 +1,4 @@
-/** JSON-lines logger on stdout (SPEC §2 LOG_LEVEL). Secrets never go in `fields`. */
+/** JSON-lines logger on stdout (docs/observability.md#logs). Secrets never go in `fields`. */
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error'
 export type LogFields = Record<string, unknown>

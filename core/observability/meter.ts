@@ -1,5 +1,5 @@
 /**
- * The metering hook (SPEC §8): meter(userId, metric, value, dimensions, id?). A no-op until a
+ * The metering hook (docs/jobs-and-events.md#metering): meter(userId, metric, value, dimensions, id?). A no-op until a
  * sink registers (the usage plugin, which buffers and writes in batches), so the hot path
  * never touches the database.
  */

@@ -1,4 +1,4 @@
-/** Prometheus metrics (SPEC §9): request counts and latencies by route template, plus plugin metrics. */
+/** Prometheus metrics (docs/observability.md#prometheus-metrics): request counts and latencies by route template, plus plugin metrics. */
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client'
 
 export type MetricLabels = Record<string, string>

@@ -1,4 +1,4 @@
-/** Request spans on the OpenTelemetry SDK, W3C Trace Context in and out (seed 004 "Distributed Tracing"). */
+/** Request spans on the OpenTelemetry SDK, W3C Trace Context in and out (docs/observability.md#tracing). */
 import {
   context,
   ROOT_CONTEXT,
@@ -87,7 +87,7 @@ const propagator = new W3CTraceContextPropagator()
 let contextManagerReady = false
 let globalOwner: TracerProvider | undefined
 
-/** `{trace_id, span_id}` of the active span: the logger's `enrich` (seed 004 "Trace Correlation in Logs"). */
+/** `{trace_id, span_id}` of the active span: the logger's `enrich` (docs/observability.md#tracing). */
 export function enrich(): { trace_id: string; span_id: string } | undefined {
   const span = trace.getActiveSpan()
   if (!span) return undefined

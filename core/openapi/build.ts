@@ -7,7 +7,7 @@
  *   items to `data` and its counts to `meta.pagination`); v1 keeps the declared body; 204 stays empty;
  * - every error status the route can answer (operations.ts), `error.code` an enum of the catalogue;
  * - numbers as integer/number, no `nullable`, defaulted query parameters optional (schema.ts);
- * - readable operationIds, the plugin's tag, bearer security on /app and /admin, the SPEC §3 headers,
+ * - readable operationIds, the plugin's tag, bearer security on /app and /admin, the docs/versioning.md#envelopes headers,
  *   and examples drawn from the schemas (ISO dates, UUIDs, the real error code of each status).
  */
 import { toOpenAPISchema } from '@elysiajs/openapi'

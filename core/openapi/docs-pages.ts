@@ -17,7 +17,7 @@ export interface DocsPagesOptions {
   documents?: { name: string; url: string }[]
 }
 
-// SPEC §3: the docs pages may relax CSP for their own assets only. Scripts stay 'self' (the init code
+// docs/versioning.md#security-headers: the docs pages may relax CSP for their own assets only. Scripts stay 'self' (the init code
 // is a served file, not inline); Swagger UI and ReDoc's styled-components need inline styles and
 // data: images; ReDoc runs its search index in a worker built from a blob: URL.
 const BASE_CSP = [
@@ -137,7 +137,7 @@ const textAsset = (body: string): Asset => ({ type: JS, body: new TextEncoder().
 
 /**
  * GET /docs, /docs/assets/*, /redoc, /redoc/assets/*. No `name` on purpose: a named instance
- * would be deduplicated away when two apps are built in one process (PITFALLS).
+ * would be deduplicated away when two apps are built in one process (docs/performance-notes.md#named-instances-are-deduplicated).
  * @example app.use(docsPages({ specPath: '/openapi.json', title: 'OmniStack API' }))
  */
 export function docsPages(options: DocsPagesOptions) {

@@ -1,6 +1,6 @@
 /**
  * Per-operation facts the core knows without the plugin writing them: a readable operationId,
- * and every error status a route can answer (SPEC §3, §4, §6), each with the catalogue's code.
+ * and every error status a route can answer (docs/versioning.md#headers-on-every-api-response, docs/errors.md, docs/rate-limits.md), each with the catalogue's code.
  */
 import { ERROR_CODES, type ErrorCode } from '../errors/index.ts'
 import type { Zone } from '../plugin/index.ts'
@@ -77,7 +77,7 @@ export function errorStatuses(op: OperationFacts): string[] {
   if (op.zone !== 'public') s.add('401').add('403')
   if (/\{[^}]+\}/.test(op.path)) s.add('404')
   if (m === 'post' && op.zone === 'app') s.add('409').add('422')
-  // SPEC §6: health, readiness and metrics are never rate-limited.
+  // docs/rate-limits.md#classes: health, readiness and metrics are never rate-limited.
   if (!/\/public\/(health|metrics)/.test(op.path)) s.add('429')
   if (/\/public\/health\/ready$/.test(op.path) || OPTIONAL_PROVIDERS.has(op.plugin)) s.add('503')
   s.add('500')

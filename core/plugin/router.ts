@@ -1,6 +1,6 @@
 /**
  * router(prefix): a fresh Elysia instance per mount (never named: Elysia drops a second .use()
- * of a named instance, PITFALLS) with the request context typed through chaining and the
+ * of a named instance, docs/performance-notes.md#named-instances-are-deduplicated) with the request context typed through chaining and the
  * `scope` / `role` route options.
  */
 import { Elysia } from 'elysia'
@@ -50,7 +50,7 @@ export function authedContext() {
       return context as typeof context & { readonly clientIp: string }
     })
     .macro({
-      /** API-key scope the route needs (SPEC §7); a session has every scope of its role. */
+      /** API-key scope the route needs (docs/auth.md#scopes); a session has every scope of its role. */
       scope: (scope: string) => ({
         beforeHandle({ request }) {
           const principal = stateOf(request).principal!

@@ -1,4 +1,4 @@
-/** Rate limits (SPEC §6): rules, in-process and Redis counter stores, route classes and headers. */
+/** Rate limits (docs/rate-limits.md): rules, in-process and Redis counter stores, route classes and headers. */
 export type { RateLimitStore, RateResult, RateRule } from './types.ts'
 export { parseRate } from './rate.ts'
 export { createMemoryStore, type MemoryStore, type MemoryStoreOptions } from './store-memory.ts'

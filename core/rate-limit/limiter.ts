@@ -1,5 +1,5 @@
 /**
- * Route classes over a store (SPEC §6): which class a path belongs to, whose counter it is,
+ * Route classes over a store (docs/rate-limits.md#classes): which class a path belongs to, whose counter it is,
  * and the X-RateLimit-* headers. Health, readiness and metrics are never limited.
  */
 import { AppError } from '../errors/index.ts'
@@ -15,7 +15,7 @@ export interface RateClass {
   message?: string
 }
 
-/** SPEC §6: never limited. */
+/** docs/rate-limits.md#classes: never limited. */
 const EXEMPT = ['/public/health', '/public/metrics']
 
 export interface Limiter {
@@ -60,7 +60,7 @@ export function rateHeaders(r: RateResult, into: Record<string, string> = {}): R
   return into
 }
 
-/** 429 with Retry-After and details.retry_after (seed 004 "Rate Limit Response"). */
+/** 429 with Retry-After and details.retry_after (docs/rate-limits.md#headers-and-the-429). */
 export function rateLimitError(r: RateResult, message = 'Rate limit exceeded'): AppError {
   return new AppError('RATE_LIMIT_EXCEEDED', message, { retry_after: r.retryAfter }, {
     ...rateHeaders(r),

@@ -1,4 +1,4 @@
-/** `N/second|minute|hour|day` rules (SPEC §2) and the window arithmetic every store shares. */
+/** `N/second|minute|hour|day` rules (docs/rate-limits.md#rules) and the window arithmetic every store shares. */
 import type { RateResult, RateRule } from './types.ts'
 
 const UNIT_MS: Record<string, number> = {

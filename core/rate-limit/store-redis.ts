@@ -1,5 +1,5 @@
 /**
- * Shared fixed-window counters in Redis (SPEC §6): one atomic script per hit, so replicas
+ * Shared fixed-window counters in Redis (docs/rate-limits.md#stores): one atomic script per hit, so replicas
  * together admit exactly the limit. Falls back to in-process counters while Redis is away.
  */
 import { Redis } from 'ioredis'

@@ -1,4 +1,4 @@
-/** Rate-limit contracts shared by the stores and the limiter (SPEC §6). */
+/** Rate-limit contracts shared by the stores and the limiter (docs/rate-limits.md). */
 
 /** A parsed `N/second|minute|hour|day` rule; `text` is the normalised form for docs and logs. */
 export interface RateRule {

@@ -1,5 +1,5 @@
 /**
- * Deno side of plugin WebSockets (PITFALLS: no app.ws on Deno): Deno.upgradeWebSocket after the
+ * Deno side of plugin WebSockets (docs/performance-notes.md#what-deno-does-not-have: no app.ws on Deno): Deno.upgradeWebSocket after the
  * pipeline accepted, an in-process topic hub for fan-out (single replica), 1001 on shutdown.
  */
 import { createLocalHub, type HubMember, type LocalHub } from './local-hub.ts'

@@ -96,7 +96,7 @@ export function createSocketRouter(options: { handle: HandleFn; logger: Logger }
       try {
         const headers = new Headers(request.headers)
         headers.set(SLOT_HEADER, nonce)
-        // SPEC §10: `?token=` is accepted on the WebSocket route, as browsers cannot set headers.
+        // docs/auth.md#tokens-in-the-query-string: `?token=` is accepted on the WebSocket route, as browsers cannot set headers.
         const token = new URL(request.url).searchParams.get('token')
         if (token && !headers.has('authorization')) headers.set('authorization', `Bearer ${token}`)
         const response = await options.handle(new Request(request.url, { method: 'GET', headers }), peer)

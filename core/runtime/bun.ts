@@ -27,7 +27,7 @@ export function serve(app: App, options: ServeOptions = {}): RunningServer {
   const server = Bun.serve<object>({
     port: options.port ?? app.config.port,
     hostname: options.hostname ?? app.config.host,
-    // PITFALLS: Bun's default is 128 MB; nothing we accept is larger than an upload or a JSON body.
+    // docs/performance-notes.md#buns-body-size-default: Bun's default is 128 MB; nothing we accept is larger than an upload or a JSON body.
     maxRequestBodySize: Math.max(app.config.maxUploadBytes, app.config.maxJsonBytes),
     // The peer address is read only when a request needs it (public routes, audit).
     fetch: (request, srv) => {

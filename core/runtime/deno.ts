@@ -1,4 +1,4 @@
-/** Deno entry: Deno.serve over app.handle with the peer address (PITFALLS: app.listen is Bun-only). */
+/** Deno entry: Deno.serve over app.handle with the peer address (docs/performance-notes.md#what-deno-does-not-have: app.listen is Bun-only). */
 import type { App } from '../app/index.ts'
 import { denoSockets, type DenoUpgrader } from '../realtime/index.ts'
 import { closeConnection, shutdownGraceMs } from './grace.ts'

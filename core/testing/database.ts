@@ -27,7 +27,7 @@ const PREFIX = 'omnistack_t_'
 /**
  * With TEST_DATABASE_URL: creates `omnistack_t_<time>_<random>` on that server, migrates it, and
  * `close()` drops it. Otherwise a PGlite instance cloned from a migrated template (about 0.3 s
- * instead of 3-4 s for a fresh one, PITFALLS).
+ * instead of 3-4 s for a fresh one, docs/performance-notes.md#a-fresh-pglite-is-slow-to-start).
  */
 export async function createTestDatabase(options: TestDatabaseOptions = {}): Promise<TestDatabase> {
   const migrations = options.migrations ?? [CORE]

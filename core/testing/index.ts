@@ -1,5 +1,5 @@
 /**
- * Test harness (STYLE §9 "Tests"): a fresh database per app (a migrated PGlite clone, or a fresh
+ * Test harness (docs/testing.md#conventions): a fresh database per app (a migrated PGlite clone, or a fresh
  * database on TEST_DATABASE_URL), HS256 tokens for any user, and requests through app.handle.
  */
 import { SignJWT } from 'jose'

@@ -1,5 +1,5 @@
 /**
- * Impersonation (seed 004, SPEC §7): a server-signed JWT for the target with `act: {sub: admin}`,
+ * Impersonation (docs/plugins/admin.md, docs/auth.md#impersonation): a server-signed JWT for the target with `act: {sub: admin}`,
  * at most one hour, audited before it is issued. Its session row is the revocation list, read on
  * every request made with the token, so a stop (or the admin's demotion) applies at once everywhere.
  */
@@ -132,7 +132,7 @@ export function createImpersonation(ctx: Pick<PluginContext, 'sql' | 'audit' | '
     async start(principal, input, req) {
       if (principal.actorId) throw forbidden('An impersonation cannot start another one')
       const actor = principal.user
-      // Optional (seed 004 sends only user_id) unless IMPERSONATION_REQUIRE_REASON; blank = not given.
+      // Optional (docs/plugins/admin.md sends only user_id) unless IMPERSONATION_REQUIRE_REASON; blank = not given.
       const reason = input.reason?.trim() || null
       if (!reason && options.requireReason) throw validation('reason', 'reason is required (IMPERSONATION_REQUIRE_REASON)')
       const [target] = await sql<User[]>`select * from users where id = ${input.user_id}`

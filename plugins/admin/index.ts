@@ -1,4 +1,4 @@
-/** Admin: user management, jobs, dashboard stats, audit logs, impersonation and inbound webhook events (seed 004 "Admin", SPEC §7, §9). */
+/** Admin: user management, jobs, dashboard stats, audit logs, impersonation and inbound webhook events (docs/plugins/admin.md, docs/auth.md#audit-log). */
 import { definePlugin, env } from '../../core/index.ts'
 import users from '../users/index.ts'
 import { createImpersonation } from './impersonation.ts'

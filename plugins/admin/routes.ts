@@ -1,4 +1,4 @@
-/** Admin routes under /admin (seed 004 "Admin Endpoints"): users, jobs, dashboard stats, audit logs, impersonation. */
+/** Admin routes under /admin (docs/plugins/admin.md): users, jobs, dashboard stats, audit logs, impersonation. */
 import { jsonDoc, page, type AuditRequest, type RouteContext } from '../../core/index.ts'
 import type { UsersPluginService } from '../users/index.ts'
 import type { ImpersonationService } from './impersonation.ts'
@@ -88,7 +88,7 @@ export const adminRoutes = ({ router, version, jobs, audit, stats, sql }: RouteC
         '/jobs/:job_id/retry',
         async (c) => {
           const a = audit.from(c)
-          // The requeue and its audit entry commit together (SPEC §7: audited in the same transaction).
+          // The requeue and its audit entry commit together (docs/auth.md#audit-log: audited in the same transaction).
           return sql.begin(async (tx) => {
             const job = await jobs.retry(c.params.job_id, { tx: tx as never })
             await audit.record({ ...a, action: 'job.retry', resource_type: 'job', resource_id: job.id, details: { ...a.details, name: job.name } }, tx)

@@ -63,7 +63,7 @@ export function createAdminUsers(ctx: Pick<PluginContext, 'sql' | 'audit'>, user
         const active = patch.is_active ?? target.is_active
         const roleChanged = role !== target.role
         const activeChanged = active !== target.is_active
-        // docs/plugins/admin.md (seed 004's example): an admin grants and revokes agent and admin; superadmin
+        // docs/plugins/admin.md (docs/plugins/admin.md's example): an admin grants and revokes agent and admin; superadmin
         // (granting it, or changing a superadmin in any way) is a superadmin's; nobody changes their own role.
         if (roleChanged && target.id === actor.id) throw forbidden('You cannot change your own role', { field: 'role' })
         if ((roleChanged || activeChanged) && (role === 'superadmin' || target.role === 'superadmin') && actor.role !== 'superadmin') {

@@ -1,4 +1,4 @@
-/** AI: completions, chat and routed chat over OpenAI, Anthropic and Perplexity HTTP APIs, with SSE streaming and token metering (seed 004 §13). */
+/** AI: completions, chat and routed chat over OpenAI, Anthropic and Perplexity HTTP APIs, with SSE streaming and token metering (docs/plugins/ai.md). */
 import { definePlugin, env, type InferConfig, type PluginContext } from '../../core/index.ts'
 import { anthropic } from './providers/anthropic.ts'
 import { openAiCompatible } from './providers/openai.ts'

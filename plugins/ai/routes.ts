@@ -1,4 +1,4 @@
-/** AI routes (seed 004 "AI"): status, completions, chat and routed chat; `stream: true` answers SSE, never enveloped. */
+/** AI routes (docs/plugins/ai.md): status, completions, chat and routed chat; `stream: true` answers SSE, never enveloped. */
 import type { RouteContext } from '../../core/index.ts'
 import type { ChatMessage, ProviderName } from './providers/types.ts'
 import { aiModels, type Limits } from './schema.ts'

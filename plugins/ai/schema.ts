@@ -1,4 +1,4 @@
-/** TypeBox models of the AI routes (seed 004 "AI"); bounds come from the configuration. */
+/** TypeBox models of the AI routes (docs/plugins/ai.md); bounds come from the configuration. */
 import { t } from '../../core/index.ts'
 import { PROVIDERS } from './providers/types.ts'
 import { COMPLEXITIES } from './service.ts'

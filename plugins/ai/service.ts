@@ -1,6 +1,6 @@
 /**
  * AI completions over the providers' HTTP APIs: provider and model resolution, the 503/502/422
- * rules of seed 004, latency, and metering of `ai_requests` and `ai_tokens` per model.
+ * rules of docs/plugins/ai.md, latency, and metering of `ai_requests` and `ai_tokens` per model.
  * Streaming lives in stream.ts.
  */
 import { badRequest, externalServiceError, serviceUnavailable, validation, type Logger, type MeterFn } from '../../core/index.ts'

@@ -1,4 +1,4 @@
-/** Server-Sent Events both ways: a reader for providers' streams and the writer of our own (seed 004 "Streaming Response"). */
+/** Server-Sent Events both ways: a reader for providers' streams and the writer of our own (docs/plugins/ai.md#streaming). */
 
 export interface SseEvent {
   /** The `event:` field; undefined means the default `message`. */

@@ -1,6 +1,6 @@
 /**
- * `stream: true`: the provider's own stream (OpenAI chunks, Anthropic events) relayed as seed
- * 004's SSE (`data: <text>` ... `data: [DONE]`). A client that goes away aborts the upstream
+ * `stream: true`: the provider's own stream (OpenAI chunks, Anthropic events) relayed as the SSE of
+ * docs/plugins/ai.md#streaming (`data: <text>` ... `data: [DONE]`). A client that goes away aborts the upstream
  * request, and whatever was used so far is still metered.
  */
 import type { Logger } from '../../core/index.ts'

@@ -1,4 +1,4 @@
-/** Billing configuration: every variable the plugin reads, validated at start (SPEC §2 billing rows). */
+/** Billing configuration: every variable the plugin reads, validated at start (docs/plugins/billing.md#configuration). */
 import { X509Certificate } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { env, type InferConfig } from '../../core/index.ts'

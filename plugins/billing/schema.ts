@@ -1,4 +1,4 @@
-/** TypeBox models of the billing plugin (validation and OpenAPI in one); response shapes per seed 004 "Billing Endpoints". */
+/** TypeBox models of the billing plugin (validation and OpenAPI in one); response shapes per docs/plugins/billing.md#endpoints. */
 import type { TSchema } from 'elysia'
 import { INBOUND_STATUSES, t } from '../../core/index.ts'
 

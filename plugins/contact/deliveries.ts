@@ -1,6 +1,6 @@
 /**
  * The contact plugin's jobs: `contact.send-email` (confirmation to the sender, notification to
- * ADMIN_EMAIL) and `contact.deliver-webhook` (seed 004 "Webhook Integration", signed with
+ * ADMIN_EMAIL) and `contact.deliver-webhook` (docs/plugins/contact.md#crm-webhook, signed with
  * HMAC-SHA256). A handler that throws is retried with exponential backoff, then goes dead.
  */
 import { createHmac } from 'node:crypto'

@@ -1,4 +1,4 @@
-/** Contact form: public submissions with spam defences, emails and a signed CRM webhook through jobs (seed 004 §9). */
+/** Contact form: public submissions with spam defences, emails and a signed CRM webhook through jobs (docs/plugins/contact.md). */
 import { definePlugin, env, parseRate } from '../../core/index.ts'
 import email from '../email/index.ts'
 import { deliverWebhook, sendContactEmail } from './deliveries.ts'

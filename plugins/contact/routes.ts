@@ -1,4 +1,4 @@
-/** Contact routes: the public form and its status (seed 004), and the admin list of submissions. */
+/** Contact routes: the public form and its status (docs/plugins/contact.md), and the admin list of submissions. */
 import { jsonDoc, page, validation, type PublicRouteContext, type RouteContext } from '../../core/index.ts'
 import { ContactModel, type FormRules } from './schema.ts'
 import type { ContactService, SubmissionInput } from './service.ts'

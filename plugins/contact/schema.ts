@@ -1,4 +1,4 @@
-/** TypeBox models of the contact form (seed 004 "Contact Form"): request rules, responses, admin views. */
+/** TypeBox models of the contact form (docs/plugins/contact.md): request rules, responses, admin views. */
 import { pageQuery, t } from '../../core/index.ts'
 
 export interface FormRules {

@@ -101,7 +101,7 @@ export function createEmailService(o: EmailServiceOptions): EmailService {
         on conflict (dedupe_key) do nothing
         returning id`
       if (smtp) o.logger.info('email sent', { to, subject, tag: m.tag, message_id: messageId })
-      // Without SMTP the log is where a developer reads the email (SPEC §2: "kept in the outbox table, logged").
+      // Without SMTP the log is where a developer reads the email (docs/plugins/email.md#configuring-smtp).
       else o.logger.info('email stored in the outbox (SMTP_URL is not set)', { to, subject, tag: m.tag, text: m.text })
       // The usage plugin breaks email_sent down by `template`: the tag says which email it was.
       if (m.userId) o.meter(m.userId, 'email_sent', 1, { template: m.tag ?? 'other' })
@@ -115,7 +115,7 @@ export function createEmailService(o: EmailServiceOptions): EmailService {
 
 const OUTBOX_COLUMNS = 'id, to_addresses, from_address, reply_to, subject, text_body, html_body, tag, transport, status, message_id, created_at'
 
-/** Admin view of the outbox, newest first (SPEC §5). */
+/** Admin view of the outbox, newest first (docs/pagination.md). */
 export async function listOutbox(sql: Sql, q: { skip: number; limit: number; after?: string; tag?: string; to?: string }) {
   const where = sql`true
     ${q.tag ? sql`and tag = ${q.tag}` : sql``}

@@ -1,5 +1,5 @@
 /**
- * Flag evaluation, pure: a stable salted hash for percentage rollouts (SPEC §9) and the reason
+ * Flag evaluation, pure: a stable salted hash for percentage rollouts (docs/plugins/feature-flags.md) and the reason
  * each answer gives. The same flag, user and plan give the same answer on every replica.
  */
 import { createHash } from 'node:crypto'

@@ -1,4 +1,4 @@
-/** Feature flags: admin CRUD and check, the caller's flags, and isEnabled() for other plugins (seed 004, SPEC §9). */
+/** Feature flags: admin CRUD and check, the caller's flags, and isEnabled() for other plugins (docs/plugins/feature-flags.md). */
 import { definePlugin, env } from '../../core/index.ts'
 import { flagAdminRoutes, flagAppRoutes } from './routes.ts'
 import { CHANGED, createFeatureFlags, type FeatureFlagsService } from './service.ts'

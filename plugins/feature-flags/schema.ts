@@ -1,4 +1,4 @@
-/** TypeBox models of the feature-flags plugin (seed 004 "Feature Flags"). */
+/** TypeBox models of the feature-flags plugin (docs/plugins/feature-flags.md). */
 import { pageQuery, t } from '../../core/index.ts'
 import { FLAG_TYPES, REASONS } from './evaluate.ts'
 

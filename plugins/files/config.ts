@@ -1,4 +1,4 @@
-/** Files configuration (SPEC §2: S3_* unset = local disk in DATA_DIR) and the storage driver it selects. */
+/** Files configuration (docs/plugins/files.md#configuration: S3_* unset = local disk in DATA_DIR) and the storage driver it selects. */
 import { ConfigError, env, type InferConfig, type PluginContext } from '../../core/index.ts'
 import { createLocalStorage, type LocalStorage } from './storage/local.ts'
 import { createS3Storage } from './storage/s3.ts'

@@ -1,4 +1,4 @@
-/** Files: presigned uploads and downloads on S3 or local disk, confirmed against the store (seed 004 "Files", SPEC §9). */
+/** Files: presigned uploads and downloads on S3 or local disk, confirmed against the store (docs/plugins/files.md). */
 import { definePlugin } from '../../core/index.ts'
 import { createStorage, filesConfig, type FilesConfig, type Storage } from './config.ts'
 import { fileRoutes, localFileRoutes } from './routes.ts'

@@ -1,4 +1,4 @@
-/** Object keys and file names: `uploads/{user_id}/{file_id}/{safe filename}` that never leaves its prefix (SPEC §9). */
+/** Object keys and file names: `uploads/{user_id}/{file_id}/{safe filename}` that never leaves its prefix (docs/plugins/files.md). */
 
 // C0/C1 controls, zero-width and bidirectional overrides (a name that reads as "gpj.exe").
 const INVISIBLE = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]/g
@@ -50,7 +50,7 @@ export function userSegment(userId: string): string {
   return /^\.*$/.test(s) ? s.replace(/\./g, '%2E') || '_' : s
 }
 
-/** `uploads/{user_id}/{file_id}/{safe filename}` (seed 004, SPEC §9). */
+/** `uploads/{user_id}/{file_id}/{safe filename}` (docs/plugins/files.md). */
 export const objectKey = (userId: string, fileId: string, filename: string) =>
   `uploads/${userSegment(userId)}/${fileId}/${safeFilename(filename)}`
 

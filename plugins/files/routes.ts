@@ -1,4 +1,4 @@
-/** Files routes: /app/files (seed 004 "File Endpoints") and, for the local driver, the signed /public/files URLs. */
+/** Files routes: /app/files (docs/plugins/files.md) and, for the local driver, the signed /public/files URLs. */
 import { jsonDoc, type PublicRouterFactory, type RouteContext } from '../../core/index.ts'
 import { FileModel } from './schema.ts'
 import type { FilesService } from './service.ts'

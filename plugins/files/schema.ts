@@ -1,4 +1,4 @@
-/** TypeBox models of the files plugin (seed 004 "File Endpoints"). */
+/** TypeBox models of the files plugin (docs/plugins/files.md). */
 import { pageQuery, t } from '../../core/index.ts'
 
 // type/subtype with optional token parameters; no quotes, spaces or line breaks to smuggle.

@@ -1,4 +1,4 @@
-/** Clerk webhooks (seed 004): svix-signed over the raw body; user.created, user.updated, user.deleted. */
+/** Clerk webhooks (docs/plugins/identity-webhooks.md): svix-signed over the raw body; user.created, user.updated, user.deleted. */
 import { Webhook } from 'svix'
 import { badRequest, unauthenticated, type InboundEvent } from '../../core/index.ts'
 import type { Delivery, DeliveryOf } from './deliveries.ts'

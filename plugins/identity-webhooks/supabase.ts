@@ -1,4 +1,4 @@
-/** Supabase database webhooks on auth.users (seed 004): `Authorization: Bearer SUPABASE_WEBHOOK_SECRET`; INSERT, UPDATE, DELETE. */
+/** Supabase database webhooks on auth.users (docs/plugins/identity-webhooks.md): `Authorization: Bearer SUPABASE_WEBHOOK_SECRET`; INSERT, UPDATE, DELETE. */
 import { createHash, timingSafeEqual } from 'node:crypto'
 import { badRequest, unauthenticated, type InboundEvent } from '../../core/index.ts'
 import type { Delivery, DeliveryOf } from './deliveries.ts'

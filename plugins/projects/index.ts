@@ -1,4 +1,4 @@
-/** Projects: owner-scoped CRUD with search by name and soft delete (seed 004 "Projects", SPEC §9). */
+/** Projects: owner-scoped CRUD with search by name and soft delete (docs/plugins/projects.md). */
 import { definePlugin } from '../../core/index.ts'
 import { projectRoutes } from './routes.ts'
 import { createProjectsService, type Project } from './service.ts'

@@ -1,4 +1,4 @@
-/** Projects routes under /app/projects (seed 004 "Project Endpoints"): list, create, get, patch, delete. */
+/** Projects routes under /app/projects (docs/plugins/projects.md): list, create, get, patch, delete. */
 import { jsonDoc, type RouteContext } from '../../core/index.ts'
 import { ProjectModel } from './schema.ts'
 import type { ProjectsService } from './service.ts'

@@ -1,4 +1,4 @@
-/** TypeBox models of the projects plugin: request bodies, queries and the project object (seed 004). */
+/** TypeBox models of the projects plugin: request bodies, queries and the project object (docs/plugins/projects.md). */
 import { pageQuery, t } from '../../core/index.ts'
 
 export namespace ProjectModel {

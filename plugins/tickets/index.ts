@@ -1,4 +1,4 @@
-/** Tickets: the helpdesk core (SPEC §10) — tickets, conversation, attachments, watchers, queues, SLA, search, activity. */
+/** Tickets: the helpdesk core (docs/plugins/tickets.md) — tickets, conversation, attachments, watchers, queues, SLA, search, activity. */
 import { definePlugin, type EventMap } from '../../core/index.ts'
 import email from '../email/index.ts'
 import files from '../files/index.ts'

@@ -1,5 +1,5 @@
 /**
- * The rest of the helpdesk core (SPEC §10): attachments through the files plugin's storage
+ * The rest of the helpdesk core (docs/plugins/tickets.md): attachments through the files plugin's storage
  * driver, watchers, queues with stats, SLA policies, the SLA breach scan and notifications.
  */
 import { randomUUID } from 'node:crypto'
@@ -194,7 +194,7 @@ export function createWatchers(d: { sql: Sql; tickets: TicketsService }) {
         q,
       )
     },
-    /** Adds a staff watcher; `created` is false when they already watched (SPEC §10: 201 then 200). */
+    /** Adds a staff watcher; `created` is false when they already watched (docs/plugins/tickets.md: 201 then 200). */
     async add(p: Principal, ref: string, userId: string) {
       const t = await tickets.load(p, ref)
       tickets.requireStaff(p, 'Watchers')

@@ -1,4 +1,4 @@
-/** Ticket routes under /app/tickets (SPEC §10): tickets, comments, attachments, watchers, activity, queues and SLA policies. */
+/** Ticket routes under /app/tickets (docs/plugins/tickets.md): tickets, comments, attachments, watchers, activity, queues and SLA policies. */
 import type { RouteContext } from '../../core/index.ts'
 import type { createAttachments, createQueues, createSlaPolicies, createWatchers } from './parts.ts'
 import {

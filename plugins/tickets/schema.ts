@@ -1,4 +1,4 @@
-/** TypeBox models of the tickets plugin (SPEC §10): bodies, queries and the objects it answers. */
+/** TypeBox models of the tickets plugin (docs/plugins/tickets.md): bodies, queries and the objects it answers. */
 import { pageQuery, t } from '../../core/index.ts'
 
 export const STATUSES = ['open', 'pending', 'in_progress', 'resolved', 'closed'] as const

@@ -1,5 +1,5 @@
 /**
- * Tickets service (SPEC §10): tickets, lifecycle, comments with internal notes, search and the
+ * Tickets service (docs/plugins/tickets.md): tickets, lifecycle, comments with internal notes, search and the
  * activity log. Plain values in and out; throws AppError. Every change writes its activity row
  * in the transaction of the change; events are published after the commit.
  */
@@ -515,7 +515,7 @@ export function createTicketsService(d: TicketsDeps) {
         }
         const repriced = next.priority !== cur.priority
         if (repriced) {
-          // SPEC §10: due times follow the priority, from the policy in force now, counted from creation.
+          // docs/plugins/tickets.md: due times follow the priority, from the policy in force now, counted from creation.
           due = await dueTimes(tx, next.priority, cur.created_at)
           changes.sla = {
             from: { first_response_due_at: cur.first_response_due_at, resolution_due_at: cur.resolution_due_at },

@@ -1,4 +1,4 @@
-/** Usage: the sink of the core meter() (buffered, batched, idempotent) and the Usage endpoints of seed 004. */
+/** Usage: the sink of the core meter() (buffered, batched, idempotent) and the Usage endpoints of docs/plugins/usage.md. */
 import { definePlugin, env, type MeterEvent } from '../../core/index.ts'
 import { usageAdminRoutes, usageAppRoutes } from './routes.ts'
 import { createUsageQueries, type UsageQueries } from './service.ts'

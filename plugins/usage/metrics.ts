@@ -1,4 +1,4 @@
-/** The nine metrics of seed 004 ("List Available Metrics") and the dimension each one is broken down by. */
+/** The nine metrics of docs/plugins/usage.md#the-nine-metrics and the dimension each one is broken down by. */
 import { validation } from '../../core/index.ts'
 
 export interface MetricInfo {

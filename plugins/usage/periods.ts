@@ -33,7 +33,7 @@ export function monthPeriod(now: Date, offset = 0): Period {
 /** Seconds-precision ISO 8601 in UTC: '2026-01-31T23:59:59Z'. */
 export const isoSeconds = (d: Date): string => d.toISOString().replace(/\.\d{3}Z$/, 'Z')
 
-/** The period as the seed shows it: start and the last second of the month. */
+/** The period as docs/plugins/usage.md shows it: start and the last second of the month. */
 export const periodView = (p: Period) => ({ start: isoSeconds(p.start), end: isoSeconds(new Date(p.end.getTime() - 1000)) })
 
 /** Days of the period elapsed at `now`, today included (1 on the 1st). */

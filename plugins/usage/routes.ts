@@ -1,4 +1,4 @@
-/** Usage routes: the caller's usage under /app/usage and admin analytics under /admin/usage (seed 004). */
+/** Usage routes: the caller's usage under /app/usage and admin analytics under /admin/usage (docs/plugins/usage.md). */
 import type { RouteContext } from '../../core/index.ts'
 import { METRICS, metricKey } from './metrics.ts'
 import { UsageModel } from './schema.ts'

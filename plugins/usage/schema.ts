@@ -1,4 +1,4 @@
-/** TypeBox models of the usage plugin: queries and response bodies of seed 004 "Usage Endpoints". */
+/** TypeBox models of the usage plugin: queries and response bodies of docs/plugins/usage.md. */
 import { t } from '../../core/index.ts'
 import { METRIC_KEYS, type MetricKey } from './metrics.ts'
 

@@ -1,5 +1,5 @@
 /**
- * Usage reads (seed 004 "Usage Endpoints"): summary, current period, trends, daily series,
+ * Usage reads (docs/plugins/usage.md): summary, current period, trends, daily series,
  * breakdown, top users. Everything is read from the daily roll-ups, so usage shows up once the
  * replica that metered it has flushed (USAGE_FLUSH_INTERVAL_MS).
  */

@@ -1,5 +1,5 @@
 /**
- * API keys (SPEC §7): `osk_` + 40 random characters shown once, a SHA-256 of it at rest, a bearer
+ * API keys (docs/auth.md#api-keys): `osk_` + 40 random characters shown once, a SHA-256 of it at rest, a bearer
  * resolver with a short cache, and last_used_at written in batches (no write per request).
  */
 import { createHash, randomBytes } from 'node:crypto'

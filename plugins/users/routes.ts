@@ -1,4 +1,4 @@
-/** Users routes under /app: the caller's profile (seed 004 "User Endpoints") and API keys (SPEC §7). */
+/** Users routes under /app: the caller's profile (docs/plugins/users.md) and API keys (docs/auth.md#api-keys). */
 import { envelope, jsonDoc, notFound, page, replayAs, validation, type RouteContext } from '../../core/index.ts'
 import type { ApiKeysService } from './api-keys.ts'
 import { ApiKeyModel, UserModel } from './schema.ts'

@@ -43,7 +43,7 @@ export interface UsersService {
   get(id: string, tx?: Queryable): Promise<UserRow | undefined>
   /** The v1 views of rows, with the contributed fields (one call per contributor for the whole list). */
   views(rows: UserRow[], extra?: (row: UserRow) => Record<string, unknown>): Promise<UserView[]>
-  /** v2 adds is_premium and days_since_joined (SPEC §3). */
+  /** v2 adds is_premium and days_since_joined (docs/versioning.md#envelopes). */
   present(view: UserView, version: string): UserView
   updateProfile(id: string, patch: { full_name?: string | null; avatar_url?: string | null }): Promise<UserRow>
   /** Called by plugins that know more about a user (billing): their fields join /users/me and admin lists. */

@@ -1,4 +1,4 @@
-/** WebSocket: realtime channels `<kind>:<id>` that fan out across replicas (seed 004 "WebSocket", SPEC §9). */
+/** WebSocket: realtime channels `<kind>:<id>` that fan out across replicas (docs/plugins/websocket.md). */
 import { definePlugin, env } from '../../core/index.ts'
 import { createEndpoint } from './connection.ts'
 import { createHub } from './hub.ts'

@@ -1,7 +1,7 @@
-/** The wire protocol of seed 004 "WebSocket Endpoints": client messages in, server events out. */
+/** The wire protocol of docs/plugins/websocket.md: client messages in, server events out. */
 import { Buffer } from 'node:buffer'
 
-/** `error` event codes (the seed's INVALID_CHANNEL plus the limits of the realtime issue). */
+/** `error` event codes (INVALID_CHANNEL of docs/plugins/websocket.md#error-codes plus the limits of the realtime issue). */
 export type WsErrorCode =
   | 'INVALID_CHANNEL'
   | 'FORBIDDEN'

@@ -1,4 +1,4 @@
-/** The server-side API other plugins call (seed 004 "Broadcast Message"): works from any replica. */
+/** The server-side API other plugins call (docs/plugins/websocket.md#server-api-for-other-plugins): works from any replica. */
 import type { MeterFn } from '../../core/index.ts'
 import type { Hub } from './hub.ts'
 import { frames, userTopic, type RealtimeEvent } from './protocol.ts'

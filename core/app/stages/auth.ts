@@ -1,5 +1,5 @@
 /**
- * Stages `authenticate` and `authorise` for /app and /admin (SPEC §7): the bearer becomes a
+ * Stages `authenticate` and `authorise` for /app and /admin (docs/auth.md): the bearer becomes a
  * Principal (401 without one, 403 for a deactivated user); /admin needs the admin role; every
  * authenticated API request is metered (`api_requests`, batched by the usage plugin).
  */

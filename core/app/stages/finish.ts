@@ -1,6 +1,6 @@
 /**
  * Stage `metrics/log`, the last: Prometheus request metrics, the span's end, the impersonation
- * audit (SPEC §7) and the access log line. Run before the Response is handed to the runtime
+ * audit (docs/auth.md#impersonation) and the access log line. Run before the Response is handed to the runtime
  * rather than after it is sent (Elysia's onAfterResponse costs a setImmediate per request).
  */
 import type { AuditLog } from '../../audit/index.ts'
@@ -10,7 +10,7 @@ import type { Logger, Metrics } from '../../observability/index.ts'
 export interface FinishDeps {
   logger: Logger
   metrics: Metrics
-  /** Records every request made under impersonation (SPEC §7). */
+  /** Records every request made under impersonation (docs/auth.md#impersonation). */
   audit?: Pick<AuditLog, 'impersonatedRequest'>
 }
 

@@ -1,5 +1,5 @@
 /**
- * Stage `rate limit` (SPEC §6): the route class and whose counter (the user's on /app and
+ * Stage `rate limit` (docs/rate-limits.md): the route class and whose counter (the user's on /app and
  * /admin, the client address on public routes and per-IP classes), one hit, and the
  * X-RateLimit-* headers written here, where the decision is made. Refused: 429 with Retry-After.
  */

@@ -1,6 +1,6 @@
 /**
  * Stages `preflight`, `envelope` and `headers`: what the client gets back. The envelope turns
- * the handler's value into a body (v1 raw, v2 `{data, meta}`, SPEC §3); the headers stage writes
+ * the handler's value into a body (v1 raw, v2 `{data, meta}`, docs/versioning.md#envelopes); the headers stage writes
  * the version, security, CORS, trace and impersonation headers and builds the one Response.
  */
 import type { Cors, Exchange, ApiVersion } from '../../http/index.ts'
@@ -25,7 +25,7 @@ const statusOf = (s: number | string | undefined) => (typeof s === 'number' ? s 
 
 /**
  * The handler's value as body, status and content type. A returned Response (a stream, a file, a
- * secret shown once) passes as it is; `return status(201, body)` arrives wrapped (PITFALLS).
+ * secret shown once) passes as it is; `return status(201, body)` arrives wrapped (docs/performance-notes.md#envelopes-belong-in-mapresponse).
  */
 export function envelope(x: Exchange): void {
   let value = x.value

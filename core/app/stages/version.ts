@@ -1,5 +1,5 @@
 /**
- * Stages `version` and `request id`: which API version and zone a request is for (SPEC §3), and
+ * Stages `version` and `request id`: which API version and zone a request is for (docs/versioning.md#picking-a-version), and
  * its X-Request-ID and trace span. Unversioned `/api/...` paths take Accept-Version /
  * X-API-Version, else the default, and are rewritten to `/api/{v}/...` for routing.
  */

@@ -32,7 +32,7 @@ describe('audit log', () => {
   })
 
   it('lists newest first with filters and a total', async () => {
-    // Entries of the same microsecond order by id (SPEC §5 tie-break): keep the timestamps apart.
+    // Entries of the same microsecond order by id (docs/pagination.md tie-break): keep the timestamps apart.
     for (const action of ['x.one', 'x.two', 'x.one']) {
       await audit.record({ actor_id: 'lister', action, resource_type: 'x', ip_address: '192.0.2.1', request_id: 'r' })
       await Bun.sleep(2)

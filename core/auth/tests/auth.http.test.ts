@@ -118,7 +118,7 @@ describe('auth with HS256', () => {
     expect((await t.as('u-gone').get('/api/v1/public/echo/ping')).status).toBe(200)
   })
 
-  it('checks API-key scopes with the details of SPEC 7', async () => {
+  it('checks API-key scopes with the details of docs/auth.md', async () => {
     await t.as('u-keyed').get('/api/v1/app/echo/me')
     const auth = { headers: { authorization: 'Bearer tk_u-keyed' } }
     const me = await t.get('/api/v1/app/echo/me', auth)

@@ -105,7 +105,7 @@ describe('admin users', () => {
 })
 
 describe('roles', () => {
-  it('lets an admin grant and revoke agent and admin (seed 004), never superadmin', async () => {
+  it('lets an admin grant and revoke agent and admin, never superadmin', async () => {
     await t.as('u-r1').get('/api/v1/app/users/me')
     expect((await t.as(BOSS).patch('/api/v1/admin/users/u-r1', { role: 'agent' })).body.role).toBe('agent')
     const granted = await t.as(BOSS).patch('/api/v1/admin/users/u-r1', { role: 'admin' })

@@ -40,7 +40,7 @@ describe('starting', () => {
     expect(entry!.details).toMatchObject({ reason: 'Support ticket #123', impersonation_id: claims.jti })
   })
 
-  it('needs only user_id (seed 004): the reason is optional, recorded in the audit entry when given', async () => {
+  it('needs only user_id: the reason is optional, recorded in the audit entry when given', async () => {
     for (const [body, id] of [
       [{ user_id: 'u-t2' }, 'bare'],
       [{ user_id: 'u-t2', reason: '   ' }, 'blank'],

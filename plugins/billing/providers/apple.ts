@@ -11,7 +11,7 @@ import { bodyDigest, malformedOf, optInteger, optObject, optString, ShapeError, 
 
 /** `data.status` of a v2 notification. */
 const STATUS_CODES: Record<number, string> = { 1: 'active', 2: 'expired', 3: 'past_due', 4: 'in_grace_period', 5: 'revoked' }
-/** Types that change a subscription (seed 004 lists SUBSCRIBED, DID_RENEW, EXPIRED, REFUND). */
+/** Types that change a subscription (SUBSCRIBED, DID_RENEW, EXPIRED, REFUND and the rest of docs/plugins/billing.md#how-events-are-applied). */
 const HANDLED = new Set([
   'SUBSCRIBED', 'DID_RENEW', 'EXPIRED', 'REFUND', 'REVOKE', 'REFUND_REVERSED', 'DID_FAIL_TO_RENEW', 'GRACE_PERIOD_EXPIRED',
   'DID_CHANGE_RENEWAL_STATUS', 'DID_CHANGE_RENEWAL_PREF', 'OFFER_REDEEMED', 'RENEWAL_EXTENDED', 'PRICE_INCREASE',

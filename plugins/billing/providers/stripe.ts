@@ -9,7 +9,7 @@ import { bodyDigest, integer, isObject, malformedOf, object, optArray, optBoolea
 import { stripeSubscriptionState } from './stripe-api.ts'
 
 export const STRIPE_TOLERANCE_SECONDS = 300
-// PITFALLS: on Bun and Deno the synchronous verifier throws; SubtleCrypto works everywhere.
+// docs/performance-notes.md#stripe-signatures-on-bun-and-deno: on Bun and Deno the synchronous verifier throws; SubtleCrypto works everywhere.
 const cryptoProvider = Stripe.createSubtleCryptoProvider()
 
 const SUBSCRIPTION_TYPES = new Set([

@@ -1,4 +1,4 @@
-/** /app/billing routes (seed 004 "Billing Endpoints"): status, checkout, portal, invoices, cancel, resume, mobile link. */
+/** /app/billing routes (docs/plugins/billing.md#endpoints): status, checkout, portal, invoices, cancel, resume, mobile link. */
 import { jsonDoc, type RouteContext } from '../../../core/index.ts'
 import { BillingModel } from '../schema.ts'
 import type { Billing } from '../service.ts'

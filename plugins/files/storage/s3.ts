@@ -33,7 +33,7 @@ export function createS3Storage(o: S3StorageOptions): StorageDriver {
     forcePathStyle: o.forcePathStyle,
     // Unset keys = the SDK's default chain (AWS_* variables, instance or task role).
     credentials: o.accessKeyId && o.secretAccessKey ? { accessKeyId: o.accessKeyId, secretAccessKey: o.secretAccessKey } : undefined,
-    // PITFALLS: the SDK's default CRC32 checksums are refused by many S3-compatible stores, and
+    // docs/performance-notes.md#s3-checksums: the SDK's default CRC32 checksums are refused by many S3-compatible stores, and
     // a presigned PUT would carry the checksum of an empty body.
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',

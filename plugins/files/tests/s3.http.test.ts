@@ -45,7 +45,7 @@ describe('files on S3', () => {
     expect(url.pathname).toBe(`/${s3.bucket}/uploads/alice/${up.file_id}/report%20final.pdf`)
     expect(url.searchParams.get('X-Amz-SignedHeaders')).toBe('content-length;content-type;host')
     expect(url.searchParams.get('X-Amz-Expires')).toBe('3600')
-    // PITFALLS: no checksum parameters in the URL (they would pin the checksum of an empty body).
+    // docs/performance-notes.md#s3-checksums: no checksum parameters in the URL (they would pin the checksum of an empty body).
     expect([...url.searchParams.keys()].some((k) => k.toLowerCase().includes('checksum'))).toBe(false)
 
     expect((await confirm('alice', up.file_id)).status).toBe(400)

@@ -1,4 +1,4 @@
--- Tickets (SPEC §10): queues, SLA policies, tickets numbered by a sequence, comments with
+-- Tickets (docs/plugins/tickets.md): queues, SLA policies, tickets numbered by a sequence, comments with
 -- internal notes, attachments, watchers and a per-ticket activity log.
 --
 -- Search: two maintained tsvectors per ticket, kept apart so that a requester's query can

@@ -26,7 +26,7 @@ const open = async (user: string, body: Record<string, unknown> = {}) => {
 const settle = () => new Promise((r) => setTimeout(r, 20))
 
 describe('create, get, list', () => {
-  it('creates an open ticket with the SPEC 10 fields, source web, sequential number', async () => {
+  it('creates an open ticket with the documented fields, source web, sequential number', async () => {
     const a = await open('alice', {
       priority: 'high',
       urgency: 2,
@@ -348,7 +348,7 @@ describe('API keys', () => {
 })
 
 describe('lifecycle', () => {
-  it('walks every transition of SPEC 10 and answers 409 on a closed ticket', async () => {
+  it('walks every documented transition and answers 409 on a closed ticket', async () => {
     const a = await open('alice')
     const agent = t.as('agent1')
     const assigned = await agent.post(`${base}/${a.id}/assign`, { assignee_id: 'agent2' })
