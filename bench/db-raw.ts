@@ -13,7 +13,14 @@ const CAP = 10_000
 // in the page query (reads and sorts every matching row): the reference the targets are set against.
 const WINDOW = process.env.RAW_QUERY === 'window'
 
-type Row = { id: string; name: string; description: string | null; owner_id: string; created_at: Date; updated_at: Date }
+type Row = {
+  id: string
+  name: string
+  description: string | null
+  owner_id: string
+  created_at: Date
+  updated_at: Date
+}
 const view = (r: Row) => ({
   id: r.id,
   name: r.name,
@@ -22,7 +29,12 @@ const view = (r: Row) => ({
   created_at: r.created_at.toISOString(),
   updated_at: r.updated_at.toISOString(),
 })
-const meta = (pagination: Record<string, unknown>) => ({ request_id: crypto.randomUUID(), timestamp: new Date().toISOString(), version: 'v2', pagination })
+const meta = (pagination: Record<string, unknown>) => ({
+  request_id: crypto.randomUUID(),
+  timestamp: new Date().toISOString(),
+  version: 'v2',
+  pagination,
+})
 
 async function windowCount(limit: number) {
   const rows = await sql<(Row & { total: string })[]>`
@@ -40,7 +52,17 @@ const server = Bun.serve({
     if (url.pathname !== '/api/v2/app/projects') return new Response('not found', { status: 404 })
     const limit = Math.min(100, Math.max(1, Number(url.searchParams.get('limit') ?? 20)))
     if (WINDOW) return windowCount(limit)
-    const rows = await sql<{ id: string; name: string; description: string | null; owner_id: string; created_at: Date; updated_at: Date; k: string }[]>`
+    const rows = await sql<
+      {
+        id: string
+        name: string
+        description: string | null
+        owner_id: string
+        created_at: Date
+        updated_at: Date
+        k: string
+      }[]
+    >`
       select id, name, description, owner_id, created_at, updated_at, (extract(epoch from created_at) * 1000000)::bigint::text as k
       from projects where owner_id = ${OWNER} and deleted_at is null
       order by created_at desc, id desc limit ${limit + 1} offset 0`

@@ -16,7 +16,10 @@ await sql`insert into projects (owner_id, name, description, created_at, updated
          now() - (${n} - i) * interval '1 second', now() - (${n} - i) * interval '1 second'
   from generate_series(1, ${n}) i`
 await sql.unsafe('vacuum analyze projects')
-const [{ c }] = (await sql`select count(*)::int as c from projects where owner_id = 'bench-user' and deleted_at is null`) as unknown as [{ c: number }]
+const [{ c }] =
+  (await sql`select count(*)::int as c from projects where owner_id = 'bench-user' and deleted_at is null`) as unknown as [
+    { c: number },
+  ]
 console.log(`seeded ${c} projects`)
 await app.stop()
 process.exit(0)

@@ -34,7 +34,18 @@ export { jsonDoc, type ResponseDoc } from './openapi/index.ts'
 export { replayAs } from './http/index.ts'
 export { hasScope, isAdmin, isStaff, ROLES, type Principal, type Role, type User } from './auth/index.ts'
 export type { CredentialResolver } from './auth/index.ts'
-export { mergeStats, type AuditEntry, type AuditInput, type AuditLog, type AuditQuery, type AuditRequest, type Queryable, type StatsContributor, type StatsRegistry, type StatsSection } from './audit/index.ts'
+export {
+  mergeStats,
+  type AuditEntry,
+  type AuditInput,
+  type AuditLog,
+  type AuditQuery,
+  type AuditRequest,
+  type Queryable,
+  type StatsContributor,
+  type StatsRegistry,
+  type StatsSection,
+} from './audit/index.ts'
 export type { Sql } from './db/index.ts'
 export { paged, isUuid, COUNT_CAP, type Paged, type PagedQuery, type PagedSpec } from './db/index.ts'
 export type { PageInfo, Pagination } from './http/index.ts'

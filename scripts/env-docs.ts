@@ -10,7 +10,8 @@ for (const p of plugins) {
   if (readers.length === 0) continue
   if (!table) console.log(`\n# --- ${p.name} plugin`)
   for (const r of readers) {
-    if (table) console.log(`| ${p.name} | ${r.name} | ${r.defaultText || 'unset'} | ${r.description.replace(/\|/g, '\\|')} |`)
+    if (table)
+      console.log(`| ${p.name} | ${r.name} | ${r.defaultText || 'unset'} | ${r.description.replace(/\|/g, '\\|')} |`)
     else console.log(`# ${r.name}=${r.defaultText}${r.description ? `    # ${r.description}` : ''}`)
   }
 }

@@ -21,7 +21,18 @@ if (existsSync(dest)) {
   process.exit(2)
 }
 const skip = (src: string) => !/(^|\/)(node_modules|\.data[^/]*|\.tmp|\.git)(\/|$)/.test(src.slice(root.length))
-for (const part of ['core', 'plugins', 'docs', 'bunfig.toml', 'tsconfig.json', 'package-lock.json', '.env.example', 'docker-compose.yml', 'Dockerfile', '.gitignore']) {
+for (const part of [
+  'core',
+  'plugins',
+  'docs',
+  'bunfig.toml',
+  'tsconfig.json',
+  'package-lock.json',
+  '.env.example',
+  'docker-compose.yml',
+  'Dockerfile',
+  '.gitignore',
+]) {
   if (existsSync(join(root, part))) cpSync(join(root, part), join(dest, part), { recursive: true, filter: skip })
 }
 cpSync(join(root, 'starters', starter), join(dest, 'starters', starter), { recursive: true })

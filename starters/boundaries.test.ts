@@ -139,4 +139,3 @@ describe('boundaries', () => {
     expect(bad).toEqual([])
   })
 })
-

@@ -18,6 +18,10 @@ describe('.env.example and README', () => {
   })
 
   it('documents every core variable in the README', () => {
-    expect(Object.values(coreConfigShape).map((r) => r.name).filter((n) => !readme.includes(n))).toEqual([])
+    expect(
+      Object.values(coreConfigShape)
+        .map((r) => r.name)
+        .filter((n) => !readme.includes(n)),
+    ).toEqual([])
   })
 })

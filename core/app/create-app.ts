@@ -12,9 +12,25 @@ import { createEventBus, type EventBus } from '../events/index.ts'
 import { AppError } from '../errors/index.ts'
 import { createHealthChecks, healthPlugin, redisCheck } from '../health/index.ts'
 import { createInboundPipeline, RETRY_JOB as INBOUND_RETRY_JOB, type InboundPipeline } from '../inbound/index.ts'
-import { parseTrustedProxies, createCors, createIdempotency, securityHeaders, API_VERSIONS, versionHeaders } from '../http/index.ts'
+import {
+  parseTrustedProxies,
+  createCors,
+  createIdempotency,
+  securityHeaders,
+  API_VERSIONS,
+  versionHeaders,
+} from '../http/index.ts'
 import { createJobQueue, type JobQueue } from '../jobs/index.ts'
-import { createLogger, type Logger, createMeter, createMetrics, type Metrics, createTracing, enrich, type Tracing } from '../observability/index.ts'
+import {
+  createLogger,
+  type Logger,
+  createMeter,
+  createMetrics,
+  type Metrics,
+  createTracing,
+  enrich,
+  type Tracing,
+} from '../observability/index.ts'
 import { buildOpenApi, openApiRoutes } from '../openapi/index.ts'
 import {
   bootOrder,
@@ -31,7 +47,10 @@ import { loadConfig } from './config.ts'
 import { mountPlugins } from './mount.ts'
 import { createPipeline, type Peer } from './pipeline.ts'
 
-export const CORE_MIGRATIONS: MigrationSource = { namespace: 'core', dir: new URL('../db/migrations/', import.meta.url) }
+export const CORE_MIGRATIONS: MigrationSource = {
+  namespace: 'core',
+  dir: new URL('../db/migrations/', import.meta.url),
+}
 
 export interface CreateAppOptions {
   plugins?: readonly AnyPlugin[]
@@ -87,7 +106,9 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
   const { core, plugin: pluginConfig } = loadConfig(plugins, source)
   const logger = options.logger ?? createLogger({ level: core.logLevel, enrich })
 
-  const db = options.database ?? (await openDatabase({
+  const db =
+    options.database ??
+    (await openDatabase({
       url: core.databaseUrl,
       dataDir: core.dataDir,
       max: core.databasePoolMax,
@@ -97,7 +118,10 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
     }))
   const sql = db.sql
   try {
-    const sources = [CORE_MIGRATIONS, ...plugins.filter((p) => p.migrations).map((p) => ({ namespace: p.name, dir: p.migrations! }))]
+    const sources = [
+      CORE_MIGRATIONS,
+      ...plugins.filter((p) => p.migrations).map((p) => ({ namespace: p.name, dir: p.migrations! })),
+    ]
     await migrate(sql, sources, { logger })
   } catch (err) {
     if (!options.database) await db.close()

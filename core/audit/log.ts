@@ -54,7 +54,9 @@ export interface AuditLog {
   /** Writes one entry; pass the transaction's `tx` so the entry commits (or not) with the change. */
   record(entry: AuditInput, tx?: Queryable): Promise<AuditEntry>
   /** Actor, ip and request id of a handler's request; under impersonation the actor is the admin. */
-  from(request: AuditRequest): Pick<AuditInput, 'actor_id' | 'ip_address' | 'request_id'> & { details: Record<string, unknown> }
+  from(
+    request: AuditRequest,
+  ): Pick<AuditInput, 'actor_id' | 'ip_address' | 'request_id'> & { details: Record<string, unknown> }
   /** Newest first, id as tie-break. */
   list(query: AuditQuery): Promise<Paged<AuditEntry>>
   /** The pipeline calls this after each response made under impersonation (actor and target, method, path, status). */
@@ -83,7 +85,12 @@ export function createAuditLog(options: { sql: Sql; logger: Logger }): AuditLog 
     record,
     from({ principal, requestId, clientIp }) {
       const onBehalf = principal.actorId ? { on_behalf_of: principal.user.id } : {}
-      return { actor_id: principal.actorId ?? principal.user.id, ip_address: clientIp, request_id: requestId, details: onBehalf }
+      return {
+        actor_id: principal.actorId ?? principal.user.id,
+        ip_address: clientIp,
+        request_id: requestId,
+        details: onBehalf,
+      }
     },
     async list(query) {
       const { actor_id, action, resource_type, resource_id } = query
@@ -106,7 +113,9 @@ export function createAuditLog(options: { sql: Sql; logger: Logger }): AuditLog 
         details: { method, path: s.path, status: s.status, impersonation_id: p.credentialId ?? null },
         ip_address: s.ip,
         request_id: s.id,
-      }).catch((err) => logger.error('audit entry for an impersonated request failed', { request_id: s.id, error: err }))
+      }).catch((err) =>
+        logger.error('audit entry for an impersonated request failed', { request_id: s.id, error: err }),
+      )
       pending.add(write)
       void write.finally(() => pending.delete(write))
     },

@@ -51,4 +51,5 @@ export function merge(a: StatsSection, b: StatsSection): StatsSection {
   return out
 }
 
-const isObject = (v: unknown): v is StatsSection => typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Date)
+const isObject = (v: unknown): v is StatsSection =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Date)

@@ -14,7 +14,11 @@ export interface Authenticator {
 export function bearerToken(authorization: string | null): string | undefined {
   if (!authorization) return undefined
   // The common spelling, without allocating: "Bearer <token>".
-  if (authorization.startsWith('Bearer ') && authorization.charCodeAt(7) > 32 && authorization.charCodeAt(authorization.length - 1) > 32) {
+  if (
+    authorization.startsWith('Bearer ') &&
+    authorization.charCodeAt(7) > 32 &&
+    authorization.charCodeAt(authorization.length - 1) > 32
+  ) {
     return authorization.slice(7)
   }
   const space = authorization.indexOf(' ')

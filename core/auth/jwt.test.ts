@@ -18,7 +18,12 @@ let fetches = 0
 let server: ReturnType<typeof Bun.serve>
 let base = ''
 
-const jwk = async (pair: Pair, kid: string, alg: string) => ({ ...(await exportJWK(pair.publicKey)), kid, alg, use: 'sig' })
+const jwk = async (pair: Pair, kid: string, alg: string) => ({
+  ...(await exportJWK(pair.publicKey)),
+  kid,
+  alg,
+  use: 'sig',
+})
 
 beforeAll(async () => {
   ;[rs1, es1, rs2] = await Promise.all([generateKeyPair('RS256'), generateKeyPair('ES256'), generateKeyPair('RS256')])
@@ -40,9 +45,20 @@ beforeAll(async () => {
 })
 afterAll(() => server?.stop(true))
 
-interface SignOpts { alg?: string; kid?: string; sub?: string | null; iss?: string; aud?: string; exp?: number | null; claims?: Record<string, unknown> }
+interface SignOpts {
+  alg?: string
+  kid?: string
+  sub?: string | null
+  iss?: string
+  aud?: string
+  exp?: number | null
+  claims?: Record<string, unknown>
+}
 function sign(key: CryptoKey | Uint8Array, o: SignOpts = {}) {
-  const jwt = new SignJWT({ email: 'a@example.com', ...o.claims }).setProtectedHeader({ alg: o.alg ?? 'RS256', ...(o.kid ? { kid: o.kid } : {}) })
+  const jwt = new SignJWT({ email: 'a@example.com', ...o.claims }).setProtectedHeader({
+    alg: o.alg ?? 'RS256',
+    ...(o.kid ? { kid: o.kid } : {}),
+  })
   if (o.sub !== null) jwt.setSubject(o.sub ?? 'user_1')
   if (o.iss) jwt.setIssuer(o.iss)
   if (o.aud) jwt.setAudience(o.aud)
@@ -53,7 +69,10 @@ const hs = (o: SignOpts = {}, secret = SECRET) => sign(new TextEncoder().encode(
 const rsToken = (o: SignOpts = {}) => sign(rs1.privateKey, { kid: 'rs1', iss: ISSUER, aud: AUDIENCE, ...o })
 
 async function rejects(verifier: TokenVerifier, token: string, message: string, status = 401) {
-  const err = await verifier.verify(token).then(() => undefined, (e: unknown) => e)
+  const err = await verifier.verify(token).then(
+    () => undefined,
+    (e: unknown) => e,
+  )
   expect(err).toBeInstanceOf(AppError)
   const app = err as AppError
   expect({ status: app.status, message: app.message }).toEqual({ status, message })
@@ -83,7 +102,11 @@ describe('token verifier: HS256 secret', () => {
   it('refuses another secret and a tampered payload as a bad signature', async () => {
     await rejects(verifier, await hs({}, 'another-secret-another-secret-xx'), 'Invalid token signature')
     const [h, , s] = (await hs()).split('.')
-    await rejects(verifier, `${h}.${b64({ sub: 'admin', exp: Math.floor(Date.now() / 1000) + 600 })}.${s}`, 'Invalid token signature')
+    await rejects(
+      verifier,
+      `${h}.${b64({ sub: 'admin', exp: Math.floor(Date.now() / 1000) + 600 })}.${s}`,
+      'Invalid token signature',
+    )
   })
 
   it('refuses alg none and RS256 tokens', async () => {
@@ -196,14 +219,24 @@ describe('token verifier: expiry and the cache', () => {
     for (let i = 0; i < 250; i++) cache.set(`k${i}`, i, 1_000)
     cache.set('old', 1, 0)
     expect(cache.size).toBe(100)
-    expect([cache.get('k149'), cache.get('k150'), cache.get('k249'), cache.get('old')]).toEqual([undefined, 150, 249, undefined])
+    expect([cache.get('k149'), cache.get('k150'), cache.get('k249'), cache.get('old')]).toEqual([
+      undefined,
+      150,
+      249,
+      undefined,
+    ])
   })
 })
 
 describe('token verifier: JWKS', () => {
   let verifier: TokenVerifier
   beforeAll(() => {
-    verifier = createTokenVerifier({ jwksUrl: `${base}/jwks.json`, jwtSecret: SECRET, issuer: ISSUER, audience: AUDIENCE })
+    verifier = createTokenVerifier({
+      jwksUrl: `${base}/jwks.json`,
+      jwtSecret: SECRET,
+      issuer: ISSUER,
+      audience: AUDIENCE,
+    })
   })
 
   it('accepts RS256 and ES256 tokens from the key set', async () => {
@@ -219,7 +252,11 @@ describe('token verifier: JWKS', () => {
   })
 
   it('refuses a bad signature, a wrong issuer or audience, and a missing sub', async () => {
-    await rejects(verifier, await sign(rs2.privateKey, { kid: 'rs1', iss: ISSUER, aud: AUDIENCE }), 'Invalid token signature')
+    await rejects(
+      verifier,
+      await sign(rs2.privateKey, { kid: 'rs1', iss: ISSUER, aud: AUDIENCE }),
+      'Invalid token signature',
+    )
     await rejects(verifier, await rsToken({ iss: 'https://evil.example.com' }), 'Token issuer not accepted')
     await rejects(verifier, await rsToken({ aud: 'someone-else' }), 'Token audience not accepted')
     await rejects(verifier, await sign(rs1.privateKey, { kid: 'rs1', iss: ISSUER }), 'Token audience not accepted')

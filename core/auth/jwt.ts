@@ -62,10 +62,7 @@ const MAX_TOKEN_LENGTH = 16_384
 
 type Key = Parameters<typeof jwtVerify>[1]
 
-export function createTokenVerifier(
-  config: AuthConfig,
-  options: TokenVerifierOptions = {},
-): TokenVerifier {
+export function createTokenVerifier(config: AuthConfig, options: TokenVerifierOptions = {}): TokenVerifier {
   const now = options.now ?? Date.now
   const leeway = config.leewaySeconds ?? 30
   const skew = config.clockSkewSeconds ?? 60
@@ -157,7 +154,8 @@ export function createTokenVerifier(
 /** `exp` within its leeway; `iat` and `nbf` at most `skew` seconds ahead (a token from the future is forged or misissued). */
 function checkTimes(claims: VerifiedClaims, nowSeconds: number, leeway: number, skew: number): void {
   if (claims.exp !== undefined && claims.exp + leeway <= nowSeconds) throw unauthenticated('Token expired')
-  if (typeof claims.iat === 'number' && claims.iat > nowSeconds + skew) throw unauthenticated('Token issued in the future')
+  if (typeof claims.iat === 'number' && claims.iat > nowSeconds + skew)
+    throw unauthenticated('Token issued in the future')
   const nbf = claims.nbf
   if (typeof nbf === 'number' && nbf > nowSeconds + skew) throw unauthenticated('Token not yet valid')
 }

@@ -89,7 +89,9 @@ export function createUserDirectory(o: UserDirectoryOptions): UserDirectory {
       if (!row) {
         // A concurrent first request inserted the row after this statement's snapshot was taken:
         // the insert found the conflict but the select could not see the row. A new statement can.
-        ;[row] = await o.sql<(User & { created_now: boolean })[]>`select *, false as created_now from users where id = ${claims.sub}`
+        ;[row] = await o.sql<
+          (User & { created_now: boolean })[]
+        >`select *, false as created_now from users where id = ${claims.sub}`
       }
       if (!row) throw new Error('user provisioning returned no row')
       const { created_now, ...user } = row

@@ -30,10 +30,14 @@ describe('env readers', () => {
     ])
   })
 
-  it('never puts a secret\'s value in the error', () => {
+  it("never puts a secret's value in the error", () => {
     const problems: string[] = []
     const key = env.custom('KEY_JSON', 'a key', (raw) => JSON.parse(raw).key as string, { secret: true })
-    parseConfig({ short: env.secret('S', { minLength: 32 }), key, plain: env.int('N') }, { S: 'hunter2', KEY_JSON: '{"private_key":"-----BEGIN', N: 'x1' }, problems)
+    parseConfig(
+      { short: env.secret('S', { minLength: 32 }), key, plain: env.int('N') },
+      { S: 'hunter2', KEY_JSON: '{"private_key":"-----BEGIN', N: 'x1' },
+      problems,
+    )
     expect(problems).toHaveLength(3)
     expect(problems.join('\n')).not.toContain('hunter2')
     expect(problems.join('\n')).not.toContain('BEGIN')
@@ -55,6 +59,8 @@ describe('env readers', () => {
 
   it('names a plugin variable that fails', () => {
     const p = definePlugin({ name: 'demo', config: { max: env.int('DEMO_MAX', { min: 1 }) } })
-    expect(() => loadConfig([p], { DEMO_MAX: 'many' })).toThrow('Invalid DEMO_MAX: expected an integer >= 1, got "many"')
+    expect(() => loadConfig([p], { DEMO_MAX: 'many' })).toThrow(
+      'Invalid DEMO_MAX: expected an integer >= 1, got "many"',
+    )
   })
 })

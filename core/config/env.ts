@@ -46,7 +46,8 @@ function reader<T>(
       }
       const value = parse(raw)
       // A secret's value never reaches an error message (it ends up in logs).
-      if (value === undefined) throw new Error(`Invalid ${name}: expected ${expected}${opts.secret ? '' : `, got "${raw}"`}`)
+      if (value === undefined)
+        throw new Error(`Invalid ${name}: expected ${expected}${opts.secret ? '' : `, got "${raw}"`}`)
       return value
     },
   }
@@ -56,13 +57,18 @@ const TRUE = new Set(['1', 'true', 'yes', 'on'])
 const FALSE = new Set(['0', 'false', 'no', 'off'])
 
 export const env = {
-  string: <T extends string | undefined = string | undefined>(name: string, opts: Common<string> & { required?: boolean } = {}) =>
-    reader<T>(name, opts as Common<T>, 'a string', (raw) => raw as T),
+  string: <T extends string | undefined = string | undefined>(
+    name: string,
+    opts: Common<string> & { required?: boolean } = {},
+  ) => reader<T>(name, opts as Common<T>, 'a string', (raw) => raw as T),
 
   /** Like string, but never printed in logs or docs defaults. */
   secret: (name: string, opts: { description?: string; minLength?: number } = {}) =>
-    reader<string | undefined>(name, { ...opts, secret: true }, `a secret of at least ${opts.minLength ?? 1} characters`, (raw) =>
-      raw.length >= (opts.minLength ?? 1) ? raw : undefined,
+    reader<string | undefined>(
+      name,
+      { ...opts, secret: true },
+      `a secret of at least ${opts.minLength ?? 1} characters`,
+      (raw) => (raw.length >= (opts.minLength ?? 1) ? raw : undefined),
     ),
 
   int: (name: string, opts: Common<number> & { min?: number; max?: number } = {}) =>
@@ -86,27 +92,26 @@ export const env = {
     }),
 
   url: (name: string, opts: Common<string> & { protocols?: string[] } = {}) =>
-    reader<string | undefined>(
-      name,
-      opts,
-      `a URL${opts.protocols ? ` (${opts.protocols.join(', ')})` : ''}`,
-      (raw) => {
-        try {
-          const u = new URL(raw)
-          if (opts.protocols && !opts.protocols.includes(u.protocol.replace(/:$/, ''))) return undefined
-          return raw
-        } catch {
-          return undefined
-        }
-      },
-    ),
+    reader<string | undefined>(name, opts, `a URL${opts.protocols ? ` (${opts.protocols.join(', ')})` : ''}`, (raw) => {
+      try {
+        const u = new URL(raw)
+        if (opts.protocols && !opts.protocols.includes(u.protocol.replace(/:$/, ''))) return undefined
+        return raw
+      } catch {
+        return undefined
+      }
+    }),
 
   list: (name: string, opts: Common<string[]> = {}) =>
     reader<string[]>(
       name,
       { default: [], ...opts },
       'a comma-separated list',
-      (raw) => raw.split(',').map((s) => s.trim()).filter(Boolean),
+      (raw) =>
+        raw
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean),
       (v) => v.join(','),
     ),
 
@@ -116,14 +121,25 @@ export const env = {
     ),
 
   /** A reader with custom parsing: `parse` throws or returns undefined for a bad value. */
-  custom: <T>(name: string, expected: string, parse: (raw: string) => T, opts: Common<T> & { show?: (v: T) => string; secret?: boolean } = {}) =>
-    reader<T>(name, opts, expected, (raw) => {
-      try {
-        return parse(raw)
-      } catch {
-        return undefined
-      }
-    }, opts.show),
+  custom: <T>(
+    name: string,
+    expected: string,
+    parse: (raw: string) => T,
+    opts: Common<T> & { show?: (v: T) => string; secret?: boolean } = {},
+  ) =>
+    reader<T>(
+      name,
+      opts,
+      expected,
+      (raw) => {
+        try {
+          return parse(raw)
+        } catch {
+          return undefined
+        }
+      },
+      opts.show,
+    ),
 }
 
 /** Reads every variable of `shape`; collects all failures before throwing one ConfigError. */

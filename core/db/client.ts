@@ -51,7 +51,9 @@ export async function openDatabase(options: OpenDatabaseOptions = {}): Promise<D
     await sql`select 1`
   } catch (err) {
     await sql.end({ timeout: 0 }).catch(() => {})
-    throw new Error(`Cannot connect to DATABASE_URL (${describeUrl(options.url)}): ${(err as Error).message}`, { cause: err })
+    throw new Error(`Cannot connect to DATABASE_URL (${describeUrl(options.url)}): ${(err as Error).message}`, {
+      cause: err,
+    })
   }
   logger.debug('database open', { kind: 'postgres', target: describeUrl(options.url) })
   let closed: Promise<void> | undefined

@@ -12,7 +12,9 @@ export type WorkerRequest =
   | { id: number; type: 'dump' }
   | { id: number; type: 'close' }
 
-export type WorkerReply = { id: number; ok: true; dump?: ArrayBuffer } | { id: number; ok: false; error: { name: string; message: string; stack?: string } }
+export type WorkerReply =
+  | { id: number; ok: true; dump?: ArrayBuffer }
+  | { id: number; ok: false; error: { name: string; message: string; stack?: string } }
 
 declare const self: {
   onmessage: ((event: MessageEvent<WorkerRequest>) => void) | null
@@ -46,6 +48,11 @@ self.onmessage = (event) => {
   const m = event.data
   handle(m).then(
     (dump) => self.postMessage({ id: m.id, ok: true, dump }, dump ? [dump] : []),
-    (err: Error) => self.postMessage({ id: m.id, ok: false, error: { name: err?.name ?? 'Error', message: String(err?.message ?? err), stack: err?.stack } }),
+    (err: Error) =>
+      self.postMessage({
+        id: m.id,
+        ok: false,
+        error: { name: err?.name ?? 'Error', message: String(err?.message ?? err), stack: err?.stack },
+      }),
   )
 }

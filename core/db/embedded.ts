@@ -28,7 +28,8 @@ export async function openEmbedded(options: EmbeddedOptions = {}): Promise<Embed
   const logger = options.logger ?? silentLogger
   const cleanups: (() => Promise<unknown>)[] = []
   const cleanup = async () => {
-    for (const fn of cleanups.splice(0).reverse()) await fn().catch((err) => logger.warn('embedded database cleanup failed', { error: err }))
+    for (const fn of cleanups.splice(0).reverse())
+      await fn().catch((err) => logger.warn('embedded database cleanup failed', { error: err }))
   }
   try {
     let pgDir: string | undefined
@@ -38,7 +39,10 @@ export async function openEmbedded(options: EmbeddedOptions = {}): Promise<Embed
       pgDir = join(options.dataDir, 'pg')
     }
     const started = performance.now()
-    const engine = process.platform === 'win32' ? await inProcessOnPort(pgDir, options.loadDataDir) : await onSocket(pgDir, options.loadDataDir)
+    const engine =
+      process.platform === 'win32'
+        ? await inProcessOnPort(pgDir, options.loadDataDir)
+        : await onSocket(pgDir, options.loadDataDir)
     cleanups.push(engine.close)
 
     const sql = postgres({
@@ -89,7 +93,8 @@ async function onSocket(dataDir: string | undefined, load: Blob | undefined): Pr
   const path = join(socketDir, '.s.PGSQL.5432')
   const removeDir = () => rm(socketDir, { recursive: true, force: true })
   try {
-    const engine = typeof Bun !== 'undefined' ? await inWorker(path, dataDir, load) : await inProcess({ path }, dataDir, load)
+    const engine =
+      typeof Bun !== 'undefined' ? await inWorker(path, dataDir, load) : await inProcess({ path }, dataDir, load)
     return { ...engine, close: () => engine.close().finally(removeDir) }
   } catch (err) {
     await removeDir()
@@ -102,9 +107,16 @@ async function inProcessOnPort(dataDir: string | undefined, load: Blob | undefin
   return inProcess({ host: '127.0.0.1', port: 0 }, dataDir, load)
 }
 
-async function inProcess(at: { path: string } | { host: string; port: number }, dataDir: string | undefined, load: Blob | undefined): Promise<Engine> {
+async function inProcess(
+  at: { path: string } | { host: string; port: number },
+  dataDir: string | undefined,
+  load: Blob | undefined,
+): Promise<Engine> {
   // Loaded here only: on Bun the main thread never needs PGlite's code (the worker has it).
-  const [{ PGlite }, { PGLiteSocketServer }] = await Promise.all([import('@electric-sql/pglite'), import('@electric-sql/pglite-socket')])
+  const [{ PGlite }, { PGLiteSocketServer }] = await Promise.all([
+    import('@electric-sql/pglite'),
+    import('@electric-sql/pglite-socket'),
+  ])
   const pg = await PGlite.create({ dataDir, loadDataDir: load })
   try {
     // docs/performance-notes.md#pglite-takes-exactly-one-connection: PGlite is one backend session; a second client would interleave its protocol

@@ -19,7 +19,8 @@ async function source(namespace: string, files: Record<string, string>): Promise
   return { namespace, dir }
 }
 
-const regclass = async (db: Database, name: string) => (await db.sql<{ r: string | null }[]>`select to_regclass(${name})::text as r`)[0]!.r
+const regclass = async (db: Database, name: string) =>
+  (await db.sql<{ r: string | null }[]>`select to_regclass(${name})::text as r`)[0]!.r
 
 let db: TestDatabase
 beforeEach(async () => {
@@ -33,11 +34,16 @@ describe('migrate', () => {
       '0002_second.sql': 'insert into alpha_log (step) values (2);',
       '0001_first.sql': 'create table alpha_log (step int not null);\ninsert into alpha_log (step) values (1);',
     })
-    const b = await source('beta', { '0001_uses_alpha.sql': 'insert into alpha_log (step) values (3);', 'README.md': 'ignored' })
+    const b = await source('beta', {
+      '0001_uses_alpha.sql': 'insert into alpha_log (step) values (3);',
+      'README.md': 'ignored',
+    })
     const first = await migrate(db.sql, [a, b])
     expect(first.applied).toEqual(['alpha/0001_first.sql', 'alpha/0002_second.sql', 'beta/0001_uses_alpha.sql'])
     expect((await db.sql`select step from alpha_log order by step`).map((r) => r.step)).toEqual([1, 2, 3])
-    const ledger = await db.sql<{ id: string; checksum: string; applied_at: Date }[]>`select * from omnistack_migrations order by id`
+    const ledger = await db.sql<
+      { id: string; checksum: string; applied_at: Date }[]
+    >`select * from omnistack_migrations order by id`
     expect(ledger.map((r) => r.id)).toEqual(first.applied)
     expect(ledger[0]!.checksum).toMatch(/^[0-9a-f]{64}$/)
     expect(ledger[0]!.applied_at).toBeInstanceOf(Date)
@@ -74,7 +80,8 @@ describe('migrate', () => {
   it('fails on broken SQL naming the file, the line and the database message, applying nothing of it', async () => {
     const a = await source('zeta', {
       '0001_ok.sql': 'create table zeta_ok (id int);',
-      '0002_broken.sql': 'create table zeta_half (id int);\ninsert into zeta_ok values (1);\ncreate tabel oops (id int);\n',
+      '0002_broken.sql':
+        'create table zeta_half (id int);\ninsert into zeta_ok values (1);\ncreate tabel oops (id int);\n',
       '0003_after.sql': 'create table zeta_after (id int);',
     })
     const err = await migrate(db.sql, [a]).then(
@@ -97,7 +104,9 @@ describe('migrate', () => {
     await expect(migrate(db.sql, [await source('eta', { '1_bad.sql': 'select 1;' })])).rejects.toThrow(
       'Migration eta/1_bad.sql: name must match NNNN_snake_name.sql',
     )
-    await expect(migrate(db.sql, [{ namespace: 'theta', dir: join(root, 'missing') }])).rejects.toThrow(/Migrations of "theta": cannot read/)
+    await expect(migrate(db.sql, [{ namespace: 'theta', dir: join(root, 'missing') }])).rejects.toThrow(
+      /Migrations of "theta": cannot read/,
+    )
     const s = await source('iota', { '0001_a.sql': 'select 1;' })
     await expect(migrate(db.sql, [s, s])).rejects.toThrow('Migration iota/0001_a.sql is listed twice')
   })
@@ -107,7 +116,8 @@ describe('migrate', () => {
     const files: Record<string, string> = { '0001_log.sql': 'create table race_log (id text not null);' }
     for (let i = 2; i <= 8; i++) {
       const id = String(i).padStart(4, '0')
-      files[`${id}_step.sql`] = `create table race_${i} (id int);\ninsert into race_log values ('${id}');\nselect pg_sleep(0.02);`
+      files[`${id}_step.sql`] =
+        `create table race_${i} (id int);\ninsert into race_log values ('${id}');\nselect pg_sleep(0.02);`
     }
     const a = await source('race', files)
     // A real server gets two separate pools, as two replicas would. PGlite admits one
@@ -117,7 +127,15 @@ describe('migrate', () => {
       const [x, y] = await Promise.all([migrate(db.sql, [a]), migrate(other.sql, [a])])
       const all = [...x.applied, ...y.applied].sort()
       expect(all).toEqual(Object.keys(files).map((f) => `race/${f}`))
-      expect((await db.sql`select id from race_log order by id`).map((r) => r.id)).toEqual(['0002', '0003', '0004', '0005', '0006', '0007', '0008'])
+      expect((await db.sql`select id from race_log order by id`).map((r) => r.id)).toEqual([
+        '0002',
+        '0003',
+        '0004',
+        '0005',
+        '0006',
+        '0007',
+        '0008',
+      ])
       expect((await db.sql`select count(*)::int as c from omnistack_migrations`)[0]!.c).toBe(8)
     } finally {
       if (other !== db) await other.close()

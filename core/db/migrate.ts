@@ -41,7 +41,8 @@ export async function listMigrationFiles(sources: MigrationSource[]): Promise<Mi
     const sqlNames = names.filter((n) => n.endsWith('.sql')).sort()
     for (const name of sqlNames) {
       // A misnamed file would otherwise be skipped silently, or run out of order.
-      if (!FILE_NAME.test(name)) throw new Error(`Migration ${source.namespace}/${name}: name must match NNNN_snake_name.sql`)
+      if (!FILE_NAME.test(name))
+        throw new Error(`Migration ${source.namespace}/${name}: name must match NNNN_snake_name.sql`)
       const text = (await readFile(join(dir, name), 'utf8')).replace(/\r\n/g, '\n')
       const checksum = createHash('sha256').update(text).digest('hex')
       files.push({ id: `${source.namespace}/${name}`, checksum, sql: text })

@@ -43,7 +43,10 @@ async function walk(owner: string, limit: number) {
 }
 
 const expectValidation = async (p: Promise<unknown>, field: string) => {
-  const err = await p.then(() => undefined, (e: unknown) => e)
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  )
   expect(err).toBeInstanceOf(AppError)
   expect((err as AppError).errorCode).toBe('VALIDATION_ERROR')
   expect((err as AppError).details).toMatchObject({ field })
@@ -117,7 +120,14 @@ describe('paged: after cursor', () => {
 
   it('rejects a cursor it did not write with 422 on `after`', async () => {
     const b64 = (s: string) => Buffer.from(s).toString('base64url')
-    for (const after of ['not base64!', b64('no-separator'), b64('12x~' + crypto.randomUUID()), b64('123~not-a-uuid'), b64('~'), 'x'.repeat(500)]) {
+    for (const after of [
+      'not base64!',
+      b64('no-separator'),
+      b64('12x~' + crypto.randomUUID()),
+      b64('123~not-a-uuid'),
+      b64('~'),
+      'x'.repeat(500),
+    ]) {
       await expectValidation(list('a', { skip: 0, limit: 5, after }), 'after')
     }
     // A text id column accepts any id, but not an empty one.

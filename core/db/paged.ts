@@ -67,7 +67,8 @@ const BASE64URL = /^[A-Za-z0-9_-]{1,400}$/
 
 /** Parses a cursor; anything but one this module wrote is 422 VALIDATION_ERROR on `after`. */
 export function decodeCursor(after: string, idType: 'uuid' | 'text' = 'uuid'): Cursor {
-  const bad = () => validation('after', 'after is not a cursor this list handed out (use next_after from the previous page)')
+  const bad = () =>
+    validation('after', 'after is not a cursor this list handed out (use next_after from the previous page)')
   if (!BASE64URL.test(after)) throw bad()
   const text = Buffer.from(after, 'base64url').toString('utf8')
   const at = text.indexOf('~')
@@ -89,7 +90,8 @@ export async function paged<T extends object>(sql: Sql, spec: PagedSpec, query: 
   const sortKey = spec.sortKey ?? 'created_at'
   const cap = spec.cap ?? COUNT_CAP
   const where = spec.where ?? sql`true`
-  if (after !== undefined && skip > 0) throw validation('skip', 'skip and after cannot be combined: after already says where the page starts')
+  if (after !== undefined && skip > 0)
+    throw validation('skip', 'skip and after cannot be combined: after already says where the page starts')
   const cursor = after === undefined ? undefined : decodeCursor(after, spec.idType)
 
   const key = sql(sortKey)

@@ -10,12 +10,7 @@ export class AppError extends Error {
   /** Extra response headers (Retry-After, WWW-Authenticate ...). */
   readonly headers: Record<string, string>
 
-  constructor(
-    code: ErrorCode,
-    message?: string,
-    details: ErrorDetails = {},
-    headers: Record<string, string> = {},
-  ) {
+  constructor(code: ErrorCode, message?: string, details: ErrorDetails = {}, headers: Record<string, string> = {}) {
     super(message ?? ERROR_CODES[code].message)
     this.name = 'AppError'
     // docs/performance-notes.md#elysia-replaces-an-errors-code: Elysia replaces `code` in onError when the error has a `code` field, so the
@@ -27,8 +22,7 @@ export class AppError extends Error {
   }
 }
 
-export const badRequest = (message: string, details?: ErrorDetails) =>
-  new AppError('BAD_REQUEST', message, details)
+export const badRequest = (message: string, details?: ErrorDetails) => new AppError('BAD_REQUEST', message, details)
 
 export const unauthenticated = (message = 'Missing or invalid token', details?: ErrorDetails) =>
   new AppError('AUTHENTICATION_ERROR', message, details, { 'WWW-Authenticate': 'Bearer' })
@@ -38,14 +32,9 @@ export const forbidden = (message = 'Access denied', details?: ErrorDetails) =>
 
 /** docs/errors.md#not_found: someone else's resource is reported exactly like a missing one. */
 export const notFound = (resource: string, id?: string | number) =>
-  new AppError(
-    'NOT_FOUND',
-    `${resource} not found`,
-    id === undefined ? { resource } : { resource, id: String(id) },
-  )
+  new AppError('NOT_FOUND', `${resource} not found`, id === undefined ? { resource } : { resource, id: String(id) })
 
-export const conflict = (message: string, details?: ErrorDetails) =>
-  new AppError('CONFLICT', message, details)
+export const conflict = (message: string, details?: ErrorDetails) => new AppError('CONFLICT', message, details)
 
 /** 422 with the first failing field (docs/errors.md#validation_error: details.field and details.errors). */
 export const validation = (field: string, message: string) =>

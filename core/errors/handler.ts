@@ -7,7 +7,11 @@ import { isDependencyUnavailable, UNAVAILABLE_RETRY_AFTER_SECONDS } from './unav
  * The v2 `meta` of an error body, with the fields of core/http/envelope.ts's Meta. Built here:
  * core/errors sits below core/http in the layers (http throws AppErrors), so it cannot import it.
  */
-const meta = (requestId: string) => ({ request_id: requestId, timestamp: new Date().toISOString(), version: 'v2' as const })
+const meta = (requestId: string) => ({
+  request_id: requestId,
+  timestamp: new Date().toISOString(),
+  version: 'v2' as const,
+})
 
 export interface ErrorView {
   status: number
@@ -106,7 +110,14 @@ export function toErrorView(
   // Elysia's status() errors and framework errors that carry a 4xx status.
   const status = (error as { status?: unknown })?.status
   if (typeof status === 'number' && status >= 400 && status < 500) {
-    const code = status === 404 ? 'NOT_FOUND' : status === 413 ? 'PAYLOAD_TOO_LARGE' : status === 405 ? 'METHOD_NOT_ALLOWED' : 'BAD_REQUEST'
+    const code =
+      status === 404
+        ? 'NOT_FOUND'
+        : status === 413
+          ? 'PAYLOAD_TOO_LARGE'
+          : status === 405
+            ? 'METHOD_NOT_ALLOWED'
+            : 'BAD_REQUEST'
     return simple(status, code, code === 'BAD_REQUEST' ? 'Invalid request' : code.replace(/_/g, ' ').toLowerCase())
   }
   logger.error('unhandled error', { request_id: requestId, error })

@@ -39,7 +39,8 @@ export function createEventBus(options: EventBusOptions): EventBus {
       queueMicrotask(() => {
         try {
           const r = handler(payload, meta)
-          if (r && typeof (r as Promise<void>).then === 'function') (r as Promise<void>).then(undefined, (err) => fail(meta, err))
+          if (r && typeof (r as Promise<void>).then === 'function')
+            (r as Promise<void>).then(undefined, (err) => fail(meta, err))
         } catch (err) {
           fail(meta, err)
         }

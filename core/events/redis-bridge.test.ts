@@ -7,7 +7,6 @@ import type { EventBus, EventMeta } from './types.ts'
 const SHARED_URL = 'redis://127.0.0.1:6379'
 const run = crypto.randomUUID().slice(0, 8)
 
-
 /** Subscribers the server counts on a channel: the moment every bus is listening. */
 const subscribers = async (admin: Redis, channel: string) => {
   const reply = (await admin.call('PUBSUB', 'NUMSUB', channel)) as [string, number]
@@ -146,7 +145,10 @@ describe('event bus during a Redis outage (own redis-server)', () => {
     try {
       await until(() => lines.some((l) => l.level === 'INFO'))
       expect(await subscribers(probe, channel)).toBe(1)
-      await probe.publish(channel, JSON.stringify({ v: 1, id: 'x', name: 'user.changed', origin: 'elsewhere', payload: { id: 'remote' } }))
+      await probe.publish(
+        channel,
+        JSON.stringify({ v: 1, id: 'x', name: 'user.changed', origin: 'elsewhere', payload: { id: 'remote' } }),
+      )
       await until(() => got.length === 2)
       expect(got[1]!.payload).toEqual({ id: 'remote' })
     } finally {

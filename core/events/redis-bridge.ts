@@ -132,7 +132,14 @@ export function createRedisBridge(options: RedisBridgeOptions): RedisBridge {
     async close() {
       closed = true
       await Promise.all(
-        [pub, sub].map((c) => (c.status === 'ready' ? c.quit().then(() => {}, () => c.disconnect()) : c.disconnect())),
+        [pub, sub].map((c) =>
+          c.status === 'ready'
+            ? c.quit().then(
+                () => {},
+                () => c.disconnect(),
+              )
+            : c.disconnect(),
+        ),
       )
     },
   }

@@ -41,7 +41,17 @@ describe('parseTrustedProxies', () => {
   })
 
   it('throws an error naming the bad entry', () => {
-    for (const bad of ['10.0.0.0/33', '10.0.0/8', 'proxy.local', '256.1.1.1', '10.0.0.0/', 'fd00::/129', '1:2:3:4:5:6:7:8:9', '1::2::3', '::ffff:10.0.0.0/64']) {
+    for (const bad of [
+      '10.0.0.0/33',
+      '10.0.0/8',
+      'proxy.local',
+      '256.1.1.1',
+      '10.0.0.0/',
+      'fd00::/129',
+      '1:2:3:4:5:6:7:8:9',
+      '1::2::3',
+      '::ffff:10.0.0.0/64',
+    ]) {
       expect(() => parseTrustedProxies(`127.0.0.1, ${bad}`)).toThrow(`"${bad}"`)
     }
     expect(() => parseTrustedProxies('10.0.0.0/33')).toThrow('TRUSTED_PROXIES')

@@ -100,7 +100,9 @@ function parseRange(entry: string): Range {
   const addr = parseAddr(slash < 0 ? entry : entry.slice(0, slash))
   const bitsText = slash < 0 ? undefined : entry.slice(slash + 1)
   if (!addr || (bitsText !== undefined && !/^\d{1,3}$/.test(bitsText))) {
-    throw new Error(`Invalid TRUSTED_PROXIES entry "${entry}": expected an IP address or CIDR such as 10.0.0.0/8 or fd00::/8`)
+    throw new Error(
+      `Invalid TRUSTED_PROXIES entry "${entry}": expected an IP address or CIDR such as 10.0.0.0/8 or fd00::/8`,
+    )
   }
   const mappedText = !addr.v6 && entry.includes(':')
   const width = addr.v6 ? 128 : 32
@@ -108,7 +110,9 @@ function parseRange(entry: string): Range {
   // ::ffff:10.0.0.0/104 is written in IPv6 bits but matched as IPv4.
   if (mappedText && bitsText !== undefined) bits -= 96
   if (bits < 0 || bits > width) {
-    throw new Error(`Invalid TRUSTED_PROXIES entry "${entry}": prefix length must be ${mappedText ? '96-128' : `0-${width}`}`)
+    throw new Error(
+      `Invalid TRUSTED_PROXIES entry "${entry}": prefix length must be ${mappedText ? '96-128' : `0-${width}`}`,
+    )
   }
   if (!addr.v6) {
     const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0
@@ -120,7 +124,7 @@ function parseRange(entry: string): Range {
 
 function inRanges(ranges: readonly Range[], a: Addr): boolean {
   for (const r of ranges) {
-    if (r.v6 ? a.v6 && (a.n & r.mask) === r.base : !a.v6 && ((a.n & r.mask) >>> 0) === r.base) return true
+    if (r.v6 ? a.v6 && (a.n & r.mask) === r.base : !a.v6 && (a.n & r.mask) >>> 0 === r.base) return true
   }
   return false
 }
@@ -131,7 +135,10 @@ const RANGES = new WeakMap<TrustedProxies, readonly Range[]>()
 
 /** Parses TRUSTED_PROXIES; unset or empty trusts nobody. Throws an Error naming a bad entry. */
 export function parseTrustedProxies(list: string | undefined): TrustedProxies {
-  const entries = (list ?? '').split(',').map((e) => e.trim()).filter(Boolean)
+  const entries = (list ?? '')
+    .split(',')
+    .map((e) => e.trim())
+    .filter(Boolean)
   if (entries.length === 0) return TRUST_NONE
   const ranges = entries.map(parseRange)
   const trusted: TrustedProxies = (ip) => {

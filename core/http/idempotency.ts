@@ -36,7 +36,8 @@ const ABANDONED_AFTER = '5 minutes'
 export function createIdempotency(sql: Sql, ttlHours: number): Idempotency {
   return {
     validateKey(key) {
-      if (!KEY.test(key)) throw validation('Idempotency-Key', 'Idempotency-Key must be 1-255 printable ASCII characters')
+      if (!KEY.test(key))
+        throw validation('Idempotency-Key', 'Idempotency-Key must be 1-255 printable ASCII characters')
     },
     async reserve(userId, key, method, path, hash) {
       const taken = await sql`
@@ -69,7 +70,8 @@ export function createIdempotency(sql: Sql, ttlHours: number): Idempotency {
       await sql`delete from idempotency_keys where user_id = ${userId} and key = ${key} and status_code is null`
     },
     async purgeExpired() {
-      const rows = await sql`delete from idempotency_keys where created_at < now() - make_interval(hours => ${ttlHours}) returning 1`
+      const rows =
+        await sql`delete from idempotency_keys where created_at < now() - make_interval(hours => ${ttlHours}) returning 1`
       return rows.length
     },
   }
@@ -110,13 +112,18 @@ export function idempotencyStages(store: Idempotency, options: { maxJsonBytes: n
     const userId = x.principal!.user.id
     let stored: string | undefined
     if (x.failed || x.status >= 500) stored = undefined
-    else if (x.response) stored = x.replayBody // a stream or hand-built Response is kept only as named by replayAs()
+    else if (x.response)
+      stored = x.replayBody // a stream or hand-built Response is kept only as named by replayAs()
     else stored = x.body ?? ''
     if (stored === undefined) {
-      return store.release(userId, key).catch((err) => options.logger.warn('idempotency release failed', { request_id: x.id, error: err }))
+      return store
+        .release(userId, key)
+        .catch((err) => options.logger.warn('idempotency release failed', { request_id: x.id, error: err }))
     }
     // If storing fails the answer still stands; the reservation stays open until it counts as abandoned.
-    return store.complete(userId, key, x.status, stored).catch((err) => options.logger.error('idempotency completion failed', { request_id: x.id, error: err }))
+    return store
+      .complete(userId, key, x.status, stored)
+      .catch((err) => options.logger.error('idempotency completion failed', { request_id: x.id, error: err }))
   }
 
   return { reserve, settle }

@@ -12,7 +12,8 @@ export function jsonDepth(text: string, max: number): number {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i)
     if (inString) {
-      if (c === 92) i++ // backslash: the next character is escaped
+      if (c === 92)
+        i++ // backslash: the next character is escaped
       else if (c === 34) inString = false
       continue
     }

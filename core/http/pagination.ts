@@ -28,13 +28,17 @@ export interface PageQuery {
   after?: string
 }
 
-
 /** The largest `skip` (docs/pagination.md): deeper pages use the `after` cursor, which costs what the first page does. */
 export const MAX_SKIP = 100_000
 
 /** Query schema fragment; spread into a route's query: t.Object({ ...pageQuery, search: ... }). */
 export const pageQuery = {
-  skip: t.Integer({ minimum: 0, maximum: MAX_SKIP, default: 0, description: `Items to skip, at most ${MAX_SKIP} (not with \`after\`; deeper pages use it)` }),
+  skip: t.Integer({
+    minimum: 0,
+    maximum: MAX_SKIP,
+    default: 0,
+    description: `Items to skip, at most ${MAX_SKIP} (not with \`after\`; deeper pages use it)`,
+  }),
   limit: t.Integer({ minimum: 1, maximum: 100, default: 20, description: 'Max items (1-100)' }),
   after: t.Optional(
     t.String({
@@ -46,7 +50,6 @@ export const pageQuery = {
   ),
 }
 
-
 /**
  * A list result; the core renders it raw in v1 and as data + meta.pagination in v2.
  * `total` is a count, or the PageInfo of a paged query (core/db/paged.ts).
@@ -57,7 +60,12 @@ export function page<T>(items: T[], total: number | string | PageInfo, query: Pa
     // This list does not page by cursor: answering its first page would silently repeat rows.
     throw validation('after', 'This list does not support the after cursor; use skip')
   }
-  const result: Page<T> = { items, total: Number(typeof total === 'object' ? total.total : total), skip: query.skip, limit: query.limit }
+  const result: Page<T> = {
+    items,
+    total: Number(typeof total === 'object' ? total.total : total),
+    skip: query.skip,
+    limit: query.limit,
+  }
   if (info?.total_exact === false) result.total_exact = false
   if (info?.next_after) result.next_after = info.next_after
   Object.defineProperty(result, PAGE_MARK, { value: true })
@@ -72,7 +80,9 @@ export function isPage(value: unknown): value is Page<unknown> {
   if (typeof value !== 'object' || value === null) return false
   if (PAGE_MARK in value) return true
   const v = value as Partial<Page<unknown>>
-  return Array.isArray(v.items) && typeof v.total === 'number' && typeof v.skip === 'number' && typeof v.limit === 'number'
+  return (
+    Array.isArray(v.items) && typeof v.total === 'number' && typeof v.skip === 'number' && typeof v.limit === 'number'
+  )
 }
 
 /** meta.pagination of a v2 list: the v1 fields but items, with the same optional ones. */

@@ -103,7 +103,11 @@ export class Exchange implements RequestState {
    * authenticated request's bookkeeping, and only public routes and audits need it.
    */
   get ip(): string {
-    return (this.address ??= clientIp(typeof this.peer === 'function' ? this.peer() : this.peer, this.request.headers.get('x-forwarded-for'), this.trusted))
+    return (this.address ??= clientIp(
+      typeof this.peer === 'function' ? this.peer() : this.peer,
+      this.request.headers.get('x-forwarded-for'),
+      this.trusted,
+    ))
   }
 }
 

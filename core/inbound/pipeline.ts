@@ -9,7 +9,13 @@ import { maskSecrets } from './mask.ts'
 export type Tx = postgres.TransactionSql<{}>
 /** `rejected`: verified, but its content failed the provider's shape check; stored, answered 400, never applied nor retried. */
 export type InboundStatus = 'applied' | 'ignored' | 'unmatched' | 'failed' | 'rejected'
-export const INBOUND_STATUSES = ['applied', 'ignored', 'unmatched', 'failed', 'rejected'] as const satisfies readonly InboundStatus[]
+export const INBOUND_STATUSES = [
+  'applied',
+  'ignored',
+  'unmatched',
+  'failed',
+  'rejected',
+] as const satisfies readonly InboundStatus[]
 
 /** The first field of a verified payload that has not the shape its applier reads (`data.object`, `message.data`). */
 export interface Malformed {
@@ -113,7 +119,8 @@ export interface InboundPipeline {
 }
 
 export const RETRY_JOB = 'core.retry-inbound-event'
-const LIST_COLUMNS = 'id, provider, event_id, type, status, subject, user_id, environment, occurred_at, note, error, attempts, received_at, processed_at'
+const LIST_COLUMNS =
+  'id, provider, event_id, type, status, subject, user_id, environment, occurred_at, note, error, attempts, received_at, processed_at'
 
 export function createInboundPipeline(deps: { sql: Sql; jobs: JobQueue; logger: Logger }): InboundPipeline {
   const { sql, jobs, logger } = deps
@@ -169,13 +176,22 @@ export function createInboundPipeline(deps: { sql: Sql; jobs: JobQueue; logger: 
 
   /** The effect rolled back: keep the event as failed and schedule a retry. */
   const recordFailure = async (e: InboundEvent, err: unknown) => {
-    logger.error('inbound event could not be applied', { provider: e.provider, event_id: e.eventId, type: e.type, error: err })
+    logger.error('inbound event could not be applied', {
+      provider: e.provider,
+      event_id: e.eventId,
+      type: e.type,
+      error: err,
+    })
     const id = await storeFailed(e, err)
     if (id) await scheduleRetry(id)
   }
 
   const scheduleRetry = (id: string) =>
-    jobs.enqueue(RETRY_JOB, { id }, { uniqueKey: id, runAt: new Date(Date.now() + 30_000), maxAttempts: 8, backoffMs: 30_000 })
+    jobs.enqueue(
+      RETRY_JOB,
+      { id },
+      { uniqueKey: id, runAt: new Date(Date.now() + 30_000), maxAttempts: 8, backoffMs: 30_000 },
+    )
 
   const get = async (id: string, tx: Sql | Tx = sql) => {
     if (!isUuid(id)) throw notFound('Inbound event', id)
@@ -185,7 +201,10 @@ export function createInboundPipeline(deps: { sql: Sql; jobs: JobQueue; logger: 
   }
 
   const failed = (e: { provider: string; eventId: string }) =>
-    new AppError('INTERNAL_ERROR', 'The event could not be applied; it is stored and will be retried', { provider: e.provider, event_id: e.eventId })
+    new AppError('INTERNAL_ERROR', 'The event could not be applied; it is stored and will be retried', {
+      provider: e.provider,
+      event_id: e.eventId,
+    })
 
   /** Prepares a delivery unless it was received (and not failed) before: duplicates cost no outbound call. */
   const prepareDelivery = async (e: InboundEvent): Promise<InboundEvent | ReceiveResult> => {
@@ -197,7 +216,13 @@ export function createInboundPipeline(deps: { sql: Sql; jobs: JobQueue; logger: 
     try {
       return { ...e, payload: await prepare(e.payload, e) }
     } catch (err) {
-      await recordFailure(e, err).catch((inner) => logger.error('storing a failed inbound event failed', { provider: e.provider, event_id: e.eventId, error: inner }))
+      await recordFailure(e, err).catch((inner) =>
+        logger.error('storing a failed inbound event failed', {
+          provider: e.provider,
+          event_id: e.eventId,
+          error: inner,
+        }),
+      )
       throw failed(e)
     }
   }
@@ -205,7 +230,12 @@ export function createInboundPipeline(deps: { sql: Sql; jobs: JobQueue; logger: 
   /** A verified event whose content cannot be used: stored rejected once, never applied nor retried. */
   const reject = async (e: InboundEvent, reason: unknown) => {
     const error = maskSecrets(reason)
-    logger.warn('inbound event rejected: its content cannot be used', { provider: e.provider, event_id: e.eventId, type: e.type, error })
+    logger.warn('inbound event rejected: its content cannot be used', {
+      provider: e.provider,
+      event_id: e.eventId,
+      type: e.type,
+      error,
+    })
     // payload is `not null`: a JSON null (a signed body of `null`) is kept wrapped.
     const payload = e.payload === null || e.payload === undefined ? { value: null } : e.payload
     await sql`
@@ -230,7 +260,10 @@ export function createInboundPipeline(deps: { sql: Sql; jobs: JobQueue; logger: 
       if (delivery.malformed) {
         const { field, message } = delivery.malformed
         await reject(delivery, `${field}: ${message}`)
-        throw badRequest(`Malformed ${delivery.provider} event: ${field} ${message}`, { provider: delivery.provider, field })
+        throw badRequest(`Malformed ${delivery.provider} event: ${field} ${message}`, {
+          provider: delivery.provider,
+          field,
+        })
       }
       const prepared = await prepareDelivery(delivery)
       if (!('provider' in prepared)) return prepared
@@ -250,7 +283,8 @@ export function createInboundPipeline(deps: { sql: Sql; jobs: JobQueue; logger: 
             // Received before (or right now by another replica, whose insert we waited for).
             const [existing] = await tx<StoredEvent[]>`
               select * from inbound_events where provider = ${e.provider} and event_id = ${e.eventId} for update`
-            if (existing!.status !== 'failed') return { id: existing!.id, status: existing!.status, duplicate: true, note: null }
+            if (existing!.status !== 'failed')
+              return { id: existing!.id, status: existing!.status, duplicate: true, note: null }
             row = existing!
             if (preparers.has(e.provider)) {
               // A redelivery of a failed event: apply (and keep) what was prepared just now.
@@ -263,7 +297,13 @@ export function createInboundPipeline(deps: { sql: Sql; jobs: JobQueue; logger: 
           return { id: row.id, status: outcome.status, duplicate: false, note: outcome.note ?? null }
         })
       } catch (err) {
-        await recordFailure(e, err).catch((inner) => logger.error('storing a failed inbound event failed', { provider: e.provider, event_id: e.eventId, error: inner }))
+        await recordFailure(e, err).catch((inner) =>
+          logger.error('storing a failed inbound event failed', {
+            provider: e.provider,
+            event_id: e.eventId,
+            error: inner,
+          }),
+        )
         throw failed(e)
       }
       runAfter(after)
@@ -272,11 +312,13 @@ export function createInboundPipeline(deps: { sql: Sql; jobs: JobQueue; logger: 
 
     reject,
 
-
     async retry(id) {
       const after: (() => unknown)[] = []
       const replayable = (row: StoredEvent) => {
-        if (row.status !== 'failed' && row.status !== 'unmatched') throw conflict(`Only failed or unmatched events can be replayed; this one is ${row.status}`, { status: row.status })
+        if (row.status !== 'failed' && row.status !== 'unmatched')
+          throw conflict(`Only failed or unmatched events can be replayed; this one is ${row.status}`, {
+            status: row.status,
+          })
       }
       /** Set while the preparer runs: whatever it throws (an upstream 502 too) is a failure to record. */
       let preparing = false
@@ -287,7 +329,13 @@ export function createInboundPipeline(deps: { sql: Sql; jobs: JobQueue; logger: 
         if (prepare) {
           replayable(current)
           preparing = true
-          prepared = { payload: await prepare(current.payload, { provider: current.provider, eventId: current.event_id, type: current.type }) }
+          prepared = {
+            payload: await prepare(current.payload, {
+              provider: current.provider,
+              eventId: current.event_id,
+              type: current.type,
+            }),
+          }
           preparing = false
         }
         await sql.begin(async (tx) => {

@@ -43,7 +43,15 @@ describe('job queue', () => {
     expect(await q.runDue()).toBe(0)
     expect(seen).toEqual([[{ to: 'a@example.com' }, 1, 'mail.send']])
     const job = (await q.get(id))!
-    expect(job).toMatchObject({ id, name: 'mail.send', queue: 'mail', state: 'completed', attempts: 1, max_attempts: 5, last_error: null })
+    expect(job).toMatchObject({
+      id,
+      name: 'mail.send',
+      queue: 'mail',
+      state: 'completed',
+      attempts: 1,
+      max_attempts: 5,
+      last_error: null,
+    })
     expect(job.completed_at).toBeInstanceOf(Date)
     expect(job.run_at).toBeInstanceOf(Date)
     // Payloads round-trip as JSON, a bare string included; none is null.
@@ -210,10 +218,19 @@ describe('job queue', () => {
     const mail = await q.list({ queue: 'mail', skip: 0, limit: 2 })
     expect(mail).toMatchObject({ total: 3, skip: 0, limit: 2 })
     expect(mail.items.map((j) => j.id)).toEqual([ids[2]!, ids[1]!])
-    expect((await q.list({ queue: 'mail.send', state: 'completed', skip: 0, limit: 20 })).items.map((j) => j.id)).toEqual([ids[1]!, ids[0]!])
+    expect(
+      (await q.list({ queue: 'mail.send', state: 'completed', skip: 0, limit: 20 })).items.map((j) => j.id),
+    ).toEqual([ids[1]!, ids[0]!])
     expect(await q.list({ queue: 'mail', skip: 10, limit: 5 })).toEqual({ items: [], total: 3, skip: 10, limit: 5 })
 
-    expect(await q.stats()).toEqual({ queued: 1, running: 0, failed: 0, dead: 1, completed_last_24h: 3, failed_last_24h: 1 })
+    expect(await q.stats()).toEqual({
+      queued: 1,
+      running: 0,
+      failed: 0,
+      dead: 1,
+      completed_last_24h: 3,
+      failed_last_24h: 1,
+    })
   })
 
   it('validates names, options and cron expressions up front', async () => {

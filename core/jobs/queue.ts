@@ -116,7 +116,8 @@ export interface JobQueueOptions {
   now?: () => Date
 }
 
-const COLUMNS = 'id, name, queue, state, payload, attempts, max_attempts, last_error, run_at, created_at, updated_at, completed_at'
+const COLUMNS =
+  'id, name, queue, state, payload, attempts, max_attempts, last_error, run_at, created_at, updated_at, completed_at'
 const LIVE = ['queued', 'running', 'failed']
 
 export function createJobQueue(options: JobQueueOptions): JobQueue {
@@ -140,15 +141,18 @@ export function createJobQueue(options: JobQueueOptions): JobQueue {
   })
   const warned = new Set<string>()
 
-  const view = (id: string) => sql.unsafe<JobView[]>(`select ${COLUMNS} from jobs where id = $1`, [id]).then((r) => r[0])
+  const view = (id: string) =>
+    sql.unsafe<JobView[]>(`select ${COLUMNS} from jobs where id = $1`, [id]).then((r) => r[0])
 
   return {
     async enqueue(name, payload, opts = {}) {
       if (!name) throw new Error('enqueue: a job name is required')
       const maxAttempts = opts.maxAttempts ?? 5
       const backoffMs = opts.backoffMs ?? 1000
-      if (!Number.isInteger(maxAttempts) || maxAttempts < 1) throw new Error(`enqueue ${name}: maxAttempts must be an integer >= 1`)
-      if (!Number.isInteger(backoffMs) || backoffMs < 0) throw new Error(`enqueue ${name}: backoffMs must be an integer >= 0`)
+      if (!Number.isInteger(maxAttempts) || maxAttempts < 1)
+        throw new Error(`enqueue ${name}: maxAttempts must be an integer >= 1`)
+      if (!Number.isInteger(backoffMs) || backoffMs < 0)
+        throw new Error(`enqueue ${name}: backoffMs must be an integer >= 0`)
       if (!handlers.has(name) && !warned.has(name)) {
         warned.add(name)
         logger.warn('job enqueued without a registered handler; it stays queued until one is', { job: name })
@@ -216,7 +220,8 @@ export function createJobQueue(options: JobQueueOptions): JobQueue {
           [id],
         )
       } catch (err) {
-        if ((err as { code?: string }).code === '23505') throw conflict('Another live job has the same unique key', { id })
+        if ((err as { code?: string }).code === '23505')
+          throw conflict('Another live job has the same unique key', { id })
         throw err
       }
       if (rows[0]) {
@@ -225,7 +230,10 @@ export function createJobQueue(options: JobQueueOptions): JobQueue {
       }
       const [current] = await db.unsafe<{ state: string }[]>('select state from jobs where id = $1', [id])
       if (!current) throw notFound('Job', id)
-      throw conflict(`Only failed or dead jobs can be retried; this job is ${current.state}`, { id, state: current.state })
+      throw conflict(`Only failed or dead jobs can be retried; this job is ${current.state}`, {
+        id,
+        state: current.state,
+      })
     },
 
     async stats() {

@@ -40,7 +40,9 @@ export function nextTick(cron: string, date: Date): Date {
 
 /** The latest tick at or before `date`. */
 export function latestTick(cron: string, date: Date): Date {
-  return CronExpressionParser.parse(cron, { currentDate: new Date(date.getTime() + 1), tz: 'UTC' }).prev().toDate()
+  return CronExpressionParser.parse(cron, { currentDate: new Date(date.getTime() + 1), tz: 'UTC' })
+    .prev()
+    .toDate()
 }
 
 export function createScheduler(sql: Sql, logger: Logger): Scheduler {
@@ -73,7 +75,8 @@ export function createScheduler(sql: Sql, logger: Logger): Scheduler {
           returning id`
         // Advanced only once the insert went through: a failed insert is retried next poll.
         e.next = nextTick(e.cron, now)
-        if (rows.length) logger.debug('scheduled job enqueued', { job: e.name, tick: tick.toISOString(), id: rows[0]!.id })
+        if (rows.length)
+          logger.debug('scheduled job enqueued', { job: e.name, tick: tick.toISOString(), id: rows[0]!.id })
       }
     },
   }

@@ -201,13 +201,17 @@ export function createWorker(o: WorkerOptions) {
       running = true
       nextReap = 0
       o.scheduler.start(o.now())
-      heartbeat = setInterval(() => {
-        if (!inFlight.size) return
-        const ids = [...inFlight.keys()]
-        sql`update jobs set locked_until = now() + ${lease}::interval
-            where id = any(${ids}::uuid[]) and locked_by = ${o.workerId} and state = 'running'`
-          .catch((err) => logger.error('job lease renewal failed', { error: err }))
-      }, Math.max(50, o.leaseMs / 3))
+      heartbeat = setInterval(
+        () => {
+          if (!inFlight.size) return
+          const ids = [...inFlight.keys()]
+          sql`update jobs set locked_until = now() + ${lease}::interval
+            where id = any(${ids}::uuid[]) and locked_by = ${o.workerId} and state = 'running'`.catch((err) =>
+            logger.error('job lease renewal failed', { error: err }),
+          )
+        },
+        Math.max(50, o.leaseMs / 3),
+      )
       loopDone = loop()
     },
     async stop() {
@@ -248,7 +252,12 @@ const SECRETS: [RegExp, string][] = [
 
 /** `Name: message`, secrets masked, at most 2000 characters; never the stack (logs get it). */
 export function describeError(err: unknown): string {
-  const text = err instanceof Error ? `${err.name}: ${err.message}` : typeof err === 'string' ? err : JSON.stringify(err) ?? String(err)
+  const text =
+    err instanceof Error
+      ? `${err.name}: ${err.message}`
+      : typeof err === 'string'
+        ? err
+        : (JSON.stringify(err) ?? String(err))
   return SECRETS.reduce((s, [re, to]) => s.replace(re, to), text).slice(0, 2000)
 }
 

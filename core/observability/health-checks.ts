@@ -20,7 +20,8 @@ export interface HealthChecks {
 
 class CheckTimeout extends Error {}
 
-const UNREACHABLE = /ECONNREFUSED|ECONNRESET|EHOSTUNREACH|ENOTFOUND|CONNECTION_|CONNECT_TIMEOUT|not writeable|closed|ended/i
+const UNREACHABLE =
+  /ECONNREFUSED|ECONNRESET|EHOSTUNREACH|ENOTFOUND|CONNECTION_|CONNECT_TIMEOUT|not writeable|closed|ended/i
 
 function reasonOf(err: unknown): FailureReason {
   if (err instanceof CheckTimeout) return 'timeout'

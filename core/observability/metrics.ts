@@ -30,12 +30,7 @@ export interface Metrics {
    * A gauge for a plugin, idempotent per name like `counter`. With `collect` (label-less gauges
    * only) the value is read at scrape time; a collect that throws keeps the previous value.
    */
-  gauge(
-    name: string,
-    help: string,
-    labelNames?: string[],
-    collect?: () => number | Promise<number>,
-  ): GaugeHandle
+  gauge(name: string, help: string, labelNames?: string[], collect?: () => number | Promise<number>): GaugeHandle
   /** The Prometheus text exposition of this app's registry. */
   render(): Promise<string>
   readonly contentType: string
@@ -112,20 +107,24 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   const renderRequests = () => {
     const total = `${prefix}http_requests_total`
     const hist = `${prefix}http_request_duration_seconds`
-    const lines = [
-      `# HELP ${total} HTTP requests by method, route template and status`,
-      `# TYPE ${total} counter`,
-    ]
+    const lines = [`# HELP ${total} HTTP requests by method, route template and status`, `# TYPE ${total} counter`]
     const all = [...series.values()].flat()
     for (const s of all) lines.push(`${total}{${s.labels}} ${s.count}`)
-    lines.push(`# HELP ${hist} HTTP request duration in seconds by method, route template and status`, `# TYPE ${hist} histogram`)
+    lines.push(
+      `# HELP ${hist} HTTP request duration in seconds by method, route template and status`,
+      `# TYPE ${hist} histogram`,
+    )
     for (const s of all) {
       let cumulative = 0
       DURATION_BUCKETS.forEach((le, i) => {
         cumulative += s.buckets[i]!
         lines.push(`${hist}_bucket{le="${le}",${s.labels}} ${cumulative}`)
       })
-      lines.push(`${hist}_bucket{le="+Inf",${s.labels}} ${s.count}`, `${hist}_sum{${s.labels}} ${s.sum}`, `${hist}_count{${s.labels}} ${s.count}`)
+      lines.push(
+        `${hist}_bucket{le="+Inf",${s.labels}} ${s.count}`,
+        `${hist}_sum{${s.labels}} ${s.sum}`,
+        `${hist}_count{${s.labels}} ${s.count}`,
+      )
     }
     return lines.join('\n') + '\n'
   }

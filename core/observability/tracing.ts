@@ -175,7 +175,6 @@ function sdkSpan(span: Span, method: string, active: Context): RequestSpan {
   }
 }
 
-
 /**
  * Disabled tracing: no SDK, no context; ids only so logs and traceresponse still correlate.
  * Ids are drawn on first use: a request that logs nothing and carried no traceparent never

@@ -21,7 +21,8 @@ export function createChannelRegistry(): ChannelRegistry {
   return {
     register(kind, owner, authorize) {
       const existing = owners.get(kind)
-      if (existing) throw new Error(`Channel kind "${kind}" of plugin "${owner}" is already owned by "${existing.owner}"`)
+      if (existing)
+        throw new Error(`Channel kind "${kind}" of plugin "${owner}" is already owned by "${existing.owner}"`)
       owners.set(kind, { owner, authorize })
     },
     async authorize(channel, principal) {

@@ -34,40 +34,42 @@ const objectBody = (rejectStrings: boolean) =>
 
 /** Context of /app and /admin routes: the bearer has been checked by the pipeline. */
 export function authedContext() {
-  return new Elysia()
-    .onTransform({ as: 'scoped' }, objectBody(true))
-    // Elysia decides what to prepare for a route (cookies, query, headers...) from its hooks'
-    // source: a context passed whole to a function reads as "uses everything", which would
-    // parse cookies on every request and make every handler async. Taking the context from
-    // `arguments` leaves that inference empty; the shared getter still goes on the context.
-    .derive({ as: 'scoped' }, function authed() {
-      const c = arguments[0] as { request: Request }
-      const s = stateOf(c.request)
-      // The client address is read from the socket only when a handler asks for it.
-      Object.defineProperty(c, 'clientIp', CLIENT_IP)
-      const principal = s.principal!
-      const context = { principal, user: principal.user, requestId: s.id }
-      return context as typeof context & { readonly clientIp: string }
-    })
-    .macro({
-      /** API-key scope the route needs (docs/auth.md#scopes); a session has every scope of its role. */
-      scope: (scope: string) => ({
-        beforeHandle({ request }) {
-          const principal = stateOf(request).principal!
-          if (!hasScope(principal, scope)) {
-            throw forbidden(`Missing scope ${scope}`, { required: scope, granted: grantedScopes(principal) })
-          }
-        },
-      }),
-      /** Minimum role: staff = agent, admin or superadmin. */
-      role: (role: 'staff' | 'admin' | 'superadmin') => ({
-        beforeHandle({ request }) {
-          const r: Role = stateOf(request).principal!.user.role
-          const ok = role === 'staff' ? isStaff(r) : role === 'admin' ? isAdmin(r) : r === 'superadmin'
-          if (!ok) throw forbidden(`Requires ${role} role`, { required_role: role })
-        },
-      }),
-    })
+  return (
+    new Elysia()
+      .onTransform({ as: 'scoped' }, objectBody(true))
+      // Elysia decides what to prepare for a route (cookies, query, headers...) from its hooks'
+      // source: a context passed whole to a function reads as "uses everything", which would
+      // parse cookies on every request and make every handler async. Taking the context from
+      // `arguments` leaves that inference empty; the shared getter still goes on the context.
+      .derive({ as: 'scoped' }, function authed() {
+        const c = arguments[0] as { request: Request }
+        const s = stateOf(c.request)
+        // The client address is read from the socket only when a handler asks for it.
+        Object.defineProperty(c, 'clientIp', CLIENT_IP)
+        const principal = s.principal!
+        const context = { principal, user: principal.user, requestId: s.id }
+        return context as typeof context & { readonly clientIp: string }
+      })
+      .macro({
+        /** API-key scope the route needs (docs/auth.md#scopes); a session has every scope of its role. */
+        scope: (scope: string) => ({
+          beforeHandle({ request }) {
+            const principal = stateOf(request).principal!
+            if (!hasScope(principal, scope)) {
+              throw forbidden(`Missing scope ${scope}`, { required: scope, granted: grantedScopes(principal) })
+            }
+          },
+        }),
+        /** Minimum role: staff = agent, admin or superadmin. */
+        role: (role: 'staff' | 'admin' | 'superadmin') => ({
+          beforeHandle({ request }) {
+            const r: Role = stateOf(request).principal!.user.role
+            const ok = role === 'staff' ? isStaff(r) : role === 'admin' ? isAdmin(r) : r === 'superadmin'
+            if (!ok) throw forbidden(`Requires ${role} role`, { required_role: role })
+          },
+        }),
+      })
+  )
 }
 
 /** Context of /public routes: no bearer required. */

@@ -148,7 +148,9 @@ export interface PluginDefinition<
   /** Runs once per app, after the plugins it depends on; returns the plugin's instance. */
   setup?: (
     ctx: PluginContext<InferConfig<S>, DepsOf<D, O>>,
-  ) => PluginInstance<Service, InferConfig<S>, DepsOf<D, O>> | Promise<PluginInstance<Service, InferConfig<S>, DepsOf<D, O>>>
+  ) =>
+    | PluginInstance<Service, InferConfig<S>, DepsOf<D, O>>
+    | Promise<PluginInstance<Service, InferConfig<S>, DepsOf<D, O>>>
 }
 
 /** A defined plugin; `Service` is carried for typed dependents and `app.service(plugin)`. */
@@ -160,7 +162,9 @@ export interface Plugin<S extends ConfigShape = any, Service = unknown> {
   readonly config?: S
   readonly migrations?: URL | string
   readonly uploadPaths?: readonly string[]
-  readonly setup?: (ctx: PluginContext<any, any>) => PluginInstance<Service, any, any> | Promise<PluginInstance<Service, any, any>>
+  readonly setup?: (
+    ctx: PluginContext<any, any>,
+  ) => PluginInstance<Service, any, any> | Promise<PluginInstance<Service, any, any>>
   /** Type-only: never set at runtime. */
   readonly __service?: Service
 }

@@ -32,7 +32,7 @@ export function createLimiter(store: RateLimitStore, defaultRule: RateRule, extr
   const sorted = [...extra].sort((a, b) => b.prefix.length - a.prefix.length)
   const byName = new Map([fallback, ...extra].map((c) => [c.name, c]))
   const matches = (path: string, prefix: string) =>
-    path === prefix || (path.startsWith(prefix) && path.charCodeAt(prefix.length) === 47 /* '/' */)
+    path === prefix || (path.startsWith(prefix) && path.charCodeAt(prefix.length) === 47) /* '/' */
   return {
     classify(path, method) {
       for (const e of EXEMPT) if (matches(path, e)) return undefined
@@ -62,8 +62,13 @@ export function rateHeaders(r: RateResult, into: Record<string, string> = {}): R
 
 /** 429 with Retry-After and details.retry_after (docs/rate-limits.md#headers-and-the-429). */
 export function rateLimitError(r: RateResult, message = 'Rate limit exceeded'): AppError {
-  return new AppError('RATE_LIMIT_EXCEEDED', message, { retry_after: r.retryAfter }, {
-    ...rateHeaders(r),
-    'retry-after': String(r.retryAfter),
-  })
+  return new AppError(
+    'RATE_LIMIT_EXCEEDED',
+    message,
+    { retry_after: r.retryAfter },
+    {
+      ...rateHeaders(r),
+      'retry-after': String(r.retryAfter),
+    },
+  )
 }

@@ -14,7 +14,18 @@ describe('parseRate', () => {
   })
 
   it('refuses anything else with the expected form in the message', () => {
-    for (const bad of ['abc', '', '60', '60/', '/minute', '0/minute', '-1/minute', '1.5/minute', '60/week', '60/minute/x']) {
+    for (const bad of [
+      'abc',
+      '',
+      '60',
+      '60/',
+      '/minute',
+      '0/minute',
+      '-1/minute',
+      '1.5/minute',
+      '60/week',
+      '60/minute/x',
+    ]) {
       expect(() => parseRate(bad)).toThrow(`expected N/second|minute|hour|day, got "${bad}"`)
     }
   })

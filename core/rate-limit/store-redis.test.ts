@@ -8,7 +8,6 @@ import type { RateLimitStore } from './types.ts'
 const SHARED_URL = 'redis://127.0.0.1:6379'
 const run = crypto.randomUUID().slice(0, 8)
 
-
 describe('redis rate-limit store (shared Redis)', () => {
   const prefix = `test:rl:${run}:`
   const stores: RateLimitStore[] = []

@@ -20,7 +20,8 @@ export function bunSockets(router: SocketRouter): BunSockets | undefined {
   if (router.endpoints.length === 0) return undefined
   const limits = mergeLimits(router.endpoints)
   const single = router.endpoints.length === 1 ? router.endpoints[0] : undefined
-  const endpointOf = (ws: ServerWebSocket<object>): SocketEndpoint<any> | undefined => single ?? router.endpointOf(ws.data)
+  const endpointOf = (ws: ServerWebSocket<object>): SocketEndpoint<any> | undefined =>
+    single ?? router.endpointOf(ws.data)
   const open = new Set<ServerWebSocket<object>>()
   let closing: { code: number; reason: string } | undefined
 

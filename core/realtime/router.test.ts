@@ -13,26 +13,30 @@ const echo = definePlugin({
   tag: { name: 'Echo WS' },
   setup: () => ({
     websocket: (s) => {
-    server = s
-    return {
-      path: '/echo-ws',
-      accept: ({ principal, version }) => {
-        if (principal.user.id === 'mallory') throw forbidden('Not you')
-        return { user: principal.user.id, version }
-      },
-      open: (ws) => {
-        ws.subscribe('all')
-        ws.send(JSON.stringify({ hello: ws.data }))
-      },
-      message: (ws, m) => void ws.publish('all', String(m)),
-    }
+      server = s
+      return {
+        path: '/echo-ws',
+        accept: ({ principal, version }) => {
+          if (principal.user.id === 'mallory') throw forbidden('Not you')
+          return { user: principal.user.id, version }
+        },
+        open: (ws) => {
+          ws.subscribe('all')
+          ws.send(JSON.stringify({ hello: ws.data }))
+        },
+        message: (ws, m) => void ws.publish('all', String(m)),
+      }
     },
   }),
 })
 const shout = definePlugin({
   name: 'shout-ws',
   setup: () => ({
-    websocket: () => ({ path: '/shout', accept: () => ({}), message: (ws, m) => void ws.send(String(m).toUpperCase()) }),
+    websocket: () => ({
+      path: '/shout',
+      accept: () => ({}),
+      message: (ws, m) => void ws.send(String(m).toUpperCase()),
+    }),
   }),
 })
 
@@ -104,14 +108,19 @@ describe('realtime router', () => {
       })
     })
     expect(raw.slice(0, 12)).toBe('HTTP/1.1 403')
-    expect(JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4)).error).toMatchObject({ code: 'AUTHORIZATION_ERROR', message: 'Not you' })
+    expect(JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4)).error).toMatchObject({
+      code: 'AUTHORIZATION_ERROR',
+      message: 'Not you',
+    })
     const ws = new WebSocket(`ws://127.0.0.1:${running.port}/api/v1/app/echo-ws?token=${token}`)
     const outcome = await new Promise((r) => ((ws.onopen = () => r('open')), (ws.onerror = () => r('refused'))))
     expect(outcome).toBe('refused')
   })
 
   it('refuses a forged upgrade marker on a plain request', async () => {
-    const res = await t.as('alice').get('/api/v1/app/echo-ws', { headers: { 'x-omnistack-upgrade': crypto.randomUUID() } })
+    const res = await t
+      .as('alice')
+      .get('/api/v1/app/echo-ws', { headers: { 'x-omnistack-upgrade': crypto.randomUUID() } })
     // Still a plain HTTP request: 426 Upgrade Required, never an upgrade.
     expect(res.status).toBe(426)
   })

@@ -31,7 +31,12 @@ export interface SocketRouter extends SocketServer {
   /** A runtime adapter's local fan-out; publish() reaches every attached server. Returns detach. */
   attach(server: SocketServer): () => void
   /** Mounts the endpoint's GET route under /api/{v}/app for every version (createApp). */
-  mount(root: AnyElysia, owners: Map<string, RouteOwner>, plugin: { name: string; tag?: RouteOwner['tag'] }, endpoint: SocketEndpoint<any>): void
+  mount(
+    root: AnyElysia,
+    owners: Map<string, RouteOwner>,
+    plugin: { name: string; tag?: RouteOwner['tag'] },
+    endpoint: SocketEndpoint<any>,
+  ): void
 }
 
 /** Carries the accept slot from accept() to the route; a random nonce, so a client cannot forge it. */
@@ -65,14 +70,22 @@ export function createSocketRouter(options: { handle: HandleFn; logger: Logger }
             { upgrade: 'websocket', connection: 'Upgrade' },
           )
         }
-        const data = await endpoint.accept({ principal, clientIp, requestId, version: stateOf(request).version, request })
+        const data = await endpoint.accept({
+          principal,
+          clientIp,
+          requestId,
+          version: stateOf(request).version,
+          request,
+        })
         slot.endpoint = endpoint
         slot.data = data
         // Never sent: the runtime answers 101 instead and copies these headers onto it.
         return new Response(null, { status: 200 })
       },
       {
-        query: t.Object({ token: t.Optional(t.String({ description: 'JWT or API key (browsers cannot set headers on WebSocket)' })) }),
+        query: t.Object({
+          token: t.Optional(t.String({ description: 'JWT or API key (browsers cannot set headers on WebSocket)' })),
+        }),
         detail: {
           summary: endpoint.detail?.summary ?? 'Open a WebSocket',
           description: endpoint.detail?.description ?? 'WebSocket upgrade; the token may be passed as `?token=`.',
@@ -120,14 +133,17 @@ export function createSocketRouter(options: { handle: HandleFn; logger: Logger }
       for (const s of servers) s.publish(topic, text)
     },
     mount(root, routeOwners, plugin, endpoint) {
-      if (!endpoint.path.startsWith('/')) throw new Error(`WebSocket path "${endpoint.path}" of plugin "${plugin.name}" must start with /`)
-      if (byPath.has(endpoint.path)) throw new Error(`WebSocket path /app${endpoint.path} is declared twice (plugin "${plugin.name}")`)
+      if (!endpoint.path.startsWith('/'))
+        throw new Error(`WebSocket path "${endpoint.path}" of plugin "${plugin.name}" must start with /`)
+      if (byPath.has(endpoint.path))
+        throw new Error(`WebSocket path /app${endpoint.path} is declared twice (plugin "${plugin.name}")`)
       byPath.set(endpoint.path, endpoint)
       endpoints.push(endpoint)
       for (const version of API_VERSIONS) {
         const before = root.routes.length
         root.use(new Elysia({ prefix: `/api/${version}/app` }).use(route(endpoint)))
-        for (const r of root.routes.slice(before)) routeOwners.set(`${r.method} ${r.path}`, { plugin: plugin.name, tag: plugin.tag, zone: 'app' })
+        for (const r of root.routes.slice(before))
+          routeOwners.set(`${r.method} ${r.path}`, { plugin: plugin.name, tag: plugin.tag, zone: 'app' })
       }
       options.logger.debug('websocket endpoint mounted', { plugin: plugin.name, path: `/api/{v}/app${endpoint.path}` })
     },

@@ -42,10 +42,13 @@ export function serve(app: App, options: ServeOptions = {}): RunningServer {
     websocket: sockets?.websocket as WebSocketHandler<object>,
     error: (err) => {
       app.logger.error('server error', { error: err })
-      return new Response(JSON.stringify({ error: { code: 'INTERNAL_ERROR', message: 'Internal server error', details: {} } }), {
-        status: 500,
-        headers: { 'content-type': 'application/json' },
-      })
+      return new Response(
+        JSON.stringify({ error: { code: 'INTERNAL_ERROR', message: 'Internal server error', details: {} } }),
+        {
+          status: 500,
+          headers: { 'content-type': 'application/json' },
+        },
+      )
     },
   })
 

@@ -33,7 +33,9 @@ describe('deno', () => {
 
   it('serves an authenticated v2 route with the envelope', async () => {
     const token = await signTestToken('deno-user')
-    const res = await fetch(`http://127.0.0.1:${child.port}/api/v2/app/echo/me`, { headers: { authorization: `Bearer ${token}` } })
+    const res = await fetch(`http://127.0.0.1:${child.port}/api/v2/app/echo/me`, {
+      headers: { authorization: `Bearer ${token}` },
+    })
     expect(res.status).toBe(200)
     const body = await res.json()
     expect(body.data).toEqual({ id: 'deno-user', role: 'user', kind: 'jwt' })

@@ -10,13 +10,17 @@ const dataDir = mkdtempSync(join(tmpdir(), 'omnistack-shutdown-'))
 let child: Child
 
 beforeAll(async () => {
-  child = await spawnServer([BUN, new URL('./fixtures/serve-echo.ts', import.meta.url).pathname], {
-    PORT: '0',
-    AUTH_JWT_SECRET: TEST_JWT_SECRET,
-    LOG_LEVEL: 'info',
-    DATA_DIR: dataDir,
-    SHUTDOWN_TIMEOUT_MS: '5000',
-  }, 110_000)
+  child = await spawnServer(
+    [BUN, new URL('./fixtures/serve-echo.ts', import.meta.url).pathname],
+    {
+      PORT: '0',
+      AUTH_JWT_SECRET: TEST_JWT_SECRET,
+      LOG_LEVEL: 'info',
+      DATA_DIR: dataDir,
+      SHUTDOWN_TIMEOUT_MS: '5000',
+    },
+    110_000,
+  )
 }, 120_000)
 
 afterAll(() => {

@@ -7,7 +7,14 @@ import { dirname, join } from 'node:path'
 import { promisify } from 'node:util'
 import { gunzip, gzip } from 'node:zlib'
 import postgres from 'postgres'
-import { openDatabase, type Database, openEmbedded, listMigrationFiles, migrate, type MigrationSource } from '../db/index.ts'
+import {
+  openDatabase,
+  type Database,
+  openEmbedded,
+  listMigrationFiles,
+  migrate,
+  type MigrationSource,
+} from '../db/index.ts'
 
 export interface TestDatabase extends Database {
   /** Connection string of this database (TEST_DATABASE_URL runs): open a second pool on it. */
@@ -78,7 +85,8 @@ async function dropStale(admin: postgres.Sql) {
   const cutoff = Date.now() - 6 * 3600_000
   for (const { datname } of rows) {
     const created = parseInt(datname.slice(PREFIX.length).split('_')[0] ?? '', 36)
-    if (created > 0 && created < cutoff) await admin.unsafe(`drop database if exists "${datname}" with (force)`).catch(() => {})
+    if (created > 0 && created < cutoff)
+      await admin.unsafe(`drop database if exists "${datname}" with (force)`).catch(() => {})
   }
 }
 

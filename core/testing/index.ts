@@ -58,9 +58,18 @@ export interface TestAppOptions extends Omit<CreateAppOptions, 'database' | 'env
 export const claimsFor = (user: string | Claims): Claims =>
   typeof user === 'string' ? { sub: user, email: `${user}@example.com`, name: user } : user
 
-export async function signTestToken(user: string | Claims, secret = TEST_JWT_SECRET, expiresIn: string | number = '1h') {
+export async function signTestToken(
+  user: string | Claims,
+  secret = TEST_JWT_SECRET,
+  expiresIn: string | number = '1h',
+) {
   const { sub, ...rest } = claimsFor(user)
-  return new SignJWT(rest).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setIssuedAt().setExpirationTime(expiresIn).sign(new TextEncoder().encode(secret))
+  return new SignJWT(rest)
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(sub)
+    .setIssuedAt()
+    .setExpirationTime(expiresIn)
+    .sign(new TextEncoder().encode(secret))
 }
 
 export function clientFor(app: App, auth?: () => Promise<string | undefined>): Client {
@@ -74,7 +83,10 @@ export function clientFor(app: App, auth?: () => Promise<string | undefined>): C
       body = JSON.stringify(init.body)
       headers['content-type'] ??= 'application/json'
     }
-    const res = await app.handle(new Request(`http://localhost${path}`, { method, headers, body }), init.ip ?? '127.0.0.1')
+    const res = await app.handle(
+      new Request(`http://localhost${path}`, { method, headers, body }),
+      init.ip ?? '127.0.0.1',
+    )
     const text = await res.text()
     let parsed: unknown = text
     if ((res.headers.get('content-type') ?? '').includes('json') && text) parsed = JSON.parse(text)
@@ -93,7 +105,10 @@ export function clientFor(app: App, auth?: () => Promise<string | undefined>): C
 export async function testApp(options: TestAppOptions = {}): Promise<TestApp> {
   const plugins = options.plugins ?? []
   const database = await createTestDatabase({
-    migrations: [CORE_MIGRATIONS, ...plugins.filter((p) => p.migrations).map((p) => ({ namespace: p.name, dir: p.migrations! }))],
+    migrations: [
+      CORE_MIGRATIONS,
+      ...plugins.filter((p) => p.migrations).map((p) => ({ namespace: p.name, dir: p.migrations! })),
+    ],
   })
   let app: App
   try {

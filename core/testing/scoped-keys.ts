@@ -24,4 +24,6 @@ export const scopedKeys = definePlugin({
 })
 
 /** Authorization header of a scopedKeys bearer for `user` with `scopes`. */
-export const keyHeader = (user: string, ...scopes: string[]) => ({ authorization: `Bearer tk_${user}~${scopes.join(',')}` })
+export const keyHeader = (user: string, ...scopes: string[]) => ({
+  authorization: `Bearer tk_${user}~${scopes.join(',')}`,
+})

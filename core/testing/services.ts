@@ -24,11 +24,20 @@ export const freePort = () =>
 
 /** A private redis-server, so killing it never touches the machine's shared one. */
 export async function startRedis(port: number) {
-  const proc = Bun.spawn(['redis-server', '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-    stdout: 'ignore',
-    stderr: 'ignore',
+  const proc = Bun.spawn(
+    ['redis-server', '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    {
+      stdout: 'ignore',
+      stderr: 'ignore',
+    },
+  )
+  const probe = new Redis({
+    port,
+    host: '127.0.0.1',
+    lazyConnect: true,
+    retryStrategy: () => null,
+    maxRetriesPerRequest: 0,
   })
-  const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 })
   probe.on('error', () => {})
   await until(async () => {
     try {
@@ -46,7 +55,10 @@ export async function startRedis(port: number) {
 export type LogLine = { level: string; message: string; [field: string]: unknown }
 
 /** A logger whose lines are kept, parsed, for assertions. */
-export function captureLogs(level: 'debug' | 'info' | 'warn' | 'error' = 'debug'): { logger: Logger; lines: LogLine[] } {
+export function captureLogs(level: 'debug' | 'info' | 'warn' | 'error' = 'debug'): {
+  logger: Logger
+  lines: LogLine[]
+} {
   const lines: LogLine[] = []
   return { lines, logger: createLogger({ level, write: (l) => lines.push(JSON.parse(l)) }) }
 }

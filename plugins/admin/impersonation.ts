@@ -33,8 +33,15 @@ const AUDIENCE = 'omnistack-impersonation'
  * the credential resolver the core's authenticator calls; and the secret is known only after init().
  */
 const tokens = (secret: string) =>
-  jwt({ name: 'impersonationToken', secret, alg: HEADER.alg, kid: HEADER.kid, typ: HEADER.typ, iss: ISSUER, aud: AUDIENCE })
-    .decorator.impersonationToken
+  jwt({
+    name: 'impersonationToken',
+    secret,
+    alg: HEADER.alg,
+    kid: HEADER.kid,
+    typ: HEADER.typ,
+    iss: ISSUER,
+    aud: AUDIENCE,
+  }).decorator.impersonationToken
 
 export interface ImpersonationStarted {
   message: string
@@ -46,8 +53,15 @@ export interface ImpersonationStarted {
 export interface ImpersonationService {
   /** Loads (or creates) the signing secret and registers the bearer resolver. */
   init(): Promise<void>
-  start(principal: Principal, input: { user_id: string; reason?: string }, req: AuditRequest): Promise<ImpersonationStarted>
-  stop(principal: Principal, req: AuditRequest): Promise<{ message: string; impersonated_user: ImpersonationStarted['impersonated_user']; ended_at: Date }>
+  start(
+    principal: Principal,
+    input: { user_id: string; reason?: string },
+    req: AuditRequest,
+  ): Promise<ImpersonationStarted>
+  stop(
+    principal: Principal,
+    req: AuditRequest,
+  ): Promise<{ message: string; impersonated_user: ImpersonationStarted['impersonated_user']; ended_at: Date }>
   readonly resolver: CredentialResolver
 }
 
@@ -67,11 +81,19 @@ interface Claims {
   exp: number
 }
 
-type SessionRow = User & { imp_actor_role: User['role']; imp_actor_active: boolean; imp_ended_at: Date | null; imp_expires_at: Date }
+type SessionRow = User & {
+  imp_actor_role: User['role']
+  imp_actor_active: boolean
+  imp_ended_at: Date | null
+  imp_expires_at: Date
+}
 
 const who = (u: User) => ({ id: u.id, email: u.email, full_name: u.full_name })
 
-export function createImpersonation(ctx: Pick<PluginContext, 'sql' | 'audit' | 'auth' | 'events'>, options: ImpersonationOptions): ImpersonationService {
+export function createImpersonation(
+  ctx: Pick<PluginContext, 'sql' | 'audit' | 'auth' | 'events'>,
+  options: ImpersonationOptions,
+): ImpersonationService {
   const sql: Sql = ctx.sql
   /** Tokens whose signature was checked, until their exp (the session row is still read every time). */
   const verified = new Map<string, Claims>()
@@ -86,7 +108,12 @@ export function createImpersonation(ctx: Pick<PluginContext, 'sql' | 'audit' | '
       const payload = await signer!.verify(token, { algorithms: ['HS256'], issuer: ISSUER, audience: AUDIENCE })
       if (!payload) throw new Error('bad signature, issuer, audience or expiry')
       const act = payload.act as { sub?: unknown } | undefined
-      if (typeof payload.sub !== 'string' || typeof act?.sub !== 'string' || typeof payload.jti !== 'string' || typeof payload.exp !== 'number') {
+      if (
+        typeof payload.sub !== 'string' ||
+        typeof act?.sub !== 'string' ||
+        typeof payload.jti !== 'string' ||
+        typeof payload.exp !== 'number'
+      ) {
         throw new Error('incomplete claims')
       }
       const claims: Claims = { sub: payload.sub, act: { sub: act.sub }, jti: payload.jti, exp: payload.exp }
@@ -108,11 +135,20 @@ export function createImpersonation(ctx: Pick<PluginContext, 'sql' | 'audit' | '
         select u.*, a.role as imp_actor_role, a.is_active as imp_actor_active, s.ended_at as imp_ended_at, s.expires_at as imp_expires_at
         from impersonation_sessions s join users u on u.id = s.target_id join users a on a.id = s.actor_id
         where s.id = ${claims.jti}::uuid and s.target_id = ${claims.sub} and s.actor_id = ${claims.act.sub}`
-      if (!row || row.imp_ended_at || row.imp_expires_at.getTime() <= Date.now()) throw unauthenticated('Impersonation session has ended')
-      if (!row.imp_actor_active || !isAdmin(row.imp_actor_role)) throw unauthenticated('Impersonation session is no longer valid')
+      if (!row || row.imp_ended_at || row.imp_expires_at.getTime() <= Date.now())
+        throw unauthenticated('Impersonation session has ended')
+      if (!row.imp_actor_active || !isAdmin(row.imp_actor_role))
+        throw unauthenticated('Impersonation session is no longer valid')
       const { imp_actor_role: _r, imp_actor_active: _a, imp_ended_at: _e, imp_expires_at: _x, ...target } = row
       if (isAdmin(target.role)) throw unauthenticated('Impersonation session is no longer valid')
-      return { user: target, kind: 'impersonation', scopes: 'all', actorId: claims.act.sub, credentialId: claims.jti, adminPaths: [STOP_PATH] }
+      return {
+        user: target,
+        kind: 'impersonation',
+        scopes: 'all',
+        actorId: claims.act.sub,
+        credentialId: claims.jti,
+        adminPaths: [STOP_PATH],
+      }
     },
   }
 
@@ -134,7 +170,8 @@ export function createImpersonation(ctx: Pick<PluginContext, 'sql' | 'audit' | '
       const actor = principal.user
       // Optional (docs/plugins/admin.md sends only user_id) unless IMPERSONATION_REQUIRE_REASON; blank = not given.
       const reason = input.reason?.trim() || null
-      if (!reason && options.requireReason) throw validation('reason', 'reason is required (IMPERSONATION_REQUIRE_REASON)')
+      if (!reason && options.requireReason)
+        throw validation('reason', 'reason is required (IMPERSONATION_REQUIRE_REASON)')
       const [target] = await sql<User[]>`select * from users where id = ${input.user_id}`
       if (!target) throw notFound('User', input.user_id)
       if (target.id === actor.id) throw forbidden('You cannot impersonate yourself')
@@ -154,7 +191,12 @@ export function createImpersonation(ctx: Pick<PluginContext, 'sql' | 'audit' | '
             action: 'impersonate.start',
             resource_type: 'user',
             resource_id: target.id,
-            details: { ...a.details, ...(reason ? { reason } : {}), impersonation_id: s.id, expires_at: s.expires_at.toISOString() },
+            details: {
+              ...a.details,
+              ...(reason ? { reason } : {}),
+              impersonation_id: s.id,
+              expires_at: s.expires_at.toISOString(),
+            },
           },
           tx,
         )
@@ -177,11 +219,19 @@ export function createImpersonation(ctx: Pick<PluginContext, 'sql' | 'audit' | '
       const ended = await sql.begin(async (tx) => {
         const [s] = (await tx`
           update impersonation_sessions set ended_at = now(), ended_by = ${principal.actorId!}
-          where id = ${id}::uuid and ended_at is null returning ended_at`) as unknown as [{ ended_at: Date } | undefined]
+          where id = ${id}::uuid and ended_at is null returning ended_at`) as unknown as [
+          { ended_at: Date } | undefined,
+        ]
         if (!s) throw unauthenticated('Impersonation session has ended')
         const a = ctx.audit.from(req)
         await ctx.audit.record(
-          { ...a, action: 'impersonate.stop', resource_type: 'user', resource_id: principal.user.id, details: { ...a.details, impersonation_id: id } },
+          {
+            ...a,
+            action: 'impersonate.stop',
+            resource_type: 'user',
+            resource_id: principal.user.id,
+            details: { ...a.details, impersonation_id: id },
+          },
           tx,
         )
         return s.ended_at

@@ -26,12 +26,19 @@ export default definePlugin({
   config: {
     impersonationSecret: env.secret('IMPERSONATION_SECRET', {
       minLength: 32,
-      description: 'HS256 secret of impersonation tokens (same on every replica); unset = generated once and kept in the database',
+      description:
+        'HS256 secret of impersonation tokens (same on every replica); unset = generated once and kept in the database',
     }),
-    impersonationTtlMinutes: env.int('IMPERSONATION_TTL_MINUTES', { default: 60, min: 1, max: 60, description: 'lifetime of an impersonation token' }),
+    impersonationTtlMinutes: env.int('IMPERSONATION_TTL_MINUTES', {
+      default: 60,
+      min: 1,
+      max: 60,
+      description: 'lifetime of an impersonation token',
+    }),
     impersonationRequireReason: env.bool('IMPERSONATION_REQUIRE_REASON', {
       default: false,
-      description: 'require a `reason` on POST /admin/impersonate/start (422 without one); by default it is optional and recorded when given',
+      description:
+        'require a `reason` on POST /admin/impersonate/start (422 without one); by default it is optional and recorded when given',
     }),
   },
   migrations: new URL('./migrations/', import.meta.url),

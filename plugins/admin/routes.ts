@@ -16,10 +16,27 @@ const SCOPE = 'admin:full'
 
 export const adminRoutes = ({ router, version, jobs, audit, stats, sql }: RouteContext, d: AdminDeps) => {
   const views = async (rows: Awaited<ReturnType<AdminUsersService['get']>>[]) =>
-    (await d.users.views(rows, (r) => ({ updated_at: r.updated_at, deleted_at: r.deleted_at ?? null }))).map((v) => d.users.present(v, version))
+    (await d.users.views(rows, (r) => ({ updated_at: r.updated_at, deleted_at: r.deleted_at ?? null }))).map((v) =>
+      d.users.present(v, version),
+    )
   const one = async (row: Awaited<ReturnType<AdminUsersService['get']>>) => (await views([row]))[0]
-  const setActive = (is_active: boolean) => async (c: { principal: AuditRequest['principal']; params: { user_id: string }; requestId: string; clientIp: string }) =>
-    one(await d.adminUsers.update(c.principal, c.params.user_id, { is_active }, c, is_active ? 'user.activate' : 'user.deactivate'))
+  const setActive =
+    (is_active: boolean) =>
+    async (c: {
+      principal: AuditRequest['principal']
+      params: { user_id: string }
+      requestId: string
+      clientIp: string
+    }) =>
+      one(
+        await d.adminUsers.update(
+          c.principal,
+          c.params.user_id,
+          { is_active },
+          c,
+          is_active ? 'user.activate' : 'user.deactivate',
+        ),
+      )
 
   return (
     router()
@@ -35,7 +52,8 @@ export const adminRoutes = ({ router, version, jobs, audit, stats, sql }: RouteC
           scope: SCOPE,
           detail: {
             summary: 'List users',
-            description: 'Newest first. `search` matches email or name; filters `role` and `is_active`. v2 adds is_premium and days_since_joined.',
+            description:
+              'Newest first. `search` matches email or name; filters `role` and `is_active`. v2 adds is_premium and days_since_joined.',
             responses: { 200: jsonDoc('A page of users with admin details', AdminUserModel.list) },
           },
         },
@@ -53,7 +71,7 @@ export const adminRoutes = ({ router, version, jobs, audit, stats, sql }: RouteC
           body: AdminUserModel.update,
           scope: SCOPE,
           detail: {
-            summary: 'Update a user\'s role or activation',
+            summary: "Update a user's role or activation",
             description:
               'An admin may grant and revoke `agent` and `admin`; only a superadmin grants, revokes or changes `superadmin` (403 otherwise); nobody changes their own role (403, details.field `role`); the last active superadmin cannot be deactivated (409). Every change is audited (`user.role_change`, `user.activate`, `user.deactivate`).',
             responses: { 200: jsonDoc('The updated user', AdminUserModel.user) },
@@ -63,12 +81,20 @@ export const adminRoutes = ({ router, version, jobs, audit, stats, sql }: RouteC
       .post('/users/:user_id/deactivate', setActive(false), {
         params: AdminUserModel.params,
         scope: SCOPE,
-        detail: { summary: 'Deactivate a user', description: 'Their sessions and API keys get 403 at once, on every replica. Audited.', responses: { 200: jsonDoc('The user', AdminUserModel.user) } },
+        detail: {
+          summary: 'Deactivate a user',
+          description: 'Their sessions and API keys get 403 at once, on every replica. Audited.',
+          responses: { 200: jsonDoc('The user', AdminUserModel.user) },
+        },
       })
       .post('/users/:user_id/activate', setActive(true), {
         params: AdminUserModel.params,
         scope: SCOPE,
-        detail: { summary: 'Activate a user', description: 'Audited.', responses: { 200: jsonDoc('The user', AdminUserModel.user) } },
+        detail: {
+          summary: 'Activate a user',
+          description: 'Audited.',
+          responses: { 200: jsonDoc('The user', AdminUserModel.user) },
+        },
       })
 
       // Jobs (the core queue: no dependency on its table)
@@ -81,7 +107,11 @@ export const adminRoutes = ({ router, version, jobs, audit, stats, sql }: RouteC
         {
           query: JobModel.listQuery,
           scope: SCOPE,
-          detail: { summary: 'List background jobs', description: 'Newest first; filter by `state` and `queue`.', responses: { 200: jsonDoc('A page of jobs', JobModel.list) } },
+          detail: {
+            summary: 'List background jobs',
+            description: 'Newest first; filter by `state` and `queue`.',
+            responses: { 200: jsonDoc('A page of jobs', JobModel.list) },
+          },
         },
       )
       .post(
@@ -91,7 +121,16 @@ export const adminRoutes = ({ router, version, jobs, audit, stats, sql }: RouteC
           // The requeue and its audit entry commit together (docs/auth.md#audit-log: audited in the same transaction).
           return sql.begin(async (tx) => {
             const job = await jobs.retry(c.params.job_id, { tx: tx as never })
-            await audit.record({ ...a, action: 'job.retry', resource_type: 'job', resource_id: job.id, details: { ...a.details, name: job.name } }, tx)
+            await audit.record(
+              {
+                ...a,
+                action: 'job.retry',
+                resource_type: 'job',
+                resource_id: job.id,
+                details: { ...a.details, name: job.name },
+              },
+              tx,
+            )
             return job
           })
         },
@@ -111,7 +150,8 @@ export const adminRoutes = ({ router, version, jobs, audit, stats, sql }: RouteC
         scope: SCOPE,
         detail: {
           summary: 'Dashboard statistics',
-          description: 'Sections (users, subscriptions, webhooks, jobs) from the installed plugins; an absent plugin contributes none.',
+          description:
+            'Sections (users, subscriptions, webhooks, jobs) from the installed plugins; an absent plugin contributes none.',
           responses: { 200: jsonDoc('Statistics', DashboardModel.stats) },
         },
       })
@@ -126,7 +166,8 @@ export const adminRoutes = ({ router, version, jobs, audit, stats, sql }: RouteC
           scope: SCOPE,
           detail: {
             summary: 'Audit logs',
-            description: 'Newest first; filters actor_id, action, resource_type, resource_id; limit defaults to 50. Append-only.',
+            description:
+              'Newest first; filters actor_id, action, resource_type, resource_id; limit defaults to 50. Append-only.',
             responses: { 200: jsonDoc('A page of audit entries', DashboardModel.auditList) },
           },
         },
@@ -147,7 +188,8 @@ export const adminRoutes = ({ router, version, jobs, audit, stats, sql }: RouteC
         scope: SCOPE,
         detail: {
           summary: 'Stop impersonating',
-          description: 'Call with the impersonation token: it stops working at once, on every replica. 400 with any other bearer.',
+          description:
+            'Call with the impersonation token: it stops working at once, on every replica. 400 with any other bearer.',
           responses: { 200: jsonDoc('Stopped', ImpersonationModel.stopped) },
         },
       })

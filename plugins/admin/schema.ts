@@ -8,8 +8,12 @@ const timestamp = t.String({ format: 'date-time' })
 const oneOf = <const T extends string>(values: readonly T[], description: string) =>
   t.Union(values.map((v) => t.Literal(v)) as never as [ReturnType<typeof t.Literal<T>>], { description })
 export const ROLE = oneOf(['user', 'agent', 'admin', 'superadmin'], 'user, agent, admin or superadmin')
-export const JOB_STATE = oneOf(['queued', 'running', 'completed', 'failed', 'dead'], 'queued, running, completed, failed or dead')
-const page = (item: TSchema) => t.Object({ items: t.Array(item), total: t.Integer(), skip: t.Integer(), limit: t.Integer() })
+export const JOB_STATE = oneOf(
+  ['queued', 'running', 'completed', 'failed', 'dead'],
+  'queued, running, completed, failed or dead',
+)
+const page = (item: TSchema) =>
+  t.Object({ items: t.Array(item), total: t.Integer(), skip: t.Integer(), limit: t.Integer() })
 
 export namespace AdminUserModel {
   export const user = t.Object({
@@ -23,12 +27,16 @@ export namespace AdminUserModel {
     subscription_status: nullable(t.String()),
     created_at: timestamp,
     updated_at: timestamp,
-    deleted_at: nullable(t.String({ format: 'date-time', description: 'Deleted at the identity provider (row anonymised)' })),
+    deleted_at: nullable(
+      t.String({ format: 'date-time', description: 'Deleted at the identity provider (row anonymised)' }),
+    ),
   })
   export const list = page(user)
   export const listQuery = t.Object({
     ...pageQuery,
-    search: t.Optional(t.String({ maxLength: 255, description: 'Substring of the email or the name, case-insensitive' })),
+    search: t.Optional(
+      t.String({ maxLength: 255, description: 'Substring of the email or the name, case-insensitive' }),
+    ),
     role: t.Optional(ROLE),
     is_active: t.Optional(t.Boolean()),
   })
@@ -58,7 +66,9 @@ export namespace JobModel {
   export const listQuery = t.Object({
     ...pageQuery,
     state: t.Optional(JOB_STATE),
-    queue: t.Optional(t.String({ minLength: 1, maxLength: 200, description: 'A queue (`contact`) or, with a dot, one job name' })),
+    queue: t.Optional(
+      t.String({ minLength: 1, maxLength: 200, description: 'A queue (`contact`) or, with a dot, one job name' }),
+    ),
   })
   export const params = t.Object({ job_id: t.String({ maxLength: 64 }) })
 }
@@ -94,7 +104,10 @@ export namespace ImpersonationModel {
   export const start = t.Object({
     user_id: t.String({ minLength: 1, maxLength: 255 }),
     reason: t.Optional(
-      t.String({ maxLength: 500, description: 'Why: recorded in the audit log when given; required when IMPERSONATION_REQUIRE_REASON=true' }),
+      t.String({
+        maxLength: 500,
+        description: 'Why: recorded in the audit log when given; required when IMPERSONATION_REQUIRE_REASON=true',
+      }),
     ),
   })
   const who = t.Object({ id: t.String(), email: nullable(t.String()), full_name: nullable(t.String()) })
@@ -111,7 +124,9 @@ export namespace ImpersonationModel {
 export namespace InboundModel {
   export const listQuery = t.Object({
     ...pageQuery,
-    provider: t.Optional(t.String({ minLength: 1, maxLength: 32, description: 'stripe, apple, google, clerk, supabase' })),
+    provider: t.Optional(
+      t.String({ minLength: 1, maxLength: 32, description: 'stripe, apple, google, clerk, supabase' }),
+    ),
     type: t.Optional(t.String({ minLength: 1, maxLength: 128 })),
     // Not t.UnionEnum: Elysia gives it a default (its first value), which fills a missing query key.
     status: t.Optional(t.Union(INBOUND_STATUSES.map((s) => t.Literal(s)))),
@@ -120,7 +135,7 @@ export namespace InboundModel {
   const fields = {
     id: t.String({ format: 'uuid' }),
     provider: t.String(),
-    event_id: t.String({ description: 'The provider\'s event id (unique per provider)' }),
+    event_id: t.String({ description: "The provider's event id (unique per provider)" }),
     type: t.String(),
     status: t.UnionEnum(INBOUND_STATUSES),
     subject: nullable(t.String()),

@@ -26,12 +26,21 @@ export interface AdminUsersService {
   list(query: AdminUserQuery): Promise<Paged<UserRow>>
   get(id: string): Promise<UserRow>
   /** `action` names the audit entry when nothing changes (`user.update`, `user.deactivate` ...). */
-  update(principal: AuditRequest['principal'], id: string, patch: { role?: Role; is_active?: boolean }, req: AuditRequest, action: string): Promise<UserRow>
+  update(
+    principal: AuditRequest['principal'],
+    id: string,
+    patch: { role?: Role; is_active?: boolean },
+    req: AuditRequest,
+    action: string,
+  ): Promise<UserRow>
 }
 
 const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => '\\' + c)
 
-export function createAdminUsers(ctx: Pick<PluginContext, 'sql' | 'audit'>, users: UsersPluginService): AdminUsersService {
+export function createAdminUsers(
+  ctx: Pick<PluginContext, 'sql' | 'audit'>,
+  users: UsersPluginService,
+): AdminUsersService {
   const sql: Sql = ctx.sql
 
   return {
@@ -66,21 +75,40 @@ export function createAdminUsers(ctx: Pick<PluginContext, 'sql' | 'audit'>, user
         // docs/plugins/admin.md (docs/plugins/admin.md's example): an admin grants and revokes agent and admin; superadmin
         // (granting it, or changing a superadmin in any way) is a superadmin's; nobody changes their own role.
         if (roleChanged && target.id === actor.id) throw forbidden('You cannot change your own role', { field: 'role' })
-        if ((roleChanged || activeChanged) && (role === 'superadmin' || target.role === 'superadmin') && actor.role !== 'superadmin') {
-          throw forbidden('Only a superadmin may grant, revoke or change the superadmin role', { required_role: 'superadmin' })
+        if (
+          (roleChanged || activeChanged) &&
+          (role === 'superadmin' || target.role === 'superadmin') &&
+          actor.role !== 'superadmin'
+        ) {
+          throw forbidden('Only a superadmin may grant, revoke or change the superadmin role', {
+            required_role: 'superadmin',
+          })
         }
         if (target.role === 'superadmin' && target.is_active && (role !== 'superadmin' || !active)) {
           const [{ n }] = (await tx`
-            select count(*)::int as n from users where role = 'superadmin' and is_active and id <> ${id}`) as unknown as [{ n: number }]
+            select count(*)::int as n from users where role = 'superadmin' and is_active and id <> ${id}`) as unknown as [
+            { n: number },
+          ]
           if (n === 0) throw conflict('The last active superadmin cannot be demoted or deactivated', { user_id: id })
         }
         const [updated] = (await tx`
-          update users set role = ${role}, is_active = ${active}, updated_at = now() where id = ${id} returning *`) as unknown as [UserRow]
+          update users set role = ${role}, is_active = ${active}, updated_at = now() where id = ${id} returning *`) as unknown as [
+          UserRow,
+        ]
         const a = ctx.audit.from(req)
         const base = { ...a, resource_type: 'user', resource_id: id }
-        if (roleChanged) await ctx.audit.record({ ...base, action: 'user.role_change', details: { ...a.details, from: target.role, to: role } }, tx)
-        if (activeChanged) await ctx.audit.record({ ...base, action: active ? 'user.activate' : 'user.deactivate', details: { ...a.details } }, tx)
-        if (!roleChanged && !activeChanged) await ctx.audit.record({ ...base, action, details: { ...a.details, changed: false } }, tx)
+        if (roleChanged)
+          await ctx.audit.record(
+            { ...base, action: 'user.role_change', details: { ...a.details, from: target.role, to: role } },
+            tx,
+          )
+        if (activeChanged)
+          await ctx.audit.record(
+            { ...base, action: active ? 'user.activate' : 'user.deactivate', details: { ...a.details } },
+            tx,
+          )
+        if (!roleChanged && !activeChanged)
+          await ctx.audit.record({ ...base, action, details: { ...a.details, changed: false } }, tx)
         return updated
       })
       // Every replica drops the user from its cache: the new role or a deactivation applies at once.

@@ -19,7 +19,8 @@ export const webhookEventRoutes = ({ router, audit, inbound }: RouteContext) =>
         scope: 'admin:full',
         detail: {
           summary: 'List inbound webhook events',
-          description: 'Newest first. `status`: applied, ignored (not relevant or older than the stored state), unmatched (waiting for a purchase link), failed (retried by a job), rejected (verified but malformed: answered 400, never applied).',
+          description:
+            'Newest first. `status`: applied, ignored (not relevant or older than the stored state), unmatched (waiting for a purchase link), failed (retried by a job), rejected (verified but malformed: answered 400, never applied).',
           responses: { 200: jsonDoc('A page of events', InboundModel.list) },
         },
       },
@@ -27,7 +28,10 @@ export const webhookEventRoutes = ({ router, audit, inbound }: RouteContext) =>
     .get('/events/:event_id', ({ params }) => inbound.get(params.event_id), {
       params: InboundModel.params,
       scope: 'admin:full',
-      detail: { summary: 'Get an inbound webhook event with its payload', responses: { 200: jsonDoc('The event', InboundModel.event) } },
+      detail: {
+        summary: 'Get an inbound webhook event with its payload',
+        responses: { 200: jsonDoc('The event', InboundModel.event) },
+      },
     })
     .post(
       '/events/:event_id/replay',
@@ -48,8 +52,12 @@ export const webhookEventRoutes = ({ router, audit, inbound }: RouteContext) =>
         scope: 'admin:full',
         detail: {
           summary: 'Replay a failed (or unmatched) inbound event',
-          description: 'Applies it again now; 409 for an event that is applied or ignored. Audit-logged as webhook.replay.',
-          responses: { 200: jsonDoc('The event after the replay', InboundModel.event), 409: { description: 'Not failed or unmatched' } },
+          description:
+            'Applies it again now; 409 for an event that is applied or ignored. Audit-logged as webhook.replay.',
+          responses: {
+            200: jsonDoc('The event after the replay', InboundModel.event),
+            409: { description: 'Not failed or unmatched' },
+          },
         },
       },
     )

@@ -8,7 +8,11 @@ import { COMPLEXITIES, createAiService, type Complexity, type Target } from './s
 
 export type { AiService, CompletionInput, CompletionResult } from './service.ts'
 
-const DEFAULT_MODELS: Record<ProviderName, string> = { openai: 'gpt-4o', anthropic: 'claude-sonnet-4-5', perplexity: 'sonar' }
+const DEFAULT_MODELS: Record<ProviderName, string> = {
+  openai: 'gpt-4o',
+  anthropic: 'claude-sonnet-4-5',
+  perplexity: 'sonar',
+}
 
 /** `provider:model`; only the first colon splits, so Ollama's `llama3:8b` survives. */
 const target = (name: string, fallback: string) =>
@@ -37,7 +41,9 @@ const url = (name: string, provider: ProviderName, description: string) =>
   env.url(name, { protocols: ['http', 'https'], default: BASE_URLS[provider], description })
 
 const config = {
-  openaiKey: env.secret('OPENAI_API_KEY', { description: 'OpenAI (or OpenAI-compatible gateway) key; unset = provider unavailable' }),
+  openaiKey: env.secret('OPENAI_API_KEY', {
+    description: 'OpenAI (or OpenAI-compatible gateway) key; unset = provider unavailable',
+  }),
   openaiBaseUrl: url('OPENAI_BASE_URL', 'openai', 'e.g. http://localhost:11434/v1 for Ollama'),
   openaiAuthHeader: env.string('OPENAI_AUTH_HEADER', {
     default: 'authorization',
@@ -50,15 +56,28 @@ const config = {
   defaultProvider: env.oneOf('AI_DEFAULT_PROVIDER', PROVIDERS, {
     description: 'unset = the first provider with a key (openai, anthropic, perplexity)',
   }),
-  defaultModel: env.string('AI_DEFAULT_MODEL', { description: "unset = the default provider's: gpt-4o, claude-sonnet-4-5, sonar" }),
+  defaultModel: env.string('AI_DEFAULT_MODEL', {
+    description: "unset = the default provider's: gpt-4o, claude-sonnet-4-5, sonar",
+  }),
   routeSimple: target('AI_ROUTE_SIMPLE', 'openai:gpt-4o-mini'),
   routeModerate: target('AI_ROUTE_MODERATE', 'openai:gpt-4o'),
   routeComplex: target('AI_ROUTE_COMPLEX', 'anthropic:claude-sonnet-4-5'),
   routeSearch: target('AI_ROUTE_SEARCH', 'perplexity:sonar'),
-  allowedModels: env.list('AI_ALLOWED_MODELS', { description: 'Models a request may name; unset = any (configured ones always pass)' }),
-  maxTokens: env.int('AI_MAX_TOKENS', { default: 4096, min: 1, max: 1_000_000, description: 'Largest max_tokens a request may ask' }),
+  allowedModels: env.list('AI_ALLOWED_MODELS', {
+    description: 'Models a request may name; unset = any (configured ones always pass)',
+  }),
+  maxTokens: env.int('AI_MAX_TOKENS', {
+    default: 4096,
+    min: 1,
+    max: 1_000_000,
+    description: 'Largest max_tokens a request may ask',
+  }),
   maxMessages: env.int('AI_MAX_MESSAGES', { default: 50, min: 1, max: 1000, description: 'Messages per request' }),
-  maxInputChars: env.int('AI_MAX_INPUT_CHARS', { default: 100_000, min: 100, description: 'Characters of all messages of a request' }),
+  maxInputChars: env.int('AI_MAX_INPUT_CHARS', {
+    default: 100_000,
+    min: 100,
+    description: 'Characters of all messages of a request',
+  }),
   timeoutMs: env.int('AI_TIMEOUT_MS', {
     default: 60_000,
     min: 100,
@@ -137,7 +156,9 @@ export default definePlugin({
         const missing = COMPLEXITIES.filter((k) => !keys[routes[k].provider])
         // Said once at start rather than discovered as a 503 in production.
         if (missing.length && missing.length < COMPLEXITIES.length) {
-          logger.warn('routed chat: these complexities name a provider without a key and will answer 503', { complexities: missing })
+          logger.warn('routed chat: these complexities name a provider without a key and will answer 503', {
+            complexities: missing,
+          })
         }
       },
     }

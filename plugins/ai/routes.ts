@@ -15,14 +15,23 @@ interface ChatBody {
 }
 
 const toMessages = ({ prompt, system }: { prompt: string; system?: string }): ChatMessage[] =>
-  system ? [{ role: 'system', content: system }, { role: 'user', content: prompt }] : [{ role: 'user', content: prompt }]
+  system
+    ? [
+        { role: 'system', content: system },
+        { role: 'user', content: prompt },
+      ]
+    : [{ role: 'user', content: prompt }]
 
 const streamNote = 'With stream: true the answer is text/event-stream (data: <text> ... data: [DONE]), not enveloped.'
 
 export function aiRoutes({ router }: RouteContext, limits: Limits, ai: AiService) {
   const m = aiModels(limits)
-  const run = (userId: string, input: Parameters<AiService['complete']>[1], stream: boolean | undefined, signal: AbortSignal) =>
-    stream ? ai.stream(userId, input, signal) : ai.complete(userId, input, signal)
+  const run = (
+    userId: string,
+    input: Parameters<AiService['complete']>[1],
+    stream: boolean | undefined,
+    signal: AbortSignal,
+  ) => (stream ? ai.stream(userId, input, signal) : ai.complete(userId, input, signal))
 
   return router('/ai')
     .get('/status', () => ai.status(), {
@@ -43,7 +52,13 @@ export function aiRoutes({ router }: RouteContext, limits: Limits, ai: AiService
       '/chat',
       ({ user, body, request }) => {
         const b = body as ChatBody
-        const input = { messages: toMessages(b), model: b.model, provider: b.provider, temperature: b.temperature, max_tokens: b.max_tokens }
+        const input = {
+          messages: toMessages(b),
+          model: b.model,
+          provider: b.provider,
+          temperature: b.temperature,
+          max_tokens: b.max_tokens,
+        }
         return run(user.id, input, b.stream, request.signal)
       },
       {
@@ -58,7 +73,12 @@ export function aiRoutes({ router }: RouteContext, limits: Limits, ai: AiService
       ({ user, body, request }) => {
         const complexity: Complexity = body.complexity ?? 'moderate'
         const target = ai.routeOf(complexity)
-        const input = { messages: toMessages(body), ...target, temperature: body.temperature, max_tokens: body.max_tokens }
+        const input = {
+          messages: toMessages(body),
+          ...target,
+          temperature: body.temperature,
+          max_tokens: body.max_tokens,
+        }
         if (body.stream) return ai.stream(user.id, input, request.signal)
         const answer: Promise<CompletionResult & { complexity: string }> = ai
           .complete(user.id, input, request.signal)

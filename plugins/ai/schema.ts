@@ -15,9 +15,15 @@ const literals = <T extends string>(values: readonly T[], description: string) =
 export function aiModels(l: Limits) {
   const text = (description: string) => t.String({ minLength: 1, maxLength: l.maxInputChars, description })
   const tuning = {
-    temperature: t.Optional(t.Number({ minimum: 0, maximum: 2, description: 'Creativity (0-2), default 0.7; Anthropic caps it at 1' })),
+    temperature: t.Optional(
+      t.Number({ minimum: 0, maximum: 2, description: 'Creativity (0-2), default 0.7; Anthropic caps it at 1' }),
+    ),
     max_tokens: t.Optional(
-      t.Integer({ minimum: 1, maximum: l.maxTokens, description: `Max response tokens (1-${l.maxTokens}), default 1000` }),
+      t.Integer({
+        minimum: 1,
+        maximum: l.maxTokens,
+        description: `Max response tokens (1-${l.maxTokens}), default 1000`,
+      }),
     ),
     stream: t.Optional(t.Boolean({ description: 'Server-Sent Events: data: <text> ... data: [DONE]' })),
   }
@@ -42,7 +48,11 @@ export function aiModels(l: Limits) {
           role: literals(['system', 'user', 'assistant'] as const, 'system, user, or assistant'),
           content: text('Message content'),
         }),
-        { minItems: 1, maxItems: l.maxMessages, description: `Chat messages (1-${l.maxMessages}, ${l.maxInputChars} characters in all)` },
+        {
+          minItems: 1,
+          maxItems: l.maxMessages,
+          description: `Chat messages (1-${l.maxMessages}, ${l.maxInputChars} characters in all)`,
+        },
       ),
       ...choice,
       ...tuning,
@@ -56,7 +66,9 @@ export function aiModels(l: Limits) {
     routed: t.Object({
       prompt: text('User prompt'),
       system: t.Optional(text('System instruction')),
-      complexity: t.Optional(literals(COMPLEXITIES, 'simple, moderate (default), complex or search: picks provider and model')),
+      complexity: t.Optional(
+        literals(COMPLEXITIES, 'simple, moderate (default), complex or search: picks provider and model'),
+      ),
       ...tuning,
     }),
     completion: t.Object({

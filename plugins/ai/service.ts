@@ -3,7 +3,14 @@
  * rules of docs/plugins/ai.md, latency, and metering of `ai_requests` and `ai_tokens` per model.
  * Streaming lives in stream.ts.
  */
-import { badRequest, externalServiceError, serviceUnavailable, validation, type Logger, type MeterFn } from '../../core/index.ts'
+import {
+  badRequest,
+  externalServiceError,
+  serviceUnavailable,
+  validation,
+  type Logger,
+  type MeterFn,
+} from '../../core/index.ts'
 import type { ChatMessage, ChatRequest, Completion, Provider, ProviderName, Usage } from './providers/types.ts'
 import { relayStream } from './stream.ts'
 
@@ -82,7 +89,8 @@ export function createAiService(d: AiDeps) {
     if (chars > settings.maxInputChars) {
       throw validation('messages', `Messages may hold at most ${settings.maxInputChars} characters in total`)
     }
-    if (!input.messages.some((m) => m.role === 'user')) throw validation('messages', 'At least one user message is required')
+    if (!input.messages.some((m) => m.role === 'user'))
+      throw validation('messages', 'At least one user message is required')
     return chars
   }
 
@@ -94,16 +102,22 @@ export function createAiService(d: AiDeps) {
       throw validation('model', `Model ${model} is not allowed here`)
     }
     if (!provider.configured) {
-      throw serviceUnavailable(`AI provider ${name} is not configured`, { provider: name, missing: `${name.toUpperCase()}_API_KEY` })
+      throw serviceUnavailable(`AI provider ${name} is not configured`, {
+        provider: name,
+        missing: `${name.toUpperCase()}_API_KEY`,
+      })
     }
     return { provider, model }
   }
 
   function upstreamError(name: ProviderName, status: number | undefined, message: string | undefined) {
-    return externalServiceError(redact(`${name} request failed${status ? ` (HTTP ${status})` : ''}: ${message ?? 'no details'}`), {
-      provider: name,
-      ...(status ? { upstream_status: status } : {}),
-    })
+    return externalServiceError(
+      redact(`${name} request failed${status ? ` (HTTP ${status})` : ''}: ${message ?? 'no details'}`),
+      {
+        provider: name,
+        ...(status ? { upstream_status: status } : {}),
+      },
+    )
   }
 
   /** POSTs to the provider; a network failure or the timeout is a 502 (never the client's abort). */

@@ -18,7 +18,9 @@ const all = async (stream: ReadableStream<Uint8Array>) => {
 
 describe('readSse', () => {
   it('joins data lines, keeps event names and skips comments', async () => {
-    expect(await all(body(': keep-alive\n', 'event: message_start\ndata: {"a":1}\n\n', 'data: one\ndata: two\n\n'))).toEqual([
+    expect(
+      await all(body(': keep-alive\n', 'event: message_start\ndata: {"a":1}\n\n', 'data: one\ndata: two\n\n')),
+    ).toEqual([
       { event: 'message_start', data: '{"a":1}' },
       { event: undefined, data: 'one\ntwo' },
     ])

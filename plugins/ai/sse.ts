@@ -59,7 +59,12 @@ const encoder = new TextEncoder()
 
 /** One text chunk as an SSE event; line breaks become several `data:` lines, which clients join back. */
 export function sseData(text: string): Uint8Array {
-  return encoder.encode(`${text.split(/\r\n|\r|\n/).map((l) => `data: ${l}`).join('\n')}\n\n`)
+  return encoder.encode(
+    `${text
+      .split(/\r\n|\r|\n/)
+      .map((l) => `data: ${l}`)
+      .join('\n')}\n\n`,
+  )
 }
 
 export const SSE_DONE = encoder.encode('data: [DONE]\n\n')

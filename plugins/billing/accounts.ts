@@ -57,13 +57,17 @@ export function createAccounts(sql: Sql) {
     },
 
     async userOfCustomer(customerId: string, db: Db = sql): Promise<string | undefined> {
-      const [row] = await (db as Sql)<{ user_id: string }[]>`select user_id from billing_accounts where stripe_customer_id = ${customerId}`
+      const [row] = await (db as Sql)<
+        { user_id: string }[]
+      >`select user_id from billing_accounts where stripe_customer_id = ${customerId}`
       return row?.user_id
     },
 
     async userOfAppAccountToken(token: string, db: Db = sql): Promise<string | undefined> {
       if (!isUuid(token)) return undefined
-      const [row] = await (db as Sql)<{ user_id: string }[]>`select user_id from billing_accounts where app_account_token = ${token}`
+      const [row] = await (db as Sql)<
+        { user_id: string }[]
+      >`select user_id from billing_accounts where app_account_token = ${token}`
       return row?.user_id
     },
 
@@ -73,7 +77,10 @@ export function createAccounts(sql: Sql) {
     },
 
     /** Links a purchase to the user; the same purchase linked to someone else is 409. */
-    async link(input: { userId: string; platform: Platform; purchaseToken: string; productId: string }, db: Db): Promise<MobileLink> {
+    async link(
+      input: { userId: string; platform: Platform; purchaseToken: string; productId: string },
+      db: Db,
+    ): Promise<MobileLink> {
       const d = db as Sql
       const [row] = await d<MobileLink[]>`
         insert into billing_mobile_links (platform, purchase_token, user_id, product_id)

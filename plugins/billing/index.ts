@@ -9,7 +9,13 @@ import { ACKNOWLEDGE_JOB } from './providers/google.ts'
 import { createBilling, type SubscriptionUpdated } from './service.ts'
 
 export type { Billing, SubscriptionUpdated } from './service.ts'
-export type { InboundEvent, InboundPipeline, InboundApplier as Applier, InboundOutcome as Outcome, StoredInboundEvent as StoredEvent } from '../../core/index.ts'
+export type {
+  InboundEvent,
+  InboundPipeline,
+  InboundApplier as Applier,
+  InboundOutcome as Outcome,
+  StoredInboundEvent as StoredEvent,
+} from '../../core/index.ts'
 export { ACTIVE_STATUSES, derive, type DerivedState } from './subscriptions.ts'
 
 declare module '../../core/index.ts' {
@@ -32,7 +38,9 @@ export default definePlugin({
     // subscription_plan / subscription_status on /users/me and the admin user lists.
     ctx.deps.users.addProfileFields(async (ids) => {
       const states = await billing.store.derivedMany(ids)
-      return Object.fromEntries(ids.map((id) => [id, { subscription_plan: states[id]!.plan, subscription_status: states[id]!.status }]))
+      return Object.fromEntries(
+        ids.map((id) => [id, { subscription_plan: states[id]!.plan, subscription_status: states[id]!.status }]),
+      )
     })
     const planOf = async (userId: string) => (await billing.store.derivedMany([userId]))[userId]?.plan
     ctx.deps.featureFlags?.setPlanResolver(planOf)
@@ -45,17 +53,31 @@ export default definePlugin({
       },
       // Providers deliver in bursts (a Stripe backlog, an App Store retry wave): their own per-IP class.
       rateLimits: Object.fromEntries(
-        ['stripe', 'apple', 'google'].map((p) => [`webhooks-${p}`, { path: `/public/webhooks/${p}`, methods: ['POST'], rule: c.webhookRateLimit, perIp: true }]),
+        ['stripe', 'apple', 'google'].map((p) => [
+          `webhooks-${p}`,
+          { path: `/public/webhooks/${p}`, methods: ['POST'], rule: c.webhookRateLimit, perIp: true },
+        ]),
       ),
       jobs: {
         // Enqueued when a Play purchase is applied unacknowledged; retried with backoff for hours, well inside Google's 3 days.
-        [ACKNOWLEDGE_JOB]: (payload: { product_id: string; purchase_token: string }) => billing.play.acknowledge(payload.product_id, payload.purchase_token),
+        [ACKNOWLEDGE_JOB]: (payload: { product_id: string; purchase_token: string }) =>
+          billing.play.acknowledge(payload.product_id, payload.purchase_token),
       },
       start: () => {
-        if (c.stripeSecretKey && !/^(sk|rk)_/.test(c.stripeSecretKey)) ctx.logger.warn('STRIPE_SECRET_KEY does not look like a Stripe secret key (sk_... or rk_...)')
-        if (c.stripeSecretKey && !c.stripeWebhookSecret) ctx.logger.warn('STRIPE_SECRET_KEY is set without STRIPE_WEBHOOK_SECRET: subscription changes will not arrive')
-        if (c.googlePackageName && !c.googlePubsubAudience) ctx.logger.warn('GOOGLE_PUBSUB_AUDIENCE is unset: Google push notifications are accepted without a token check')
-        if (c.googlePubsubAudience && !c.googlePubsubServiceAccount) ctx.logger.warn('GOOGLE_PUBSUB_SERVICE_ACCOUNT is unset: any Google-signed token for the audience is accepted')
+        if (c.stripeSecretKey && !/^(sk|rk)_/.test(c.stripeSecretKey))
+          ctx.logger.warn('STRIPE_SECRET_KEY does not look like a Stripe secret key (sk_... or rk_...)')
+        if (c.stripeSecretKey && !c.stripeWebhookSecret)
+          ctx.logger.warn(
+            'STRIPE_SECRET_KEY is set without STRIPE_WEBHOOK_SECRET: subscription changes will not arrive',
+          )
+        if (c.googlePackageName && !c.googlePubsubAudience)
+          ctx.logger.warn(
+            'GOOGLE_PUBSUB_AUDIENCE is unset: Google push notifications are accepted without a token check',
+          )
+        if (c.googlePubsubAudience && !c.googlePubsubServiceAccount)
+          ctx.logger.warn(
+            'GOOGLE_PUBSUB_SERVICE_ACCOUNT is unset: any Google-signed token for the audience is accepted',
+          )
       },
     }
   },

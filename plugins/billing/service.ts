@@ -1,13 +1,28 @@
 /** The billing service: status, Stripe checkout/portal/invoices/cancel/resume, mobile purchase links and the three webhooks. */
 import { X509Certificate } from 'node:crypto'
-import { conflict, externalServiceError, notFound, serviceUnavailable, validation, type InboundEvent, type PluginContext, type User } from '../../core/index.ts'
+import {
+  conflict,
+  externalServiceError,
+  notFound,
+  serviceUnavailable,
+  validation,
+  type InboundEvent,
+  type PluginContext,
+  type User,
+} from '../../core/index.ts'
 import { createAccounts, type Platform } from './accounts.ts'
 import { APPLE_ROOT_CA_G3_PEM } from './certs/apple-root-ca-g3.ts'
 import type { BillingConfig } from './config.ts'
 import { appleApplier, verifyAppleNotification } from './providers/apple.ts'
 import { AppleJwsError, verifyAppleJws } from './providers/apple-jws.ts'
 import { createOcspChecker } from './providers/apple-ocsp.ts'
-import { createPushTokenVerifier, decodeGooglePush, googleApplier, googlePreparer, putPlayPurchase } from './providers/google.ts'
+import {
+  createPushTokenVerifier,
+  decodeGooglePush,
+  googleApplier,
+  googlePreparer,
+  putPlayPurchase,
+} from './providers/google.ts'
 import { createPlayApi, PlayPurchaseUnknown, type PlaySubscription } from './providers/google-play-api.ts'
 import { createStripeApi, stripeSubscriptionState } from './providers/stripe-api.ts'
 import { stripeApplier, verifyStripeWebhook } from './providers/stripe.ts'
@@ -66,12 +81,17 @@ export function createBilling(ctx: PluginContext<BillingConfig>) {
     await events.publish('subscription.updated', payload, { broadcast: true })
   }
   const runAfter = (fns: (() => unknown)[]) => {
-    for (const fn of fns) Promise.resolve().then(fn).catch((err) => logger.error('billing follow-up failed', { error: err }))
+    for (const fn of fns)
+      Promise.resolve()
+        .then(fn)
+        .catch((err) => logger.error('billing follow-up failed', { error: err }))
   }
 
   pipeline.register('stripe', stripeApplier({ config, accounts, store, pipeline, notify }))
   pipeline.register('apple', appleApplier({ config, accounts, store, notify }))
-  pipeline.register('google', googleApplier({ config, accounts, store, jobs: ctx.jobs, notify }), { prepare: googlePreparer(play) })
+  pipeline.register('google', googleApplier({ config, accounts, store, jobs: ctx.jobs, notify }), {
+    prepare: googlePreparer(play),
+  })
   ctx.stats.contribute('subscriptions', () => store.stats())
 
   const anyConfigured = () => stripe.configured || !!config.appleBundleId || !!config.googlePackageName
@@ -95,10 +115,12 @@ export function createBilling(ctx: PluginContext<BillingConfig>) {
   const appleTransactionId = async (token: string) => {
     if (token.split('.').length !== 3) return token
     const tx = await verifyAppleJws(token, roots, { ocsp }).catch((err) => {
-      if (err instanceof AppleJwsError) throw validation('purchase_token', `purchase_token is not a valid signed App Store transaction (${err.reason})`)
+      if (err instanceof AppleJwsError)
+        throw validation('purchase_token', `purchase_token is not a valid signed App Store transaction (${err.reason})`)
       throw err
     })
-    if (tx.bundleId !== config.appleBundleId || typeof tx.originalTransactionId !== 'string') throw validation('purchase_token', 'purchase_token is a transaction of another app')
+    if (tx.bundleId !== config.appleBundleId || typeof tx.originalTransactionId !== 'string')
+      throw validation('purchase_token', 'purchase_token is a transaction of another app')
     return tx.originalTransactionId
   }
 
@@ -108,12 +130,14 @@ export function createBilling(ctx: PluginContext<BillingConfig>) {
     try {
       purchase = await play.subscription(token)
     } catch (err) {
-      if (err instanceof PlayPurchaseUnknown) throw validation('purchase_token', 'purchase_token is not a Google Play subscription purchase of this app')
+      if (err instanceof PlayPurchaseUnknown)
+        throw validation('purchase_token', 'purchase_token is not a Google Play subscription purchase of this app')
       logger.warn('Play Developer API call failed', { error: err })
       throw externalServiceError('Google Play could not confirm the purchase; try again', { provider: 'google' })
     }
     const products = (purchase.lineItems ?? []).map((i) => i.productId)
-    if (products.length && !products.includes(productId)) throw validation('product_id', 'product_id is not the product of this purchase')
+    if (products.length && !products.includes(productId))
+      throw validation('product_id', 'product_id is not the product of this purchase')
     return { purchase, fetchedAt: new Date() }
   }
 
@@ -160,7 +184,9 @@ export function createBilling(ctx: PluginContext<BillingConfig>) {
       checkUrl('cancel_url', body.cancel_url)
       const current = (await store.ofUser(user.id)).find((r) => r.source === 'stripe')
       if (current && (current.status === 'active' || current.status === 'trialing' || current.status === 'past_due')) {
-        throw conflict('You already have an active subscription: manage it in the billing portal', { status: current.status })
+        throw conflict('You already have an active subscription: manage it in the billing portal', {
+          status: current.status,
+        })
       }
       return stripe.checkout(user, body)
     },
@@ -181,7 +207,9 @@ export function createBilling(ctx: PluginContext<BillingConfig>) {
     async cancel(userId: string, immediate: boolean) {
       const row = await stripeSubscription(userId)
       if (ENDED.has(row.status)) throw conflict('The subscription has already ended', { status: row.status })
-      const sub = immediate ? await stripe.cancelNow(row.external_id) : await stripe.setCancelAtPeriodEnd(row.external_id, true)
+      const sub = immediate
+        ? await stripe.cancelNow(row.external_id)
+        : await stripe.setCancelAtPeriodEnd(row.external_id, true)
       const state = await applyApiResult(userId, sub)
       return {
         message: immediate ? 'Subscription canceled' : 'Subscription will cancel at the end of the billing period',
@@ -193,7 +221,8 @@ export function createBilling(ctx: PluginContext<BillingConfig>) {
 
     async resume(userId: string) {
       const row = await stripeSubscription(userId)
-      if (ENDED.has(row.status)) throw conflict('A canceled subscription cannot be resumed: start a new checkout', { status: row.status })
+      if (ENDED.has(row.status))
+        throw conflict('A canceled subscription cannot be resumed: start a new checkout', { status: row.status })
       const sub = await stripe.setCancelAtPeriodEnd(row.external_id, false)
       const state = await applyApiResult(userId, sub)
       return { message: 'Subscription resumed', status: state.status, plan: state.plan }
@@ -202,8 +231,10 @@ export function createBilling(ctx: PluginContext<BillingConfig>) {
     /** Links a store purchase to the user and applies the notifications that were waiting for it. */
     async link(userId: string, body: { platform: string; purchase_token: string; product_id: string }) {
       const platform: Platform = body.platform === 'ios' || body.platform === 'apple' ? 'apple' : 'google'
-      if (platform === 'apple' && !config.appleBundleId) throw serviceUnavailable('App Store purchases are not configured', { missing: 'APPLE_BUNDLE_ID' })
-      if (platform === 'google' && !config.googlePackageName) throw serviceUnavailable('Google Play purchases are not configured', { missing: 'GOOGLE_PACKAGE_NAME' })
+      if (platform === 'apple' && !config.appleBundleId)
+        throw serviceUnavailable('App Store purchases are not configured', { missing: 'APPLE_BUNDLE_ID' })
+      if (platform === 'google' && !config.googlePackageName)
+        throw serviceUnavailable('Google Play purchases are not configured', { missing: 'GOOGLE_PACKAGE_NAME' })
       const token = platform === 'apple' ? await appleTransactionId(body.purchase_token) : body.purchase_token
       const checked = platform === 'google' && play.configured ? await playPurchase(token, body.product_id) : undefined
       const { pending, current } = await sql.begin(async (tx) => {
@@ -212,7 +243,13 @@ export function createBilling(ctx: PluginContext<BillingConfig>) {
         await accounts.link({ userId, platform, purchaseToken: token, productId: body.product_id }, tx)
         const pending = await pipeline.applyPending(platform, token, tx)
         // Then the purchase as Google shows it now, newer than any waiting notification.
-        const current = checked ? !!(await putPlayPurchase({ config, store, jobs: ctx.jobs }, { userId, token, productId: body.product_id, ...checked }, tx)) : false
+        const current = checked
+          ? !!(await putPlayPurchase(
+              { config, store, jobs: ctx.jobs },
+              { userId, token, productId: body.product_id, ...checked },
+              tx,
+            ))
+          : false
         return { pending, current }
       })
       runAfter(current ? [...pending.after, () => notify(userId, 'google')] : pending.after)
@@ -229,10 +266,12 @@ export function createBilling(ctx: PluginContext<BillingConfig>) {
     },
 
     webhooks: {
-      stripe: async (raw: string, signature: string | null) => receive(await verifyStripeWebhook(raw, signature, config.stripeWebhookSecret)),
+      stripe: async (raw: string, signature: string | null) =>
+        receive(await verifyStripeWebhook(raw, signature, config.stripeWebhookSecret)),
       apple: async (raw: string) => receive(await verifyAppleNotification(raw, config, roots, ocsp)),
       google: async (raw: string, authorization: string | null) => {
-        if (!config.googlePackageName) throw serviceUnavailable('Google Play notifications are not configured', { missing: 'GOOGLE_PACKAGE_NAME' })
+        if (!config.googlePackageName)
+          throw serviceUnavailable('Google Play notifications are not configured', { missing: 'GOOGLE_PACKAGE_NAME' })
         await verifyPushToken(authorization)
         return receive(decodeGooglePush(raw, config))
       },

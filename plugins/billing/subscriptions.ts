@@ -7,7 +7,8 @@ export const SOURCES: readonly Source[] = ['stripe', 'apple', 'google']
 
 /** Statuses that grant the paid plan (Stripe active/trialing, a store's grace period). */
 export const ACTIVE_STATUSES = ['active', 'trialing', 'in_grace_period'] as const
-export const isActive = (status: string | null | undefined) => (ACTIVE_STATUSES as readonly string[]).includes(status ?? '')
+export const isActive = (status: string | null | undefined) =>
+  (ACTIVE_STATUSES as readonly string[]).includes(status ?? '')
 
 export interface SubscriptionRow {
   id: string
@@ -108,7 +109,9 @@ export function createSubscriptionStore(sql: Sql) {
     },
 
     async ofUser(userId: string, tx: Db = sql): Promise<SubscriptionRow[]> {
-      return (tx as Sql)<SubscriptionRow[]>`select * from billing_subscriptions where user_id = ${userId} order by source`
+      return (tx as Sql)<
+        SubscriptionRow[]
+      >`select * from billing_subscriptions where user_id = ${userId} order by source`
     },
 
     async byExternal(source: Source, externalId: string, tx: Db = sql): Promise<SubscriptionRow | undefined> {
@@ -134,7 +137,9 @@ export function createSubscriptionStore(sql: Sql) {
           where status in (${sql.unsafe(ACTIVE_SQL)})
           order by user_id, current_period_end desc nulls first, last_event_at desc)
         select plan, count(*)::int as n from best group by plan`
-      const [{ users }] = (await sql<{ users: number }[]>`select count(*)::int as users from users`) as unknown as [{ users: number }]
+      const [{ users }] = (await sql<{ users: number }[]>`select count(*)::int as users from users`) as unknown as [
+        { users: number },
+      ]
       const active = rows.reduce((sum, r) => sum + r.n, 0)
       const by_plan: Record<string, number> = { free: Math.max(0, users - active) }
       for (const r of rows) by_plan[r.plan] = (by_plan[r.plan] ?? 0) + r.n
@@ -152,7 +157,8 @@ export type SubscriptionStore = ReturnType<typeof createSubscriptionStore>
 export function derive(rows: SubscriptionRow[]): DerivedState {
   const active = rows.filter((r) => isActive(r.status))
   if (active.length) {
-    const end = (r: SubscriptionRow) => (r.current_period_end ? r.current_period_end.getTime() : Number.POSITIVE_INFINITY)
+    const end = (r: SubscriptionRow) =>
+      r.current_period_end ? r.current_period_end.getTime() : Number.POSITIVE_INFINITY
     const best = active.sort((a, b) => end(b) - end(a) || b.last_event_at.getTime() - a.last_event_at.getTime())[0]!
     return {
       plan: best.plan,

@@ -72,7 +72,11 @@ export async function deliverWebhook(s: Submission, target: WebhookTarget, attem
   return res.status
 }
 
-const quote = (text: string) => text.split('\n').map((l) => `> ${l}`).join('\n')
+const quote = (text: string) =>
+  text
+    .split('\n')
+    .map((l) => `> ${l}`)
+    .join('\n')
 
 export function confirmationEmail(s: Submission) {
   return {
@@ -123,7 +127,10 @@ export interface EmailJobDeps {
   logger: Logger
 }
 
-export async function sendContactEmail(d: EmailJobDeps, payload: { submission_id: string; kind: 'confirmation' | 'notification' }) {
+export async function sendContactEmail(
+  d: EmailJobDeps,
+  payload: { submission_id: string; kind: 'confirmation' | 'notification' },
+) {
   const s = await d.load(payload.submission_id)
   if (!s) {
     d.logger.warn('contact email skipped: submission no longer exists', { submission_id: payload.submission_id })

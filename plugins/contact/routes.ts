@@ -19,25 +19,29 @@ export const publicRoutes = (
   { service, tokens }: ContactRouteDeps,
 ) =>
   router('/contact')
-    .post('', ({ body, clientIp, request }) => {
-      return service.submit(body as SubmissionInput, { ip: clientIp, userAgent: request.headers.get('user-agent') })
-    }, {
-      // Before validation: Elysia's normalisation would turn an array, a number or a string into an object.
-      transform({ body }) {
-        const extra = (body as { extra_fields?: unknown } | null)?.extra_fields
-        if (extra != null && (typeof extra !== 'object' || Array.isArray(extra))) {
-          throw validation('extra_fields', 'extra_fields must be an object')
-        }
+    .post(
+      '',
+      ({ body, clientIp, request }) => {
+        return service.submit(body as SubmissionInput, { ip: clientIp, userAgent: request.headers.get('user-agent') })
       },
-      body: ContactModel.submit(config),
-      response: { 200: ContactModel.submitted },
-      detail: {
-        summary: 'Submit the contact form',
-        description:
-          'Rate limited per client IP (CONTACT_RATE_LIMIT, default 5/hour). Spam (honeypot filled, or a form_token ' +
-          'younger than CONTACT_MIN_FILL_SECONDS) gets the same 200, is kept as spam and triggers nothing.',
+      {
+        // Before validation: Elysia's normalisation would turn an array, a number or a string into an object.
+        transform({ body }) {
+          const extra = (body as { extra_fields?: unknown } | null)?.extra_fields
+          if (extra != null && (typeof extra !== 'object' || Array.isArray(extra))) {
+            throw validation('extra_fields', 'extra_fields must be an object')
+          }
+        },
+        body: ContactModel.submit(config),
+        response: { 200: ContactModel.submitted },
+        detail: {
+          summary: 'Submit the contact form',
+          description:
+            'Rate limited per client IP (CONTACT_RATE_LIMIT, default 5/hour). Spam (honeypot filled, or a form_token ' +
+            'younger than CONTACT_MIN_FILL_SECONDS) gets the same 200, is kept as spam and triggers nothing.',
+        },
       },
-    })
+    )
     .get(
       '/status',
       async ({ clientIp }) => {

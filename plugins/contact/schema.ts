@@ -8,7 +8,17 @@ export interface FormRules {
 }
 
 /** Fields the body may carry besides the honeypot (which must not reuse one of these names). */
-export const FORM_FIELDS = ['name', 'email', 'message', 'subject', 'phone', 'company', 'extra_fields', 'source', 'form_token']
+export const FORM_FIELDS = [
+  'name',
+  'email',
+  'message',
+  'subject',
+  'phone',
+  'company',
+  'extra_fields',
+  'source',
+  'form_token',
+]
 
 const optionalText = (maxLength: number, description: string) =>
   t.Optional(t.Nullable(t.String({ maxLength, description })))
@@ -68,13 +78,17 @@ export namespace ContactModel {
       require_phone: t.Boolean(),
       sends_confirmation: t.Boolean(),
     }),
-    form_token: t.String({ description: 'Send back as form_token: submissions faster than CONTACT_MIN_FILL_SECONDS are spam' }),
+    form_token: t.String({
+      description: 'Send back as form_token: submissions faster than CONTACT_MIN_FILL_SECONDS are spam',
+    }),
   })
 
   export const listQuery = t.Object({
     ...pageQuery,
     spam: t.Optional(t.Boolean({ description: 'Only spam (true) or only genuine (false) submissions' })),
-    q: t.Optional(t.String({ minLength: 1, maxLength: 200, description: 'Search in name, email, subject and reference id' })),
+    q: t.Optional(
+      t.String({ minLength: 1, maxLength: 200, description: 'Search in name, email, subject and reference id' }),
+    ),
   })
 
   export const submission = t.Object({

@@ -1,6 +1,15 @@
 /** Contact submissions: checks, storage with a unique reference id, jobs in the same transaction, admin reads. */
 import type { TransactionSql } from 'postgres'
-import { isUuid, notFound, paged, validation, type EventBus, type JobQueue, type Logger, type Sql } from '../../core/index.ts'
+import {
+  isUuid,
+  notFound,
+  paged,
+  validation,
+  type EventBus,
+  type JobQueue,
+  type Logger,
+  type Sql,
+} from '../../core/index.ts'
 import { newReferenceId } from './reference.ts'
 import { judge, type FormTokens } from './spam.ts'
 
@@ -79,7 +88,8 @@ function normalise(input: SubmissionInput, required: { subject: boolean; phone: 
   if (required.phone && !phone) throw validation('phone', 'Phone is required')
   const extra = input.extra_fields ?? {}
   for (const key of Object.keys(extra)) {
-    if (key.length < 1 || key.length > 100) throw validation('extra_fields', 'extra_fields keys must be 1-100 characters')
+    if (key.length < 1 || key.length > 100)
+      throw validation('extra_fields', 'extra_fields keys must be 1-100 characters')
   }
   return {
     name,
@@ -152,14 +162,20 @@ export function createContactService(d: ContactDeps, required: { subject: boolea
         ${q.spam === undefined ? sql`` : sql`and is_spam = ${q.spam}`}
         ${like ? sql`and (name ilike ${like} or email ilike ${like} or subject ilike ${like} or reference_id ilike ${like})` : sql``}`
       // Served by contact_submissions_created_idx / contact_submissions_spam_created_idx.
-      const result = await paged<Record<string, unknown>>(sql, { table: 'contact_submissions', columns: sql.unsafe(COLUMNS), where }, q)
+      const result = await paged<Record<string, unknown>>(
+        sql,
+        { table: 'contact_submissions', columns: sql.unsafe(COLUMNS), where },
+        q,
+      )
       return { ...result, items: result.items.map(toSubmission) }
     },
 
     /** By id or reference id, with the state of its email and webhook jobs. */
     async get(idOrReference: string) {
       const [row] = isUuid(idOrReference)
-        ? await sql<Record<string, unknown>[]>`select ${sql.unsafe(COLUMNS)}, job_ids from contact_submissions where id = ${idOrReference}`
+        ? await sql<
+            Record<string, unknown>[]
+          >`select ${sql.unsafe(COLUMNS)}, job_ids from contact_submissions where id = ${idOrReference}`
         : await sql<Record<string, unknown>[]>`select ${sql.unsafe(COLUMNS)}, job_ids from contact_submissions
             where reference_id = ${idOrReference.toUpperCase()}`
       if (!row) throw notFound('Submission', idOrReference)
@@ -182,7 +198,9 @@ export function createContactService(d: ContactDeps, required: { subject: boolea
 
     /** Loads a submission for a job (undefined when it was removed since). */
     async load(id: string): Promise<Submission | undefined> {
-      const [row] = await sql<Record<string, unknown>[]>`select ${sql.unsafe(COLUMNS)} from contact_submissions where id = ${id}`
+      const [row] = await sql<
+        Record<string, unknown>[]
+      >`select ${sql.unsafe(COLUMNS)} from contact_submissions where id = ${id}`
       return row ? toSubmission(row) : undefined
     },
   }
@@ -192,8 +210,10 @@ export function createContactService(d: ContactDeps, required: { subject: boolea
     const ids: string[] = []
     const add = async (name: string, payload: Record<string, unknown>, key: string) =>
       ids.push((await d.jobs.enqueue(name, payload, { ...opts, uniqueKey: `${id}:${key}` })).id)
-    if (settings.sendConfirmation) await add('contact.send-email', { submission_id: id, kind: 'confirmation' }, 'confirmation')
-    if (settings.adminEmails.length) await add('contact.send-email', { submission_id: id, kind: 'notification' }, 'notification')
+    if (settings.sendConfirmation)
+      await add('contact.send-email', { submission_id: id, kind: 'confirmation' }, 'confirmation')
+    if (settings.adminEmails.length)
+      await add('contact.send-email', { submission_id: id, kind: 'notification' }, 'notification')
     if (settings.webhookUrl) await add('contact.deliver-webhook', { submission_id: id }, 'webhook')
     return ids
   }

@@ -33,7 +33,8 @@ export function createFormTokens(sql: Sql): FormTokens {
       key = undefined
       throw err
     }))
-  const sign = (k: Buffer, issued: string) => createHmac('sha256', k).update(`contact-form:${issued}`).digest('base64url').slice(0, 32)
+  const sign = (k: Buffer, issued: string) =>
+    createHmac('sha256', k).update(`contact-form:${issued}`).digest('base64url').slice(0, 32)
 
   return {
     async issue(now = Date.now()) {

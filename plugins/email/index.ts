@@ -14,7 +14,11 @@ export default definePlugin({
       description: 'smtp://user:pass@host:587 or smtps://...:465; unset = emails kept in the outbox table and logged',
     }),
     from: env.string('EMAIL_FROM', { description: 'From address; unset = OmniStack <no-reply@PUBLIC_URL host>' }),
-    timeoutMs: env.int('SMTP_TIMEOUT_MS', { default: 10_000, min: 100, description: 'SMTP connect and greeting timeout' }),
+    timeoutMs: env.int('SMTP_TIMEOUT_MS', {
+      default: 10_000,
+      min: 100,
+      description: 'SMTP connect and greeting timeout',
+    }),
   },
   migrations: new URL('./migrations/', import.meta.url),
   setup: ({ sql, logger, meter, config, core }) => {
@@ -43,14 +47,21 @@ export default definePlugin({
               detail: {
                 summary: 'Emails sent or stored, newest first (without SMTP_URL this is where they wait)',
                 // Documented, not enforced: a runtime response schema would clone away page()'s marker.
-                responses: { 200: { description: 'A page of emails', content: { 'application/json': { schema: EmailModel.outboxPage as any } } } },
+                responses: {
+                  200: {
+                    description: 'A page of emails',
+                    content: { 'application/json': { schema: EmailModel.outboxPage as any } },
+                  },
+                },
               },
             },
           ),
       },
       start: () => {
         const smtp = service.transport === 'smtp'
-        logger.info(smtp ? 'email: sending through SMTP' : 'email: SMTP_URL not set; emails go to the outbox table and the log')
+        logger.info(
+          smtp ? 'email: sending through SMTP' : 'email: SMTP_URL not set; emails go to the outbox table and the log',
+        )
       },
       stop: () => service.close(),
     }

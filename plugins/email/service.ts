@@ -65,7 +65,12 @@ export function createEmailService(o: EmailServiceOptions): EmailService {
   const timeout = o.timeoutMs ?? 10_000
   // The URL's own query parameters (pool, secure, tls...) win over these defaults.
   const smtp = o.smtpUrl
-    ? createTransport({ url: o.smtpUrl, connectionTimeout: timeout, greetingTimeout: timeout, socketTimeout: 3 * timeout })
+    ? createTransport({
+        url: o.smtpUrl,
+        connectionTimeout: timeout,
+        greetingTimeout: timeout,
+        socketTimeout: 3 * timeout,
+      })
     : undefined
   const transport = smtp ? 'smtp' : 'outbox'
 
@@ -113,15 +118,23 @@ export function createEmailService(o: EmailServiceOptions): EmailService {
   }
 }
 
-const OUTBOX_COLUMNS = 'id, to_addresses, from_address, reply_to, subject, text_body, html_body, tag, transport, status, message_id, created_at'
+const OUTBOX_COLUMNS =
+  'id, to_addresses, from_address, reply_to, subject, text_body, html_body, tag, transport, status, message_id, created_at'
 
 /** Admin view of the outbox, newest first (docs/pagination.md). */
-export async function listOutbox(sql: Sql, q: { skip: number; limit: number; after?: string; tag?: string; to?: string }) {
+export async function listOutbox(
+  sql: Sql,
+  q: { skip: number; limit: number; after?: string; tag?: string; to?: string },
+) {
   const where = sql`true
     ${q.tag ? sql`and tag = ${q.tag}` : sql``}
     ${q.to ? sql`and exists (select 1 from jsonb_array_elements_text(to_addresses) a where lower(a) = ${q.to.toLowerCase()})` : sql``}`
   // Served by email_outbox_created_idx and email_outbox_tag_created_idx (migration 0002).
-  const result = await paged<Record<string, unknown>>(sql, { table: 'email_outbox', columns: sql.unsafe(OUTBOX_COLUMNS), where }, q)
+  const result = await paged<Record<string, unknown>>(
+    sql,
+    { table: 'email_outbox', columns: sql.unsafe(OUTBOX_COLUMNS), where },
+    q,
+  )
   return { ...result, items: result.items.map(toOutboxRow) }
 }
 

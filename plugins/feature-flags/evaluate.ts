@@ -94,7 +94,9 @@ export function evaluate(flag: CompiledFlag, input: EvaluationInput): Evaluation
         ? out(true, 'percentage_rollout')
         : out(false, 'not_in_rollout')
     case 'user_list':
-      return input.userId !== null && flag.users.has(input.userId) ? out(true, 'user_list') : out(false, 'not_in_user_list')
+      return input.userId !== null && flag.users.has(input.userId)
+        ? out(true, 'user_list')
+        : out(false, 'not_in_user_list')
     case 'plan_based':
       return flag.plans.has(input.plan().toLowerCase()) ? out(true, 'plan') : out(false, 'plan_not_included')
   }

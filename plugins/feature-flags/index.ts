@@ -5,7 +5,13 @@ import { CHANGED, createFeatureFlags, type FeatureFlagsService } from './service
 import { createFlagStore } from './store.ts'
 
 export { rolloutBucket, FLAG_TYPES, REASONS, type Evaluation, type FlagType, type Reason } from './evaluate.ts'
-export { DEFAULT_PLAN, type EvaluateOptions, type FeatureFlagsService, type FlagSubject, type PlanResolver } from './service.ts'
+export {
+  DEFAULT_PLAN,
+  type EvaluateOptions,
+  type FeatureFlagsService,
+  type FlagSubject,
+  type PlanResolver,
+} from './service.ts'
 export type { FlagView } from './store.ts'
 
 declare module '../../core/index.ts' {
@@ -24,7 +30,7 @@ export function createFeatureFlagsPlugin(options: FeatureFlagsPluginOptions = {}
   const now = options.now ?? (() => new Date())
   return definePlugin({
     name: 'feature-flags',
-    tag: { name: 'Feature Flags', description: 'Feature flags: admin management and the caller\'s evaluated flags' },
+    tag: { name: 'Feature Flags', description: "Feature flags: admin management and the caller's evaluated flags" },
     config: {
       refreshMs: env.int('FEATURE_FLAGS_REFRESH_MS', {
         default: 30_000,

@@ -20,7 +20,9 @@ const plans = t.Array(t.String({ minLength: 1, maxLength: 64, pattern: TEXT }), 
   maxItems: 100,
   description: "Plans for plan_based flags, e.g. 'pro'",
 })
-const expiresAt = t.Union([t.String({ format: 'date-time' }), t.Null()], { description: 'After this instant the flag evaluates as disabled' })
+const expiresAt = t.Union([t.String({ format: 'date-time' }), t.Null()], {
+  description: 'After this instant the flag evaluates as disabled',
+})
 const name = t.String({ minLength: 1, maxLength: 200, pattern: TEXT })
 const description = t.Union([t.String({ maxLength: 2000, pattern: TEXT }), t.Null()])
 
@@ -43,7 +45,10 @@ export namespace FlagModel {
   export const list = t.Object({ items: t.Array(flag), total: t.Integer(), skip: t.Integer(), limit: t.Integer() })
 
   export const create = t.Object({
-    key: t.String({ pattern: KEY_PATTERN, description: 'Lowercase letters, digits, `_`, `.`, `-`; 1-64 chars, starting with a letter or digit' }),
+    key: t.String({
+      pattern: KEY_PATTERN,
+      description: 'Lowercase letters, digits, `_`, `.`, `-`; 1-64 chars, starting with a letter or digit',
+    }),
     name,
     description: t.Optional(description),
     flag_type: t.Optional(flagType),
@@ -65,13 +70,22 @@ export namespace FlagModel {
     expires_at: t.Optional(expiresAt),
   })
 
-  export const params = t.Object({ flag_id: t.String({ minLength: 1, maxLength: 64, pattern: TEXT, description: 'The flag id, or its key' }) })
+  export const params = t.Object({
+    flag_id: t.String({ minLength: 1, maxLength: 64, pattern: TEXT, description: 'The flag id, or its key' }),
+  })
 
   export const listQuery = t.Object(pageQuery)
 
   export const checkQuery = t.Object({
     user_id: t.String({ minLength: 1, maxLength: 255, pattern: TEXT, description: 'User to evaluate the flag for' }),
-    plan: t.Optional(t.String({ minLength: 1, maxLength: 64, pattern: TEXT, description: "Evaluate with this plan instead of the user's" })),
+    plan: t.Optional(
+      t.String({
+        minLength: 1,
+        maxLength: 64,
+        pattern: TEXT,
+        description: "Evaluate with this plan instead of the user's",
+      }),
+    ),
   })
 
   export const evaluation = t.Object({

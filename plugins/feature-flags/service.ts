@@ -115,12 +115,15 @@ export function createFeatureFlags(o: FlagsOptions): FeatureFlagsService & FlagA
   /** Evaluates flags, asking for the plan at most once and only if a plan_based flag needs it. */
   const run = async (flags: CompiledFlag[], user: FlagSubject, options?: EvaluateOptions) => {
     const userId = idOf(user)
-    const plan = flags.some((f) => f.row.flag_type === 'plan_based' && f.row.is_enabled) ? await planOf(userId, options) : DEFAULT_PLAN
+    const plan = flags.some((f) => f.row.flag_type === 'plan_based' && f.row.is_enabled)
+      ? await planOf(userId, options)
+      : DEFAULT_PLAN
     const now = o.now().getTime()
     return flags.map((f) => evaluate(f, { userId, plan: () => plan, now }))
   }
 
-  const find = (idOrKey: string) => (isUuid(idOrKey) ? byId.get(idOrKey.toLowerCase()) : undefined) ?? byKey.get(idOrKey)
+  const find = (idOrKey: string) =>
+    (isUuid(idOrKey) ? byId.get(idOrKey.toLowerCase()) : undefined) ?? byKey.get(idOrKey)
 
   const changed = async (view: FlagView, action: string) => {
     await reload()
@@ -186,7 +189,10 @@ export function createFeatureFlags(o: FlagsOptions): FeatureFlagsService & FlagA
     async start() {
       await ready()
       if (o.refreshMs > 0) {
-        timer = setInterval(() => reload().catch((err) => o.logger.error('feature flag refresh failed', { error: err })), o.refreshMs)
+        timer = setInterval(
+          () => reload().catch((err) => o.logger.error('feature flag refresh failed', { error: err })),
+          o.refreshMs,
+        )
         ;(timer as { unref?: () => void }).unref?.()
       }
     },

@@ -2,7 +2,18 @@
  * Feature flags in the database: list, get, create, update, delete. Each change and its audit
  * entry commit in one transaction; the caller then refreshes every replica's cache.
  */
-import { conflict, isUuid, notFound, page, paged, validation, type AuditInput, type AuditLog, type Page, type Sql } from '../../core/index.ts'
+import {
+  conflict,
+  isUuid,
+  notFound,
+  page,
+  paged,
+  validation,
+  type AuditInput,
+  type AuditLog,
+  type Page,
+  type Sql,
+} from '../../core/index.ts'
 import type { FlagRow, FlagType } from './evaluate.ts'
 
 export interface FlagView {
@@ -37,8 +48,18 @@ export type FlagPatch = Partial<Omit<FlagInput, 'key'>>
 /** Who made a change, from the request (AuditLog.from). */
 export type Actor = Pick<AuditInput, 'actor_id' | 'ip_address' | 'request_id'> & { details: Record<string, unknown> }
 
-const COLUMNS = 'id, key, name, description, flag_type, is_enabled, percentage, user_ids, plans, expires_at, created_at, updated_at'
-const FIELDS = ['name', 'description', 'flag_type', 'is_enabled', 'percentage', 'user_ids', 'plans', 'expires_at'] as const
+const COLUMNS =
+  'id, key, name, description, flag_type, is_enabled, percentage, user_ids, plans, expires_at, created_at, updated_at'
+const FIELDS = [
+  'name',
+  'description',
+  'flag_type',
+  'is_enabled',
+  'percentage',
+  'user_ids',
+  'plans',
+  'expires_at',
+] as const
 
 export const toView = (r: FlagRow): FlagView => ({
   id: r.id,
@@ -76,7 +97,8 @@ export interface FlagStore {
 }
 
 export function createFlagStore(sql: Sql, audit: AuditLog): FlagStore {
-  const where = (db: Sql, idOrKey: string) => (isUuid(idOrKey) ? db`id = ${idOrKey.toLowerCase()}` : db`key = ${idOrKey}`)
+  const where = (db: Sql, idOrKey: string) =>
+    isUuid(idOrKey) ? db`id = ${idOrKey.toLowerCase()}` : db`key = ${idOrKey}`
   const entry = (actor: Actor, action: string, row: FlagRow, details: Record<string, unknown>): AuditInput => ({
     ...actor,
     action,
@@ -118,10 +140,17 @@ export function createFlagStore(sql: Sql, audit: AuditLog): FlagStore {
     },
 
     update(idOrKey, patch, actor) {
-      const next = { ...patch, user_ids: uniq(patch.user_ids), plans: uniq(patch.plans), expires_at: expiry(patch.expires_at) }
+      const next = {
+        ...patch,
+        user_ids: uniq(patch.user_ids),
+        plans: uniq(patch.plans),
+        expires_at: expiry(patch.expires_at),
+      }
       return sql.begin(async (tx) => {
         const db = tx as unknown as Sql
-        const [before] = await db<FlagRow[]>`select ${db.unsafe(COLUMNS)} from feature_flags where ${where(db, idOrKey)} for update`
+        const [before] = await db<
+          FlagRow[]
+        >`select ${db.unsafe(COLUMNS)} from feature_flags where ${where(db, idOrKey)} for update`
         if (!before) throw notFound('Feature flag', idOrKey)
         const set = (k: (typeof FIELDS)[number]) => (next[k] === undefined ? before[k] : next[k])
         const [row] = await db<FlagRow[]>`
@@ -144,7 +173,9 @@ export function createFlagStore(sql: Sql, audit: AuditLog): FlagStore {
     remove(idOrKey, actor) {
       return sql.begin(async (tx) => {
         const db = tx as unknown as Sql
-        const [row] = await db<FlagRow[]>`delete from feature_flags where ${where(db, idOrKey)} returning ${db.unsafe(COLUMNS)}`
+        const [row] = await db<
+          FlagRow[]
+        >`delete from feature_flags where ${where(db, idOrKey)} returning ${db.unsafe(COLUMNS)}`
         if (!row) throw notFound('Feature flag', idOrKey)
         await audit.record(entry(actor, 'feature_flag.delete', row, { flag: toView(row) }), tx)
         return row

@@ -65,7 +65,8 @@ export function attachment(filename: string): string {
 }
 
 /** `text/plain; charset=utf-8` -> `text/plain`. */
-export const mediaType = (contentType: string | null | undefined) => (contentType ?? '').split(';')[0]!.trim().toLowerCase()
+export const mediaType = (contentType: string | null | undefined) =>
+  (contentType ?? '').split(';')[0]!.trim().toLowerCase()
 
 /** `FILES_ALLOWED_TYPES` entries: exact types, `type/*` or `*\/*`; an empty list allows any. */
 export function typeAllowed(contentType: string, allowed: readonly string[]): boolean {
@@ -76,4 +77,3 @@ export function typeAllowed(contentType: string, allowed: readonly string[]): bo
     return p === '*/*' || p === type || (p.endsWith('/*') && type.startsWith(p.slice(0, -1)))
   })
 }
-

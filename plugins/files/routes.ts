@@ -13,20 +13,28 @@ export const fileRoutes = ({ router }: RouteContext, files: FilesService) =>
       scope: 'files:write',
       detail: {
         summary: 'Get a presigned upload URL',
-        description: 'PUT exactly `size` bytes with the returned headers to `upload_url`, then confirm. 413 when size exceeds MAX_UPLOAD_BYTES.',
+        description:
+          'PUT exactly `size` bytes with the returned headers to `upload_url`, then confirm. 413 when size exceeds MAX_UPLOAD_BYTES.',
       },
     })
     .post('/confirm', ({ user, body }) => files.confirm(user.id, body.file_id), {
       body: FileModel.confirm,
       response: { 200: FileModel.file },
       scope: 'files:write',
-      detail: { summary: 'Confirm an upload', description: 'Checks the stored object (exists, declared size); 400 when nothing was uploaded. Confirming twice is harmless.' },
+      detail: {
+        summary: 'Confirm an upload',
+        description:
+          'Checks the stored object (exists, declared size); 400 when nothing was uploaded. Confirming twice is harmless.',
+      },
     })
     .get('', ({ user, query }) => files.list(user.id, query), {
       query: FileModel.listQuery,
       scope: 'files:read',
       // Documented rather than declared: a `response` schema would copy the page and drop its v2 marker.
-      detail: { summary: 'List my files', responses: { 200: jsonDoc('A page of files, newest first', FileModel.list) } },
+      detail: {
+        summary: 'List my files',
+        responses: { 200: jsonDoc('A page of files, newest first', FileModel.list) },
+      },
     })
     .get('/:file_id', ({ user, params }) => files.get(user.id, params.file_id), {
       params: FileModel.params,
@@ -58,23 +66,33 @@ const binary = { content: { '*/*': { schema: { type: 'string' as const, format: 
 /** Local driver only: the app serves its own signed URLs (no bearer: the signature is the credential). */
 export const localFileRoutes = (router: PublicRouterFactory, local: LocalStorage) =>
   router('/files')
-    .put('/:file_id', ({ request, params, query }) => local.receive(request, local.authorize('PUT', params.file_id, query as SignedQuery)), {
-      params: FileModel.params,
-      query: FileModel.signedQuery,
-      // Leave the body unread for every content type: receive() streams it to disk.
-      parse: () => null,
-      detail: {
-        summary: 'Upload to a signed URL (local storage)',
-        description: 'Exactly `size` bytes with the signed Content-Type. 403 tampered or expired, 413 larger than signed, 415 another type.',
-        requestBody: binary,
-        responses: { 200: { description: 'Stored (ETag: MD5 of the body)' } },
+    .put(
+      '/:file_id',
+      ({ request, params, query }) =>
+        local.receive(request, local.authorize('PUT', params.file_id, query as SignedQuery)),
+      {
+        params: FileModel.params,
+        query: FileModel.signedQuery,
+        // Leave the body unread for every content type: receive() streams it to disk.
+        parse: () => null,
+        detail: {
+          summary: 'Upload to a signed URL (local storage)',
+          description:
+            'Exactly `size` bytes with the signed Content-Type. 403 tampered or expired, 413 larger than signed, 415 another type.',
+          requestBody: binary,
+          responses: { 200: { description: 'Stored (ETag: MD5 of the body)' } },
+        },
       },
-    })
-    .get('/:file_id', ({ params, query }) => local.serve(local.authorize('GET', params.file_id, query as SignedQuery)), {
-      params: FileModel.params,
-      query: FileModel.signedQuery,
-      detail: {
-        summary: 'Download from a signed URL (local storage)',
-        responses: { 200: { description: 'The file, as an attachment', ...binary } },
+    )
+    .get(
+      '/:file_id',
+      ({ params, query }) => local.serve(local.authorize('GET', params.file_id, query as SignedQuery)),
+      {
+        params: FileModel.params,
+        query: FileModel.signedQuery,
+        detail: {
+          summary: 'Download from a signed URL (local storage)',
+          responses: { 200: { description: 'The file, as an attachment', ...binary } },
+        },
       },
-    })
+    )

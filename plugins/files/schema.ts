@@ -2,7 +2,8 @@
 import { pageQuery, t } from '../../core/index.ts'
 
 // type/subtype with optional token parameters; no quotes, spaces or line breaks to smuggle.
-const MEDIA_TYPE = '^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*(\\s*;\\s*[A-Za-z0-9!#$&^_.+-]+=[A-Za-z0-9!#$&^_.+-]+)*$'
+const MEDIA_TYPE =
+  '^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*(\\s*;\\s*[A-Za-z0-9!#$&^_.+-]+=[A-Za-z0-9!#$&^_.+-]+)*$'
 
 export namespace FileModel {
   export const status = t.Union([t.Literal('pending'), t.Literal('uploaded')])
@@ -21,7 +22,12 @@ export namespace FileModel {
 
   export const uploadRequest = t.Object({
     filename: t.String({ minLength: 1, maxLength: 1024, description: 'Original file name; made safe for the key' }),
-    content_type: t.String({ minLength: 3, maxLength: 255, pattern: MEDIA_TYPE, description: 'MIME type the upload must be sent with' }),
+    content_type: t.String({
+      minLength: 3,
+      maxLength: 255,
+      pattern: MEDIA_TYPE,
+      description: 'MIME type the upload must be sent with',
+    }),
     size: t.Integer({ minimum: 0, description: 'Exact size in bytes (at most MAX_UPLOAD_BYTES)' }),
   })
   export type uploadRequest = typeof uploadRequest.static
@@ -39,7 +45,9 @@ export namespace FileModel {
 
   export const listQuery = t.Object({
     ...pageQuery,
-    status: t.Optional(t.Union([t.Literal('pending'), t.Literal('uploaded')], { description: 'Only files in this state' })),
+    status: t.Optional(
+      t.Union([t.Literal('pending'), t.Literal('uploaded')], { description: 'Only files in this state' }),
+    ),
   })
   export type listQuery = typeof listQuery.static
 

@@ -1,6 +1,20 @@
 /** Files service: presigned uploads, confirmation against the store, downloads, deletion and cleanup. Throws AppError. */
 import { randomUUID } from 'node:crypto'
-import { AppError, badRequest, conflict, isUuid, notFound, page, paged, payloadTooLarge, type EventBus, type Logger, type MeterFn, type Page, type Sql } from '../../core/index.ts'
+import {
+  AppError,
+  badRequest,
+  conflict,
+  isUuid,
+  notFound,
+  page,
+  paged,
+  payloadTooLarge,
+  type EventBus,
+  type Logger,
+  type MeterFn,
+  type Page,
+  type Sql,
+} from '../../core/index.ts'
 import { keyFilename, objectKey, typeAllowed } from './keys.ts'
 import type { FileModel } from './schema.ts'
 import type { StorageDriver } from './storage/types.ts'
@@ -57,7 +71,11 @@ export function createFilesService(d: FilesDeps) {
     if (size > d.maxUploadBytes) throw payloadTooLarge(d.maxUploadBytes)
     if (!typeAllowed(contentType, d.allowedTypes)) {
       const message = `Content type ${contentType} is not allowed`
-      throw new AppError('VALIDATION_ERROR', message, { field: fields.contentType, errors: [{ field: fields.contentType, message }], allowed: d.allowedTypes })
+      throw new AppError('VALIDATION_ERROR', message, {
+        field: fields.contentType,
+        errors: [{ field: fields.contentType, message }],
+        allowed: d.allowedTypes,
+      })
     }
   }
 
@@ -72,7 +90,14 @@ export function createFilesService(d: FilesDeps) {
       await sql`insert into files (id, owner_id, key, filename, content_type, size)
         values (${id}, ${ownerId}, ${key}, ${keyFilename(key)}, ${contentType}, ${input.size})`
       const target = await storage.presignUpload({ id, key, size: input.size, contentType, expiresIn: d.urlTtlSeconds })
-      return { upload_url: target.url, file_id: id, key, expires_in: d.urlTtlSeconds, method: target.method, headers: target.headers }
+      return {
+        upload_url: target.url,
+        file_id: id,
+        key,
+        expires_in: d.urlTtlSeconds,
+        method: target.method,
+        headers: target.headers,
+      }
     },
 
     /** Marks the file uploaded once the store holds an object of the declared size; again is harmless. */
@@ -81,10 +106,17 @@ export function createFilesService(d: FilesDeps) {
       if (row.status === 'uploaded') return toFile(row)
       const stored = await storage.head(row.key)
       if (!stored) {
-        throw badRequest('File not uploaded: no object is stored for it yet. PUT the bytes to upload_url, then confirm.', { file_id: id, key: row.key })
+        throw badRequest(
+          'File not uploaded: no object is stored for it yet. PUT the bytes to upload_url, then confirm.',
+          { file_id: id, key: row.key },
+        )
       }
       if (stored.size !== Number(row.size)) {
-        throw badRequest(`Stored object is ${stored.size} bytes but ${row.size} were declared`, { file_id: id, declared: Number(row.size), stored: stored.size })
+        throw badRequest(`Stored object is ${stored.size} bytes but ${row.size} were declared`, {
+          file_id: id,
+          declared: Number(row.size),
+          stored: stored.size,
+        })
       }
       const [done] = await sql<Row[]>`update files set status = 'uploaded', uploaded_at = now(), updated_at = now()
         where id = ${id} and owner_id = ${ownerId} and status = 'pending' returning *`
@@ -110,7 +142,8 @@ export function createFilesService(d: FilesDeps) {
 
     async downloadUrl(ownerId: string, id: string) {
       const row = await find(ownerId, id)
-      if (row.status !== 'uploaded') throw conflict('File upload has not been confirmed', { file_id: id, status: row.status })
+      if (row.status !== 'uploaded')
+        throw conflict('File upload has not been confirmed', { file_id: id, status: row.status })
       const url = await storage.presignDownload({
         id,
         key: row.key,

@@ -33,7 +33,9 @@ export function clerkVerifier(secret: string) {
   try {
     return new Webhook(secret)
   } catch {
-    throw new Error('Invalid CLERK_WEBHOOK_SECRET: expected the svix signing secret from the Clerk dashboard (whsec_...)')
+    throw new Error(
+      'Invalid CLERK_WEBHOOK_SECRET: expected the svix signing secret from the Clerk dashboard (whsec_...)',
+    )
   }
 }
 
@@ -41,7 +43,11 @@ export function clerkVerifier(secret: string) {
  * Verifies the svix signature (and its 5-minute timestamp tolerance) over the raw body; 400 or 401
  * on failure. The body's shape is checked by clerkEvent; one that is not JSON is kept bounded (`json: false`).
  */
-export function verifyClerk(webhook: Webhook, raw: string, headers: Headers): { id: string; event: unknown; sentAt: number; json: boolean } {
+export function verifyClerk(
+  webhook: Webhook,
+  raw: string,
+  headers: Headers,
+): { id: string; event: unknown; sentAt: number; json: boolean } {
   const id = headers.get('svix-id')
   const timestamp = headers.get('svix-timestamp')
   const signature = headers.get('svix-signature')
@@ -75,7 +81,8 @@ function checkClerkEvent(e: unknown) {
     optString(email.id, `data.email_addresses[${i}].id`)
     optString(email.email_address, `data.email_addresses[${i}].email_address`)
   })
-  for (const k of ['primary_email_address_id', 'first_name', 'last_name', 'username', 'image_url', 'profile_image_url']) optString(data[k], `data.${k}`)
+  for (const k of ['primary_email_address_id', 'first_name', 'last_name', 'username', 'image_url', 'profile_image_url'])
+    optString(data[k], `data.${k}`)
   optInteger(data.updated_at, 'data.updated_at')
 }
 
@@ -93,7 +100,9 @@ export function clerkEvent(id: string, body: unknown, sentAt: number, json = tru
     provider: 'clerk',
     eventId: id,
     type: typeof event.type === 'string' && event.type ? event.type : 'unknown',
-    occurredAt: new Date(typeof event.timestamp === 'number' && Number.isFinite(event.timestamp) ? event.timestamp : sentAt),
+    occurredAt: new Date(
+      typeof event.timestamp === 'number' && Number.isFinite(event.timestamp) ? event.timestamp : sentAt,
+    ),
     subject: typeof data.id === 'string' ? data.id : null,
     payload: body,
     ...(malformed ? { malformed } : {}),
@@ -101,12 +110,14 @@ export function clerkEvent(id: string, body: unknown, sentAt: number, json = tru
 }
 
 /** The delivery of a stored Clerk event (its occurred_at is the event's time, else the svix timestamp). */
-export const clerkDeliveryOf: DeliveryOf = (row) => clerkDelivery(row.event_id, row.payload as ClerkEvent, (row.occurred_at ?? row.received_at).getTime())
+export const clerkDeliveryOf: DeliveryOf = (row) =>
+  clerkDelivery(row.event_id, row.payload as ClerkEvent, (row.occurred_at ?? row.received_at).getTime())
 
 /** The delivery to store and apply; throws badRequest for a signed payload that cannot be used. */
 export function clerkDelivery(id: string, event: ClerkEvent, sentAt: number): Delivery {
   const type = typeof event.type === 'string' ? event.type : 'unknown'
-  if (type !== 'user.created' && type !== 'user.updated' && type !== 'user.deleted') return { provider: 'clerk', id, type }
+  if (type !== 'user.created' && type !== 'user.updated' && type !== 'user.deleted')
+    return { provider: 'clerk', id, type }
   const data = event.data
   if (!data || typeof data.id !== 'string' || !data.id) throw badRequest('Clerk event without data.id')
   const eventTime = typeof event.timestamp === 'number' ? event.timestamp : sentAt

@@ -1,5 +1,12 @@
 /** Clerk and Supabase on the core's inbound pipeline: stored once by id in inbound_events, applied in the same transaction, never older over newer. */
-import type { AuditLog, InboundApplier, InboundEvent, InboundPipeline, Logger, StoredInboundEvent } from '../../core/index.ts'
+import type {
+  AuditLog,
+  InboundApplier,
+  InboundEvent,
+  InboundPipeline,
+  Logger,
+  StoredInboundEvent,
+} from '../../core/index.ts'
 import type { IdentityChange, UsersPluginService } from '../users/index.ts'
 
 export type Provider = 'clerk' | 'supabase'
@@ -27,7 +34,13 @@ export type DeliveryOf = (row: StoredFields) => Delivery
 export type StoredFields = Pick<StoredInboundEvent, 'event_id' | 'type' | 'payload' | 'occurred_at' | 'received_at'>
 
 /** An event about to be received, seen as it will be stored (the route checks it is usable first). */
-export const asStored = (e: InboundEvent): StoredFields => ({ event_id: e.eventId, type: e.type, payload: e.payload, occurred_at: e.occurredAt ?? null, received_at: new Date() })
+export const asStored = (e: InboundEvent): StoredFields => ({
+  event_id: e.eventId,
+  type: e.type,
+  payload: e.payload,
+  occurred_at: e.occurredAt ?? null,
+  received_at: new Date(),
+})
 
 /** The note of an event older than the user's last applied change: stored as ignored, answered `stale`. */
 export const STALE_NOTE = 'older than the last applied change'
@@ -93,8 +106,19 @@ export function createDeliveries(
       } finally {
         origins.delete(k)
       }
-      const outcome: Outcome = r.duplicate ? 'duplicate' : r.status === 'applied' ? 'applied' : r.note === STALE_NOTE ? 'stale' : 'ignored'
-      if (outcome === 'stale') logger.info('identity webhook older than the last applied change', { provider: event.provider, event_id: event.eventId, user_id: d.change?.id })
+      const outcome: Outcome = r.duplicate
+        ? 'duplicate'
+        : r.status === 'applied'
+          ? 'applied'
+          : r.note === STALE_NOTE
+            ? 'stale'
+            : 'ignored'
+      if (outcome === 'stale')
+        logger.info('identity webhook older than the last applied change', {
+          provider: event.provider,
+          event_id: event.eventId,
+          user_id: d.change?.id,
+        })
       return { received: true, outcome }
     },
 

@@ -1,8 +1,24 @@
 /** Identity webhooks: Clerk (svix) and Supabase (bearer) keep the users table in sync, through the core's inbound-event pipeline. */
-import { AppError, definePlugin, env, serviceUnavailable, t, type InboundEvent, type PluginInstance } from '../../core/index.ts'
+import {
+  AppError,
+  definePlugin,
+  env,
+  serviceUnavailable,
+  t,
+  type InboundEvent,
+  type PluginInstance,
+} from '../../core/index.ts'
 import users from '../users/index.ts'
 import { clerkDeliveryOf, clerkEvent, clerkVerifier, verifyClerk } from './clerk.ts'
-import { asStored, createDeliveries, type Deliveries, type Delivery, type DeliveryOf, type Origin, type Provider } from './deliveries.ts'
+import {
+  asStored,
+  createDeliveries,
+  type Deliveries,
+  type Delivery,
+  type DeliveryOf,
+  type Origin,
+  type Provider,
+} from './deliveries.ts'
 import { checkSupabaseBearer, supabaseDeliveryOf, supabaseEvent } from './supabase.ts'
 
 const received = t.Object({
@@ -13,9 +29,18 @@ const doc = (summary: string, description: string) => ({
   summary,
   description,
   responses: {
-    200: { description: 'Acknowledged (also a redelivery, or an event older than the stored state)', content: { 'application/json': { schema: received as any } } },
-    400: { description: 'Missing signature headers; or verified but without the shape the sync reads: `details.provider` and `details.field` name the first bad field, stored once as `rejected`, never applied' },
-    500: { description: 'Verified and stored, but applying failed: kept as failed in inbound_events and retried by a job; the provider redelivers' },
+    200: {
+      description: 'Acknowledged (also a redelivery, or an event older than the stored state)',
+      content: { 'application/json': { schema: received as any } },
+    },
+    400: {
+      description:
+        'Missing signature headers; or verified but without the shape the sync reads: `details.provider` and `details.field` name the first bad field, stored once as `rejected`, never applied',
+    },
+    500: {
+      description:
+        'Verified and stored, but applying failed: kept as failed in inbound_events and retried by a job; the provider redelivers',
+    },
   },
 })
 
@@ -31,10 +56,17 @@ async function handle(deliveries: Deliveries, origin: Origin, event: InboundEven
       delivery = deliveryOf(asStored(event))
     } catch (err) {
       if (!(err instanceof AppError)) throw err
-      event = { ...event, malformed: { field: typeof err.details.field === 'string' ? err.details.field : 'body', message: err.message } }
+      event = {
+        ...event,
+        malformed: { field: typeof err.details.field === 'string' ? err.details.field : 'body', message: err.message },
+      }
     }
   }
-  return deliveries.receive(event, delivery ?? { provider: event.provider as Provider, id: event.eventId, type: event.type }, origin)
+  return deliveries.receive(
+    event,
+    delivery ?? { provider: event.provider as Provider, id: event.eventId, type: event.type },
+    origin,
+  )
 }
 
 const notConfigured = (provider: string, variable: string) =>
@@ -93,8 +125,13 @@ export default definePlugin({
   dependsOn: { users },
   tag: { name: 'Identity webhooks', description: 'Clerk and Supabase user sync' },
   config: {
-    clerkSecret: env.secret('CLERK_WEBHOOK_SECRET', { description: 'svix signing secret of the Clerk webhook endpoint (whsec_...); unset = 503' }),
-    supabaseSecret: env.secret('SUPABASE_WEBHOOK_SECRET', { minLength: 16, description: 'bearer secret of the Supabase database webhook; unset = 503' }),
+    clerkSecret: env.secret('CLERK_WEBHOOK_SECRET', {
+      description: 'svix signing secret of the Clerk webhook endpoint (whsec_...); unset = 503',
+    }),
+    supabaseSecret: env.secret('SUPABASE_WEBHOOK_SECRET', {
+      minLength: 16,
+      description: 'bearer secret of the Supabase database webhook; unset = 503',
+    }),
   },
   migrations: new URL('./migrations/', import.meta.url),
   setup: (ctx) => {
@@ -102,7 +139,10 @@ export default definePlugin({
     const supabaseSecret = ctx.config.supabaseSecret
     // Deliveries go to the core's inbound_events: the core counts them in the dashboard's `webhooks`
     // section; the admin plugin lists and replays them at /admin/webhooks/events.
-    const deliveries = createDeliveries(ctx.inbound, ctx.deps.users, ctx.audit, ctx.logger, { clerk: clerkDeliveryOf, supabase: supabaseDeliveryOf })
+    const deliveries = createDeliveries(ctx.inbound, ctx.deps.users, ctx.audit, ctx.logger, {
+      clerk: clerkDeliveryOf,
+      supabase: supabaseDeliveryOf,
+    })
     return {
       rateLimits: {
         'webhooks-clerk': { path: '/public/webhooks/clerk', rule: WEBHOOK_RATE, perIp: true },

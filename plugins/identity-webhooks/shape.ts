@@ -28,11 +28,16 @@ export const isObject = (v: unknown): v is Obj => typeof v === 'object' && v !==
 
 export const object = (v: unknown, field: string): Obj => (isObject(v) ? v : fail(field, 'an object'))
 export const optObject = (v: unknown, field: string): Obj | undefined => (absent(v) ? undefined : object(v, field))
-export const string = (v: unknown, field: string): string => (typeof v === 'string' && v !== '' ? v : fail(field, 'a non-empty string'))
-export const optString = (v: unknown, field: string): string | undefined => (absent(v) ? undefined : typeof v === 'string' ? v : fail(field, 'a string'))
-export const optInteger = (v: unknown, field: string): number | undefined => (absent(v) ? undefined : Number.isSafeInteger(v) ? (v as number) : fail(field, 'an integer'))
-export const optBoolean = (v: unknown, field: string): boolean | undefined => (absent(v) ? undefined : typeof v === 'boolean' ? v : fail(field, 'a boolean'))
-export const optArray = (v: unknown, field: string): unknown[] | undefined => (absent(v) ? undefined : Array.isArray(v) ? v : fail(field, 'an array'))
+export const string = (v: unknown, field: string): string =>
+  typeof v === 'string' && v !== '' ? v : fail(field, 'a non-empty string')
+export const optString = (v: unknown, field: string): string | undefined =>
+  absent(v) ? undefined : typeof v === 'string' ? v : fail(field, 'a string')
+export const optInteger = (v: unknown, field: string): number | undefined =>
+  absent(v) ? undefined : Number.isSafeInteger(v) ? (v as number) : fail(field, 'an integer')
+export const optBoolean = (v: unknown, field: string): boolean | undefined =>
+  absent(v) ? undefined : typeof v === 'boolean' ? v : fail(field, 'a boolean')
+export const optArray = (v: unknown, field: string): unknown[] | undefined =>
+  absent(v) ? undefined : Array.isArray(v) ? v : fail(field, 'an array')
 /** A timestamp as PostgreSQL's JSON writes it (ISO 8601), or absent. */
 export const optTime = (v: unknown, field: string): string | undefined =>
   absent(v) ? undefined : typeof v === 'string' && !Number.isNaN(new Date(v).getTime()) ? v : fail(field, 'a timestamp')

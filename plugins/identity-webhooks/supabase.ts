@@ -25,7 +25,8 @@ const digest = (s: string) => createHash('sha256').update(s).digest()
 /** Constant-time comparison of the bearer with the secret (both hashed, so lengths never leak). */
 export function checkSupabaseBearer(authorization: string | null, secret: string) {
   const match = /^Bearer\s+(.+)$/i.exec(authorization ?? '')
-  if (!match || !timingSafeEqual(digest(match[1]!.trim()), digest(secret))) throw unauthenticated('Invalid webhook secret')
+  if (!match || !timingSafeEqual(digest(match[1]!.trim()), digest(secret)))
+    throw unauthenticated('Invalid webhook secret')
 }
 
 const text = (v: unknown) => (typeof v === 'string' && v.trim() ? v.trim() : null)
@@ -36,7 +37,8 @@ const time = (v: unknown) => {
 
 const UNPARSABLE = 'unparsable'
 const isPayload = (v: unknown): v is SupabasePayload => typeof v === 'object' && v !== null && !Array.isArray(v)
-const typeOf = (p: SupabasePayload) => `${String(p.schema)}.${String(p.table)}.${typeof p.type === 'string' ? p.type : 'unknown'}`
+const typeOf = (p: SupabasePayload) =>
+  `${String(p.schema)}.${String(p.table)}.${typeof p.type === 'string' ? p.type : 'unknown'}`
 
 const OPERATIONS = ['INSERT', 'UPDATE', 'DELETE']
 
@@ -56,7 +58,8 @@ function checkPayload(p: unknown) {
   const updated = optTime(r.updated_at, `${key}.updated_at`)
   if (op !== 'DELETE' && !deleted && !updated) string(r.updated_at, `${key}.updated_at`)
   const meta = optObject(r.raw_user_meta_data, `${key}.raw_user_meta_data`)
-  if (meta) for (const k of ['full_name', 'name', 'avatar_url', 'picture']) optString(meta[k], `${key}.raw_user_meta_data.${k}`)
+  if (meta)
+    for (const k of ['full_name', 'name', 'avatar_url', 'picture']) optString(meta[k], `${key}.raw_user_meta_data.${k}`)
 }
 
 /**
@@ -71,11 +74,21 @@ export function supabaseEvent(raw: string): InboundEvent {
     payload = JSON.parse(raw)
   } catch {
     // Not JSON: kept (bounded) as the body, type `unparsable`, so the rejection is listed and counted.
-    return { provider: 'supabase', eventId: id, type: UNPARSABLE, payload: { body: raw.slice(0, 4096) }, malformed: { field: 'body', message: 'must be JSON' } }
+    return {
+      provider: 'supabase',
+      eventId: id,
+      type: UNPARSABLE,
+      payload: { body: raw.slice(0, 4096) },
+      malformed: { field: 'body', message: 'must be JSON' },
+    }
   }
   const malformed = malformedOf(() => checkPayload(payload))
   if (!isPayload(payload)) return { provider: 'supabase', eventId: id, type: UNPARSABLE, payload, malformed }
-  const record = isPayload(payload.record) ? payload.record : isPayload(payload.old_record) ? payload.old_record : undefined
+  const record = isPayload(payload.record)
+    ? payload.record
+    : isPayload(payload.old_record)
+      ? payload.old_record
+      : undefined
   return {
     provider: 'supabase',
     eventId: id,
@@ -105,7 +118,12 @@ export function supabaseDelivery(id: string, body: unknown, receivedAt = new Dat
   if (!record || typeof record.id !== 'string' || !record.id) throw badRequest(`${op} without the user's id`)
   // A deletion is the user's last change whatever its record says; soft deletes count as deletions.
   if (op === 'DELETE' || record.deleted_at) {
-    return { provider: 'supabase', id, type, change: { id: record.id, deleted: true, changedAt: time(record.deleted_at) ?? receivedAt } }
+    return {
+      provider: 'supabase',
+      id,
+      type,
+      change: { id: record.id, deleted: true, changedAt: time(record.deleted_at) ?? receivedAt },
+    }
   }
   const meta = record.raw_user_meta_data ?? {}
   const email = text(record.email)

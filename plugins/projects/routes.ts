@@ -34,7 +34,10 @@ export const projectRoutes = ({ router }: RouteContext, projects: ProjectsServic
       params: ProjectModel.params,
       response: { 200: ProjectModel.project },
       scope: 'projects:read',
-      detail: { summary: 'Get a project', description: '404 when it does not exist, is deleted, or belongs to someone else.' },
+      detail: {
+        summary: 'Get a project',
+        description: '404 when it does not exist, is deleted, or belongs to someone else.',
+      },
     })
     .patch('/:project_id', ({ user, params, body }) => projects.update(user.id, params.project_id, body), {
       params: ProjectModel.params,
@@ -52,6 +55,9 @@ export const projectRoutes = ({ router }: RouteContext, projects: ProjectsServic
       {
         params: ProjectModel.params,
         scope: 'projects:write',
-        detail: { summary: 'Delete a project (soft: deleted_at is set)', responses: { 204: { description: 'Deleted' } } },
+        detail: {
+          summary: 'Delete a project (soft: deleted_at is set)',
+          responses: { 204: { description: 'Deleted' } },
+        },
       },
     )

@@ -20,13 +20,17 @@ export namespace ProjectModel {
 
   export const update = t.Object({
     name: t.Optional(t.String({ minLength: 1, maxLength: 255, description: 'New name (1-255 chars)' })),
-    description: t.Optional(t.Union([t.String({ maxLength: 2000 }), t.Null()], { description: 'New description; null clears it' })),
+    description: t.Optional(
+      t.Union([t.String({ maxLength: 2000 }), t.Null()], { description: 'New description; null clears it' }),
+    ),
   })
   export type update = typeof update.static
 
   export const listQuery = t.Object({
     ...pageQuery,
-    search: t.Optional(t.String({ maxLength: 255, description: 'Case-insensitive search by name (matches the start of any word)' })),
+    search: t.Optional(
+      t.String({ maxLength: 255, description: 'Case-insensitive search by name (matches the start of any word)' }),
+    ),
   })
   export type listQuery = typeof listQuery.static
 

@@ -40,7 +40,10 @@ export const toProject = (r: Row): Project => ({
 export function searchTsQuery(search: string): string | undefined {
   const words = search.toLowerCase().match(/[\p{L}\p{N}]+/gu)
   if (!words) return undefined
-  return words.slice(0, 16).map((w) => `${w}:*`).join(' & ')
+  return words
+    .slice(0, 16)
+    .map((w) => `${w}:*`)
+    .join(' & ')
 }
 
 /** Trims the name and refuses one left empty (the schema already bounds the length). */
@@ -77,7 +80,11 @@ export function createProjectsService({ sql, events }: { sql: Sql; events: Event
         filter = tsq ? sql`and to_tsvector('simple', name) @@ to_tsquery('simple', ${tsq})` : sql`and false`
       }
       // Served by projects_owner_created_idx (owner, newest first; live projects only).
-      const result = await paged<Row>(sql, { table: 'projects', columns, where: sql`owner_id = ${ownerId} and deleted_at is null ${filter}` }, query)
+      const result = await paged<Row>(
+        sql,
+        { table: 'projects', columns, where: sql`owner_id = ${ownerId} and deleted_at is null ${filter}` },
+        query,
+      )
       return page(result.items.map(toProject), result, query)
     },
 

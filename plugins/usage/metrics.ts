@@ -11,14 +11,56 @@ export interface MetricInfo {
 }
 
 export const METRICS = [
-  { key: 'api_requests', name: 'API Requests', description: 'Total API requests made', unit: 'requests', breakdownBy: 'version' },
+  {
+    key: 'api_requests',
+    name: 'API Requests',
+    description: 'Total API requests made',
+    unit: 'requests',
+    breakdownBy: 'version',
+  },
   { key: 'ai_tokens', name: 'AI Tokens', description: 'AI/LLM tokens consumed', unit: 'tokens', breakdownBy: 'model' },
-  { key: 'ai_requests', name: 'AI Requests', description: 'Number of AI completion requests', unit: 'requests', breakdownBy: 'model' },
-  { key: 'storage_bytes', name: 'Storage', description: 'Storage space used', unit: 'bytes', breakdownBy: 'content_type' },
-  { key: 'file_uploads', name: 'File Uploads', description: 'Number of files uploaded', unit: 'files', breakdownBy: 'content_type' },
-  { key: 'file_downloads', name: 'File Downloads', description: 'Number of files downloaded', unit: 'files', breakdownBy: 'content_type' },
-  { key: 'websocket_messages', name: 'WebSocket Messages', description: 'WebSocket messages sent/received', unit: 'messages', breakdownBy: 'direction' },
-  { key: 'background_jobs', name: 'Background Jobs', description: 'Background jobs executed', unit: 'jobs', breakdownBy: 'job' },
+  {
+    key: 'ai_requests',
+    name: 'AI Requests',
+    description: 'Number of AI completion requests',
+    unit: 'requests',
+    breakdownBy: 'model',
+  },
+  {
+    key: 'storage_bytes',
+    name: 'Storage',
+    description: 'Storage space used',
+    unit: 'bytes',
+    breakdownBy: 'content_type',
+  },
+  {
+    key: 'file_uploads',
+    name: 'File Uploads',
+    description: 'Number of files uploaded',
+    unit: 'files',
+    breakdownBy: 'content_type',
+  },
+  {
+    key: 'file_downloads',
+    name: 'File Downloads',
+    description: 'Number of files downloaded',
+    unit: 'files',
+    breakdownBy: 'content_type',
+  },
+  {
+    key: 'websocket_messages',
+    name: 'WebSocket Messages',
+    description: 'WebSocket messages sent/received',
+    unit: 'messages',
+    breakdownBy: 'direction',
+  },
+  {
+    key: 'background_jobs',
+    name: 'Background Jobs',
+    description: 'Background jobs executed',
+    unit: 'jobs',
+    breakdownBy: 'job',
+  },
   { key: 'email_sent', name: 'Emails Sent', description: 'Emails sent', unit: 'emails', breakdownBy: 'template' },
 ] as const satisfies readonly MetricInfo[]
 

@@ -18,7 +18,8 @@ export interface Period {
 export type Trend = 'increasing' | 'decreasing' | 'stable'
 
 /** The UTC day of an instant: 'YYYY-MM-DD'. */
-export const dayOf = (at: Date | number): string => new Date(typeof at === 'number' ? at : at.getTime()).toISOString().slice(0, 10)
+export const dayOf = (at: Date | number): string =>
+  new Date(typeof at === 'number' ? at : at.getTime()).toISOString().slice(0, 10)
 
 /** The day `n` days after `day` (negative: before). */
 export const addDays = (day: string, n: number): string => dayOf(Date.parse(`${day}T00:00:00Z`) + n * DAY_MS)
@@ -34,7 +35,10 @@ export function monthPeriod(now: Date, offset = 0): Period {
 export const isoSeconds = (d: Date): string => d.toISOString().replace(/\.\d{3}Z$/, 'Z')
 
 /** The period as docs/plugins/usage.md shows it: start and the last second of the month. */
-export const periodView = (p: Period) => ({ start: isoSeconds(p.start), end: isoSeconds(new Date(p.end.getTime() - 1000)) })
+export const periodView = (p: Period) => ({
+  start: isoSeconds(p.start),
+  end: isoSeconds(new Date(p.end.getTime() - 1000)),
+})
 
 /** Days of the period elapsed at `now`, today included (1 on the 1st). */
 export const elapsedDays = (p: Period, now: Date): number => {
@@ -61,4 +65,5 @@ export function trendOf(current: number, previous: number): Trend {
 }
 
 /** `count` consecutive days ending with `last`, oldest first. */
-export const dayRange = (last: string, count: number): string[] => Array.from({ length: count }, (_, i) => addDays(last, i - count + 1))
+export const dayRange = (last: string, count: number): string[] =>
+  Array.from({ length: count }, (_, i) => addDays(last, i - count + 1))

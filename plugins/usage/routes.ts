@@ -24,7 +24,10 @@ export const usageAppRoutes = ({ router }: RouteContext, usage: UsageQueries) =>
     .get('/current-period', ({ user }) => usage.currentPeriod(user.id), {
       response: { 200: UsageModel.currentPeriod },
       scope: SCOPE,
-      detail: { summary: 'Get current period usage', description: 'Totals of the nine metrics for this UTC calendar month.' },
+      detail: {
+        summary: 'Get current period usage',
+        description: 'Totals of the nine metrics for this UTC calendar month.',
+      },
     })
     .get('/trends', ({ user, query }) => usage.trends(user.id, metricKey(query.metric), query.days), {
       query: UsageModel.trendsQuery,
@@ -41,13 +44,19 @@ export const usageAppRoutes = ({ router }: RouteContext, usage: UsageQueries) =>
       query: UsageModel.dailyQuery,
       response: { 200: UsageModel.daily },
       scope: SCOPE,
-      detail: { summary: 'Get daily usage breakdown', description: 'One entry per UTC day, oldest first, zero-filled; average over `days`.' },
+      detail: {
+        summary: 'Get daily usage breakdown',
+        description: 'One entry per UTC day, oldest first, zero-filled; average over `days`.',
+      },
     })
     .get('/breakdown', ({ user, query }) => usage.breakdown(user.id, metricKey(query.metric), query.dimension), {
       query: UsageModel.breakdownQuery,
       response: { 200: UsageModel.breakdown },
       scope: SCOPE,
-      detail: { summary: 'Get usage breakdown by category', description: 'This UTC calendar month, grouped by one dimension (AI metrics: model).' },
+      detail: {
+        summary: 'Get usage breakdown by category',
+        description: 'This UTC calendar month, grouped by one dimension (AI metrics: model).',
+      },
     })
     .get('/metrics', () => metricList, {
       response: { 200: UsageModel.metrics },
@@ -62,7 +71,10 @@ export const usageAdminRoutes = ({ router }: RouteContext, usage: UsageQueries) 
       query: UsageModel.summaryQuery,
       response: { 200: UsageModel.summary },
       scope: 'admin:full',
-      detail: { summary: "Get a user's usage summary", description: 'Same body as GET /app/usage/summary; 404 for an unknown user.' },
+      detail: {
+        summary: "Get a user's usage summary",
+        description: 'Same body as GET /app/usage/summary; 404 for an unknown user.',
+      },
     })
     .get('/top-users', ({ query }) => usage.topUsers(metricKey(query.metric ?? 'api_requests'), query.limit), {
       query: UsageModel.topUsersQuery,

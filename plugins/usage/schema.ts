@@ -15,7 +15,8 @@ export namespace UsageModel {
     current_period: t.Number(),
     previous_period: t.Number(),
     growth_rate: t.Number({
-      description: 'Percent against the previous period, two decimals; 0 when both periods are 0, 100 when only the previous one is 0',
+      description:
+        'Percent against the previous period, two decimals; 0 when both periods are 0, 100 when only the previous one is 0',
       examples: [27.55],
     }),
     daily_average: t.Number({ description: 'Current period over the days elapsed (today included)' }),
@@ -36,7 +37,9 @@ export namespace UsageModel {
   export const trends = t.Object({
     metric: t.String(),
     ...metricSummary.properties,
-    peak_day: t.Union([t.String({ format: 'date' }), t.Null()], { description: 'Busiest day of the window; null when it is empty' }),
+    peak_day: t.Union([t.String({ format: 'date' }), t.Null()], {
+      description: 'Busiest day of the window; null when it is empty',
+    }),
     peak_value: t.Number(),
     trend: t.UnionEnum(['increasing', 'decreasing', 'stable']),
   })
@@ -47,7 +50,9 @@ export namespace UsageModel {
   })
   export const daily = t.Object({
     metric: t.String(),
-    data: t.Array(t.Object({ date: t.String({ format: 'date' }), value: t.Number() }), { description: 'Oldest first; every day present' }),
+    data: t.Array(t.Object({ date: t.String({ format: 'date' }), value: t.Number() }), {
+      description: 'Oldest first; every day present',
+    }),
     total: t.Number(),
     average: t.Number(),
   })
@@ -55,13 +60,18 @@ export namespace UsageModel {
   export const breakdownQuery = t.Object({
     metric: metric('Metric to break down'),
     dimension: t.Optional(
-      t.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$', description: 'Dimension to group by (default per metric: model for AI, version for API requests ...)' }),
+      t.String({
+        pattern: '^[A-Za-z0-9_.-]{1,64}$',
+        description: 'Dimension to group by (default per metric: model for AI, version for API requests ...)',
+      }),
     ),
   })
   export const breakdown = t.Object({
     metric: t.String(),
     dimension: t.String(),
-    breakdown: t.Record(t.String(), t.Number(), { description: 'Current period by dimension value; `other` when unset' }),
+    breakdown: t.Record(t.String(), t.Number(), {
+      description: 'Current period by dimension value; `other` when unset',
+    }),
     total: t.Number(),
   })
 
@@ -69,7 +79,9 @@ export namespace UsageModel {
     metrics: t.Array(t.Object({ key: t.String(), name: t.String(), description: t.String(), unit: t.String() })),
   })
 
-  export const userParams = t.Object({ user_id: t.String({ minLength: 1, maxLength: 255, pattern: '^[^\\u0000]*$', description: 'User ID' }) })
+  export const userParams = t.Object({
+    user_id: t.String({ minLength: 1, maxLength: 255, pattern: '^[^\\u0000]*$', description: 'User ID' }),
+  })
 
   export const topUsersQuery = t.Object({
     metric: t.Optional(metric('Metric to rank by (default api_requests)')),

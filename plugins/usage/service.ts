@@ -5,7 +5,18 @@
  */
 import { notFound, type Sql } from '../../core/index.ts'
 import { METRIC_KEYS, OTHER, metricInfo, type MetricKey } from './metrics.ts'
-import { addDays, dayOf, dayRange, elapsedDays, growthRate as percentChange, monthPeriod, periodView, round2, trendOf, type Trend } from './periods.ts'
+import {
+  addDays,
+  dayOf,
+  dayRange,
+  elapsedDays,
+  growthRate as percentChange,
+  monthPeriod,
+  periodView,
+  round2,
+  trendOf,
+  type Trend,
+} from './periods.ts'
 
 /**
  * growth_rate is always a number (docs/plugins/usage.md; typed mobile clients decode a double):
@@ -95,7 +106,12 @@ export function createUsageQueries(sql: Sql, now: () => Date): UsageQueries {
       const r = found.get(key)
       const c = r?.cur ?? 0
       const p = r?.prev ?? 0
-      metrics[key] = { current_period: c, previous_period: p, growth_rate: growthRate(c, p), daily_average: round2(c / elapsed) }
+      metrics[key] = {
+        current_period: c,
+        previous_period: p,
+        growth_rate: growthRate(c, p),
+        daily_average: round2(c / elapsed),
+      }
     }
     return { metrics, period: periodView(cur) }
   }
@@ -222,7 +238,12 @@ export function createUsageQueries(sql: Sql, now: () => Date): UsageQueries {
           requestsToday = r.today
         }
       }
-      return { current_period: current, api_requests_today: requestsToday, active_users_today: activeToday, active_users_current_period: active }
+      return {
+        current_period: current,
+        api_requests_today: requestsToday,
+        active_users_today: activeToday,
+        active_users_current_period: active,
+      }
     },
   }
 }

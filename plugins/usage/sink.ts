@@ -64,7 +64,8 @@ export function createUsageSink(o: UsageSinkOptions): UsageSink {
     record(event: MeterEvent) {
       buffer.record(event)
       if (buffer.size >= o.maxBuffered && !running) {
-        if (!warned) o.logger.warn('usage buffer full before its flush interval: flushing early', { events: buffer.size })
+        if (!warned)
+          o.logger.warn('usage buffer full before its flush interval: flushing early', { events: buffer.size })
         warned = true
         void run()
       }

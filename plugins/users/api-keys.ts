@@ -37,7 +37,11 @@ export interface ApiKeyView {
 }
 
 export interface ApiKeysService {
-  create(principal: Principal, input: { name: string; scopes: string[] }, req: AuditRequest): Promise<ApiKeyView & { key: string }>
+  create(
+    principal: Principal,
+    input: { name: string; scopes: string[] },
+    req: AuditRequest,
+  ): Promise<ApiKeyView & { key: string }>
   list(principal: Principal, page: { skip: number; limit: number; after?: string }): Promise<Paged<ApiKeyView>>
   revoke(principal: Principal, id: string, req: AuditRequest): Promise<void>
   /** The bearer resolver for `osk_` keys (registered at start). */
@@ -143,7 +147,8 @@ export function createApiKeys(
   }
 
   const sessionOnly = (principal: Principal) => {
-    if (principal.kind === 'api_key') throw forbidden('API keys cannot manage API keys; use a session', { required: 'session' })
+    if (principal.kind === 'api_key')
+      throw forbidden('API keys cannot manage API keys; use a session', { required: 'session' })
   }
 
   return {
@@ -155,20 +160,31 @@ export function createApiKeys(
       if (principal.actorId) throw forbidden('API keys cannot be created while impersonating')
       const user = principal.user
       const scopes = [...new Set(input.scopes)]
-      if (scopes.includes('admin:full') && !isAdmin(user.role)) throw validation('scopes', 'admin:full is reserved for admins')
+      if (scopes.includes('admin:full') && !isAdmin(user.role))
+        throw validation('scopes', 'admin:full is reserved for admins')
       const name = input.name.trim()
       if (!name) throw validation('name', 'name must not be blank')
       const key = generateKey()
       const created = await sql.begin(async (tx) => {
-        const [{ n }] = (await tx`select count(*)::int as n from api_keys where user_id = ${user.id} and revoked_at is null`) as unknown as [{ n: number }]
-        if (n >= MAX_KEYS_PER_USER) throw conflict(`At most ${MAX_KEYS_PER_USER} active API keys per user`, { limit: MAX_KEYS_PER_USER })
+        const [{ n }] =
+          (await tx`select count(*)::int as n from api_keys where user_id = ${user.id} and revoked_at is null`) as unknown as [
+            { n: number },
+          ]
+        if (n >= MAX_KEYS_PER_USER)
+          throw conflict(`At most ${MAX_KEYS_PER_USER} active API keys per user`, { limit: MAX_KEYS_PER_USER })
         const [row] = (await tx`
           insert into api_keys (user_id, name, prefix, key_hash, scopes)
           values (${user.id}, ${name}, ${key.slice(0, 12)}, ${hashKey(key)}, ${scopes}::text[])
           returning ${tx.unsafe(COLUMNS)}`) as unknown as [ApiKeyView]
         const a = ctx.audit.from(req)
         await ctx.audit.record(
-          { ...a, action: 'api_key.create', resource_type: 'api_key', resource_id: row.id, details: { ...a.details, name, scopes, prefix: row.prefix } },
+          {
+            ...a,
+            action: 'api_key.create',
+            resource_type: 'api_key',
+            resource_id: row.id,
+            details: { ...a.details, name, scopes, prefix: row.prefix },
+          },
           tx,
         )
         return row
@@ -205,7 +221,13 @@ export function createApiKeys(
         if (!row) throw notFound('API key', id)
         const a = ctx.audit.from(req)
         await ctx.audit.record(
-          { ...a, action: 'api_key.revoke', resource_type: 'api_key', resource_id: id, details: { ...a.details, name: row.name, prefix: row.prefix } },
+          {
+            ...a,
+            action: 'api_key.revoke',
+            resource_type: 'api_key',
+            resource_id: id,
+            details: { ...a.details, name: row.name, prefix: row.prefix },
+          },
           tx,
         )
       })

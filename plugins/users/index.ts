@@ -14,7 +14,7 @@ export interface UsersPluginService extends UsersService {
 
 export default definePlugin({
   name: 'users',
-  tag: { name: 'Users', description: 'The current user\'s profile and API keys' },
+  tag: { name: 'Users', description: "The current user's profile and API keys" },
   migrations: new URL('./migrations/', import.meta.url),
   setup: (ctx) => {
     const apiKeys = createApiKeys(ctx)

@@ -44,7 +44,8 @@ export const userRoutes = ({ router, version }: RouteContext, users: UsersServic
         scope: 'users:write',
         detail: {
           summary: 'Update the current user',
-          description: 'Only `full_name` (max 255) and `avatar_url` (http(s), max 2048) can be changed here; other fields are ignored.',
+          description:
+            'Only `full_name` (max 255) and `avatar_url` (http(s), max 2048) can be changed here; other fields are ignored.',
           responses: { 200: jsonDoc('The updated user', userSchema) },
         },
       },
@@ -93,7 +94,11 @@ export const userRoutes = ({ router, version }: RouteContext, users: UsersServic
       },
       {
         params: ApiKeyModel.params,
-        detail: { summary: 'Revoke an API key', description: 'Takes effect at once; someone else\'s key is 404.', responses: { 204: { description: 'Revoked' } } },
+        detail: {
+          summary: 'Revoke an API key',
+          description: "Takes effect at once; someone else's key is 404.",
+          responses: { 204: { description: 'Revoked' } },
+        },
       },
     )
 }

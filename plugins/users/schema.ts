@@ -10,7 +10,7 @@ export const SCOPE_PATTERN = '^[a-z][a-z0-9_-]{0,30}:([a-z][a-z0-9_-]{0,30}|\\*)
 
 export namespace UserModel {
   export const user = t.Object({
-    id: t.String({ description: 'The identity provider\'s subject (JWT `sub`)' }),
+    id: t.String({ description: "The identity provider's subject (JWT `sub`)" }),
     email: nullable(t.String()),
     full_name: nullable(t.String()),
     avatar_url: nullable(t.String()),
@@ -32,7 +32,13 @@ export namespace UserModel {
   export const update = t.Object({
     full_name: t.Optional(nullable(t.String({ maxLength: 255, description: 'Display name (max 255 chars)' }))),
     avatar_url: t.Optional(
-      nullable(t.String({ maxLength: 2048, pattern: '^[Hh][Tt][Tt][Pp][Ss]?://[^\\s]+$', description: 'http(s) URL (max 2048 chars)' })),
+      nullable(
+        t.String({
+          maxLength: 2048,
+          pattern: '^[Hh][Tt][Tt][Pp][Ss]?://[^\\s]+$',
+          description: 'http(s) URL (max 2048 chars)',
+        }),
+      ),
     ),
   })
 }
@@ -47,14 +53,28 @@ export namespace ApiKeyModel {
     last_used_at: nullable(timestamp),
   })
 
-  export const created = t.Composite([key, t.Object({ key: t.Union([t.String(), t.Null()], { description: 'osk_ + 40 characters: shown once, never again (null in an Idempotency-Key replay)' }) })])
+  export const created = t.Composite([
+    key,
+    t.Object({
+      key: t.Union([t.String(), t.Null()], {
+        description: 'osk_ + 40 characters: shown once, never again (null in an Idempotency-Key replay)',
+      }),
+    }),
+  ])
 
   export const create = t.Object({
     name: t.String({ minLength: 1, maxLength: 100 }),
-    scopes: t.Array(t.String({ pattern: SCOPE_PATTERN, maxLength: 64, description: '`resource:action`, `resource:*` or `admin:full`' }), {
-      minItems: 1,
-      maxItems: 50,
-    }),
+    scopes: t.Array(
+      t.String({
+        pattern: SCOPE_PATTERN,
+        maxLength: 64,
+        description: '`resource:action`, `resource:*` or `admin:full`',
+      }),
+      {
+        minItems: 1,
+        maxItems: 50,
+      },
+    ),
   })
 
   export const list = t.Object({ items: t.Array(key), total: t.Integer(), skip: t.Integer(), limit: t.Integer() })

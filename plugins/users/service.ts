@@ -49,7 +49,12 @@ export interface UsersService {
   /** Called by plugins that know more about a user (billing): their fields join /users/me and admin lists. */
   addProfileFields(contributor: ProfileContributor): void
   /** Provisions the user as a first token would (ADMIN_EMAILS / SUPERADMIN_EMAILS apply). Outside transactions. */
-  provision(claims: { sub: string; email?: string | null; name?: string | null; avatar_url?: string | null }): Promise<User>
+  provision(claims: {
+    sub: string
+    email?: string | null
+    name?: string | null
+    avatar_url?: string | null
+  }): Promise<User>
   /** Applies a provider change inside `tx`, unless it is older than the last one applied. */
   applyIdentityChange(change: IdentityChange, tx: Queryable): Promise<IdentityOutcome>
   /** Drops the user from every replica's cache (role, activation or profile changed). */
@@ -59,7 +64,9 @@ export interface UsersService {
 const DAY_MS = 86_400_000
 const PREMIUM_STATUSES = new Set(['active', 'trialing'])
 
-export function createUsersService(ctx: Pick<PluginContext, 'sql' | 'events' | 'auth' | 'stats' | 'logger'>): UsersService {
+export function createUsersService(
+  ctx: Pick<PluginContext, 'sql' | 'events' | 'auth' | 'stats' | 'logger'>,
+): UsersService {
   const sql: Sql = ctx.sql
   const events: EventBus = ctx.events
   const contributors: ProfileContributor[] = []
@@ -114,16 +121,23 @@ export function createUsersService(ctx: Pick<PluginContext, 'sql' | 'events' | '
           ? view.is_premium
           : !!plan && plan !== 'free' && PREMIUM_STATUSES.has(String(view.subscription_status))
       const joined = new Date(view.created_at).getTime()
-      return { ...view, is_premium: premium, days_since_joined: Math.max(0, Math.floor((Date.now() - joined) / DAY_MS)) }
+      return {
+        ...view,
+        is_premium: premium,
+        days_since_joined: Math.max(0, Math.floor((Date.now() - joined) / DAY_MS)),
+      }
     },
 
     async updateProfile(id, patch) {
       const fields: Record<string, string | null> = {}
-      if (patch.full_name !== undefined) fields.full_name = patch.full_name === null ? null : patch.full_name.trim() || null
+      if (patch.full_name !== undefined)
+        fields.full_name = patch.full_name === null ? null : patch.full_name.trim() || null
       if (patch.avatar_url !== undefined) fields.avatar_url = patch.avatar_url
       const columns = Object.keys(fields)
       const [row] = columns.length
-        ? await sql<UserRow[]>`update users set ${sql(fields, ...columns)}, updated_at = now() where id = ${id} returning *`
+        ? await sql<
+            UserRow[]
+          >`update users set ${sql(fields, ...columns)}, updated_at = now() where id = ${id} returning *`
         : await sql<UserRow[]>`select * from users where id = ${id}`
       if (columns.length) await changed(id)
       return row!
@@ -134,7 +148,12 @@ export function createUsersService(ctx: Pick<PluginContext, 'sql' | 'events' | '
     },
 
     provision(claims) {
-      return ctx.auth.users.ensure({ sub: claims.sub, email: claims.email, name: claims.name, avatar_url: claims.avatar_url })
+      return ctx.auth.users.ensure({
+        sub: claims.sub,
+        email: claims.email,
+        name: claims.name,
+        avatar_url: claims.avatar_url,
+      })
     },
 
     async applyIdentityChange(change, tx) {

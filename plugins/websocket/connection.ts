@@ -84,7 +84,9 @@ export function createEndpoint(d: Deps): Endpoint {
   const subscribe = async (conn: Conn, channel: string) => {
     if (conn.channels.has(channel)) return conn.ws?.send(frames.subscribed(channel))
     if (conn.channels.size + conn.pending.size >= config.maxSubscriptions) {
-      return fail(conn, 'TOO_MANY_SUBSCRIPTIONS', `At most ${config.maxSubscriptions} channels per connection`, { channel })
+      return fail(conn, 'TOO_MANY_SUBSCRIPTIONS', `At most ${config.maxSubscriptions} channels per connection`, {
+        channel,
+      })
     }
     const attempt = Symbol(channel)
     conn.pending.set(channel, attempt)
@@ -92,8 +94,10 @@ export function createEndpoint(d: Deps): Endpoint {
     // Closed, unsubscribed or subscribed again while the authoriser ran: this attempt is void.
     if (conn.closed || conn.pending.get(channel) !== attempt) return
     conn.pending.delete(channel)
-    if (decision === 'invalid') return fail(conn, 'INVALID_CHANNEL', 'Invalid channel format or unknown kind', { channel })
-    if (decision === 'forbidden') return fail(conn, 'FORBIDDEN', 'Not allowed to subscribe to this channel', { channel })
+    if (decision === 'invalid')
+      return fail(conn, 'INVALID_CHANNEL', 'Invalid channel format or unknown kind', { channel })
+    if (decision === 'forbidden')
+      return fail(conn, 'FORBIDDEN', 'Not allowed to subscribe to this channel', { channel })
     hub.join(conn, channel)
     conn.ws?.send(frames.subscribed(channel))
   }
@@ -103,9 +107,9 @@ export function createEndpoint(d: Deps): Endpoint {
       return fail(conn, 'FORBIDDEN', 'Subscribe to a channel before sending to it', { channel })
     }
     // The sender's own connection is not echoed (ws.publish skips it); its other tabs get it.
-    hub.deliver(channel, frames.channelMessage(channel, data, conn.userId), { except: ws }).catch((err) =>
-      d.logger.error('websocket: delivery failed', { channel, error: err }),
-    )
+    hub
+      .deliver(channel, frames.channelMessage(channel, data, conn.userId), { except: ws })
+      .catch((err) => d.logger.error('websocket: delivery failed', { channel, error: err }))
   }
 
   /** Re-asks the authoriser for every local subscriber of `channel`; `drop` skips asking. */
@@ -160,7 +164,7 @@ export function createEndpoint(d: Deps): Endpoint {
       description:
         'Upgrade with `?token=<JWT or API key>`. Client messages: subscribe, unsubscribe, message, ping. ' +
         'Server events: connected, subscribed, unsubscribed, channel_message, notification, pong, error, channel_closed; ' +
-        'a plugin\'s resource events on its channel (project.updated, project.deleted). See docs/plugins/websocket.md.',
+        "a plugin's resource events on its channel (project.updated, project.deleted). See docs/plugins/websocket.md.",
     },
     limits: {
       // The protocol limit answers MESSAGE_TOO_LARGE and keeps the socket; far larger frames are cut by the runtime (1009).
@@ -193,10 +197,13 @@ export function createEndpoint(d: Deps): Endpoint {
       ws.send(frames.connected(conn.userId, conn.id, conn.connectedAt))
       const at = conn.expiresAt
       if (at !== undefined) {
-        conn.expiry = setTimeout(() => {
-          fail(conn, 'TOKEN_EXPIRED', 'The token expired: reconnect with a fresh one')
-          shut(conn, CLOSE.tokenExpired, 'Token expired')
-        }, Math.min(Math.max(at - Date.now(), 0), MAX_TIMER_MS))
+        conn.expiry = setTimeout(
+          () => {
+            fail(conn, 'TOKEN_EXPIRED', 'The token expired: reconnect with a fresh one')
+            shut(conn, CLOSE.tokenExpired, 'Token expired')
+          },
+          Math.min(Math.max(at - Date.now(), 0), MAX_TIMER_MS),
+        )
       }
     },
     message(ws, raw) {
@@ -204,7 +211,9 @@ export function createEndpoint(d: Deps): Endpoint {
       if (!admit(conn)) return
       if (typeof raw !== 'string') return fail(conn, 'BAD_MESSAGE', 'Binary frames are not supported: send JSON text')
       if (tooLarge(raw, config.maxMessageBytes)) {
-        return fail(conn, 'MESSAGE_TOO_LARGE', `Messages are limited to ${config.maxMessageBytes} bytes`, { limit: config.maxMessageBytes })
+        return fail(conn, 'MESSAGE_TOO_LARGE', `Messages are limited to ${config.maxMessageBytes} bytes`, {
+          limit: config.maxMessageBytes,
+        })
       }
       const parsed = parseClientMessage(raw)
       if (!parsed.ok) return fail(conn, parsed.code, parsed.message)
@@ -214,7 +223,9 @@ export function createEndpoint(d: Deps): Endpoint {
       d.meter(conn.userId, 'websocket_messages', 1, { direction: 'in', type: m.type })
       if (m.type === 'message') return send(conn, ws, m.channel, m.data)
       if (m.type === 'subscribe') {
-        return void subscribe(conn, m.channel).catch((err) => d.logger.error('websocket: subscribe failed', { channel: m.channel, error: err }))
+        return void subscribe(conn, m.channel).catch((err) =>
+          d.logger.error('websocket: subscribe failed', { channel: m.channel, error: err }),
+        )
       }
       conn.pending.delete(m.channel)
       if (conn.channels.has(m.channel)) hub.leave(conn, m.channel)

@@ -74,7 +74,10 @@ export interface Hub {
 const SEEN_MAX = 10_000
 
 /** Prometheus counter shared with the endpoint (in: accepted client messages; out: publishes). */
-export const MESSAGES_TOTAL = { name: 'websocket_messages_total', help: 'WebSocket messages: in = accepted from clients, out = published to a channel or user' }
+export const MESSAGES_TOTAL = {
+  name: 'websocket_messages_total',
+  help: 'WebSocket messages: in = accepted from clients, out = published to a channel or user',
+}
 
 export function createHub(events: EventBus, logger: Logger, metrics: PluginContext['metrics']): Hub {
   const replica = crypto.randomUUID()
@@ -144,7 +147,10 @@ export function createHub(events: EventBus, logger: Logger, metrics: PluginConte
       if (!firstTime(key)) return
       const event: RecheckEvent = { origin: replica, channel, drop, key }
       // Other replicas need not wait for this one's authoriser round trips.
-      await Promise.all([events.publish('websocket.recheck', event, { broadcast: true }), hub.onRecheck?.(channel, drop)])
+      await Promise.all([
+        events.publish('websocket.recheck', event, { broadcast: true }),
+        hub.onRecheck?.(channel, drop),
+      ])
     },
     attach(s) {
       server = s

@@ -60,15 +60,26 @@ export function parseClientMessage(text: string): Parsed {
     case 'ping':
       return { ok: true, message: { type: 'ping' } }
     default:
-      return bad(typeof m.type === 'string' ? `Unknown message type "${m.type.slice(0, 40)}"` : 'A message needs a "type"')
+      return bad(
+        typeof m.type === 'string' ? `Unknown message type "${m.type.slice(0, 40)}"` : 'A message needs a "type"',
+      )
   }
 }
 
 export const frames = {
   connected: (userId: string, connectionId: string, connectedAt: string) =>
-    JSON.stringify({ type: 'connected', data: { user_id: userId, connected_at: connectedAt, connection_id: connectionId } }),
+    JSON.stringify({
+      type: 'connected',
+      data: { user_id: userId, connected_at: connectedAt, connection_id: connectionId },
+    }),
   channelMessage: (channel: string, data: unknown, senderId: string) =>
-    JSON.stringify({ type: 'channel_message', channel, data, sender_id: senderId, timestamp: new Date().toISOString() }),
+    JSON.stringify({
+      type: 'channel_message',
+      channel,
+      data,
+      sender_id: senderId,
+      timestamp: new Date().toISOString(),
+    }),
   error: (code: WsErrorCode, message: string, extra?: Record<string, unknown>) =>
     JSON.stringify({ type: 'error', message, code, ...extra }),
   subscribed: (channel: string) => JSON.stringify({ type: 'subscribed', channel }),
@@ -78,7 +89,12 @@ export const frames = {
   pong: () => JSON.stringify({ type: 'pong', timestamp: new Date().toISOString() }),
   /** broadcastToChannel: the event as given, with its channel and a timestamp when absent. */
   channelEvent: (channel: string, event: RealtimeEvent) =>
-    JSON.stringify({ type: 'channel_message', ...event, channel, timestamp: event.timestamp ?? new Date().toISOString() }),
+    JSON.stringify({
+      type: 'channel_message',
+      ...event,
+      channel,
+      timestamp: event.timestamp ?? new Date().toISOString(),
+    }),
 }
 
 /** Private per-user topic of the native pub/sub: `~` cannot start a channel kind, so no clash. */

@@ -34,7 +34,12 @@ function resourceEvent(kind: string, type: string, id: string, payload: Payload,
   return { type, data: resource, ...(Array.isArray(changed) ? { changed } : {}) }
 }
 
-export function watchResources(ctx: Pick<PluginContext, 'events' | 'logger' | 'channels'>, hub: Hub, service: WebsocketService, endpoint: Endpoint): (() => void)[] {
+export function watchResources(
+  ctx: Pick<PluginContext, 'events' | 'logger' | 'channels'>,
+  hub: Hub,
+  service: WebsocketService,
+  endpoint: Endpoint,
+): (() => void)[] {
   const { events, logger } = ctx
   const offs: (() => void)[] = []
   // Publishers may or may not broadcast these events: each replica that sees one forwards it
@@ -52,14 +57,20 @@ export function watchResources(ctx: Pick<PluginContext, 'events' | 'logger' | 'c
 
   for (const kind of ctx.channels.kinds()) {
     if (kind === 'user') continue
-    for (const [verb, drop] of [['deleted', true], ['updated', false]] as const) {
+    for (const [verb, drop] of [
+      ['deleted', true],
+      ['updated', false],
+    ] as const) {
       on(`${kind}.${verb}`, async (payload, meta) => {
         const id = resourceId(kind, payload)
         if (id === undefined) return
         const channel = `${kind}:${id}`
         const key = `${meta.name}:${meta.id}`
         // The subscribers get the event before the channel is re-authorised or closed (same order on every replica).
-        if (FORWARDED.has(kind)) await service.broadcastToChannel(channel, resourceEvent(kind, meta.name, id, payload, drop), { key: `${key}:event` })
+        if (FORWARDED.has(kind))
+          await service.broadcastToChannel(channel, resourceEvent(kind, meta.name, id, payload, drop), {
+            key: `${key}:event`,
+          })
         return hub.recheck(channel, drop, key)
       })
     }
@@ -86,7 +97,12 @@ export function watchResources(ctx: Pick<PluginContext, 'events' | 'logger' | 'c
       userId,
       {
         type: 'notification',
-        data: { title: 'Subscription updated', message: `Your subscription is now ${status}`, event: 'subscription.updated', subscription },
+        data: {
+          title: 'Subscription updated',
+          message: `Your subscription is now ${status}`,
+          event: 'subscription.updated',
+          subscription,
+        },
       },
       { key: `subscription.updated:${meta.id}` },
     )

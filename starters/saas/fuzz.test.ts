@@ -93,8 +93,15 @@ function valueFor(schema: Schema | undefined, depth = 0): fc.Arbitrary<unknown> 
     case 'number': {
       const min = schema.minimum ?? -1000
       const max = schema.maximum ?? 1000
-      const valid = type === 'integer' ? fc.integer({ min: Math.ceil(min), max: Math.floor(Math.max(min, max)) }) : fc.double({ min, max, noNaN: true })
-      return fc.oneof({ weight: 2, arbitrary: valid }, { weight: 1, arbitrary: hostileNumber }, { weight: 1, arbitrary: wrong })
+      const valid =
+        type === 'integer'
+          ? fc.integer({ min: Math.ceil(min), max: Math.floor(Math.max(min, max)) })
+          : fc.double({ min, max, noNaN: true })
+      return fc.oneof(
+        { weight: 2, arbitrary: valid },
+        { weight: 1, arbitrary: hostileNumber },
+        { weight: 1, arbitrary: wrong },
+      )
     }
     case 'string': {
       const plausible =
@@ -105,18 +112,33 @@ function valueFor(schema: Schema | undefined, depth = 0): fc.Arbitrary<unknown> 
             : schema.format === 'date-time'
               ? fc.date({ noInvalidDate: true }).map((d) => d.toISOString())
               : fc.string({ minLength: schema.minLength ?? 0, maxLength: Math.min(schema.maxLength ?? 40, 200) })
-      return fc.oneof({ weight: 2, arbitrary: plausible }, { weight: 1, arbitrary: hostileText }, { weight: 1, arbitrary: wrong })
+      return fc.oneof(
+        { weight: 2, arbitrary: plausible },
+        { weight: 1, arbitrary: hostileText },
+        { weight: 1, arbitrary: wrong },
+      )
     }
     case 'boolean':
       return fc.oneof(fc.boolean(), wrong)
     case 'array':
-      return fc.oneof(fc.array(valueFor(schema.items, depth + 1), { maxLength: 5 }), fc.array(fc.string(), { minLength: 200, maxLength: 300 }), wrong)
+      return fc.oneof(
+        fc.array(valueFor(schema.items, depth + 1), { maxLength: 5 }),
+        fc.array(fc.string(), { minLength: 200, maxLength: 300 }),
+        wrong,
+      )
     case 'object': {
       const props = Object.entries(schema.properties ?? {})
-      const record = fc.record(Object.fromEntries(props.map(([k, s]) => [k, valueFor(s, depth + 1)])), { requiredKeys: [] })
+      const record = fc.record(Object.fromEntries(props.map(([k, s]) => [k, valueFor(s, depth + 1)])), {
+        requiredKeys: [],
+      })
       // Extra fields beside the known ones, and sometimes the whole object of the wrong type.
       return fc.oneof(
-        { weight: 3, arbitrary: fc.tuple(record, fc.dictionary(fc.string({ maxLength: 10 }), hostileText, { maxKeys: 3 })).map(([r, extra]) => ({ ...extra, ...r })) },
+        {
+          weight: 3,
+          arbitrary: fc
+            .tuple(record, fc.dictionary(fc.string({ maxLength: 10 }), hostileText, { maxKeys: 3 }))
+            .map(([r, extra]) => ({ ...extra, ...r })),
+        },
         { weight: 1, arbitrary: wrong },
       )
     }
@@ -136,10 +158,18 @@ function bodyFor(schema: Schema | undefined): fc.Arbitrary<{ raw: string | Uint8
       raw: `{${JSON.stringify(field)}:${arrays ? '['.repeat(n) + ']'.repeat(n) : '{"x":'.repeat(n) + '1' + '}'.repeat(n)}}`,
       type: 'application/json',
     }))
-  const deepObject = fc.integer({ min: 100, max: 20_000 }).map((n) => ({ raw: `${'{"x":'.repeat(n)}1${'}'.repeat(n)}`, type: 'application/json' }))
-  const invalidUtf8 = fc.constant({ raw: new Uint8Array([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xff, 0xfe, 0xc3, 0x28, 0x22, 0x7d]), type: 'application/json' })
+  const deepObject = fc
+    .integer({ min: 100, max: 20_000 })
+    .map((n) => ({ raw: `${'{"x":'.repeat(n)}1${'}'.repeat(n)}`, type: 'application/json' }))
+  const invalidUtf8 = fc.constant({
+    raw: new Uint8Array([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xff, 0xfe, 0xc3, 0x28, 0x22, 0x7d]),
+    type: 'application/json',
+  })
   const notJson = fc.oneof(hostileText, fc.constant('{"a":')).map((raw) => ({ raw, type: 'application/json' }))
-  const form = hostileText.map((v) => ({ raw: `a=${encodeURIComponent(v)}`, type: 'application/x-www-form-urlencoded' }))
+  const form = hostileText.map((v) => ({
+    raw: `a=${encodeURIComponent(v)}`,
+    type: 'application/x-www-form-urlencoded',
+  }))
   return fc.oneof({ weight: 6, arbitrary: json }, deep, deepObject, invalidUtf8, notJson, form)
 }
 
@@ -152,22 +182,26 @@ const pathId = fc.oneof(
 function requestFor(op: Operation) {
   const params = op.parameters.filter((p) => p.in === 'path')
   const query = op.parameters.filter((p) => p.in === 'query')
-  return fc.record({
-    admin: fc.boolean(),
-    path: fc.tuple(...params.map(() => pathId), fc.constant('')),
-    query: fc.tuple(...query.map((p) => fc.option(valueFor(p.schema), { nil: undefined })), fc.constant(undefined)),
-    body: ['post', 'put', 'patch', 'delete'].includes(op.method) ? fc.option(bodyFor(op.body), { nil: undefined, freq: 6 }) : fc.constant(undefined),
-  }).map((r) => {
-    let path = op.path
-    params.forEach((p, i) => (path = path.replace(`{${p.name}}`, encodeURIComponent(String(r.path[i])))))
-    const search = new URLSearchParams()
-    query.forEach((p, i) => {
-      const v = r.query[i]
-      if (v !== undefined) search.set(p.name, typeof v === 'string' ? v : JSON.stringify(v))
+  return fc
+    .record({
+      admin: fc.boolean(),
+      path: fc.tuple(...params.map(() => pathId), fc.constant('')),
+      query: fc.tuple(...query.map((p) => fc.option(valueFor(p.schema), { nil: undefined })), fc.constant(undefined)),
+      body: ['post', 'put', 'patch', 'delete'].includes(op.method)
+        ? fc.option(bodyFor(op.body), { nil: undefined, freq: 6 })
+        : fc.constant(undefined),
     })
-    const qs = search.toString()
-    return { admin: r.admin, url: qs ? `${path}?${qs}` : path, body: r.body }
-  })
+    .map((r) => {
+      let path = op.path
+      params.forEach((p, i) => (path = path.replace(`{${p.name}}`, encodeURIComponent(String(r.path[i])))))
+      const search = new URLSearchParams()
+      query.forEach((p, i) => {
+        const v = r.query[i]
+        if (v !== undefined) search.set(p.name, typeof v === 'string' ? v : JSON.stringify(v))
+      })
+      const qs = search.toString()
+      return { admin: r.admin, url: qs ? `${path}?${qs}` : path, body: r.body }
+    })
 }
 
 let t: TestApp
@@ -186,7 +220,10 @@ beforeAll(async () => {
     },
   })
   const spec = (await t.get('/openapi.json')).body as {
-    paths: Record<string, Record<string, { parameters?: Parameter[]; requestBody?: { content?: Record<string, { schema?: Schema }> } }>>
+    paths: Record<
+      string,
+      Record<string, { parameters?: Parameter[]; requestBody?: { content?: Record<string, { schema?: Schema }> } }>
+    >
   }
   for (const [path, methods] of Object.entries(spec.paths)) {
     const zone = /^\/api\/v[12]\/(public|app|admin)\//.exec(path)?.[1] as Operation['zone'] | undefined
@@ -254,21 +291,27 @@ describe('fuzzing every operation', () => {
           const res = await t.app.handle(
             new Request(`http://localhost${req.url}`, {
               method: op.method.toUpperCase(),
-              headers: { ...headers, ...(op.zone === 'public' ? {} : { authorization: `Bearer ${await t.token(req.admin ? admin : user)}` }) },
+              headers: {
+                ...headers,
+                ...(op.zone === 'public' ? {} : { authorization: `Bearer ${await t.token(req.admin ? admin : user)}` }),
+              },
               body,
             }),
           )
           const text = await res.text()
           const ms = performance.now() - started
           requests++
-          if (ms > slowest.ms) Object.assign(slowest, { ms, where: `${op.method.toUpperCase()} ${req.url.slice(0, 120)}` })
+          if (ms > slowest.ms)
+            Object.assign(slowest, { ms, where: `${op.method.toUpperCase()} ${req.url.slice(0, 120)}` })
           const where = `${op.method.toUpperCase()} ${req.url.slice(0, 200)} -> ${res.status}`
           let parsed: { error?: { code?: unknown; message?: unknown; details?: unknown } } | undefined
           try {
             parsed = JSON.parse(text)
           } catch {}
           const unconfigured =
-            res.status === 503 && parsed?.error?.code === 'SERVICE_UNAVAILABLE' && typeof (parsed.error.details as { missing?: unknown })?.missing === 'string'
+            res.status === 503 &&
+            parsed?.error?.code === 'SERVICE_UNAVAILABLE' &&
+            typeof (parsed.error.details as { missing?: unknown })?.missing === 'string'
           if (res.status >= 500 && !unconfigured) throw new Error(`${where}: server error ${text.slice(0, 300)}`)
           if (res.status >= 400) {
             const e = parsed?.error
@@ -282,7 +325,9 @@ describe('fuzzing every operation', () => {
         { seed: SEED, numRuns: RUNS, endOnFailure: true },
       )
     }
-    console.log(`fuzz: ${requests} requests over ${operations.length} operations; slowest ${Math.round(slowest.ms)} ms (${slowest.where})`)
+    console.log(
+      `fuzz: ${requests} requests over ${operations.length} operations; slowest ${Math.round(slowest.ms)} ms (${slowest.where})`,
+    )
     expect(requests).toBeGreaterThanOrEqual(operations.length * RUNS)
   }, 600_000)
 })

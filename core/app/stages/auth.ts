@@ -12,7 +12,10 @@ import { rateHeaders, rateLimitError, type Limiter } from '../../rate-limit/inde
 import type { RateResult } from '../../rate-limit/index.ts'
 
 /** The `api_requests` meter's dimensions, one frozen object per version (none allocated per request). */
-const VERSION_DIMENSIONS: Record<ApiVersion, Record<string, string>> = { v1: Object.freeze({ version: 'v1' }), v2: Object.freeze({ version: 'v2' }) }
+const VERSION_DIMENSIONS: Record<ApiVersion, Record<string, string>> = {
+  v1: Object.freeze({ version: 'v1' }),
+  v2: Object.freeze({ version: 'v2' }),
+}
 
 const authed = (x: Exchange) => x.zone === 'app' || x.zone === 'admin'
 
@@ -62,7 +65,8 @@ export function authoriseStage(meter: MeterFn) {
   return function authorise(x: Exchange): void {
     if (!authed(x)) return
     const p = x.principal!
-    if (x.zone === 'admin' && !admitsAdmin(p, x.rest)) throw forbidden('Admin role required', { required_role: 'admin' })
+    if (x.zone === 'admin' && !admitsAdmin(p, x.rest))
+      throw forbidden('Admin role required', { required_role: 'admin' })
     meter(p.user.id, 'api_requests', 1, VERSION_DIMENSIONS[x.version])
   }
 }

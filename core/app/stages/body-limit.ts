@@ -27,7 +27,11 @@ export function bodyLimitStage(d: BodyLimits) {
     const max = structured ? d.maxJsonBytes : d.maxUploadBytes
     if (length !== null && Number(length) > max) throw payloadTooLarge(max)
     if (length === null && structured && request.body) {
-      x.request = new Request(request.url, { method: x.method, headers, body: request.body.pipeThrough(limitStream(max)) })
+      x.request = new Request(request.url, {
+        method: x.method,
+        headers,
+        body: request.body.pipeThrough(limitStream(max)),
+      })
     }
   }
 }

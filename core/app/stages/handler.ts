@@ -32,7 +32,17 @@ function takeSet(x: Exchange, set: Set) {
 }
 
 /** The route handler's value. Also called after onError with CAPTURED: nothing to take then. */
-function captureValue({ request, response, set, route }: { request: Request; response: unknown; set: Set; route?: string }) {
+function captureValue({
+  request,
+  response,
+  set,
+  route,
+}: {
+  request: Request
+  response: unknown
+  set: Set
+  route?: string
+}) {
   const x = maybeStateOf(request) as Exchange | undefined
   if (x === undefined || response === CAPTURED) return
   x.captured = true
@@ -43,7 +53,19 @@ function captureValue({ request, response, set, route }: { request: Request; res
 }
 
 /** Anything thrown inside Elysia (validation, parse, not found, the handler), for the error mapper. */
-function captureError({ request, code, error, set, route }: { request: Request; code: unknown; error: unknown; set: Set; route?: string }) {
+function captureError({
+  request,
+  code,
+  error,
+  set,
+  route,
+}: {
+  request: Request
+  code: unknown
+  error: unknown
+  set: Set
+  route?: string
+}) {
   const x = maybeStateOf(request) as Exchange | undefined
   if (x === undefined) return
   x.caught = true
@@ -62,7 +84,9 @@ const NUMBER = /^-?(0|[1-9][0-9]{0,14})(\.[0-9]{1,15})?$/
 function numericQueryKeys(root: AnyElysia): Map<string, NumericKey[]> {
   const byRoute = new Map<string, NumericKey[]>()
   for (const r of root.routes) {
-    const props = (r.hooks as { query?: { properties?: Record<string, { type?: string; anyOf?: { type?: string }[] }> } })?.query?.properties
+    const props = (
+      r.hooks as { query?: { properties?: Record<string, { type?: string; anyOf?: { type?: string }[] }> } }
+    )?.query?.properties
     if (!props) continue
     const keys: NumericKey[] = []
     for (const [key, s] of Object.entries(props)) {

@@ -16,7 +16,9 @@ export function requestSizeStage(limits: RequestSizeLimits) {
   return function requestSize(x: Exchange): void {
     const url = x.request.url
     if (url.length > limits.maxUrlBytes) {
-      throw new AppError('URI_TOO_LONG', `The request URL is longer than ${limits.maxUrlBytes} bytes`, { max_bytes: limits.maxUrlBytes })
+      throw new AppError('URI_TOO_LONG', `The request URL is longer than ${limits.maxUrlBytes} bytes`, {
+        max_bytes: limits.maxUrlBytes,
+      })
     }
     let size = 0
     // One pass over the names and values; a typical request has about ten headers.
@@ -24,9 +26,13 @@ export function requestSizeStage(limits: RequestSizeLimits) {
       size += name.length + value.length + 4
     })
     if (size > limits.maxHeaderBytes) {
-      throw new AppError('HEADERS_TOO_LARGE', `The request headers are larger than ${limits.maxHeaderBytes} bytes together`, {
-        max_bytes: limits.maxHeaderBytes,
-      })
+      throw new AppError(
+        'HEADERS_TOO_LARGE',
+        `The request headers are larger than ${limits.maxHeaderBytes} bytes together`,
+        {
+          max_bytes: limits.maxHeaderBytes,
+        },
+      )
     }
   }
 }

@@ -53,5 +53,8 @@ export function createRunner(stages: readonly Stage[], fail: (x: Exchange, err: 
 /** Only if a stage after the answer was decided broke the Response itself (a bug): a bare 500. */
 function lastResort(x: Exchange): Response {
   const body = { error: { code: 'INTERNAL_ERROR', message: 'Internal server error', details: { request_id: x.id } } }
-  return new Response(JSON.stringify(body), { status: 500, headers: { 'content-type': 'application/json', 'x-request-id': x.id } })
+  return new Response(JSON.stringify(body), {
+    status: 500,
+    headers: { 'content-type': 'application/json', 'x-request-id': x.id },
+  })
 }

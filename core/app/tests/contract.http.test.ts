@@ -66,7 +66,10 @@ describe('envelopes', () => {
     expect(v1.body.items.length).toBe(5)
     expect(v1.body).toMatchObject({ total: 25, skip: 20, limit: 10 })
     const v2 = await t.as('alice').get('/api/v2/app/echo/items?limit=2')
-    expect(v2.body.data).toEqual([{ id: 'item-1', name: 'Item 1' }, { id: 'item-2', name: 'Item 2' }])
+    expect(v2.body.data).toEqual([
+      { id: 'item-1', name: 'Item 1' },
+      { id: 'item-2', name: 'Item 2' },
+    ])
     expect(v2.body.meta.pagination).toEqual({ total: 25, skip: 0, limit: 2 })
   })
 
@@ -81,7 +84,11 @@ describe('envelopes', () => {
   it('keeps the error object in v2 and adds meta', async () => {
     const res = await t.as('alice').get('/api/v2/app/echo/items/nope')
     expect(res.status).toBe(404)
-    expect(res.body.error).toEqual({ code: 'NOT_FOUND', message: 'Item not found', details: { resource: 'Item', id: 'nope' } })
+    expect(res.body.error).toEqual({
+      code: 'NOT_FOUND',
+      message: 'Item not found',
+      details: { resource: 'Item', id: 'nope' },
+    })
     expect(res.body.meta.version).toBe('v2')
     expect(res.body.meta.request_id).toBe(res.headers.get('x-request-id'))
   })
@@ -106,7 +113,10 @@ describe('envelopes', () => {
 
 describe('errors', () => {
   it('answers malformed JSON with 400 BAD_REQUEST', async () => {
-    const res = await t.post('/api/v1/public/echo/json', undefined, { raw: '{"name": ', headers: { 'content-type': 'application/json' } })
+    const res = await t.post('/api/v1/public/echo/json', undefined, {
+      raw: '{"name": ',
+      headers: { 'content-type': 'application/json' },
+    })
     expect(res.status).toBe(400)
     expect(res.body.error.code).toBe('BAD_REQUEST')
   })
@@ -140,7 +150,10 @@ describe('errors', () => {
 
   it('answers an oversized body with 413 by Content-Length and when streamed', async () => {
     const big = JSON.stringify({ name: 'x'.repeat(1_100_000) })
-    const res = await t.post('/api/v1/public/echo/json', undefined, { raw: big, headers: { 'content-type': 'application/json' } })
+    const res = await t.post('/api/v1/public/echo/json', undefined, {
+      raw: big,
+      headers: { 'content-type': 'application/json' },
+    })
     expect(res.status).toBe(413)
     expect(res.body.error.code).toBe('PAYLOAD_TOO_LARGE')
     const stream = new ReadableStream({
@@ -150,7 +163,11 @@ describe('errors', () => {
       },
     })
     const chunked = await t.app.handle(
-      new Request('http://localhost/api/v1/public/echo/json', { method: 'POST', body: stream, headers: { 'content-type': 'application/json' } }),
+      new Request('http://localhost/api/v1/public/echo/json', {
+        method: 'POST',
+        body: stream,
+        headers: { 'content-type': 'application/json' },
+      }),
     )
     expect(chunked.status).toBe(413)
   })

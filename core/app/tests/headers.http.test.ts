@@ -58,7 +58,11 @@ describe('cors', () => {
 
   it('answers preflights with explicit methods and headers', async () => {
     const res = await t.request('OPTIONS', '/api/v1/app/echo/items', {
-      headers: { origin: 'https://admin.example.com', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type' },
+      headers: {
+        origin: 'https://admin.example.com',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'authorization,content-type',
+      },
     })
     expect(res.status).toBe(204)
     expect(res.headers.get('access-control-allow-origin')).toBe('https://admin.example.com')

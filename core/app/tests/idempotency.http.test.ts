@@ -13,9 +13,13 @@ afterAll(() => t?.close())
 describe('idempotency', () => {
   it('replays the stored response without running the handler again', async () => {
     const before = echo.calls.create
-    const first = await t.as('alice').post('/api/v1/app/echo/items', { name: 'A' }, { headers: { 'idempotency-key': 'k-replay' } })
+    const first = await t
+      .as('alice')
+      .post('/api/v1/app/echo/items', { name: 'A' }, { headers: { 'idempotency-key': 'k-replay' } })
     expect(first.status).toBe(201)
-    const again = await t.as('alice').post('/api/v1/app/echo/items', { name: 'A' }, { headers: { 'idempotency-key': 'k-replay' } })
+    const again = await t
+      .as('alice')
+      .post('/api/v1/app/echo/items', { name: 'A' }, { headers: { 'idempotency-key': 'k-replay' } })
     expect(again.status).toBe(201)
     expect(again.body).toEqual(first.body)
     expect(again.headers.get('idempotent-replayed')).toBe('true')
@@ -25,7 +29,9 @@ describe('idempotency', () => {
   it('keeps keys per user', async () => {
     const before = echo.calls.create
     await t.as('alice').post('/api/v1/app/echo/items', { name: 'B' }, { headers: { 'idempotency-key': 'shared' } })
-    const bob = await t.as('bob').post('/api/v1/app/echo/items', { name: 'B' }, { headers: { 'idempotency-key': 'shared' } })
+    const bob = await t
+      .as('bob')
+      .post('/api/v1/app/echo/items', { name: 'B' }, { headers: { 'idempotency-key': 'shared' } })
     expect(bob.status).toBe(201)
     expect(bob.headers.get('idempotent-replayed')).toBeNull()
     expect(echo.calls.create).toBe(before + 2)
@@ -33,16 +39,22 @@ describe('idempotency', () => {
 
   it('answers 409 when the key comes back with another body', async () => {
     await t.as('alice').post('/api/v1/app/echo/items', { name: 'C' }, { headers: { 'idempotency-key': 'k-body' } })
-    const res = await t.as('alice').post('/api/v1/app/echo/items', { name: 'D' }, { headers: { 'idempotency-key': 'k-body' } })
+    const res = await t
+      .as('alice')
+      .post('/api/v1/app/echo/items', { name: 'D' }, { headers: { 'idempotency-key': 'k-body' } })
     expect(res.status).toBe(409)
     expect(res.body.error.code).toBe('CONFLICT')
   })
 
   it('answers 409 to a duplicate sent while the first is still running', async () => {
     const before = echo.calls.create
-    const slow = t.as('alice').post('/api/v1/app/echo/items', { name: 'E', delay_ms: 400 }, { headers: { 'idempotency-key': 'k-race' } })
+    const slow = t
+      .as('alice')
+      .post('/api/v1/app/echo/items', { name: 'E', delay_ms: 400 }, { headers: { 'idempotency-key': 'k-race' } })
     await new Promise((r) => setTimeout(r, 100))
-    const dup = await t.as('alice').post('/api/v1/app/echo/items', { name: 'E', delay_ms: 400 }, { headers: { 'idempotency-key': 'k-race' } })
+    const dup = await t
+      .as('alice')
+      .post('/api/v1/app/echo/items', { name: 'E', delay_ms: 400 }, { headers: { 'idempotency-key': 'k-race' } })
     expect(dup.status).toBe(409)
     expect((await slow).status).toBe(201)
     expect(echo.calls.create).toBe(before + 1)
@@ -59,13 +71,19 @@ describe('idempotency', () => {
   })
 
   it('replays v2 responses byte for byte', async () => {
-    const first = await t.as('alice').post('/api/v2/app/echo/items', { name: 'G' }, { headers: { 'idempotency-key': 'k-v2' } })
-    const again = await t.as('alice').post('/api/v2/app/echo/items', { name: 'G' }, { headers: { 'idempotency-key': 'k-v2' } })
+    const first = await t
+      .as('alice')
+      .post('/api/v2/app/echo/items', { name: 'G' }, { headers: { 'idempotency-key': 'k-v2' } })
+    const again = await t
+      .as('alice')
+      .post('/api/v2/app/echo/items', { name: 'G' }, { headers: { 'idempotency-key': 'k-v2' } })
     expect(again.text).toBe(first.text)
   })
 
   it('refuses an invalid key with 422', async () => {
-    const res = await t.as('alice').post('/api/v1/app/echo/items', { name: 'H' }, { headers: { 'idempotency-key': 'x'.repeat(300) } })
+    const res = await t
+      .as('alice')
+      .post('/api/v1/app/echo/items', { name: 'H' }, { headers: { 'idempotency-key': 'x'.repeat(300) } })
     expect(res.status).toBe(422)
   })
 })

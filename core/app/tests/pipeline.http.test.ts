@@ -54,14 +54,19 @@ describe('errors before routing', () => {
   })
 
   it('a token that fails verification (a promise: jose verifies asynchronously) gets the same answer', async () => {
-    const res = await t.app.handle(request('/api/v2/app/echo/me', { headers: { 'x-request-id': 'early-401b', authorization: 'Bearer not-a-jwt' } }))
+    const res = await t.app.handle(
+      request('/api/v2/app/echo/me', { headers: { 'x-request-id': 'early-401b', authorization: 'Bearer not-a-jwt' } }),
+    )
     expect(res.status).toBe(401)
     expectCommonHeaders(res, 'early-401b')
     expect((await res.json()).error.code).toBe('AUTHENTICATION_ERROR')
   })
 
   it('an unknown version is 400 in the v1 shape, with a request id', async () => {
-    const answer = t.app.serve(request('/api/v9/public/echo/ping', { headers: { 'x-request-id': 'early-400' } }), '127.0.0.1')
+    const answer = t.app.serve(
+      request('/api/v9/public/echo/ping', { headers: { 'x-request-id': 'early-400' } }),
+      '127.0.0.1',
+    )
     expect(answer).toBeInstanceOf(Response)
     const res = answer as Response
     expect(res.status).toBe(400)
@@ -74,11 +79,19 @@ describe('errors before routing', () => {
 
   it('match the headers of an error found inside Elysia (404, 422)', async () => {
     const token = await t.token('pipeline-user')
-    const notFound = await t.app.handle(request('/api/v2/app/echo/nowhere', { headers: { authorization: `Bearer ${token}`, 'x-request-id': 'late-404' } }))
+    const notFound = await t.app.handle(
+      request('/api/v2/app/echo/nowhere', {
+        headers: { authorization: `Bearer ${token}`, 'x-request-id': 'late-404' },
+      }),
+    )
     expect(notFound.status).toBe(404)
     expectCommonHeaders(notFound, 'late-404')
     const invalid = await t.app.handle(
-      request('/api/v2/public/echo/json', { method: 'POST', headers: { 'content-type': 'application/json', 'x-request-id': 'late-422' }, body: '{"name":""}' }),
+      request('/api/v2/public/echo/json', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-request-id': 'late-422' },
+        body: '{"name":""}',
+      }),
     )
     expect(invalid.status).toBe(422)
     expectCommonHeaders(invalid, 'late-422')
@@ -93,7 +106,9 @@ describe('rate-limit headers', () => {
     const limit = ok.headers.get('x-ratelimit-limit')
     expect(Number(limit)).toBeGreaterThan(0)
     const remaining = Number(ok.headers.get('x-ratelimit-remaining'))
-    const missing = await t.app.handle(request('/api/v2/app/echo/nowhere', { headers: { authorization: `Bearer ${token}` } }))
+    const missing = await t.app.handle(
+      request('/api/v2/app/echo/nowhere', { headers: { authorization: `Bearer ${token}` } }),
+    )
     expect(missing.status).toBe(404)
     expect(missing.headers.get('x-ratelimit-limit')).toBe(limit)
     expect(Number(missing.headers.get('x-ratelimit-remaining'))).toBe(remaining - 1)

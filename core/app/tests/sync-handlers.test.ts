@@ -17,7 +17,9 @@ afterAll(() => t?.close())
 
 /** The handler Elysia compiled for `path` (compiled on first use). */
 function compiled(method: string, path: string): Function {
-  const routes = (t.app.elysia as unknown as { router: { history: { method: string; path: string; composed: Function }[] } }).router.history
+  const routes = (
+    t.app.elysia as unknown as { router: { history: { method: string; path: string; composed: Function }[] } }
+  ).router.history
   const route = routes.find((r) => r.method === method && r.path === path)
   if (!route) throw new Error(`no route ${method} ${path}`)
   return route.composed

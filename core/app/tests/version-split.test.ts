@@ -8,7 +8,21 @@ describe('versionEnd (the per-request path split, by hand)', () => {
       const m = /^\/api\/(v\d+)(\/.*)?$/.exec(p)
       return m ? 5 + m[1]!.length : -1
     }
-    for (const p of ['/api/v1', '/api/v2/app/x', '/api/v12/', '/api/v', '/api/v1x', '/api/vx/1', '/api', '/api/', '/apix', '/v1', '/api/v01/a', '/api/v1/', ''])
+    for (const p of [
+      '/api/v1',
+      '/api/v2/app/x',
+      '/api/v12/',
+      '/api/v',
+      '/api/v1x',
+      '/api/vx/1',
+      '/api',
+      '/api/',
+      '/apix',
+      '/v1',
+      '/api/v01/a',
+      '/api/v1/',
+      '',
+    ])
       expect(`${p} ${versionEnd(p)}`).toBe(`${p} ${regex(p)}`)
   })
 })

@@ -13,12 +13,24 @@ beforeAll(async () => {
 })
 afterAll(() => db?.close())
 
-const user = (id: string) => ({ id, email: null, full_name: null, avatar_url: null, role: 'admin' as const, is_active: true, created_at: new Date(), updated_at: new Date() })
+const user = (id: string) => ({
+  id,
+  email: null,
+  full_name: null,
+  avatar_url: null,
+  role: 'admin' as const,
+  is_active: true,
+  created_at: new Date(),
+  updated_at: new Date(),
+})
 
 describe('audit log', () => {
   it('commits an entry with the change it records, and drops it with a rollback', async () => {
     await db.sql.begin(async (tx) => {
-      await audit.record({ actor_id: 'a1', action: 'thing.keep', resource_type: 'thing', resource_id: 't1', details: { n: 1 } }, tx)
+      await audit.record(
+        { actor_id: 'a1', action: 'thing.keep', resource_type: 'thing', resource_id: 't1', details: { n: 1 } },
+        tx,
+      )
     })
     const failed = db.sql.begin(async (tx) => {
       await audit.record({ actor_id: 'a1', action: 'thing.lost', resource_type: 'thing' }, tx)
@@ -48,9 +60,17 @@ describe('audit log', () => {
 
   it('names the admin as the actor under impersonation', () => {
     const base = { user: user('target'), kind: 'jwt' as const, scopes: 'all' as const }
-    expect(audit.from({ principal: base, requestId: 'r1', clientIp: '1.2.3.4' })).toEqual({ actor_id: 'target', ip_address: '1.2.3.4', request_id: 'r1', details: {} })
+    expect(audit.from({ principal: base, requestId: 'r1', clientIp: '1.2.3.4' })).toEqual({
+      actor_id: 'target',
+      ip_address: '1.2.3.4',
+      request_id: 'r1',
+      details: {},
+    })
     const acting: Principal = { ...base, kind: 'impersonation', actorId: 'admin' }
-    expect(audit.from({ principal: acting, requestId: 'r2', clientIp: '1.2.3.4' })).toMatchObject({ actor_id: 'admin', details: { on_behalf_of: 'target' } })
+    expect(audit.from({ principal: acting, requestId: 'r2', clientIp: '1.2.3.4' })).toMatchObject({
+      actor_id: 'admin',
+      details: { on_behalf_of: 'target' },
+    })
   })
 
   it('refuses updates and deletes at the database', async () => {

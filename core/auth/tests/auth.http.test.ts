@@ -86,7 +86,13 @@ describe('auth with HS256', () => {
   })
 
   it('reads a Supabase profile from user_metadata at provisioning', async () => {
-    await t.as({ sub: 'u-supa', email: 'supa@example.com', user_metadata: { full_name: 'Supa Base', avatar_url: 'https://example.com/a.png' } }).get('/api/v1/app/echo/me')
+    await t
+      .as({
+        sub: 'u-supa',
+        email: 'supa@example.com',
+        user_metadata: { full_name: 'Supa Base', avatar_url: 'https://example.com/a.png' },
+      })
+      .get('/api/v1/app/echo/me')
     const [row] = await t.app.db.sql`select full_name, avatar_url from users where id = 'u-supa'`
     expect(row).toEqual({ full_name: 'Supa Base', avatar_url: 'https://example.com/a.png' })
   })
@@ -171,8 +177,13 @@ describe('auth with JWKS', () => {
       .sign(key)
 
   it('accepts RS256 and ES256 tokens from the key set', async () => {
-    for (const [alg, key, kid] of [['RS256', keys.rs.privateKey, 'rs1'], ['ES256', keys.es.privateKey, 'es1']] as const) {
-      const res = await t.get('/api/v1/app/echo/me', { headers: { authorization: `Bearer ${await sign(alg, key, kid)}` } })
+    for (const [alg, key, kid] of [
+      ['RS256', keys.rs.privateKey, 'rs1'],
+      ['ES256', keys.es.privateKey, 'es1'],
+    ] as const) {
+      const res = await t.get('/api/v1/app/echo/me', {
+        headers: { authorization: `Bearer ${await sign(alg, key, kid)}` },
+      })
       expect(res.status).toBe(200)
       expect(res.body.id).toBe('user_jwks')
     }
@@ -185,10 +196,19 @@ describe('auth with JWKS', () => {
 
   it('refuses alg none and a wrong audience', async () => {
     const header = Buffer.from(JSON.stringify({ alg: 'none', typ: 'JWT' })).toString('base64url')
-    const payload = Buffer.from(JSON.stringify({ sub: 'user_jwks', exp: Math.floor(Date.now() / 1000) + 600 })).toString('base64url')
-    expect((await t.get('/api/v1/app/echo/me', { headers: { authorization: `Bearer ${header}.${payload}.` } })).status).toBe(401)
-    const wrongAud = await new SignJWT({}).setProtectedHeader({ alg: 'RS256', kid: 'rs1' }).setSubject('user_jwks')
-      .setIssuer('https://issuer.example.com').setAudience('someone-else').setExpirationTime('10m').sign(keys.rs.privateKey)
+    const payload = Buffer.from(
+      JSON.stringify({ sub: 'user_jwks', exp: Math.floor(Date.now() / 1000) + 600 }),
+    ).toString('base64url')
+    expect(
+      (await t.get('/api/v1/app/echo/me', { headers: { authorization: `Bearer ${header}.${payload}.` } })).status,
+    ).toBe(401)
+    const wrongAud = await new SignJWT({})
+      .setProtectedHeader({ alg: 'RS256', kid: 'rs1' })
+      .setSubject('user_jwks')
+      .setIssuer('https://issuer.example.com')
+      .setAudience('someone-else')
+      .setExpirationTime('10m')
+      .sign(keys.rs.privateKey)
     expect((await t.get('/api/v1/app/echo/me', { headers: { authorization: `Bearer ${wrongAud}` } })).status).toBe(401)
   })
 })

@@ -36,7 +36,12 @@ describe.skipIf(!available)('database outage', () => {
     pg = startPostgres(await freePort())
     db = await openDatabase({ url: pg.url, max: 4, connectTimeoutMs: 1000 })
     await migrate(db.sql, [CORE_MIGRATIONS])
-    app = await createApp({ plugins: [probe], database: db, workers: false, env: { AUTH_JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'error' } })
+    app = await createApp({
+      plugins: [probe],
+      database: db,
+      workers: false,
+      env: { AUTH_JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'error' },
+    })
     t = { ...clientFor(app), as: (user) => clientFor(app, () => signTestToken(user)) }
   }, 60_000)
 
@@ -53,11 +58,18 @@ describe.skipIf(!available)('database outage', () => {
     const started = Date.now()
     while (Date.now() - started < 4_000) {
       // 16 at a time, half of them users never seen before (their provisioning needs the database).
-      const batch = Array.from({ length: 16 }, (_, i) => (i % 2 ? 'alice' : `new-${timings.length}-${i}`)).map(async (user) => {
-        const t0 = Date.now()
-        const res = await t.as(user).get('/api/v1/app/probe/db')
-        timings.push({ status: res.status, ms: Date.now() - t0, code: res.body?.error?.code, retryAfter: res.headers.get('retry-after') })
-      })
+      const batch = Array.from({ length: 16 }, (_, i) => (i % 2 ? 'alice' : `new-${timings.length}-${i}`)).map(
+        async (user) => {
+          const t0 = Date.now()
+          const res = await t.as(user).get('/api/v1/app/probe/db')
+          timings.push({
+            status: res.status,
+            ms: Date.now() - t0,
+            code: res.body?.error?.code,
+            retryAfter: res.headers.get('retry-after'),
+          })
+        },
+      )
       await Promise.all(batch)
     }
     expect(timings.length).toBeGreaterThan(2)

@@ -51,7 +51,13 @@ describe('observability', () => {
     expect(res.status).toBe(200)
     await Bun.sleep(20)
     const line = lines.find((l) => l.request_id === 'log-check-1')
-    expect(line).toMatchObject({ message: 'request completed', user_id: 'obs-user', route: '/api/v1/app/echo/me', status: 200, method: 'GET' })
+    expect(line).toMatchObject({
+      message: 'request completed',
+      user_id: 'obs-user',
+      route: '/api/v1/app/echo/me',
+      status: 200,
+      method: 'GET',
+    })
     expect(typeof line!.duration_ms).toBe('number')
     expect(line!.trace_id).toMatch(/^[0-9a-f]{32}$/)
   })

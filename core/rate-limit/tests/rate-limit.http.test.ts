@@ -32,7 +32,8 @@ describe('rate limits (in-process)', () => {
   })
 
   it('counts per user when authenticated, whatever the IP', async () => {
-    for (let i = 0; i < 3; i++) expect((await t.as('rl-user').get('/api/v1/app/echo/me', { ip: `192.0.2.${10 + i}` })).status).toBe(200)
+    for (let i = 0; i < 3; i++)
+      expect((await t.as('rl-user').get('/api/v1/app/echo/me', { ip: `192.0.2.${10 + i}` })).status).toBe(200)
     expect((await t.as('rl-user').get('/api/v1/app/echo/me', { ip: '192.0.2.99' })).status).toBe(429)
     // Another user from the same IP has their own budget.
     expect((await t.as('rl-other').get('/api/v1/app/echo/me', { ip: '192.0.2.10' })).status).toBe(200)
@@ -40,10 +41,16 @@ describe('rate limits (in-process)', () => {
 
   it('ignores X-Forwarded-For from an untrusted peer', async () => {
     for (let i = 0; i < 3; i++) {
-      const res = await t.get('/api/v1/public/echo/ping', { ip: '192.0.2.50', headers: { 'x-forwarded-for': `198.51.100.${i}` } })
+      const res = await t.get('/api/v1/public/echo/ping', {
+        ip: '192.0.2.50',
+        headers: { 'x-forwarded-for': `198.51.100.${i}` },
+      })
       expect(res.status).toBe(200)
     }
-    const spoofed = await t.get('/api/v1/public/echo/ping', { ip: '192.0.2.50', headers: { 'x-forwarded-for': '198.51.100.77' } })
+    const spoofed = await t.get('/api/v1/public/echo/ping', {
+      ip: '192.0.2.50',
+      headers: { 'x-forwarded-for': '198.51.100.77' },
+    })
     expect(spoofed.status).toBe(429)
   })
 
@@ -55,10 +62,16 @@ describe('rate limits (in-process)', () => {
       })
       expect(res.status).toBe(200)
     }
-    const res = await t.get('/api/v1/public/echo/ping', { ip: '10.0.0.5', headers: { 'x-forwarded-for': '9.9.9.9, 203.0.113.9' } })
+    const res = await t.get('/api/v1/public/echo/ping', {
+      ip: '10.0.0.5',
+      headers: { 'x-forwarded-for': '9.9.9.9, 203.0.113.9' },
+    })
     expect(res.status).toBe(429)
     // A different real client behind the same proxy is counted apart.
-    const other = await t.get('/api/v1/public/echo/ping', { ip: '10.0.0.5', headers: { 'x-forwarded-for': '203.0.113.10' } })
+    const other = await t.get('/api/v1/public/echo/ping', {
+      ip: '10.0.0.5',
+      headers: { 'x-forwarded-for': '203.0.113.10' },
+    })
     expect(other.status).toBe(200)
   })
 

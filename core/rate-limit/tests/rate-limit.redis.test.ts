@@ -6,7 +6,8 @@ import { createEchoPlugin } from '../../testing/fixtures/echo-plugin.ts'
 import { freePort, startRedis } from '../../testing/services.ts'
 
 const url = process.env.TEST_REDIS_URL
-const randomIp = () => `10.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}`
+const randomIp = () =>
+  `10.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}`
 
 describe.skipIf(!url)('rate limits on Redis', () => {
   const apps: TestApp[] = []
@@ -39,7 +40,10 @@ describe('rate limits when Redis goes away', () => {
   it('keeps serving from in-process counters and goes back to Redis when it returns', async () => {
     const port = await freePort()
     let redis = await startRedis(port)
-    const t = await testApp({ plugins: [createEchoPlugin().plugin], env: { REDIS_URL: `redis://127.0.0.1:${port}`, RATE_LIMIT_DEFAULT: '1000/minute' } })
+    const t = await testApp({
+      plugins: [createEchoPlugin().plugin],
+      env: { REDIS_URL: `redis://127.0.0.1:${port}`, RATE_LIMIT_DEFAULT: '1000/minute' },
+    })
     const ip = randomIp()
     const client = new Redis({ port, lazyConnect: true, maxRetriesPerRequest: 1 })
     client.on('error', () => {})

@@ -21,7 +21,13 @@ describe('jobs', () => {
     const res = await t.as(BOSS).get('/api/v1/admin/jobs?state=dead&queue=fixture')
     expect(res.status).toBe(200)
     expect(res.body).toMatchObject({ total: 1, skip: 0, limit: 20 })
-    expect(res.body.items[0]).toMatchObject({ id: dead, name: 'fixture.explode', queue: 'fixture', state: 'dead', attempts: 1 })
+    expect(res.body.items[0]).toMatchObject({
+      id: dead,
+      name: 'fixture.explode',
+      queue: 'fixture',
+      state: 'dead',
+      attempts: 1,
+    })
     expect(res.body.items[0].last_error).toContain('boom')
     expect((await t.as(BOSS).get('/api/v1/admin/jobs?queue=fixture')).body.total).toBe(2)
     expect((await t.as(BOSS).get('/api/v1/admin/jobs?queue=fixture.later')).body.items[0].state).toBe('queued')
@@ -34,7 +40,9 @@ describe('jobs', () => {
   })
 
   it('retries a dead job once, audited', async () => {
-    const res = await t.as(BOSS).post(`/api/v1/admin/jobs/${dead}/retry`, undefined, { headers: { 'x-request-id': 'req-retry' } })
+    const res = await t
+      .as(BOSS)
+      .post(`/api/v1/admin/jobs/${dead}/retry`, undefined, { headers: { 'x-request-id': 'req-retry' } })
     expect(res.status).toBe(200)
     expect(res.body).toMatchObject({ id: dead, state: 'queued', attempts: 0 })
     const again = await t.as(BOSS).post(`/api/v1/admin/jobs/${dead}/retry`)
@@ -43,7 +51,13 @@ describe('jobs', () => {
     expect((await t.as(BOSS).post('/api/v1/admin/jobs/00000000-0000-4000-8000-000000000000/retry')).status).toBe(404)
     expect((await t.as(BOSS).post('/api/v1/admin/jobs/not-a-job/retry')).status).toBe(404)
     const [entry] = await t.app.db.sql`select * from audit_logs where action = 'job.retry'`
-    expect(entry).toMatchObject({ actor_id: 'u-boss', resource_type: 'job', resource_id: dead, request_id: 'req-retry', ip_address: '127.0.0.1' })
+    expect(entry).toMatchObject({
+      actor_id: 'u-boss',
+      resource_type: 'job',
+      resource_id: dead,
+      request_id: 'req-retry',
+      ip_address: '127.0.0.1',
+    })
   })
 })
 
@@ -79,7 +93,17 @@ describe('audit logs', () => {
     expect(res.body.limit).toBe(50)
     expect(res.body.total).toBeGreaterThanOrEqual(5)
     const first = res.body.items[0]
-    expect(Object.keys(first).sort()).toEqual(['action', 'actor_id', 'created_at', 'details', 'id', 'ip_address', 'request_id', 'resource_id', 'resource_type'])
+    expect(Object.keys(first).sort()).toEqual([
+      'action',
+      'actor_id',
+      'created_at',
+      'details',
+      'id',
+      'ip_address',
+      'request_id',
+      'resource_id',
+      'resource_type',
+    ])
     expect(first).toMatchObject({ action: 'user.role_change', actor_id: 'u-root', resource_id: 'u-a1' })
     const page2 = await t.as(ROOT).get('/api/v1/admin/dashboard/audit-logs?limit=1&skip=1')
     expect(page2.body.items[0].id).toBe(res.body.items[1].id)
@@ -99,10 +123,14 @@ describe('audit logs', () => {
   it('is append-only: no route changes entries and the database refuses updates and deletes', async () => {
     const [entry] = await t.app.db.sql`select id from audit_logs limit 1`
     for (const method of ['PATCH', 'PUT', 'DELETE']) {
-      const res = await t.as(ROOT).request(method, `/api/v1/admin/dashboard/audit-logs/${entry!.id}`, { body: method === 'DELETE' ? undefined : {} })
+      const res = await t.as(ROOT).request(method, `/api/v1/admin/dashboard/audit-logs/${entry!.id}`, {
+        body: method === 'DELETE' ? undefined : {},
+      })
       expect(res.status).toBe(404)
     }
-    expect(t.app.db.sql`update audit_logs set action = 'forged' where id = ${entry!.id}`.then(() => 'ok')).rejects.toThrow(/append-only/)
+    expect(
+      t.app.db.sql`update audit_logs set action = 'forged' where id = ${entry!.id}`.then(() => 'ok'),
+    ).rejects.toThrow(/append-only/)
     expect(t.app.db.sql`delete from audit_logs`.then(() => 'ok')).rejects.toThrow(/append-only/)
     const [still] = await t.app.db.sql`select count(*)::int as n from audit_logs where action = 'forged'`
     expect(still!.n).toBe(0)

@@ -12,12 +12,19 @@ import { adminApp, adminRoutes, BOSS, fixture, ROOT } from './support.ts'
 let t: TestApp
 beforeAll(async () => {
   t = await adminApp()
-  for (const sub of ['u-target', 'u-t2', 'u-t3', 'u-t4', 'u-t5', 'u-t6']) await t.as({ sub, email: `${sub}@example.com`, name: `Name ${sub}` }).get('/api/v1/app/users/me')
+  for (const sub of ['u-target', 'u-t2', 'u-t3', 'u-t4', 'u-t5', 'u-t6'])
+    await t.as({ sub, email: `${sub}@example.com`, name: `Name ${sub}` }).get('/api/v1/app/users/me')
 })
 afterAll(() => t?.close())
 
 const start = (user_id: string, reason = 'Support ticket #123', as = BOSS) =>
-  t.as(as).post('/api/v1/admin/impersonate/start', { user_id, reason }, { headers: { 'x-request-id': `req-start-${user_id}` } })
+  t
+    .as(as)
+    .post(
+      '/api/v1/admin/impersonate/start',
+      { user_id, reason },
+      { headers: { 'x-request-id': `req-start-${user_id}` } },
+    )
 const withToken = (token: string) => ({ headers: { authorization: `Bearer ${token}` } })
 
 describe('starting', () => {
@@ -35,8 +42,14 @@ describe('starting', () => {
     expect(ttl).toBeGreaterThan(3590)
     expect(ttl).toBeLessThanOrEqual(3600)
     expect(new Date(res.body.expires_at).getTime()).toBe(claims.exp! * 1000)
-    const [entry] = await t.app.db.sql`select * from audit_logs where action = 'impersonate.start' and request_id = 'req-start-u-target'`
-    expect(entry).toMatchObject({ actor_id: 'u-boss', resource_type: 'user', resource_id: 'u-target', ip_address: '127.0.0.1' })
+    const [entry] = await t.app.db
+      .sql`select * from audit_logs where action = 'impersonate.start' and request_id = 'req-start-u-target'`
+    expect(entry).toMatchObject({
+      actor_id: 'u-boss',
+      resource_type: 'user',
+      resource_id: 'u-target',
+      ip_address: '127.0.0.1',
+    })
     expect(entry!.details).toMatchObject({ reason: 'Support ticket #123', impersonation_id: claims.jti })
   })
 
@@ -45,17 +58,22 @@ describe('starting', () => {
       [{ user_id: 'u-t2' }, 'bare'],
       [{ user_id: 'u-t2', reason: '   ' }, 'blank'],
     ] as const) {
-      const res = await t.as(BOSS).post('/api/v1/admin/impersonate/start', body, { headers: { 'x-request-id': `req-reason-${id}` } })
+      const res = await t
+        .as(BOSS)
+        .post('/api/v1/admin/impersonate/start', body, { headers: { 'x-request-id': `req-reason-${id}` } })
       expect(res.status).toBe(200)
       expect(res.body.impersonated_user.id).toBe('u-t2')
-      const [entry] = await t.app.db.sql`select details from audit_logs where action = 'impersonate.start' and request_id = ${`req-reason-${id}`}`
+      const [entry] = await t.app.db
+        .sql`select details from audit_logs where action = 'impersonate.start' and request_id = ${`req-reason-${id}`}`
       expect(entry!.details.impersonation_id).toBe(decodeJwt(res.body.token).jti)
       expect('reason' in entry!.details).toBe(false)
-      const [session] = await t.app.db.sql`select reason from impersonation_sessions where id = ${decodeJwt(res.body.token).jti!}`
+      const [session] = await t.app.db
+        .sql`select reason from impersonation_sessions where id = ${decodeJwt(res.body.token).jti!}`
       expect(session!.reason).toBeNull()
     }
     const given = await start('u-t2', '  Ticket 42  ')
-    const [session] = await t.app.db.sql`select reason from impersonation_sessions where id = ${decodeJwt(given.body.token).jti!}`
+    const [session] = await t.app.db
+      .sql`select reason from impersonation_sessions where id = ${decodeJwt(given.body.token).jti!}`
     expect(session!.reason).toBe('Ticket 42')
     const long = await t.as(BOSS).post('/api/v1/admin/impersonate/start', { user_id: 'u-t2', reason: 'x'.repeat(501) })
     expect(long.status).toBe(422)
@@ -72,7 +90,8 @@ describe('starting', () => {
     expect((await start('nobody')).status).toBe(404)
     await t.as(BOSS).post('/api/v1/admin/users/u-t6/deactivate')
     expect((await start('u-t6')).status).toBe(409)
-    const [row] = await t.app.db.sql`select count(*)::int as n from impersonation_sessions where target_id in ('u-other-admin', 'u-root', 'u-boss', 'u-t6')`
+    const [row] = await t.app.db
+      .sql`select count(*)::int as n from impersonation_sessions where target_id in ('u-other-admin', 'u-root', 'u-boss', 'u-t6')`
     expect(row!.n).toBe(0)
   })
 })
@@ -84,7 +103,11 @@ describe('acting as the user', () => {
     expect(me.status).toBe(200)
     expect(me.body.id).toBe('u-t2')
     expect(me.headers.get('x-impersonated-by')).toBe('u-boss')
-    const v2 = await t.patch('/api/v2/app/users/me', { full_name: 'Changed by support' }, { ...withToken(token), ip: '192.0.2.44' })
+    const v2 = await t.patch(
+      '/api/v2/app/users/me',
+      { full_name: 'Changed by support' },
+      { ...withToken(token), ip: '192.0.2.44' },
+    )
     expect(v2.body.data.full_name).toBe('Changed by support')
     expect(v2.headers.get('x-impersonated-by')).toBe('u-boss')
     const missing = await t.get('/api/v1/app/nothing-here', withToken(token))
@@ -100,7 +123,10 @@ describe('acting as the user', () => {
       ['GET', '/api/v1/app/users/me', 200],
       ['PATCH', '/api/v2/app/users/me', 200],
     ])
-    expect(log.find((e) => e.details.method === 'PATCH')).toMatchObject({ actor_id: 'u-boss', ip_address: '192.0.2.44' })
+    expect(log.find((e) => e.details.method === 'PATCH')).toMatchObject({
+      actor_id: 'u-boss',
+      ip_address: '192.0.2.44',
+    })
     expect(log.every((e) => e.request_id && e.details.impersonation_id === decodeJwt(token).jti)).toBe(true)
   })
 
@@ -115,8 +141,12 @@ describe('acting as the user', () => {
     const problems: string[] = []
     for (const r of [...adminRoutes(t, 'v1', 'u-t3'), ...adminRoutes(t, 'v2', 'u-t3')]) {
       if (r.path.endsWith('/impersonate/stop')) continue
-      const res = await t.request(r.method, r.path, { ...withToken(token), body: r.method === 'GET' ? undefined : { user_id: 'u-t4', reason: 'nested', role: 'admin' } })
-      if (res.status !== 403 || res.headers.get('x-impersonated-by') !== 'u-boss') problems.push(`${r.method} ${r.path} -> ${res.status}`)
+      const res = await t.request(r.method, r.path, {
+        ...withToken(token),
+        body: r.method === 'GET' ? undefined : { user_id: 'u-t4', reason: 'nested', role: 'admin' },
+      })
+      if (res.status !== 403 || res.headers.get('x-impersonated-by') !== 'u-boss')
+        problems.push(`${r.method} ${r.path} -> ${res.status}`)
     }
     expect(problems).toEqual([])
     const [row] = await t.app.db.sql`select count(*)::int as n from impersonation_sessions where target_id = 'u-t4'`
@@ -141,14 +171,19 @@ describe('stopping', () => {
     const after = await t.get('/api/v1/app/users/me', withToken(token))
     expect(after.status).toBe(401)
     expect((await t.post('/api/v1/admin/impersonate/stop', undefined, withToken(token))).status).toBe(401)
-    const [entry] = await t.app.db.sql`select * from audit_logs where action = 'impersonate.stop' and resource_id = 'u-t4'`
-    expect(entry).toMatchObject({ actor_id: 'u-boss', details: { impersonation_id: decodeJwt(token).jti, on_behalf_of: 'u-t4' } })
+    const [entry] = await t.app.db
+      .sql`select * from audit_logs where action = 'impersonate.stop' and resource_id = 'u-t4'`
+    expect(entry).toMatchObject({
+      actor_id: 'u-boss',
+      details: { impersonation_id: decodeJwt(token).jti, on_behalf_of: 'u-t4' },
+    })
     expect((await t.as(BOSS).post('/api/v1/admin/impersonate/stop')).status).toBe(400)
   })
 
   it('ends when the session expires, the target is deactivated or the admin loses the role', async () => {
     const expiring = (await start('u-t5')).body.token
-    await t.app.db.sql`update impersonation_sessions set expires_at = now() - interval '1 second' where id = ${decodeJwt(expiring).jti!}`
+    await t.app.db
+      .sql`update impersonation_sessions set expires_at = now() - interval '1 second' where id = ${decodeJwt(expiring).jti!}`
     expect((await t.get('/api/v1/app/users/me', withToken(expiring))).status).toBe(401)
 
     const deactivated = (await start('u-t5')).body.token
@@ -182,7 +217,11 @@ describe('IMPERSONATION_REQUIRE_REASON=true', () => {
   afterAll(() => strict?.close())
 
   it('requires a non-blank reason (422, field reason) and records it', async () => {
-    for (const body of [{ user_id: 'u-target' }, { user_id: 'u-target', reason: '' }, { user_id: 'u-target', reason: '   ' }]) {
+    for (const body of [
+      { user_id: 'u-target' },
+      { user_id: 'u-target', reason: '' },
+      { user_id: 'u-target', reason: '   ' },
+    ]) {
       const res = await strict.as(BOSS).post('/api/v1/admin/impersonate/start', body)
       expect(res.status).toBe(422)
       expect(res.body.error.code).toBe('VALIDATION_ERROR')
@@ -190,9 +229,16 @@ describe('IMPERSONATION_REQUIRE_REASON=true', () => {
     }
     const [none] = await strict.app.db.sql`select count(*)::int as n from impersonation_sessions`
     expect(none!.n).toBe(0)
-    const ok = await strict.as(BOSS).post('/api/v1/admin/impersonate/start', { user_id: 'u-target', reason: 'Ticket 7' }, { headers: { 'x-request-id': 'req-strict' } })
+    const ok = await strict
+      .as(BOSS)
+      .post(
+        '/api/v1/admin/impersonate/start',
+        { user_id: 'u-target', reason: 'Ticket 7' },
+        { headers: { 'x-request-id': 'req-strict' } },
+      )
     expect(ok.status).toBe(200)
-    const [entry] = await strict.app.db.sql`select details from audit_logs where action = 'impersonate.start' and request_id = 'req-strict'`
+    const [entry] = await strict.app.db
+      .sql`select details from audit_logs where action = 'impersonate.start' and request_id = 'req-strict'`
     expect(entry!.details.reason).toBe('Ticket 7')
   })
 })
@@ -208,7 +254,12 @@ describe('two replicas sharing the database', () => {
       plugins: [users, admin, fixture],
       database: db2,
       workers: false,
-      env: { AUTH_JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'error', SUPERADMIN_EMAILS: ROOT.email, ADMIN_EMAILS: BOSS.email },
+      env: {
+        AUTH_JWT_SECRET: TEST_JWT_SECRET,
+        LOG_LEVEL: 'error',
+        SUPERADMIN_EMAILS: ROOT.email,
+        ADMIN_EMAILS: BOSS.email,
+      },
     })
   })
   afterAll(async () => {

@@ -22,7 +22,8 @@ const provider = definePlugin({
   },
 })
 
-const deliver = (eventId: string, type = 'order.paid') => inbound.receive({ provider: 'acme', eventId, type, payload: { id: eventId, secret_field: 'kept' } })
+const deliver = (eventId: string, type = 'order.paid') =>
+  inbound.receive({ provider: 'acme', eventId, type, payload: { id: eventId, secret_field: 'kept' } })
 
 beforeAll(async () => {
   t = await adminApp({ plugins: [provider] })
@@ -46,10 +47,16 @@ describe('inbound webhook events', () => {
     expect(all.body.items.map((e: { event_id: string }) => e.event_id)).toEqual(['evt_3', 'evt_2', 'evt_1'])
     // The list leaves payloads out (they can be large); one event has it.
     expect(all.body.items[0].payload).toBeUndefined()
-    expect((await admin.get('/api/v1/admin/webhooks/events?status=ignored')).body.items.map((e: { event_id: string }) => e.event_id)).toEqual(['evt_2'])
+    expect(
+      (await admin.get('/api/v1/admin/webhooks/events?status=ignored')).body.items.map(
+        (e: { event_id: string }) => e.event_id,
+      ),
+    ).toEqual(['evt_2'])
     expect((await admin.get('/api/v1/admin/webhooks/events?type=order.paid')).body.total).toBe(2)
     expect((await admin.get('/api/v1/admin/webhooks/events?provider=other')).body.total).toBe(0)
-    expect((await admin.get('/api/v2/admin/webhooks/events?provider=acme&limit=1')).body.meta.pagination).toMatchObject({ total: 3, limit: 1 })
+    expect((await admin.get('/api/v2/admin/webhooks/events?provider=acme&limit=1')).body.meta.pagination).toMatchObject(
+      { total: 3, limit: 1 },
+    )
   })
 
   it('shows one event with its payload and error', async () => {
@@ -70,16 +77,26 @@ describe('inbound webhook events', () => {
     const again = await admin.post(`/api/v1/admin/webhooks/events/${failed.id}/replay`)
     expect(again.status).toBe(409)
     expect(again.body.error.code).toBe('CONFLICT')
-    const [audit] = await t.app.db.sql`select action, actor_id, resource_type, details from audit_logs where action = 'webhook.replay'`
-    expect(audit).toMatchObject({ action: 'webhook.replay', actor_id: BOSS.sub, resource_type: 'inbound_event', details: { provider: 'acme', event_id: 'evt_3', status: 'applied' } })
+    const [audit] = await t.app.db
+      .sql`select action, actor_id, resource_type, details from audit_logs where action = 'webhook.replay'`
+    expect(audit).toMatchObject({
+      action: 'webhook.replay',
+      actor_id: BOSS.sub,
+      resource_type: 'inbound_event',
+      details: { provider: 'acme', event_id: 'evt_3', status: 'applied' },
+    })
   })
 
   it('is for admins only, 404 for an unknown id, 422 for a bad filter', async () => {
     expect((await t.as('someone').get('/api/v1/admin/webhooks/events')).status).toBe(403)
     expect((await t.request('GET', '/api/v1/admin/webhooks/events')).status).toBe(401)
-    expect((await t.as(BOSS).get('/api/v1/admin/webhooks/events/00000000-0000-4000-8000-000000000000')).status).toBe(404)
+    expect((await t.as(BOSS).get('/api/v1/admin/webhooks/events/00000000-0000-4000-8000-000000000000')).status).toBe(
+      404,
+    )
     expect((await t.as(BOSS).get('/api/v1/admin/webhooks/events/not-a-uuid')).status).toBe(422)
     expect((await t.as(BOSS).get('/api/v1/admin/webhooks/events?status=nope')).status).toBe(422)
-    expect((await t.as(BOSS).post('/api/v1/admin/webhooks/events/00000000-0000-4000-8000-000000000000/replay')).status).toBe(404)
+    expect(
+      (await t.as(BOSS).post('/api/v1/admin/webhooks/events/00000000-0000-4000-8000-000000000000/replay')).status,
+    ).toBe(404)
   })
 })

@@ -24,13 +24,19 @@ const inputTokens = (u: Record<string, unknown> | undefined) =>
 
 export function anthropic(s: ProviderSettings & { defaultModel: string }): Provider {
   // ANTHROPIC_BASE_URL may be given with or without its /v1.
-  const url = endpoint(s.baseUrl, new URL(s.baseUrl).pathname.replace(/\/+$/, '').endsWith('/v1') ? '/messages' : '/v1/messages')
+  const url = endpoint(
+    s.baseUrl,
+    new URL(s.baseUrl).pathname.replace(/\/+$/, '').endsWith('/v1') ? '/messages' : '/v1/messages',
+  )
   return {
     name: 'anthropic',
     configured: Boolean(s.apiKey),
     defaultModel: s.defaultModel,
     request(req) {
-      const system = req.messages.filter((m) => m.role === 'system').map((m) => m.content).join('\n\n')
+      const system = req.messages
+        .filter((m) => m.role === 'system')
+        .map((m) => m.content)
+        .join('\n\n')
       const body: Record<string, unknown> = {
         model: req.model,
         max_tokens: req.maxTokens,
@@ -54,7 +60,10 @@ export function anthropic(s: ProviderSettings & { defaultModel: string }): Provi
     parse(json) {
       const j = json as Record<string, any>
       if (!Array.isArray(j?.content)) throw new Error('no content in the answer')
-      const content = j.content.filter((b: { type?: string }) => b?.type === 'text').map((b: { text: string }) => b.text).join('')
+      const content = j.content
+        .filter((b: { type?: string }) => b?.type === 'text')
+        .map((b: { text: string }) => b.text)
+        .join('')
       const prompt = inputTokens(j.usage)
       const completion = typeof j.usage?.output_tokens === 'number' ? j.usage.output_tokens : 0
       return {
@@ -80,7 +89,8 @@ export function anthropic(s: ProviderSettings & { defaultModel: string }): Provi
         case 'message_delta': {
           const piece: StreamPiece = { finishReason: stopReason(j.delta?.stop_reason) }
           if (typeof j.usage?.output_tokens === 'number') piece.usage = { completion_tokens: j.usage.output_tokens }
-          if (typeof j.usage?.input_tokens === 'number') piece.usage = { ...piece.usage, prompt_tokens: inputTokens(j.usage) }
+          if (typeof j.usage?.input_tokens === 'number')
+            piece.usage = { ...piece.usage, prompt_tokens: inputTokens(j.usage) }
           return piece
         }
         case 'message_stop':

@@ -3,7 +3,15 @@
  * vLLM, LiteLLM and Azure's OpenAI v1 endpoint. Streams are `data: {chunk}` ... `data: [DONE]`.
  */
 import type { SseEvent } from '../sse.ts'
-import { endpoint, genericErrorMessage, type Completion, type Provider, type ProviderSettings, type StreamPiece, type Usage } from './types.ts'
+import {
+  endpoint,
+  genericErrorMessage,
+  type Completion,
+  type Provider,
+  type ProviderSettings,
+  type StreamPiece,
+  type Usage,
+} from './types.ts'
 
 export interface OpenAiSettings extends ProviderSettings {
   name: 'openai' | 'perplexity'
@@ -27,7 +35,9 @@ const usageOf = (u: Record<string, unknown> | undefined): Partial<Usage> | undef
 function citationsOf(j: Record<string, any>): string[] | undefined {
   if (Array.isArray(j.citations)) return j.citations.filter((c: unknown) => typeof c === 'string')
   if (Array.isArray(j.search_results)) {
-    return j.search_results.map((r: { url?: string }) => r?.url).filter((u: unknown): u is string => typeof u === 'string')
+    return j.search_results
+      .map((r: { url?: string }) => r?.url)
+      .filter((u: unknown): u is string => typeof u === 'string')
   }
   return undefined
 }
@@ -64,7 +74,11 @@ export function openAiCompatible(s: OpenAiSettings): Provider {
       const out: Completion = {
         content: typeof choice.message?.content === 'string' ? choice.message.content : '',
         finishReason: typeof choice.finish_reason === 'string' ? choice.finish_reason : 'stop',
-        usage: { prompt_tokens: prompt, completion_tokens: completion, total_tokens: u.total_tokens ?? prompt + completion },
+        usage: {
+          prompt_tokens: prompt,
+          completion_tokens: completion,
+          total_tokens: u.total_tokens ?? prompt + completion,
+        },
       }
       const citations = citationsOf(j)
       if (citations?.length) out.citations = citations

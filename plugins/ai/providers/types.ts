@@ -78,6 +78,9 @@ export function genericErrorMessage(body: string): string | undefined {
   } catch {
     // not JSON: an HTML error page from a proxy, or plain text
   }
-  const text = body.replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ').trim()
+  const text = body
+    .replace(/<[^>]*>/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim()
   return text || undefined
 }

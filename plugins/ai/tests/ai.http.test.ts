@@ -66,8 +66,15 @@ describe('ai with every provider configured', () => {
   })
 
   it('sends claude models to the Anthropic messages API with the system prompt apart', async () => {
-    const res = await f.user().post('/api/v1/app/ai/completions', { messages, model: 'claude-3-5-haiku-latest', temperature: 1.6 })
-    expect(res.body).toMatchObject({ content: ANSWER, provider: 'anthropic', model: 'claude-3-5-haiku-latest', finish_reason: 'stop' })
+    const res = await f
+      .user()
+      .post('/api/v1/app/ai/completions', { messages, model: 'claude-3-5-haiku-latest', temperature: 1.6 })
+    expect(res.body).toMatchObject({
+      content: ANSWER,
+      provider: 'anthropic',
+      model: 'claude-3-5-haiku-latest',
+      finish_reason: 'stop',
+    })
     expect(res.body.usage).toEqual({ prompt_tokens: 25, completion_tokens: 12, total_tokens: 37 })
     const sent = f.anthropic.requests.at(-1)!
     expect(sent.path).toBe('/v1/messages')
@@ -85,12 +92,20 @@ describe('ai with every provider configured', () => {
 
   it('honours an explicit provider and returns Perplexity citations', async () => {
     const res = await f.user().post('/api/v1/app/ai/chat', { prompt: 'What happened today?', provider: 'perplexity' })
-    expect(res.body).toMatchObject({ provider: 'perplexity', model: 'sonar', citations: ['https://example.org/a', 'https://example.org/b'] })
+    expect(res.body).toMatchObject({
+      provider: 'perplexity',
+      model: 'sonar',
+      citations: ['https://example.org/a', 'https://example.org/b'],
+    })
     expect(f.perplexity.requests.at(-1)!.path).toBe('/chat/completions')
   })
 
   it('turns a chat prompt and system into messages', async () => {
-    const res = await f.user().post('/api/v1/app/ai/chat', { prompt: 'Explain quantum computing in one sentence.', system: 'You are a physics teacher.', temperature: 0.5 })
+    const res = await f.user().post('/api/v1/app/ai/chat', {
+      prompt: 'Explain quantum computing in one sentence.',
+      system: 'You are a physics teacher.',
+      temperature: 0.5,
+    })
     expect(res.status).toBe(200)
     expect(f.openai.requests.at(-1)!.body.messages).toEqual([
       { role: 'system', content: 'You are a physics teacher.' },
@@ -106,7 +121,9 @@ describe('ai with every provider configured', () => {
       search: ['perplexity', 'sonar'],
     } as const
     for (const [complexity, [provider, model]] of Object.entries(expected)) {
-      const res = await f.user().post('/api/v1/app/ai/chat/routed', { prompt: 'Solve this complex coding problem...', complexity })
+      const res = await f
+        .user()
+        .post('/api/v1/app/ai/chat/routed', { prompt: 'Solve this complex coding problem...', complexity })
       expect(res.status).toBe(200)
       expect(res.body).toMatchObject({ provider, model, complexity })
       expect(f[provider].requests.at(-1)!.body.model).toBe(model)
@@ -136,7 +153,8 @@ describe('ai with every provider configured', () => {
       expect(a.status).toBe(502)
       expect(a.body.error).toEqual({
         code: 'EXTERNAL_SERVICE_ERROR',
-        message: 'openai request failed (HTTP 500): The server had an error while processing your request. Sorry about that!',
+        message:
+          'openai request failed (HTTP 500): The server had an error while processing your request. Sorry about that!',
         details: { provider: 'openai', upstream_status: 500 },
       })
       const b = await f.user().post('/api/v2/app/ai/chat', { prompt: 'hi', provider: 'anthropic' })
@@ -158,7 +176,16 @@ describe('ai with every provider configured', () => {
       ['/completions', {}, 'messages'],
       ['/completions', { messages: [{ role: 'user', content: '' }] }, 'messages.0.content'],
       ['/completions', { messages: [{ role: 'system', content: 'only a system prompt' }] }, 'messages'],
-      ['/completions', { messages: [{ role: 'user', content: long }, { role: 'user', content: long }] }, 'messages'],
+      [
+        '/completions',
+        {
+          messages: [
+            { role: 'user', content: long },
+            { role: 'user', content: long },
+          ],
+        },
+        'messages',
+      ],
       ['/completions', { messages, temperature: 2.5 }, 'temperature'],
       ['/completions', { messages, temperature: -0.1 }, 'temperature'],
       ['/completions', { messages, max_tokens: 0 }, 'max_tokens'],
@@ -200,7 +227,9 @@ describe('ai without keys, timeouts and restrictions', () => {
       const claude = await f.user().post('/api/v1/app/ai/chat', { prompt: 'hi', model: 'claude-sonnet-4-5' })
       expect(claude.status).toBe(503)
       expect(claude.body.error).toMatchObject({ code: 'SERVICE_UNAVAILABLE', details: { provider: 'anthropic' } })
-      const routed = await f.user().post('/api/v1/app/ai/chat/routed', { prompt: 'hi', complexity: 'search', stream: true })
+      const routed = await f
+        .user()
+        .post('/api/v1/app/ai/chat/routed', { prompt: 'hi', complexity: 'search', stream: true })
       expect(routed.status).toBe(503)
       expect(routed.headers.get('content-type')).toContain('application/json')
       expect(f.anthropic.requests.length + f.perplexity.requests.length).toBe(0)
@@ -213,7 +242,12 @@ describe('ai without keys, timeouts and restrictions', () => {
     const t = await testApp({ plugins: [ai] })
     try {
       const status = await t.as('nobody').get('/api/v1/app/ai/status')
-      expect(status.body).toMatchObject({ available: false, providers: [], default_provider: 'openai', default_model: 'gpt-4o' })
+      expect(status.body).toMatchObject({
+        available: false,
+        providers: [],
+        default_provider: 'openai',
+        default_model: 'gpt-4o',
+      })
       const res = await t.as('nobody').post('/api/v1/app/ai/completions', { messages })
       expect(res.status).toBe(503)
       expect(res.body.error.code).toBe('SERVICE_UNAVAILABLE')
@@ -263,7 +297,9 @@ describe('ai without keys, timeouts and restrictions', () => {
       const routed = await f.user().post('/api/v1/app/ai/chat/routed', { prompt: 'hi', complexity: 'complex' })
       expect(routed.body).toMatchObject({ provider: 'openai', model: 'llama3.1:70b' })
       expect(f.openai.requests.at(-1)!.body.model).toBe('llama3.1:70b')
-      expect((await f.user().post('/api/v1/app/ai/chat', { prompt: 'hi', model: 'claude-3-5-haiku-latest' })).status).toBe(200)
+      expect(
+        (await f.user().post('/api/v1/app/ai/chat', { prompt: 'hi', model: 'claude-3-5-haiku-latest' })).status,
+      ).toBe(200)
       const refused = await f.user().post('/api/v1/app/ai/chat', { prompt: 'hi', model: 'gpt-4.5-preview' })
       expect(refused.status).toBe(422)
       expect(refused.body.error.details.field).toBe('model')
@@ -273,7 +309,10 @@ describe('ai without keys, timeouts and restrictions', () => {
   })
 
   it('refuses a bad configuration at start, naming the variables', async () => {
-    const err = await testApp({ plugins: [ai], env: { AI_ROUTE_SEARCH: 'bing:search', OPENAI_BASE_URL: 'ftp://x', AI_DEFAULT_PROVIDER: 'mistral' } }).catch((e: Error) => e)
+    const err = await testApp({
+      plugins: [ai],
+      env: { AI_ROUTE_SEARCH: 'bing:search', OPENAI_BASE_URL: 'ftp://x', AI_DEFAULT_PROVIDER: 'mistral' },
+    }).catch((e: Error) => e)
     const message = (err as Error).message
     for (const name of ['AI_ROUTE_SEARCH', 'OPENAI_BASE_URL', 'AI_DEFAULT_PROVIDER']) expect(message).toContain(name)
   })

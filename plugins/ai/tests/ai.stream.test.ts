@@ -11,7 +11,11 @@ describe('ai streaming', () => {
   })
   afterAll(() => f?.close())
 
-  for (const [provider, model] of [['openai', 'gpt-4o'], ['anthropic', 'claude-sonnet-4-5'], ['perplexity', 'sonar']] as const) {
+  for (const [provider, model] of [
+    ['openai', 'gpt-4o'],
+    ['anthropic', 'claude-sonnet-4-5'],
+    ['perplexity', 'sonar'],
+  ] as const) {
     it(`relays ${provider}'s stream as data: chunks ending in [DONE]`, async () => {
       const u = f.user()
       const res = await u.post('/api/v2/app/ai/chat', { prompt: 'Hello, how are you?', provider, stream: true })
@@ -36,7 +40,9 @@ describe('ai streaming', () => {
   }
 
   it('streams /completions and /chat/routed too', async () => {
-    const a = await f.user().post('/api/v1/app/ai/completions', { messages: [{ role: 'user', content: 'hi' }], stream: true })
+    const a = await f
+      .user()
+      .post('/api/v1/app/ai/completions', { messages: [{ role: 'user', content: 'hi' }], stream: true })
     expect((await sseOf(a.text)).data.at(-1)).toBe('[DONE]')
     const b = await f.user().post('/api/v1/app/ai/chat/routed', { prompt: 'hi', complexity: 'complex', stream: true })
     expect(b.headers.get('x-ai-provider')).toBe('anthropic')
@@ -53,7 +59,10 @@ describe('ai streaming', () => {
         expect(data).toEqual(PIECES.slice(0, 2))
         expect(named.length).toBe(1)
         expect(named[0]!.event).toBe('error')
-        expect(JSON.parse(named[0]!.data)).toMatchObject({ code: 'EXTERNAL_SERVICE_ERROR', message: expect.stringContaining(`${provider} stream failed`) })
+        expect(JSON.parse(named[0]!.data)).toMatchObject({
+          code: 'EXTERNAL_SERVICE_ERROR',
+          message: expect.stringContaining(`${provider} stream failed`),
+        })
       } finally {
         f[provider].mode = 'ok'
       }
@@ -79,7 +88,10 @@ describe('ai streaming', () => {
       const res = await f.user().post('/api/v1/app/ai/chat', { prompt: 'hi', provider: 'anthropic', stream: true })
       expect(res.status).toBe(502)
       expect(res.headers.get('content-type')).toContain('application/json')
-      expect(res.body.error).toMatchObject({ code: 'EXTERNAL_SERVICE_ERROR', details: { provider: 'anthropic', upstream_status: 500 } })
+      expect(res.body.error).toMatchObject({
+        code: 'EXTERNAL_SERVICE_ERROR',
+        details: { provider: 'anthropic', upstream_status: 500 },
+      })
     } finally {
       f.anthropic.mode = 'ok'
     }
@@ -105,7 +117,10 @@ describe('ai streaming', () => {
       await sleep(20)
       const [metered] = tokensOf(f.metered, u.id)
       // No usage report arrived: the prompt and the text so far are estimated (4 chars a token).
-      expect(metered).toMatchObject({ value: Math.ceil('Tell me a long story'.length / 4) + Math.ceil('Hello'.length / 4), dimensions: { model: 'gpt-4o' } })
+      expect(metered).toMatchObject({
+        value: Math.ceil('Tell me a long story'.length / 4) + Math.ceil('Hello'.length / 4),
+        dimensions: { model: 'gpt-4o' },
+      })
     } finally {
       f.openai.mode = 'ok'
     }
@@ -115,7 +130,11 @@ describe('ai streaming', () => {
     f.anthropic.mode = 'slow-stream'
     f.anthropic.aborted = 0
     const app = f.t.app
-    const server = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: (req, srv) => app.handle(req, srv.requestIP(req)?.address) })
+    const server = Bun.serve({
+      port: 0,
+      hostname: '127.0.0.1',
+      fetch: (req, srv) => app.handle(req, srv.requestIP(req)?.address),
+    })
     try {
       // A full stream over a real socket first: nothing aborts it early.
       const full = await fetch(`${server.url}api/v1/app/ai/chat`, {

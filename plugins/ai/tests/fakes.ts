@@ -77,19 +77,32 @@ export async function startFake(kind: Kind, key = `${kind}-test-key-1234567890`)
     if (kind === 'anthropic') {
       if (req.url !== '/v1/messages') return anthropicError(res, 404, 'not_found_error', 'Not found')
       if (req.headers['x-api-key'] !== key) return anthropicError(res, 401, 'authentication_error', 'invalid x-api-key')
-      if (!req.headers['anthropic-version']) return anthropicError(res, 400, 'invalid_request_error', 'anthropic-version header is required')
+      if (!req.headers['anthropic-version'])
+        return anthropicError(res, 400, 'invalid_request_error', 'anthropic-version header is required')
     } else {
       const path = kind === 'openai' ? '/v1/chat/completions' : '/chat/completions'
       if (req.url !== path) return openAiError(res, 404, 'Not found', 'invalid_request_error', null)
       if (req.headers.authorization !== `Bearer ${key}`) {
-        return openAiError(res, 401, `Incorrect API key provided: ${String(req.headers.authorization).slice(7, 14)}****.`, 'invalid_request_error', 'invalid_api_key')
+        return openAiError(
+          res,
+          401,
+          `Incorrect API key provided: ${String(req.headers.authorization).slice(7, 14)}****.`,
+          'invalid_request_error',
+          'invalid_api_key',
+        )
       }
     }
     if (fake.mode === 'hang') return // never answers; the client's timeout ends it
     if (fake.mode === 'error500') {
       return kind === 'anthropic'
         ? anthropicError(res, 500, 'api_error', 'Internal server error')
-        : openAiError(res, 500, 'The server had an error while processing your request. Sorry about that!', 'server_error', null)
+        : openAiError(
+            res,
+            500,
+            'The server had an error while processing your request. Sorry about that!',
+            'server_error',
+            null,
+          )
     }
     if (fake.mode === 'overloaded') return anthropicError(res, 529, 'overloaded_error', 'Overloaded')
 
@@ -107,7 +120,12 @@ export async function startFake(kind: Kind, key = `${kind}-test-key-1234567890`)
             content: [{ type: 'text', text }],
             stop_reason: 'end_turn',
             stop_sequence: null,
-            usage: { input_tokens: input, output_tokens: output, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 },
+            usage: {
+              input_tokens: input,
+              output_tokens: output,
+              cache_creation_input_tokens: 0,
+              cache_read_input_tokens: 0,
+            },
           }),
         )
       }
@@ -116,7 +134,14 @@ export async function startFake(kind: Kind, key = `${kind}-test-key-1234567890`)
         object: 'chat.completion',
         created,
         model: `${body.model}-2024-08-06`,
-        choices: [{ index: 0, message: { role: 'assistant', content: text, refusal: null }, logprobs: null, finish_reason: 'stop' }],
+        choices: [
+          {
+            index: 0,
+            message: { role: 'assistant', content: text, refusal: null },
+            logprobs: null,
+            finish_reason: 'stop',
+          },
+        ],
         usage: { prompt_tokens: input, completion_tokens: output, total_tokens: input + output },
         system_fingerprint: 'fp_fake',
       }
@@ -135,7 +160,15 @@ export async function startFake(kind: Kind, key = `${kind}-test-key-1234567890`)
       const ev = (name: string, data: unknown) => send(`event: ${name}\ndata: ${JSON.stringify(data)}\n\n`)
       ev('message_start', {
         type: 'message_start',
-        message: { id: 'msg_fake', type: 'message', role: 'assistant', model: body.model, content: [], stop_reason: null, usage: { input_tokens: input, output_tokens: 1 } },
+        message: {
+          id: 'msg_fake',
+          type: 'message',
+          role: 'assistant',
+          model: body.model,
+          content: [],
+          stop_reason: null,
+          usage: { input_tokens: input, output_tokens: 1 },
+        },
       })
       ev('content_block_start', { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } })
       ev('ping', { type: 'ping' })
@@ -149,7 +182,11 @@ export async function startFake(kind: Kind, key = `${kind}-test-key-1234567890`)
         ev('content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: piece } })
       }
       ev('content_block_stop', { type: 'content_block_stop', index: 0 })
-      ev('message_delta', { type: 'message_delta', delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: output } })
+      ev('message_delta', {
+        type: 'message_delta',
+        delta: { stop_reason: 'end_turn', stop_sequence: null },
+        usage: { output_tokens: output },
+      })
       ev('message_stop', { type: 'message_stop' })
       return res.end()
     }
@@ -170,7 +207,9 @@ export async function startFake(kind: Kind, key = `${kind}-test-key-1234567890`)
       await sleep(gap)
       if (!alive()) return
       if (fake.mode === 'stream-error' && i === 2) {
-        send(`data: ${JSON.stringify({ error: { message: 'The server had an error while processing your request.', type: 'server_error' } })}\n\n`)
+        send(
+          `data: ${JSON.stringify({ error: { message: 'The server had an error while processing your request.', type: 'server_error' } })}\n\n`,
+        )
         return res.end()
       }
       chunk({ content: piece }, null)
@@ -182,7 +221,10 @@ export async function startFake(kind: Kind, key = `${kind}-test-key-1234567890`)
       return res.end()
     }
     chunk({}, 'stop')
-    if (body.stream_options?.include_usage) send(`data: ${JSON.stringify({ id: 'chatcmpl-fake', object: 'chat.completion.chunk', created, model: body.model, choices: [], usage })}\n\n`)
+    if (body.stream_options?.include_usage)
+      send(
+        `data: ${JSON.stringify({ id: 'chatcmpl-fake', object: 'chat.completion.chunk', created, model: body.model, choices: [], usage })}\n\n`,
+      )
     send('data: [DONE]\n\n')
     res.end()
   })

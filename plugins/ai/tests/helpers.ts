@@ -18,8 +18,15 @@ export interface AiFixture {
 
 let users = 0
 
-export async function aiFixture(env: Record<string, string> = {}, keys = { openai: true, anthropic: true, perplexity: true }): Promise<AiFixture> {
-  const [openai, anthropic, perplexity] = await Promise.all([startFake('openai'), startFake('anthropic'), startFake('perplexity')])
+export async function aiFixture(
+  env: Record<string, string> = {},
+  keys = { openai: true, anthropic: true, perplexity: true },
+): Promise<AiFixture> {
+  const [openai, anthropic, perplexity] = await Promise.all([
+    startFake('openai'),
+    startFake('anthropic'),
+    startFake('perplexity'),
+  ])
   const metered: MeterEvent[] = []
   const recorder = definePlugin({
     name: 'meter-recorder',

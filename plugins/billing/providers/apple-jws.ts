@@ -40,7 +40,8 @@ export function extensionOids(cert: X509Certificate): string[] {
   return [...certificateParts(cert).extensions.keys()]
 }
 
-const validAt = (c: X509Certificate, at: Date) => new Date(c.validFrom).getTime() <= at.getTime() && at.getTime() <= new Date(c.validTo).getTime()
+const validAt = (c: X509Certificate, at: Date) =>
+  new Date(c.validFrom).getTime() <= at.getTime() && at.getTime() <= new Date(c.validTo).getTime()
 
 export interface AppleChain {
   leaf: X509Certificate
@@ -50,7 +51,8 @@ export interface AppleChain {
 
 /** Verifies the chain of `x5c` at `at`; the leaf's key signed the JWS. */
 export function verifyChain(x5c: unknown, roots: readonly X509Certificate[], at: Date): AppleChain {
-  if (!Array.isArray(x5c) || x5c.length !== 3 || !x5c.every((c) => typeof c === 'string')) throw new AppleJwsError('verify', 'x5c must hold exactly three certificates')
+  if (!Array.isArray(x5c) || x5c.length !== 3 || !x5c.every((c) => typeof c === 'string'))
+    throw new AppleJwsError('verify', 'x5c must hold exactly three certificates')
   let certs: X509Certificate[]
   try {
     certs = x5c.map((c: string) => new X509Certificate(Buffer.from(c, 'base64')))
@@ -61,13 +63,20 @@ export function verifyChain(x5c: unknown, roots: readonly X509Certificate[], at:
   const root = roots.find((r) => intermediate.checkIssued(r) && intermediate.verify(r.publicKey))
   if (!root) throw new AppleJwsError('verify', 'the chain does not lead to a trusted root')
   if (!intermediate.ca) throw new AppleJwsError('verify', 'the intermediate is not a CA')
-  if (!leaf.checkIssued(intermediate) || !leaf.verify(intermediate.publicKey)) throw new AppleJwsError('verify', 'the leaf is not signed by the intermediate')
-  for (const [name, c] of [['leaf', leaf], ['intermediate', intermediate], ['root', root]] as const) {
+  if (!leaf.checkIssued(intermediate) || !leaf.verify(intermediate.publicKey))
+    throw new AppleJwsError('verify', 'the leaf is not signed by the intermediate')
+  for (const [name, c] of [
+    ['leaf', leaf],
+    ['intermediate', intermediate],
+    ['root', root],
+  ] as const) {
     if (!validAt(c, at)) throw new AppleJwsError('verify', `the ${name} certificate is not valid at the signing date`)
   }
   try {
-    if (!extensionOids(leaf).includes(LEAF_OID)) throw new AppleJwsError('verify', 'the leaf lacks Apple\'s App Store marker OID')
-    if (!extensionOids(intermediate).includes(INTERMEDIATE_OID)) throw new AppleJwsError('verify', 'the intermediate lacks Apple\'s marker OID')
+    if (!extensionOids(leaf).includes(LEAF_OID))
+      throw new AppleJwsError('verify', "the leaf lacks Apple's App Store marker OID")
+    if (!extensionOids(intermediate).includes(INTERMEDIATE_OID))
+      throw new AppleJwsError('verify', "the intermediate lacks Apple's marker OID")
   } catch (err) {
     if (err instanceof AppleJwsError) throw err
     throw new AppleJwsError('verify', 'unreadable certificate extensions')
@@ -82,16 +91,23 @@ export function verifyChain(x5c: unknown, roots: readonly X509Certificate[], at:
  */
 async function checkRevocation({ leaf, intermediate, root }: AppleChain, ocsp: OcspChecker, now: Date) {
   const results = await Promise.allSettled([ocsp.check(intermediate, root, now), ocsp.check(leaf, intermediate, now)])
-  const errors = results.map((r, i) => (r.status === 'rejected' ? { name: i === 0 ? 'intermediate' : 'leaf', err: r.reason as unknown } : undefined))
+  const errors = results.map((r, i) =>
+    r.status === 'rejected' ? { name: i === 0 ? 'intermediate' : 'leaf', err: r.reason as unknown } : undefined,
+  )
   // A definitive answer (revoked, untrusted response) wins over an unreachable responder.
   for (const e of errors) {
     if (e && !(e.err instanceof OcspError && e.err.kind === 'unavailable')) {
-      if (e.err instanceof OcspError) throw new AppleJwsError('verify', `OCSP check of the ${e.name} certificate: ${e.err.reason}`)
+      if (e.err instanceof OcspError)
+        throw new AppleJwsError('verify', `OCSP check of the ${e.name} certificate: ${e.err.reason}`)
       throw e.err
     }
   }
   for (const e of errors) {
-    if (e) throw serviceUnavailable('The App Store certificate status cannot be checked now (OCSP); retry later', { provider: 'apple', reason: `OCSP check of the ${e.name} certificate: ${(e.err as OcspError).reason}` })
+    if (e)
+      throw serviceUnavailable('The App Store certificate status cannot be checked now (OCSP); retry later', {
+        provider: 'apple',
+        reason: `OCSP check of the ${e.name} certificate: ${(e.err as OcspError).reason}`,
+      })
   }
 }
 
@@ -110,7 +126,11 @@ export interface VerifyAppleJwsOptions {
  * and against Apple's OCSP responders. Throws AppleJwsError, or a 503 AppError when a responder
  * cannot be reached.
  */
-export async function verifyAppleJws(jws: unknown, roots: readonly X509Certificate[], options: VerifyAppleJwsOptions = {}): Promise<Record<string, any>> {
+export async function verifyAppleJws(
+  jws: unknown,
+  roots: readonly X509Certificate[],
+  options: VerifyAppleJwsOptions = {},
+): Promise<Record<string, any>> {
   if (typeof jws !== 'string') throw new AppleJwsError('decode', 'not a string')
   const parts = jws.split('.')
   if (parts.length !== 3) throw new AppleJwsError('decode', 'not a compact JWS')

@@ -5,7 +5,22 @@
  */
 import { Buffer } from 'node:buffer'
 import { createHash, verify, X509Certificate } from 'node:crypto'
-import { certificateParts, children, content, expectTag, generalizedTime, inside, NULL, octetString, oid, oidList, oidOf, sequence, tlv, whole } from './der.ts'
+import {
+  certificateParts,
+  children,
+  content,
+  expectTag,
+  generalizedTime,
+  inside,
+  NULL,
+  octetString,
+  oid,
+  oidList,
+  oidOf,
+  sequence,
+  tlv,
+  whole,
+} from './der.ts'
 
 const SHA1 = '1.3.14.3.2.26'
 /** Response signature algorithms accepted, with their hash. */
@@ -22,7 +37,15 @@ const AD_OCSP = '1.3.6.1.5.5.7.48.1'
 const BASIC_RESPONSE = '1.3.6.1.5.5.7.48.1.1'
 const EXT_KEY_USAGE = '2.5.29.37'
 const KP_OCSP_SIGNING = '1.3.6.1.5.5.7.3.9'
-const RESPONSE_STATUS = ['successful', 'malformedRequest', 'internalError', 'tryLater', '4', 'sigRequired', 'unauthorized']
+const RESPONSE_STATUS = [
+  'successful',
+  'malformedRequest',
+  'internalError',
+  'tryLater',
+  '4',
+  'sigRequired',
+  'unauthorized',
+]
 const SKEW_MS = 5 * 60_000
 
 /** `refused`: the status is revoked or unknown, or the answer cannot be trusted; `unavailable`: no answer now (try later). */
@@ -38,7 +61,8 @@ export class OcspError extends Error {
 
 const refused = (reason: string) => new OcspError('refused', reason)
 const sha = (alg: string, data: Uint8Array) => createHash(alg).update(data).digest()
-const validAt = (c: X509Certificate, at: Date) => new Date(c.validFrom).getTime() <= at.getTime() && at.getTime() <= new Date(c.validTo).getTime()
+const validAt = (c: X509Certificate, at: Date) =>
+  new Date(c.validFrom).getTime() <= at.getTime() && at.getTime() <= new Date(c.validTo).getTime()
 
 /** The first http(s) OCSP responder URL in the certificate's Authority Information Access. */
 export function ocspUrl(cert: X509Certificate): string | undefined {
@@ -58,20 +82,31 @@ export function ocspUrl(cert: X509Certificate): string | undefined {
 export function ocspRequest(cert: X509Certificate, issuer: X509Certificate): Uint8Array {
   const { serial } = certificateParts(cert)
   const { subject, publicKeyBits } = certificateParts(issuer)
-  const certId = sequence(sequence(oid(SHA1), NULL), octetString(sha('sha1', subject)), octetString(sha('sha1', publicKeyBits)), serial)
+  const certId = sequence(
+    sequence(oid(SHA1), NULL),
+    octetString(sha('sha1', subject)),
+    octetString(sha('sha1', publicKeyBits)),
+    serial,
+  )
   // OCSPRequest { TBSRequest { requestList { Request { CertID } } } }
   return sequence(sequence(sequence(sequence(certId))))
 }
 
 /** Checks a DER OCSPResponse for `cert` (issued by `issuer`) at `now`; returns its nextUpdate. Throws OcspError. */
-export function checkOcspResponse(body: Uint8Array, cert: X509Certificate, issuer: X509Certificate, now: Date): { nextUpdate?: Date } {
+export function checkOcspResponse(
+  body: Uint8Array,
+  cert: X509Certificate,
+  issuer: X509Certificate,
+  now: Date,
+): { nextUpdate?: Date } {
   try {
     const top = tlv(body, 0)
     if (top.end !== body.length) throw new Error('trailing bytes')
     const [status, bytes] = inside(body, top, 0x30, 'OCSPResponse')
     const code = content(body, expectTag(status, 0x0a, 'responseStatus'))
     if (code.length !== 1) throw new Error('responseStatus')
-    if (code[0] !== 0) throw new OcspError('unavailable', `the responder answered ${RESPONSE_STATUS[code[0]!] ?? code[0]}`)
+    if (code[0] !== 0)
+      throw new OcspError('unavailable', `the responder answered ${RESPONSE_STATUS[code[0]!] ?? code[0]}`)
     const [responseBytes] = inside(body, bytes, 0xa0, 'responseBytes')
     const [type, response] = inside(body, responseBytes, 0x30, 'ResponseBytes')
     if (oidOf(body, type, 'responseType') !== BASIC_RESPONSE) fail('not a basic OCSP response')
@@ -92,14 +127,23 @@ function checkBasic(der: Uint8Array, cert: X509Certificate, issuer: X509Certific
   const hash = SIGNATURE_HASHES[algorithm] ?? fail(`unsupported OCSP signature algorithm ${algorithm}`)
   const bits = content(der, expectTag(sig, 0x03, 'signature'))
   if (bits[0] !== 0) throw new Error('signature has unused bits')
-  checkSigner(whole(der, expectTag(tbs, 0x30, 'tbsResponseData')), hash, bits.subarray(1), certs ? inside(der, inside(der, certs, 0xa0, 'certs')[0], 0x30, 'certs').map((c) => whole(der, c)) : [], issuer, now)
+  checkSigner(
+    whole(der, expectTag(tbs, 0x30, 'tbsResponseData')),
+    hash,
+    bits.subarray(1),
+    certs ? inside(der, inside(der, certs, 0xa0, 'certs')[0], 0x30, 'certs').map((c) => whole(der, c)) : [],
+    issuer,
+    now,
+  )
 
   const data = inside(der, tbs, 0x30, 'ResponseData')
   let i = 0
   if (data[i]?.tag === 0xa0) i++ // version [0] EXPLICIT, v1
   if (data[i]?.tag !== 0xa1 && data[i]?.tag !== 0xa2) throw new Error('responderID')
   generalizedTime(der, data[i + 1], 'producedAt')
-  const single = inside(der, data[i + 2], 0x30, 'responses').find((r) => matches(der, inside(der, r, 0x30, 'SingleResponse')[0], cert, issuer))
+  const single = inside(der, data[i + 2], 0x30, 'responses').find((r) =>
+    matches(der, inside(der, r, 0x30, 'SingleResponse')[0], cert, issuer),
+  )
   if (!single) fail('the OCSP response has no status for this certificate')
   const [, status, thisUpdateTlv, ...rest] = inside(der, single, 0x30, 'SingleResponse')
   // certStatus: good [0] IMPLICIT NULL, revoked [1] IMPLICIT RevokedInfo, unknown [2] IMPLICIT NULL
@@ -109,13 +153,20 @@ function checkBasic(der: Uint8Array, cert: X509Certificate, issuer: X509Certific
   const thisUpdate = generalizedTime(der, thisUpdateTlv, 'thisUpdate')
   const next = rest.find((t) => t.tag === 0xa0)
   const nextUpdate = next ? generalizedTime(der, children(der, next.start, next.end)[0], 'nextUpdate') : undefined
-  if (thisUpdate.getTime() > now.getTime() + SKEW_MS) fail('the OCSP response is not yet valid (thisUpdate in the future)')
-  if (nextUpdate && nextUpdate.getTime() < now.getTime() - SKEW_MS) fail('the OCSP response is stale (nextUpdate has passed)')
+  if (thisUpdate.getTime() > now.getTime() + SKEW_MS)
+    fail('the OCSP response is not yet valid (thisUpdate in the future)')
+  if (nextUpdate && nextUpdate.getTime() < now.getTime() - SKEW_MS)
+    fail('the OCSP response is stale (nextUpdate has passed)')
   return { nextUpdate }
 }
 
 /** Does this CertID name `cert` of `issuer`: the SHA-1 CertID we asked about (serial, issuer name hash, issuer key hash)? */
-function matches(der: Uint8Array, certIdTlv: ReturnType<typeof tlv> | undefined, cert: X509Certificate, issuer: X509Certificate): boolean {
+function matches(
+  der: Uint8Array,
+  certIdTlv: ReturnType<typeof tlv> | undefined,
+  cert: X509Certificate,
+  issuer: X509Certificate,
+): boolean {
   const [alg, nameHash, keyHash, serial] = inside(der, certIdTlv, 0x30, 'CertID')
   if (oidOf(der, inside(der, alg, 0x30, 'hashAlgorithm')[0], 'hashAlgorithm') !== SHA1) return false
   const c = certificateParts(cert)
@@ -136,7 +187,14 @@ const signs = (c: X509Certificate, hash: string, data: Uint8Array, signature: Ui
 }
 
 /** The response must be signed by the issuer, or by a responder certificate the issuer made for OCSP signing (valid now). */
-function checkSigner(tbs: Uint8Array, hash: string, signature: Uint8Array, certs: Uint8Array[], issuer: X509Certificate, now: Date) {
+function checkSigner(
+  tbs: Uint8Array,
+  hash: string,
+  signature: Uint8Array,
+  certs: Uint8Array[],
+  issuer: X509Certificate,
+  now: Date,
+) {
   if (signs(issuer, hash, tbs, signature)) return
   for (const raw of certs) {
     let c: X509Certificate
@@ -146,9 +204,11 @@ function checkSigner(tbs: Uint8Array, hash: string, signature: Uint8Array, certs
       continue
     }
     if (!signs(c, hash, tbs, signature)) continue
-    if (!c.checkIssued(issuer) || !c.verify(issuer.publicKey)) fail('the OCSP response is signed by a certificate the issuer did not issue')
+    if (!c.checkIssued(issuer) || !c.verify(issuer.publicKey))
+      fail('the OCSP response is signed by a certificate the issuer did not issue')
     const eku = certificateParts(c).extensions.get(EXT_KEY_USAGE)
-    if (!eku || !oidList(eku).includes(KP_OCSP_SIGNING)) fail('the OCSP responder certificate lacks the OCSPSigning extended key usage')
+    if (!eku || !oidList(eku).includes(KP_OCSP_SIGNING))
+      fail('the OCSP responder certificate lacks the OCSPSigning extended key usage')
     if (!validAt(c, now)) fail('the OCSP responder certificate is not valid now')
     return
   }
@@ -206,7 +266,12 @@ export function createOcspChecker(o: OcspCheckerOptions = {}): OcspChecker {
     } catch (err) {
       if (err instanceof OcspError) throw err
       const e = err as Error
-      throw new OcspError('unavailable', e.name === 'TimeoutError' ? `no answer from ${url} within ${timeoutMs} ms` : `cannot reach ${url} (${e.message})`)
+      throw new OcspError(
+        'unavailable',
+        e.name === 'TimeoutError'
+          ? `no answer from ${url} within ${timeoutMs} ms`
+          : `cannot reach ${url} (${e.message})`,
+      )
     }
     return checkOcspResponse(body, cert, issuer, now)
   }

@@ -46,7 +46,8 @@ export function inside(der: Uint8Array, t: Tlv | undefined, tag: number, what: s
 }
 
 export function expectTag(t: Tlv | undefined, tag: number, what: string): Tlv {
-  if (!t || t.tag !== tag) throw new Error(`${what}: expected tag 0x${tag.toString(16)}, got ${t ? `0x${t.tag.toString(16)}` : 'nothing'}`)
+  if (!t || t.tag !== tag)
+    throw new Error(`${what}: expected tag 0x${tag.toString(16)}, got ${t ? `0x${t.tag.toString(16)}` : 'nothing'}`)
   return t
 }
 
@@ -69,7 +70,8 @@ export function oidText(bytes: Uint8Array): string {
   return [...head, ...arcs].join('.')
 }
 
-export const oidOf = (der: Uint8Array, t: Tlv | undefined, what: string) => oidText(content(der, expectTag(t, 0x06, what)))
+export const oidOf = (der: Uint8Array, t: Tlv | undefined, what: string) =>
+  oidText(content(der, expectTag(t, 0x06, what)))
 
 /** GeneralizedTime `YYYYMMDDHHMMSS[.fff]Z`. */
 export function generalizedTime(der: Uint8Array, t: Tlv | undefined, what: string): Date {
@@ -84,7 +86,14 @@ export function generalizedTime(der: Uint8Array, t: Tlv | undefined, what: strin
 export function encode(tag: number, ...parts: Uint8Array[]): Uint8Array {
   const body = Buffer.concat(parts)
   const n = body.length
-  const len = n < 0x80 ? [n] : n < 0x100 ? [0x81, n] : n < 0x10000 ? [0x82, n >> 8, n & 0xff] : [0x83, n >> 16, (n >> 8) & 0xff, n & 0xff]
+  const len =
+    n < 0x80
+      ? [n]
+      : n < 0x100
+        ? [0x81, n]
+        : n < 0x10000
+          ? [0x82, n >> 8, n & 0xff]
+          : [0x83, n >> 16, (n >> 8) & 0xff, n & 0xff]
   return Buffer.concat([Uint8Array.of(tag, ...len), body])
 }
 

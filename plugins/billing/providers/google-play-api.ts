@@ -68,12 +68,16 @@ export function playState(p: PlaySubscription, now = Date.now()): PlayState | un
   const expiries = items.map((i) => Date.parse(i.expiryTime ?? '')).filter(Number.isFinite)
   const currentPeriodEnd = expiries.length ? new Date(Math.max(...expiries)) : null
   // A canceled purchase past its expiry has ended even before Google flips it to EXPIRED.
-  if (p.subscriptionState === 'SUBSCRIPTION_STATE_CANCELED' && currentPeriodEnd && currentPeriodEnd.getTime() <= now) status = 'expired'
+  if (p.subscriptionState === 'SUBSCRIPTION_STATE_CANCELED' && currentPeriodEnd && currentPeriodEnd.getTime() <= now)
+    status = 'expired'
   return {
     status,
     productId: items[0]?.productId ?? null,
     currentPeriodEnd,
-    cancelAtPeriodEnd: status === 'active' && (p.subscriptionState === 'SUBSCRIPTION_STATE_CANCELED' || items.some((i) => i.autoRenewingPlan?.autoRenewEnabled === false)),
+    cancelAtPeriodEnd:
+      status === 'active' &&
+      (p.subscriptionState === 'SUBSCRIPTION_STATE_CANCELED' ||
+        items.some((i) => i.autoRenewingPlan?.autoRenewEnabled === false)),
   }
 }
 
@@ -142,7 +146,11 @@ export function createPlayApi(config: BillingConfig, logger: Logger) {
   const authorised = async (url: string, init: RequestInit, what: string) => {
     for (let attempt = 0; ; attempt++) {
       const bearer = await accessToken()
-      const res = await call(url, { ...init, headers: { ...init.headers, authorization: `Bearer ${bearer}`, accept: 'application/json' } }, what)
+      const res = await call(
+        url,
+        { ...init, headers: { ...init.headers, authorization: `Bearer ${bearer}`, accept: 'application/json' } },
+        what,
+      )
       if (res.status !== 401 || attempt > 0) return res
       token = undefined
       await res.body?.cancel()
@@ -154,7 +162,11 @@ export function createPlayApi(config: BillingConfig, logger: Logger) {
     configured: !!key,
 
     async subscription(purchaseToken: string): Promise<PlaySubscription> {
-      const res = await authorised(`${app}/purchases/subscriptionsv2/tokens/${encodeURIComponent(purchaseToken)}`, { method: 'GET' }, 'subscriptionsv2.get')
+      const res = await authorised(
+        `${app}/purchases/subscriptionsv2/tokens/${encodeURIComponent(purchaseToken)}`,
+        { method: 'GET' },
+        'subscriptionsv2.get',
+      )
       if (res.status === 400 || res.status === 404 || res.status === 410) {
         await res.body?.cancel()
         throw new PlayPurchaseUnknown(res.status)
@@ -167,7 +179,11 @@ export function createPlayApi(config: BillingConfig, logger: Logger) {
 
     async acknowledge(productId: string, purchaseToken: string): Promise<void> {
       const url = `${app}/purchases/subscriptions/${encodeURIComponent(productId)}/tokens/${encodeURIComponent(purchaseToken)}:acknowledge`
-      const res = await authorised(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' }, 'subscriptions.acknowledge')
+      const res = await authorised(
+        url,
+        { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' },
+        'subscriptions.acknowledge',
+      )
       if (!res.ok) {
         const why = await reason(res)
         // "already acknowledged" is done, not failed.

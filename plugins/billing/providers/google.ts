@@ -4,9 +4,27 @@ import { createRemoteJWKSet, jwtVerify } from 'jose'
 import { badRequest, serviceUnavailable, unauthenticated, type JobQueue } from '../../../core/index.ts'
 import type { Accounts } from '../accounts.ts'
 import { planFor, type BillingConfig } from '../config.ts'
-import type { InboundApplier as Applier, InboundEvent, InboundOutcome as Outcome, InboundTx as Tx, StoredInboundEvent as StoredEvent } from '../../../core/index.ts'
+import type {
+  InboundApplier as Applier,
+  InboundEvent,
+  InboundOutcome as Outcome,
+  InboundTx as Tx,
+  StoredInboundEvent as StoredEvent,
+} from '../../../core/index.ts'
 import type { SubscriptionStore } from '../subscriptions.ts'
-import { bodyDigest, integer, isObject, malformedOf, object, optInteger, optObject, optString, rawPayload, ShapeError, string } from './shape.ts'
+import {
+  bodyDigest,
+  integer,
+  isObject,
+  malformedOf,
+  object,
+  optInteger,
+  optObject,
+  optString,
+  rawPayload,
+  ShapeError,
+  string,
+} from './shape.ts'
 import { playState, PlayPurchaseUnknown, type PlayApi, type PlaySubscription } from './google-play-api.ts'
 
 /** SubscriptionNotification.notificationType -> name and the state it leaves (undefined: no state change). */
@@ -32,14 +50,18 @@ const BASE64 = /^[A-Za-z0-9+/_-]*={0,2}$/
 
 /** Checks the push's OIDC token when GOOGLE_PUBSUB_AUDIENCE is set: signature (Google's JWKS), issuer, audience, service account. */
 export function createPushTokenVerifier(config: BillingConfig) {
-  const jwks = config.googlePubsubAudience ? createRemoteJWKSet(new URL(config.googleOidcJwksUrl!), { timeoutDuration: 5000 }) : undefined
+  const jwks = config.googlePubsubAudience
+    ? createRemoteJWKSet(new URL(config.googleOidcJwksUrl!), { timeoutDuration: 5000 })
+    : undefined
   return async (authorization: string | null) => {
     if (!jwks) return
     const m = /^Bearer\s+(\S+)$/i.exec(authorization ?? '')
     if (!m) throw unauthenticated('Missing push authentication token')
     let claims: Record<string, unknown>
     try {
-      claims = (await jwtVerify(m[1]!, jwks, { audience: config.googlePubsubAudience, issuer: ISSUERS, clockTolerance: 30 })).payload
+      claims = (
+        await jwtVerify(m[1]!, jwks, { audience: config.googlePubsubAudience, issuer: ISSUERS, clockTolerance: 30 })
+      ).payload
     } catch (err) {
       // jose's own errors are ERR_*: a token problem. Anything else is the key fetch failing.
       const code = String((err as { code?: unknown }).code ?? '')
@@ -48,7 +70,10 @@ export function createPushTokenVerifier(config: BillingConfig) {
       }
       throw unauthenticated('Invalid push authentication token')
     }
-    if (config.googlePubsubServiceAccount && (claims.email !== config.googlePubsubServiceAccount || claims.email_verified !== true)) {
+    if (
+      config.googlePubsubServiceAccount &&
+      (claims.email !== config.googlePubsubServiceAccount || claims.email_verified !== true)
+    ) {
       throw unauthenticated('Push token from an unexpected service account')
     }
   }
@@ -61,7 +86,8 @@ function checkNotification(n: unknown) {
   const o = object(n, DATA)
   string(o.packageName, `${DATA}.packageName`)
   optString(o.version, `${DATA}.version`)
-  if (typeof o.eventTimeMillis !== 'string' || !/^\d{1,16}$/.test(o.eventTimeMillis)) optInteger(o.eventTimeMillis, `${DATA}.eventTimeMillis`)
+  if (typeof o.eventTimeMillis !== 'string' || !/^\d{1,16}$/.test(o.eventTimeMillis))
+    optInteger(o.eventTimeMillis, `${DATA}.eventTimeMillis`)
   const sub = optObject(o.subscriptionNotification, `${DATA}.subscriptionNotification`)
   if (sub) {
     integer(sub.notificationType, `${DATA}.subscriptionNotification.notificationType`)
@@ -95,7 +121,13 @@ export function decodeGooglePush(raw: string, config: BillingConfig): InboundEve
   try {
     body = JSON.parse(raw)
   } catch {
-    return { provider: 'google', eventId: bodyDigest(raw), type: 'unknown', payload: rawPayload(raw), malformed: { field: 'body', message: 'must be JSON' } }
+    return {
+      provider: 'google',
+      eventId: bodyDigest(raw),
+      type: 'unknown',
+      payload: rawPayload(raw),
+      malformed: { field: 'body', message: 'must be JSON' },
+    }
   }
   const envelope = isObject(body) ? body : {}
   const message = isObject(envelope.message) ? envelope.message : {}
@@ -115,14 +147,28 @@ export function decodeGooglePush(raw: string, config: BillingConfig): InboundEve
     }
     checkNotification(n)
   })
-  if (malformed) return { provider: 'google', eventId: messageId ?? bodyDigest(raw), type: 'unknown', payload: { message_id: messageId ?? null, body, notification: n ?? null }, malformed }
-  if (n.packageName !== config.googlePackageName) throw badRequest('Play notification refused: package name', { provider: 'google' })
+  if (malformed)
+    return {
+      provider: 'google',
+      eventId: messageId ?? bodyDigest(raw),
+      type: 'unknown',
+      payload: { message_id: messageId ?? null, body, notification: n ?? null },
+      malformed,
+    }
+  if (n.packageName !== config.googlePackageName)
+    throw badRequest('Play notification refused: package name', { provider: 'google' })
   const millis = Number(n.eventTimeMillis)
   const sub = n.subscriptionNotification
   const voided = n.voidedPurchaseNotification
   const type = sub
     ? (TYPES[sub.notificationType]?.name ?? `SUBSCRIPTION_NOTIFICATION_${sub.notificationType}`)
-    : voided ? 'VOIDED_PURCHASE' : n.testNotification ? 'TEST_NOTIFICATION' : n.oneTimeProductNotification ? 'ONE_TIME_PRODUCT_NOTIFICATION' : 'UNKNOWN'
+    : voided
+      ? 'VOIDED_PURCHASE'
+      : n.testNotification
+        ? 'TEST_NOTIFICATION'
+        : n.oneTimeProductNotification
+          ? 'ONE_TIME_PRODUCT_NOTIFICATION'
+          : 'UNKNOWN'
   const token = sub?.purchaseToken ?? voided?.purchaseToken
   return {
     provider: 'google',
@@ -131,7 +177,12 @@ export function decodeGooglePush(raw: string, config: BillingConfig): InboundEve
     occurredAt: Number.isFinite(millis) && millis > 0 ? new Date(millis) : null,
     subject: typeof token === 'string' ? token : null,
     environment: null,
-    payload: { message_id: messageId, publish_time: message.publishTime ?? message.publish_time ?? null, subscription: envelope.subscription ?? null, notification: n },
+    payload: {
+      message_id: messageId,
+      publish_time: message.publishTime ?? message.publish_time ?? null,
+      subscription: envelope.subscription ?? null,
+      notification: n,
+    },
   }
 }
 
@@ -157,9 +208,13 @@ export function googlePreparer(api: PlayApi) {
     if (!api.configured || typeof token !== 'string') return payload
     const fetchedAt = new Date().toISOString()
     try {
-      return { ...payload, play: { fetched_at: fetchedAt, purchase: await api.subscription(token) } satisfies PlayLookup }
+      return {
+        ...payload,
+        play: { fetched_at: fetchedAt, purchase: await api.subscription(token) } satisfies PlayLookup,
+      }
     } catch (err) {
-      if (err instanceof PlayPurchaseUnknown) return { ...payload, play: { fetched_at: fetchedAt, unknown: err.httpStatus } satisfies PlayLookup }
+      if (err instanceof PlayPurchaseUnknown)
+        return { ...payload, play: { fetched_at: fetchedAt, unknown: err.httpStatus } satisfies PlayLookup }
       throw err
     }
   }
@@ -203,7 +258,11 @@ export async function putPlayPurchase(
   )
   const active = state.status === 'active' || state.status === 'in_grace_period'
   if (row && active && p.purchase.acknowledgementState === 'ACKNOWLEDGEMENT_STATE_PENDING') {
-    await d.jobs.enqueue(ACKNOWLEDGE_JOB, { product_id: productId, purchase_token: p.token }, { tx, uniqueKey: p.token, maxAttempts: 10, backoffMs: 60_000 })
+    await d.jobs.enqueue(
+      ACKNOWLEDGE_JOB,
+      { product_id: productId, purchase_token: p.token },
+      { tx, uniqueKey: p.token, maxAttempts: 10, backoffMs: 60_000 },
+    )
   }
   return row
 }
@@ -218,7 +277,8 @@ export function googleApplier(d: GoogleApplierDeps): Applier {
     const link = await d.accounts.linkOf('google', token, tx)
     if (link) return link
     let userId: string | undefined
-    if (purchase?.linkedPurchaseToken) userId = (await d.accounts.linkOf('google', purchase.linkedPurchaseToken, tx))?.user_id
+    if (purchase?.linkedPurchaseToken)
+      userId = (await d.accounts.linkOf('google', purchase.linkedPurchaseToken, tx))?.user_id
     const account = purchase?.externalAccountIdentifiers?.obfuscatedExternalAccountId
     if (!userId && account) userId = await d.accounts.userOfAppAccountToken(account, tx)
     if (!userId || !productId) return undefined
@@ -231,7 +291,11 @@ export function googleApplier(d: GoogleApplierDeps): Applier {
     const voided = n.voidedPurchaseNotification
     const play: PlayLookup | undefined = ev.payload.play
     const fromApi = play?.purchase ? playState(play.purchase, Date.parse(play.fetched_at)) : undefined
-    const change = sub ? TYPES[sub.notificationType] : voided && voided.productType === 1 ? { name: 'VOIDED_PURCHASE', status: 'revoked', cancel: false } : undefined
+    const change = sub
+      ? TYPES[sub.notificationType]
+      : voided && voided.productType === 1
+        ? { name: 'VOIDED_PURCHASE', status: 'revoked', cancel: false }
+        : undefined
     if (!fromApi && !change?.status) return { status: 'ignored', note: `${ev.type} does not change a subscription` }
     const token: string = sub?.purchaseToken ?? voided?.purchaseToken
     if (typeof token !== 'string' || !token) return { status: 'ignored', note: 'no purchase token' }
@@ -240,7 +304,17 @@ export function googleApplier(d: GoogleApplierDeps): Applier {
     const link = await userOf(token, play?.purchase, productId, tx)
     if (!link) return { status: 'unmatched', subject: token, note: 'purchase not linked to a user yet' }
     const row = fromApi
-      ? await putPlayPurchase(d, { userId: link.user_id, token, purchase: play!.purchase!, fetchedAt: new Date(play!.fetched_at), productId: productId ?? link.product_id }, tx)
+      ? await putPlayPurchase(
+          d,
+          {
+            userId: link.user_id,
+            token,
+            purchase: play!.purchase!,
+            fetchedAt: new Date(play!.fetched_at),
+            productId: productId ?? link.product_id,
+          },
+          tx,
+        )
       : await d.store.put(
           {
             userId: link.user_id,
@@ -256,7 +330,13 @@ export function googleApplier(d: GoogleApplierDeps): Applier {
           },
           tx,
         )
-    if (!row) return { status: 'ignored', userId: link.user_id, subject: token, note: 'older than the stored state of this subscription' }
+    if (!row)
+      return {
+        status: 'ignored',
+        userId: link.user_id,
+        subject: token,
+        note: 'older than the stored state of this subscription',
+      }
     return { status: 'applied', userId: link.user_id, subject: token, after: () => d.notify(link.user_id, 'google') }
   }
 }

@@ -29,15 +29,26 @@ export const isObject = (v: unknown): v is Obj => typeof v === 'object' && v !==
 
 export const object = (v: unknown, field: string): Obj => (isObject(v) ? v : fail(field, 'an object'))
 export const optObject = (v: unknown, field: string): Obj | undefined => (absent(v) ? undefined : object(v, field))
-export const string = (v: unknown, field: string): string => (typeof v === 'string' && v !== '' ? v : fail(field, 'a non-empty string'))
-export const optString = (v: unknown, field: string): string | undefined => (absent(v) ? undefined : typeof v === 'string' ? v : fail(field, 'a string'))
-export const integer = (v: unknown, field: string): number => (Number.isSafeInteger(v) ? (v as number) : fail(field, 'an integer'))
+export const string = (v: unknown, field: string): string =>
+  typeof v === 'string' && v !== '' ? v : fail(field, 'a non-empty string')
+export const optString = (v: unknown, field: string): string | undefined =>
+  absent(v) ? undefined : typeof v === 'string' ? v : fail(field, 'a string')
+export const integer = (v: unknown, field: string): number =>
+  Number.isSafeInteger(v) ? (v as number) : fail(field, 'an integer')
 export const optInteger = (v: unknown, field: string): number | undefined => (absent(v) ? undefined : integer(v, field))
-export const optBoolean = (v: unknown, field: string): boolean | undefined => (absent(v) ? undefined : typeof v === 'boolean' ? v : fail(field, 'a boolean'))
-export const optArray = (v: unknown, field: string): unknown[] | undefined => (absent(v) ? undefined : Array.isArray(v) ? v : fail(field, 'an array'))
+export const optBoolean = (v: unknown, field: string): boolean | undefined =>
+  absent(v) ? undefined : typeof v === 'boolean' ? v : fail(field, 'a boolean')
+export const optArray = (v: unknown, field: string): unknown[] | undefined =>
+  absent(v) ? undefined : Array.isArray(v) ? v : fail(field, 'an array')
 /** Stripe's expandable references: an id, or the object with its id. */
 export const optRef = (v: unknown, field: string): string | undefined =>
-  absent(v) ? undefined : typeof v === 'string' ? v : isObject(v) ? string(v.id, `${field}.id`) : fail(field, 'an id or an object with an id')
+  absent(v)
+    ? undefined
+    : typeof v === 'string'
+      ? v
+      : isObject(v)
+        ? string(v.id, `${field}.id`)
+        : fail(field, 'an id or an object with an id')
 
 /** The first bad field `check` finds, or undefined when the payload has the shape. */
 export function malformedOf(check: () => unknown): Malformed | undefined {

@@ -7,11 +7,19 @@ import { planFor, type BillingConfig } from '../config.ts'
 import type { SubscriptionState } from '../subscriptions.ts'
 
 /** A Stripe subscription (API object) as a subscription state at `at`. */
-export function stripeSubscriptionState(sub: Stripe.Subscription, userId: string, at: Date, config: BillingConfig): SubscriptionState {
+export function stripeSubscriptionState(
+  sub: Stripe.Subscription,
+  userId: string,
+  at: Date,
+  config: BillingConfig,
+): SubscriptionState {
   const item = sub.items?.data?.[0] as (Stripe.SubscriptionItem & { current_period_end?: number }) | undefined
   const legacy = sub as unknown as { current_period_end?: number; plan?: { id?: string } }
   const priceId = item?.price?.id ?? legacy.plan?.id ?? null
-  const productId = typeof item?.price?.product === 'string' ? item.price.product : (item?.price?.product as { id?: string } | undefined)?.id
+  const productId =
+    typeof item?.price?.product === 'string'
+      ? item.price.product
+      : (item?.price?.product as { id?: string } | undefined)?.id
   // API versions since 2025-03-31 keep the period on the item; older ones on the subscription.
   const periodEnd = item?.current_period_end ?? legacy.current_period_end
   return {
@@ -81,7 +89,10 @@ export function createStripeApi(config: BillingConfig, accounts: Accounts, logge
 
   const priceOf = (plan: 'monthly' | 'yearly') => {
     const price = plan === 'monthly' ? config.stripePriceMonthly : config.stripePriceYearly
-    if (!price) throw serviceUnavailable(`Plan ${plan} is not configured`, { missing: plan === 'monthly' ? 'STRIPE_PRICE_MONTHLY' : 'STRIPE_PRICE_YEARLY' })
+    if (!price)
+      throw serviceUnavailable(`Plan ${plan} is not configured`, {
+        missing: plan === 'monthly' ? 'STRIPE_PRICE_MONTHLY' : 'STRIPE_PRICE_YEARLY',
+      })
     return price
   }
 
@@ -91,7 +102,9 @@ export function createStripeApi(config: BillingConfig, accounts: Accounts, logge
     if (existing) return existing
     const params = { email: user.email ?? undefined, name: user.full_name ?? undefined, metadata: { user_id: user.id } }
     const key = createHash('sha256').update(JSON.stringify(params)).digest('hex').slice(0, 24)
-    const customer = await call('customer creation', (s) => s.customers.create(params, { idempotencyKey: `omnistack-customer-${key}` }))
+    const customer = await call('customer creation', (s) =>
+      s.customers.create(params, { idempotencyKey: `omnistack-customer-${key}` }),
+    )
     return accounts.setStripeCustomer(user.id, customer.id)
   }
 
@@ -103,7 +116,10 @@ export function createStripeApi(config: BillingConfig, accounts: Accounts, logge
     require: () => void stripe(),
     ensureCustomer,
 
-    async checkout(user: { id: string; email: string | null; full_name: string | null }, input: { plan: 'monthly' | 'yearly'; success_url: string; cancel_url: string }) {
+    async checkout(
+      user: { id: string; email: string | null; full_name: string | null },
+      input: { plan: 'monthly' | 'yearly'; success_url: string; cancel_url: string },
+    ) {
       stripe()
       const price = priceOf(input.plan)
       const customer = await ensureCustomer(user)
@@ -123,7 +139,9 @@ export function createStripeApi(config: BillingConfig, accounts: Accounts, logge
     },
 
     async portal(customer: string, returnUrl: string) {
-      const session = await call('billing portal session creation', (s) => s.billingPortal.sessions.create({ customer, return_url: returnUrl }))
+      const session = await call('billing portal session creation', (s) =>
+        s.billingPortal.sessions.create({ customer, return_url: returnUrl }),
+      )
       return { url: session.url }
     },
 
@@ -145,7 +163,9 @@ export function createStripeApi(config: BillingConfig, accounts: Accounts, logge
     retrieveSubscription: (id: string) => call('subscription retrieval', (s) => s.subscriptions.retrieve(id)),
     cancelNow: (id: string) => call('subscription cancellation', (s) => s.subscriptions.cancel(id)),
     setCancelAtPeriodEnd: (id: string, cancel: boolean) =>
-      call(cancel ? 'subscription cancellation' : 'subscription resumption', (s) => s.subscriptions.update(id, { cancel_at_period_end: cancel })),
+      call(cancel ? 'subscription cancellation' : 'subscription resumption', (s) =>
+        s.subscriptions.update(id, { cancel_at_period_end: cancel }),
+      ),
   }
 }
 

@@ -3,9 +3,31 @@ import Stripe from 'stripe'
 import { badRequest, serviceUnavailable } from '../../../core/index.ts'
 import type { Accounts } from '../accounts.ts'
 import { planFor, type BillingConfig } from '../config.ts'
-import type { InboundApplier as Applier, InboundEvent, InboundOutcome as Outcome, InboundPipeline, InboundTx as Tx, StoredInboundEvent as StoredEvent } from '../../../core/index.ts'
+import type {
+  InboundApplier as Applier,
+  InboundEvent,
+  InboundOutcome as Outcome,
+  InboundPipeline,
+  InboundTx as Tx,
+  StoredInboundEvent as StoredEvent,
+} from '../../../core/index.ts'
 import type { SubscriptionStore } from '../subscriptions.ts'
-import { bodyDigest, integer, isObject, malformedOf, object, optArray, optBoolean, optInteger, optObject, optRef, optString, rawPayload, string, type Obj } from './shape.ts'
+import {
+  bodyDigest,
+  integer,
+  isObject,
+  malformedOf,
+  object,
+  optArray,
+  optBoolean,
+  optInteger,
+  optObject,
+  optRef,
+  optString,
+  rawPayload,
+  string,
+  type Obj,
+} from './shape.ts'
 import { stripeSubscriptionState } from './stripe-api.ts'
 
 export const STRIPE_TOLERANCE_SECONDS = 300
@@ -13,8 +35,11 @@ export const STRIPE_TOLERANCE_SECONDS = 300
 const cryptoProvider = Stripe.createSubtleCryptoProvider()
 
 const SUBSCRIPTION_TYPES = new Set([
-  'customer.subscription.created', 'customer.subscription.updated', 'customer.subscription.deleted',
-  'customer.subscription.paused', 'customer.subscription.resumed',
+  'customer.subscription.created',
+  'customer.subscription.updated',
+  'customer.subscription.deleted',
+  'customer.subscription.paused',
+  'customer.subscription.resumed',
 ])
 const INVOICE_TYPES = new Set(['invoice.paid', 'invoice.payment_succeeded', 'invoice.payment_failed'])
 
@@ -63,13 +88,19 @@ function checkStripeEvent(e: unknown) {
   } else if (INVOICE_TYPES.has(type)) {
     optRef(o.subscription, f('subscription'))
     const parent = optObject(o.parent, f('parent'))
-    optRef(optObject(parent?.subscription_details, f('parent.subscription_details'))?.subscription, f('parent.subscription_details.subscription'))
+    optRef(
+      optObject(parent?.subscription_details, f('parent.subscription_details'))?.subscription,
+      f('parent.subscription_details.subscription'),
+    )
     const lines = optArray(optObject(o.lines, f('lines'))?.data, f('lines.data')) ?? []
     lines.forEach((l, i) => {
       const line = object(l, f(`lines.data[${i}]`))
       optInteger(optObject(line.period, f(`lines.data[${i}].period`))?.end, f(`lines.data[${i}].period.end`))
       optRef(line.subscription, f(`lines.data[${i}].subscription`))
-      const details = optObject(optObject(line.parent, f(`lines.data[${i}].parent`))?.subscription_item_details, f(`lines.data[${i}].parent.subscription_item_details`))
+      const details = optObject(
+        optObject(line.parent, f(`lines.data[${i}].parent`))?.subscription_item_details,
+        f(`lines.data[${i}].parent.subscription_item_details`),
+      )
       optRef(details?.subscription, f(`lines.data[${i}].parent.subscription_item_details.subscription`))
     })
   }
@@ -79,16 +110,27 @@ function checkStripeEvent(e: unknown) {
  * Verifies `Stripe-Signature` over the exact bytes received; a bad signature is 400 and nothing is
  * stored. A signed event without the shape its applier reads comes back `malformed` (stored as rejected).
  */
-export async function verifyStripeWebhook(raw: string, header: string | null, secret: string | undefined): Promise<InboundEvent> {
+export async function verifyStripeWebhook(
+  raw: string,
+  header: string | null,
+  secret: string | undefined,
+): Promise<InboundEvent> {
   if (!secret) throw serviceUnavailable('Stripe webhooks are not configured', { missing: 'STRIPE_WEBHOOK_SECRET' })
   if (!header) throw badRequest('Missing Stripe-Signature header')
   let event: unknown
   try {
     event = await Stripe.webhooks.constructEventAsync(raw, header, secret, STRIPE_TOLERANCE_SECONDS, cryptoProvider)
   } catch (err) {
-    if (err instanceof Stripe.errors.StripeSignatureVerificationError) throw badRequest('Invalid Stripe signature', { provider: 'stripe' })
+    if (err instanceof Stripe.errors.StripeSignatureVerificationError)
+      throw badRequest('Invalid Stripe signature', { provider: 'stripe' })
     // The signature held (it is checked first): a signed body that is not JSON.
-    return { provider: 'stripe', eventId: bodyDigest(raw), type: 'unknown', payload: rawPayload(raw), malformed: { field: 'body', message: 'must be JSON' } }
+    return {
+      provider: 'stripe',
+      eventId: bodyDigest(raw),
+      type: 'unknown',
+      payload: rawPayload(raw),
+      malformed: { field: 'body', message: 'must be JSON' },
+    }
   }
   const malformed = malformedOf(() => checkStripeEvent(event))
   const e = (isObject(event) ? event : {}) as Obj
@@ -113,7 +155,8 @@ export async function verifyStripeWebhook(raw: string, header: string | null, se
   }
 }
 
-const idOf = (v: unknown): string | null => (typeof v === 'string' ? v : typeof (v as { id?: unknown })?.id === 'string' ? (v as { id: string }).id : null)
+const idOf = (v: unknown): string | null =>
+  typeof v === 'string' ? v : typeof (v as { id?: unknown })?.id === 'string' ? (v as { id: string }).id : null
 
 /** The subscription an invoice belongs to, across API versions. */
 function invoiceSubscription(invoice: Record<string, any>): string | null {
@@ -139,7 +182,8 @@ export function stripeApplier(d: StripeApplierDeps): Applier {
 
   /** metadata.user_id (set at checkout) when that user exists, else the user the customer was created for. */
   const userOf = async (metadataUser: unknown, customer: string | null, tx: Tx) => {
-    if (typeof metadataUser === 'string' && metadataUser && (await d.accounts.userExists(metadataUser, tx))) return metadataUser
+    if (typeof metadataUser === 'string' && metadataUser && (await d.accounts.userExists(metadataUser, tx)))
+      return metadataUser
     return customer ? d.accounts.userOfCustomer(customer, tx) : undefined
   }
 
@@ -193,7 +237,13 @@ export function stripeApplier(d: StripeApplierDeps): Applier {
         const userId = await userOf(sub.metadata?.user_id, customer, tx)
         if (!userId) return { status: 'unmatched', subject: customer, note: 'no user for this customer yet' }
         const row = await d.store.put(stripeSubscriptionState(sub, userId, at, d.config), tx)
-        if (!row) return { status: 'ignored', userId, subject: sub.id, note: 'older than the stored state of this subscription' }
+        if (!row)
+          return {
+            status: 'ignored',
+            userId,
+            subject: sub.id,
+            note: 'older than the stored state of this subscription',
+          }
         return applied(userId, sub.id)
       }
 
@@ -203,7 +253,9 @@ export function stripeApplier(d: StripeApplierDeps): Applier {
         const subscription = invoiceSubscription(object)
         if (!subscription) return ignored('invoice without a subscription')
         const paid = event.type !== 'invoice.payment_failed'
-        const periodEnd = paid ? (object.lines?.data ?? []).reduce((max: number, l: any) => Math.max(max, l?.period?.end ?? 0), 0) : 0
+        const periodEnd = paid
+          ? (object.lines?.data ?? []).reduce((max: number, l: any) => Math.max(max, l?.period?.end ?? 0), 0)
+          : 0
         const row = await d.store.patch(
           {
             source: 'stripe',
@@ -211,7 +263,9 @@ export function stripeApplier(d: StripeApplierDeps): Applier {
             at,
             status: paid ? 'active' : 'past_due',
             currentPeriodEnd: periodEnd ? new Date(periodEnd * 1000) : undefined,
-            fromStatuses: paid ? ['active', 'trialing', 'past_due', 'unpaid', 'incomplete'] : ['active', 'trialing', 'past_due', 'incomplete'],
+            fromStatuses: paid
+              ? ['active', 'trialing', 'past_due', 'unpaid', 'incomplete']
+              : ['active', 'trialing', 'past_due', 'incomplete'],
           },
           tx,
         )

@@ -17,7 +17,10 @@ export const billingAppRoutes = ({ router }: RouteContext, billing: Billing) =>
         description:
           'The plan derived from every source (Stripe, App Store, Google Play: an active subscription on any of them wins), ' +
           'each subscription, and the `app_account_token` to pass to StoreKit purchases. 503 when no billing provider is configured.',
-        responses: { 200: jsonDoc('Billing status', BillingModel.status), 503: { description: 'No billing provider configured' } },
+        responses: {
+          200: jsonDoc('Billing status', BillingModel.status),
+          503: { description: 'No billing provider configured' },
+        },
       },
     })
     .post('/checkout', ({ user, body }) => billing.checkout(user, body), {
@@ -28,7 +31,11 @@ export const billingAppRoutes = ({ router }: RouteContext, billing: Billing) =>
         description:
           'Subscription checkout for plan monthly or yearly. The Stripe customer is created once per user and reused; ' +
           '`client_reference_id` and metadata carry the user id. 409 when a Stripe subscription is already active.',
-        responses: { 200: jsonDoc('The session to redirect to', BillingModel.checkoutSession), 409: { description: 'Already subscribed' }, ...STRIPE_ERRORS },
+        responses: {
+          200: jsonDoc('The session to redirect to', BillingModel.checkoutSession),
+          409: { description: 'Already subscribed' },
+          ...STRIPE_ERRORS,
+        },
       },
     })
     .get('/portal', ({ user, query }) => billing.portal(user, query.return_url), {
@@ -53,8 +60,14 @@ export const billingAppRoutes = ({ router }: RouteContext, billing: Billing) =>
       scope: 'billing:write',
       detail: {
         summary: 'Cancel my Stripe subscription',
-        description: 'At the end of the billing period by default; `immediate=true` cancels now (no refund). 404 without a Stripe subscription.',
-        responses: { 200: jsonDoc('Cancellation', BillingModel.cancelled), 404: { description: 'No Stripe subscription' }, 409: { description: 'Already ended' }, ...STRIPE_ERRORS },
+        description:
+          'At the end of the billing period by default; `immediate=true` cancels now (no refund). 404 without a Stripe subscription.',
+        responses: {
+          200: jsonDoc('Cancellation', BillingModel.cancelled),
+          404: { description: 'No Stripe subscription' },
+          409: { description: 'Already ended' },
+          ...STRIPE_ERRORS,
+        },
       },
     })
     .post('/resume', ({ user }) => billing.resume(user.id), {
@@ -62,7 +75,12 @@ export const billingAppRoutes = ({ router }: RouteContext, billing: Billing) =>
       detail: {
         summary: 'Resume my Stripe subscription',
         description: 'Undoes a cancellation at period end. 409 for a subscription that has already ended.',
-        responses: { 200: jsonDoc('Resumed', BillingModel.resumed), 404: { description: 'No Stripe subscription' }, 409: { description: 'Already ended' }, ...STRIPE_ERRORS },
+        responses: {
+          200: jsonDoc('Resumed', BillingModel.resumed),
+          404: { description: 'No Stripe subscription' },
+          409: { description: 'Already ended' },
+          ...STRIPE_ERRORS,
+        },
       },
     })
     .post('/mobile/link', ({ user, body }) => billing.link(user.id, body), {
@@ -73,6 +91,10 @@ export const billingAppRoutes = ({ router }: RouteContext, billing: Billing) =>
         description:
           'Store notifications about this purchase then apply to the caller; notifications that arrived before the link are applied now. ' +
           'A purchase linked to another account is 409.',
-        responses: { 200: jsonDoc('Linked', BillingModel.linked), 409: { description: 'Linked to another account' }, 503: { description: 'That store is not configured' } },
+        responses: {
+          200: jsonDoc('Linked', BillingModel.linked),
+          409: { description: 'Linked to another account' },
+          503: { description: 'That store is not configured' },
+        },
       },
     })

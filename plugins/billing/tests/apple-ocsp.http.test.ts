@@ -11,7 +11,16 @@ import { join } from 'node:path'
 import type { TestApp } from '../../../core/testing/index.ts'
 import { freePort } from '../../../core/testing/services.ts'
 import { createOcspChecker, OcspError, ocspRequest, ocspUrl } from '../providers/apple-ocsp.ts'
-import { appleNotification, createCa, INTERMEDIATE_OID, ocspIndex, signJws, startOcspResponder, type AppleChain, type OcspResponder } from './fakes/apple-ca.ts'
+import {
+  appleNotification,
+  createCa,
+  INTERMEDIATE_OID,
+  ocspIndex,
+  signJws,
+  startOcspResponder,
+  type AppleChain,
+  type OcspResponder,
+} from './fakes/apple-ca.ts'
 import { billingApp, countEvents } from './support.ts'
 
 const DAY = 86_400_000
@@ -34,7 +43,10 @@ type Made = ReturnType<ReturnType<typeof createCa>['cert']>
 let root: Made
 let int1: Made
 let int2: Made
-const leaves = {} as Record<'good' | 'revoked' | 'down' | 'http500' | 'garbage' | 'noAia' | 'rogue' | 'noEku' | 'badsig' | 'offline' | 'ofInt2', AppleChain & { leaf: Made }>
+const leaves = {} as Record<
+  'good' | 'revoked' | 'down' | 'http500' | 'garbage' | 'noAia' | 'rogue' | 'noEku' | 'badsig' | 'offline' | 'ofInt2',
+  AppleChain & { leaf: Made }
+>
 
 beforeAll(async () => {
   proxy = Bun.serve({
@@ -44,18 +56,41 @@ beforeAll(async () => {
       const route = new URL(req.url).pathname.slice(1)
       hits[route] = (hits[route] ?? 0) + 1
       if (route === 'http500') return new Response('busy', { status: 500 })
-      if (route === 'garbage') return new Response(Uint8Array.of(0x30, 0x03, 0x0a, 0x01), { headers: { 'content-type': 'application/ocsp-response' } })
-      const res = await fetch(`http://127.0.0.1:${upstream[route]}/`, { method: 'POST', headers: { 'content-type': req.headers.get('content-type') ?? '' }, body: await req.arrayBuffer() })
-      return new Response(await res.arrayBuffer(), { status: res.status, headers: { 'content-type': res.headers.get('content-type') ?? '' } })
+      if (route === 'garbage')
+        return new Response(Uint8Array.of(0x30, 0x03, 0x0a, 0x01), {
+          headers: { 'content-type': 'application/ocsp-response' },
+        })
+      const res = await fetch(`http://127.0.0.1:${upstream[route]}/`, {
+        method: 'POST',
+        headers: { 'content-type': req.headers.get('content-type') ?? '' },
+        body: await req.arrayBuffer(),
+      })
+      return new Response(await res.arrayBuffer(), {
+        status: res.status,
+        headers: { 'content-type': res.headers.get('content-type') ?? '' },
+      })
     },
   })
   downPort = await freePort()
   ca = createCa()
   root = ca.cert({ cn: 'Test Apple Root CA - G3', ca: true })
   const rootResponder = ca.cert({ cn: 'Test Apple Root OCSP Responder', parent: root, ca: false, eku: 'OCSPSigning' })
-  int1 = ca.cert({ cn: 'Test Apple Worldwide Developer Relations', parent: root, ca: true, oid: INTERMEDIATE_OID, ocspUrl: via('root') })
-  int2 = ca.cert({ cn: 'Test Apple Worldwide Developer Relations 2', parent: root, ca: true, oid: INTERMEDIATE_OID, ocspUrl: via('root') })
-  const leaf = (leafOcsp: string | undefined, intermediate = int1) => ca.chain({ root, intermediate, leafOcsp }) as AppleChain & { leaf: Made }
+  int1 = ca.cert({
+    cn: 'Test Apple Worldwide Developer Relations',
+    parent: root,
+    ca: true,
+    oid: INTERMEDIATE_OID,
+    ocspUrl: via('root'),
+  })
+  int2 = ca.cert({
+    cn: 'Test Apple Worldwide Developer Relations 2',
+    parent: root,
+    ca: true,
+    oid: INTERMEDIATE_OID,
+    ocspUrl: via('root'),
+  })
+  const leaf = (leafOcsp: string | undefined, intermediate = int1) =>
+    ca.chain({ root, intermediate, leafOcsp }) as AppleChain & { leaf: Made }
   leaves.good = leaf(via('int'))
   leaves.revoked = leaf(via('int'))
   leaves.down = leaf(`http://127.0.0.1:${downPort}/`)
@@ -77,12 +112,21 @@ beforeAll(async () => {
   }
   await Promise.all([
     // The root's answers come from a delegated responder certificate (OCSPSigning EKU) and carry nextUpdate.
-    start('root', { issuer: root, signer: rootResponder, index: ocspIndex([{ cert: int1 }, { cert: int2, revokedAt: new Date(Date.now() - HOUR) }]), args: ['-nmin', '60'] }),
+    start('root', {
+      issuer: root,
+      signer: rootResponder,
+      index: ocspIndex([{ cert: int1 }, { cert: int2, revokedAt: new Date(Date.now() - HOUR) }]),
+      args: ['-nmin', '60'],
+    }),
     // The intermediate signs its own answers, without nextUpdate.
     start('int', { issuer: int1, signer: int1, index: int1Leaves }),
     start('int2', { issuer: int2, signer: int2, index: ocspIndex([{ cert: leaves.ofInt2.leaf }]) }),
     start('rogue', { issuer: int1, signer: ca.cert({ cn: 'Rogue responder', ca: true }), index: int1Leaves }),
-    start('noeku', { issuer: int1, signer: ca.cert({ cn: 'Responder without EKU', parent: int1, ca: false }), index: int1Leaves }),
+    start('noeku', {
+      issuer: int1,
+      signer: ca.cert({ cn: 'Responder without EKU', parent: int1, ca: false }),
+      index: int1Leaves,
+    }),
     start('badsig', { issuer: int1, signer: int1, index: int1Leaves, args: ['-badsig'] }),
   ])
   rootFile = join(ca.dir, 'trusted-root.pem')
@@ -98,7 +142,8 @@ afterAll(async () => {
 })
 
 const post = (app: TestApp, body: unknown) => app.request('POST', '/api/v1/public/webhooks/apple', { body })
-const tokenOf = async (user: string) => (await t.as(user).get('/api/v1/app/billing/status')).body.app_account_token as string
+const tokenOf = async (user: string) =>
+  (await t.as(user).get('/api/v1/app/billing/status')).body.app_account_token as string
 const status = async (user: string) => (await t.as(user).get('/api/v1/app/billing/status')).body
 
 function transaction(token: string | undefined, original: string) {
@@ -113,12 +158,18 @@ function transaction(token: string | undefined, original: string) {
 }
 
 const subscribed = (chain: AppleChain, token: string | undefined, original: string) =>
-  appleNotification(chain, { type: 'SUBSCRIBED', transaction: transaction(token, original), renewal: { autoRenewStatus: 1, originalTransactionId: original } })
+  appleNotification(chain, {
+    type: 'SUBSCRIBED',
+    transaction: transaction(token, original),
+    renewal: { autoRenewStatus: 1, originalTransactionId: original },
+  })
 
 /** Posts a notification signed by `chain` and expects it refused (400, nothing stored) for `reason`. */
 async function expectRefused(chain: AppleChain, reason: string) {
   const before = await countEvents(t, 'apple')
-  const res = await post(t, { signedPayload: (await subscribed(chain, undefined, `refused-${Math.random()}`)).signedPayload })
+  const res = await post(t, {
+    signedPayload: (await subscribed(chain, undefined, `refused-${Math.random()}`)).signedPayload,
+  })
   expect(res.status).toBe(400)
   expect(res.body.error.code).toBe('BAD_REQUEST')
   expect(res.body.error.details.reason).toContain(reason)
@@ -136,8 +187,16 @@ describe('apple webhook with APPLE_ONLINE_CHECKS=true', () => {
     expect(res.body).toEqual({ received: true, duplicate: false, status: 'applied' })
     expect(await status('alice')).toMatchObject({ plan: 'pro', status: 'active', source: 'apple' })
     expect([hits.int! - int, hits.root! - rootHits]).toEqual([1, 1])
-    const again = await appleNotification(leaves.good, { type: 'DID_RENEW', signedDate: Date.now() + 1000, transaction: transaction(token, '2000000001') })
-    expect((await post(t, { signedPayload: again.signedPayload })).body).toEqual({ received: true, duplicate: false, status: 'applied' })
+    const again = await appleNotification(leaves.good, {
+      type: 'DID_RENEW',
+      signedDate: Date.now() + 1000,
+      transaction: transaction(token, '2000000001'),
+    })
+    expect((await post(t, { signedPayload: again.signedPayload })).body).toEqual({
+      received: true,
+      duplicate: false,
+      status: 'applied',
+    })
     expect([hits.int! - int, hits.root! - rootHits]).toEqual([1, 1])
   })
 
@@ -152,10 +211,21 @@ describe('apple webhook with APPLE_ONLINE_CHECKS=true', () => {
   it('refuses a revoked leaf inside a genuine notification (the signed transaction is checked too)', async () => {
     const token = await tokenOf('bob')
     const before = await countEvents(t, 'apple')
-    const genuine = await appleNotification(leaves.good, { type: 'SUBSCRIBED', transaction: transaction(token, '2000000002') })
+    const genuine = await appleNotification(leaves.good, {
+      type: 'SUBSCRIBED',
+      transaction: transaction(token, '2000000002'),
+    })
     const claims = JSON.parse(Buffer.from(genuine.signedPayload.split('.')[1]!, 'base64url').toString())
-    const revokedTx = await signJws(leaves.revoked, { bundleId: 'com.example.app', environment: 'Sandbox', signedDate: Date.now(), ...transaction(token, '2000000002') })
-    const envelope = await signJws(leaves.good, { ...claims, data: { ...claims.data, signedTransactionInfo: revokedTx } })
+    const revokedTx = await signJws(leaves.revoked, {
+      bundleId: 'com.example.app',
+      environment: 'Sandbox',
+      signedDate: Date.now(),
+      ...transaction(token, '2000000002'),
+    })
+    const envelope = await signJws(leaves.good, {
+      ...claims,
+      data: { ...claims.data, signedTransactionInfo: revokedTx },
+    })
     const res = await post(t, { signedPayload: envelope })
     expect(res.status).toBe(400)
     expect(res.body.error.details.reason).toContain('certificate revoked')
@@ -176,7 +246,14 @@ describe('apple webhook with APPLE_ONLINE_CHECKS=true', () => {
     expect(busy.body.error.details.reason).toContain('HTTP 500')
     expect(await countEvents(t, 'apple')).toBe(before)
     // The responder comes back; Apple redelivers the same notification.
-    responders.push(await startOcspResponder(ca, { port: downPort, issuer: int1, signer: int1, index: ocspIndex([{ cert: leaves.down.leaf }]) }))
+    responders.push(
+      await startOcspResponder(ca, {
+        port: downPort,
+        issuer: int1,
+        signer: int1,
+        index: ocspIndex([{ cert: leaves.down.leaf }]),
+      }),
+    )
     const redelivered = await post(t, { signedPayload: n.signedPayload })
     expect(redelivered.body).toEqual({ received: true, duplicate: false, status: 'applied' })
     expect((await status('carol')).has_active_subscription).toBe(true)
@@ -197,7 +274,9 @@ describe('apple webhook with APPLE_ONLINE_CHECKS=true', () => {
     const offline = await billingApp({ APPLE_BUNDLE_ID: 'com.example.app', APPLE_ROOT_CA_PEM: rootFile })
     try {
       const before = total()
-      const res = await post(offline, { signedPayload: (await subscribed(leaves.offline, undefined, '2000000004')).signedPayload })
+      const res = await post(offline, {
+        signedPayload: (await subscribed(leaves.offline, undefined, '2000000004')).signedPayload,
+      })
       expect(res.status).toBe(200)
       expect(res.body.received).toBe(true)
       expect(total()).toBe(before)
@@ -211,7 +290,11 @@ describe('OCSP client', () => {
   it('builds the same DER request as `openssl ocsp -no_nonce`', () => {
     const mine = join(ca.dir, 'mine.der')
     writeFileSync(mine, ocspRequest(leaves.good.leaf.x509, int1.x509))
-    const r = spawnSync('openssl', ['ocsp', '-issuer', int1.file, '-cert', leaves.good.leaf.file, '-no_nonce', '-reqout', 'theirs.der'], { cwd: ca.dir, encoding: 'utf8' })
+    const r = spawnSync(
+      'openssl',
+      ['ocsp', '-issuer', int1.file, '-cert', leaves.good.leaf.file, '-no_nonce', '-reqout', 'theirs.der'],
+      { cwd: ca.dir, encoding: 'utf8' },
+    )
     expect(r.status).toBe(0)
     expect(Buffer.from(readFileSync(mine)).equals(readFileSync(join(ca.dir, 'theirs.der')))).toBe(true)
     const text = spawnSync('openssl', ['ocsp', '-reqin', mine, '-req_text'], { encoding: 'utf8' }).stdout
@@ -274,7 +357,9 @@ describe('OCSP client', () => {
   })
 
   it('takes one local round trip in a few milliseconds', async () => {
-    const direct = createOcspChecker({ fetch: ((_url: unknown, init?: RequestInit) => fetch(`http://127.0.0.1:${upstream.int}/`, init)) as typeof fetch })
+    const direct = createOcspChecker({
+      fetch: ((_url: unknown, init?: RequestInit) => fetch(`http://127.0.0.1:${upstream.int}/`, init)) as typeof fetch,
+    })
     const started = performance.now()
     await direct.check(leaves.good.leaf.x509, int1.x509)
     const ms = performance.now() - started

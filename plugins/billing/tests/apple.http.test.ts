@@ -27,7 +27,8 @@ afterAll(async () => {
 })
 
 const post = (body: unknown) => t.request('POST', '/api/v1/public/webhooks/apple', { body })
-const tokenOf = async (user: string) => (await t.as(user).get('/api/v1/app/billing/status')).body.app_account_token as string
+const tokenOf = async (user: string) =>
+  (await t.as(user).get('/api/v1/app/billing/status')).body.app_account_token as string
 const status = async (user: string) => (await t.as(user).get('/api/v1/app/billing/status')).body
 
 function transaction(token: string | undefined, original: string, o: { expires?: number; productId?: string } = {}) {
@@ -59,13 +60,32 @@ describe('bundled root', () => {
 describe('apple webhook', () => {
   it('accepts a valid notification and applies it to the user of the appAccountToken', async () => {
     const token = await tokenOf('alice')
-    const n = await appleNotification(good, { type: 'SUBSCRIBED', subtype: 'INITIAL_BUY', transaction: transaction(token, '1000000001'), renewal: { autoRenewStatus: 1, originalTransactionId: '1000000001' } })
+    const n = await appleNotification(good, {
+      type: 'SUBSCRIBED',
+      subtype: 'INITIAL_BUY',
+      transaction: transaction(token, '1000000001'),
+      renewal: { autoRenewStatus: 1, originalTransactionId: '1000000001' },
+    })
     const res = await post({ signedPayload: n.signedPayload })
     expect(res.status).toBe(200)
     expect(res.body).toEqual({ received: true, duplicate: false, status: 'applied' })
-    expect(await status('alice')).toMatchObject({ plan: 'pro', status: 'active', has_active_subscription: true, source: 'apple', cancel_at_period_end: false })
-    const [row] = await t.app.db.sql`select provider, event_id, type, user_id, environment, subject from inbound_events where event_id = ${n.uuid}`
-    expect(row).toEqual({ provider: 'apple', event_id: n.uuid, type: 'SUBSCRIBED.INITIAL_BUY', user_id: 'alice', environment: 'Sandbox', subject: '1000000001' })
+    expect(await status('alice')).toMatchObject({
+      plan: 'pro',
+      status: 'active',
+      has_active_subscription: true,
+      source: 'apple',
+      cancel_at_period_end: false,
+    })
+    const [row] = await t.app.db
+      .sql`select provider, event_id, type, user_id, environment, subject from inbound_events where event_id = ${n.uuid}`
+    expect(row).toEqual({
+      provider: 'apple',
+      event_id: n.uuid,
+      type: 'SUBSCRIBED.INITIAL_BUY',
+      user_id: 'alice',
+      environment: 'Sandbox',
+      subject: '1000000001',
+    })
     expect((await post({ signedPayload: n.signedPayload })).body.duplicate).toBe(true)
   })
 
@@ -75,9 +95,18 @@ describe('apple webhook', () => {
     const t0 = Date.now()
     const tx = transaction(token, '1000000002')
     const send = async (type: string, signedDate: number, extra: Record<string, unknown> = {}) =>
-      post({ signedPayload: (await appleNotification(good, { type, signedDate, transaction: tx, ...extra })).signedPayload })
+      post({
+        signedPayload: (await appleNotification(good, { type, signedDate, transaction: tx, ...extra })).signedPayload,
+      })
     expect((await send('SUBSCRIBED', t0)).status).toBe(200)
-    expect((await send('DID_CHANGE_RENEWAL_STATUS', t0 + 2000, { subtype: 'AUTO_RENEW_DISABLED', renewal: { autoRenewStatus: 0 } })).body.status).toBe('applied')
+    expect(
+      (
+        await send('DID_CHANGE_RENEWAL_STATUS', t0 + 2000, {
+          subtype: 'AUTO_RENEW_DISABLED',
+          renewal: { autoRenewStatus: 0 },
+        })
+      ).body.status,
+    ).toBe('applied')
     expect(await status('bob')).toMatchObject({ status: 'active', cancel_at_period_end: true })
     // Delivered late: older than the renewal-status change.
     expect((await send('DID_RENEW', t0 + 1000, { renewal: { autoRenewStatus: 1 } })).body.status).toBe('ignored')
@@ -101,19 +130,62 @@ describe('apple webhook', () => {
     const claims = JSON.parse(Buffer.from(p, 'base64url').toString())
     const forged = Buffer.from(JSON.stringify({ ...claims, notificationType: 'DID_RENEW' })).toString('base64url')
     const cases: [string, unknown, string][] = [
-      ['wrong root', (await appleNotification(other, { type: 'SUBSCRIBED', transaction: tx })).signedPayload, 'trusted root'],
-      ['leaf without OID', (await appleNotification(noLeafOid, { type: 'SUBSCRIBED', transaction: tx })).signedPayload, 'leaf lacks'],
-      ['intermediate without OID', (await appleNotification(noIntOid, { type: 'SUBSCRIBED', transaction: tx })).signedPayload, 'intermediate lacks'],
-      ['two certificates', (await appleNotification(good, { type: 'SUBSCRIBED', transaction: tx }, [good.leaf.der, good.intermediate.der])).signedPayload, 'exactly three'],
-      ['four certificates', (await appleNotification(good, { type: 'SUBSCRIBED', transaction: tx }, [good.leaf.der, good.intermediate.der, good.root.der, good.root.der])).signedPayload, 'exactly three'],
-      ['leaf expired at the signing date', (await appleNotification(shortLeaf, { type: 'SUBSCRIBED', signedDate: Date.now() + 3 * DAY, transaction: tx })).signedPayload, 'leaf certificate is not valid at the signing date'],
+      [
+        'wrong root',
+        (await appleNotification(other, { type: 'SUBSCRIBED', transaction: tx })).signedPayload,
+        'trusted root',
+      ],
+      [
+        'leaf without OID',
+        (await appleNotification(noLeafOid, { type: 'SUBSCRIBED', transaction: tx })).signedPayload,
+        'leaf lacks',
+      ],
+      [
+        'intermediate without OID',
+        (await appleNotification(noIntOid, { type: 'SUBSCRIBED', transaction: tx })).signedPayload,
+        'intermediate lacks',
+      ],
+      [
+        'two certificates',
+        (await appleNotification(good, { type: 'SUBSCRIBED', transaction: tx }, [good.leaf.der, good.intermediate.der]))
+          .signedPayload,
+        'exactly three',
+      ],
+      [
+        'four certificates',
+        (
+          await appleNotification(good, { type: 'SUBSCRIBED', transaction: tx }, [
+            good.leaf.der,
+            good.intermediate.der,
+            good.root.der,
+            good.root.der,
+          ])
+        ).signedPayload,
+        'exactly three',
+      ],
+      [
+        'leaf expired at the signing date',
+        (await appleNotification(shortLeaf, { type: 'SUBSCRIBED', signedDate: Date.now() + 3 * DAY, transaction: tx }))
+          .signedPayload,
+        'leaf certificate is not valid at the signing date',
+      ],
       ['tampered payload', `${h}.${forged}.${s}`, 'bad signature'],
-      ['wrong bundle id', (await appleNotification(good, { type: 'SUBSCRIBED', bundleId: 'com.evil.app', transaction: tx })).signedPayload, 'bundle id'],
-      ['wrong environment', (await appleNotification(good, { type: 'SUBSCRIBED', environment: 'Xcode', transaction: tx })).signedPayload, 'environment'],
+      [
+        'wrong bundle id',
+        (await appleNotification(good, { type: 'SUBSCRIBED', bundleId: 'com.evil.app', transaction: tx }))
+          .signedPayload,
+        'bundle id',
+      ],
+      [
+        'wrong environment',
+        (await appleNotification(good, { type: 'SUBSCRIBED', environment: 'Xcode', transaction: tx })).signedPayload,
+        'environment',
+      ],
     ]
     for (const [name, signedPayload, reason] of cases) {
       const res = await post({ signedPayload })
-      if (res.status !== 400 || !String(res.body.error.details.reason).includes(reason)) throw new Error(`${name}: ${res.status} ${res.text}`)
+      if (res.status !== 400 || !String(res.body.error.details.reason).includes(reason))
+        throw new Error(`${name}: ${res.status} ${res.text}`)
       expect(res.body.error.code).toBe('BAD_REQUEST')
     }
     expect(await countEvents(t, 'apple')).toBe(before)
@@ -128,7 +200,8 @@ describe('apple webhook', () => {
     // Re-sign the genuine envelope around the forged transaction.
     const { signJws } = await import('./fakes/apple-ca.ts')
     const claims = JSON.parse(Buffer.from(genuine.signedPayload.split('.')[1]!, 'base64url').toString())
-    const forgedTx = JSON.parse(Buffer.from(fake.signedPayload.split('.')[1]!, 'base64url').toString()).data.signedTransactionInfo
+    const forgedTx = JSON.parse(Buffer.from(fake.signedPayload.split('.')[1]!, 'base64url').toString()).data
+      .signedTransactionInfo
     const envelope = await signJws(good, { ...claims, data: { ...claims.data, signedTransactionInfo: forgedTx } })
     const res = await post({ signedPayload: envelope })
     expect(res.status).toBe(400)
@@ -138,7 +211,10 @@ describe('apple webhook', () => {
   it('answers 400 for an undecodable body', async () => {
     const before = await countEvents(t, 'apple')
     for (const raw of ['{', '{}', '{"signedPayload": 5}', '{"signedPayload": "abc"}', '{"signedPayload": "a.b.c"}']) {
-      const res = await t.request('POST', '/api/v1/public/webhooks/apple', { raw, headers: { 'content-type': 'application/json' } })
+      const res = await t.request('POST', '/api/v1/public/webhooks/apple', {
+        raw,
+        headers: { 'content-type': 'application/json' },
+      })
       expect(res.status).toBe(400)
     }
     expect(await countEvents(t, 'apple')).toBe(before)
@@ -148,21 +224,52 @@ describe('apple webhook', () => {
     await tokenOf('erin')
     const n = await appleNotification(good, { type: 'DID_RENEW', transaction: transaction(undefined, '1000000005') })
     expect((await post({ signedPayload: n.signedPayload })).body.status).toBe('unmatched')
-    const link = await t.as('erin').post('/api/v1/app/billing/mobile/link', { platform: 'apple', purchase_token: '1000000005', product_id: 'com.example.app.pro.monthly' })
+    const link = await t.as('erin').post('/api/v1/app/billing/mobile/link', {
+      platform: 'apple',
+      purchase_token: '1000000005',
+      product_id: 'com.example.app.pro.monthly',
+    })
     expect(link.status).toBe(200)
-    expect(link.body).toMatchObject({ linked: true, platform: 'apple', applied_events: 1, plan: 'pro', has_active_subscription: true })
+    expect(link.body).toMatchObject({
+      linked: true,
+      platform: 'apple',
+      applied_events: 1,
+      plan: 'pro',
+      has_active_subscription: true,
+    })
   })
 
   it('links a purchase from a StoreKit signed transaction, verified', async () => {
     await tokenOf('frank')
     const { signJws } = await import('./fakes/apple-ca.ts')
-    const signed = await signJws(good, { bundleId: 'com.example.app', environment: 'Sandbox', signedDate: Date.now(), ...transaction(undefined, '1000000006') })
+    const signed = await signJws(good, {
+      bundleId: 'com.example.app',
+      environment: 'Sandbox',
+      signedDate: Date.now(),
+      ...transaction(undefined, '1000000006'),
+    })
     const n = await appleNotification(good, { type: 'SUBSCRIBED', transaction: transaction(undefined, '1000000006') })
     await post({ signedPayload: n.signedPayload })
-    const res = await t.as('frank').post('/api/v1/app/billing/mobile/link', { platform: 'ios', purchase_token: signed, product_id: 'com.example.app.pro.monthly' })
-    expect(res.body).toMatchObject({ linked: true, platform: 'apple', applied_events: 1, has_active_subscription: true })
-    const forged = await signJws(ca.chain(), { bundleId: 'com.example.app', environment: 'Sandbox', signedDate: Date.now(), ...transaction(undefined, '1000000007') })
-    const bad = await t.as('frank').post('/api/v1/app/billing/mobile/link', { platform: 'ios', purchase_token: forged, product_id: 'x' })
+    const res = await t.as('frank').post('/api/v1/app/billing/mobile/link', {
+      platform: 'ios',
+      purchase_token: signed,
+      product_id: 'com.example.app.pro.monthly',
+    })
+    expect(res.body).toMatchObject({
+      linked: true,
+      platform: 'apple',
+      applied_events: 1,
+      has_active_subscription: true,
+    })
+    const forged = await signJws(ca.chain(), {
+      bundleId: 'com.example.app',
+      environment: 'Sandbox',
+      signedDate: Date.now(),
+      ...transaction(undefined, '1000000007'),
+    })
+    const bad = await t
+      .as('frank')
+      .post('/api/v1/app/billing/mobile/link', { platform: 'ios', purchase_token: forged, product_id: 'x' })
     expect(bad.status).toBe(422)
   })
 })
@@ -183,7 +290,9 @@ describe('apple webhook unconfigured', () => {
     const app = await billingApp({ APPLE_BUNDLE_ID: 'com.example.app' })
     try {
       const n = await appleNotification(good, { type: 'SUBSCRIBED', transaction: transaction(undefined, '1') })
-      const res = await app.request('POST', '/api/v1/public/webhooks/apple', { body: { signedPayload: n.signedPayload } })
+      const res = await app.request('POST', '/api/v1/public/webhooks/apple', {
+        body: { signedPayload: n.signedPayload },
+      })
       expect(res.status).toBe(400)
       expect(res.body.error.details.reason).toContain('trusted root')
     } finally {

@@ -13,7 +13,12 @@ let bare: TestApp
 beforeAll(async () => {
   fake = startFakeStripe()
   const env = { SUPERADMIN_EMAILS: admin.email, RATE_LIMIT_DEFAULT: '100000/minute' }
-  t = await billingApp({ ...env, ...stripeEnv(fake), APPLE_BUNDLE_ID: 'com.example.app', GOOGLE_PACKAGE_NAME: 'com.example.app' })
+  t = await billingApp({
+    ...env,
+    ...stripeEnv(fake),
+    APPLE_BUNDLE_ID: 'com.example.app',
+    GOOGLE_PACKAGE_NAME: 'com.example.app',
+  })
   bare = await billingApp(env)
 })
 afterAll(async () => {
@@ -24,7 +29,9 @@ afterAll(async () => {
 
 const billingRoutes = (app: TestApp) =>
   app.app.elysia.routes
-    .filter((r) => /^\/api\/v[12]\/(app\/billing|public\/webhooks)/.test(r.path) && r.method !== 'WS' && r.method !== 'ALL')
+    .filter(
+      (r) => /^\/api\/v[12]\/(app\/billing|public\/webhooks)/.test(r.path) && r.method !== 'WS' && r.method !== 'ALL',
+    )
     .map((r) => ({ method: r.method.toUpperCase(), path: r.path }))
 
 const fill = (path: string) => path.replace(/:[A-Za-z_]+/g, DUMMY_ID)
@@ -34,17 +41,21 @@ async function walk(app: TestApp, allowed5xx: (status: number, code: string | un
   const problems: string[] = []
   for (const r of billingRoutes(app)) {
     const client = /\/(app|admin)\//.test(r.path) ? app.as(admin) : app
-    const res = await client.request(r.method, fill(r.path), { body: ['POST', 'PUT', 'PATCH'].includes(r.method) ? {} : undefined })
+    const res = await client.request(r.method, fill(r.path), {
+      body: ['POST', 'PUT', 'PATCH'].includes(r.method) ? {} : undefined,
+    })
     const where = `${r.method} ${r.path} -> ${res.status}`
     const version = r.path.slice(5, 7)
-    if (res.status >= 500 && !allowed5xx(res.status, res.body?.error?.code)) problems.push(`${where}: server error for a client input`)
+    if (res.status >= 500 && !allowed5xx(res.status, res.body?.error?.code))
+      problems.push(`${where}: server error for a client input`)
     if (res.headers.get('x-api-version') !== version) problems.push(`${where}: X-API-Version`)
     if (!res.headers.get('x-request-id')) problems.push(`${where}: X-Request-ID`)
     if (!res.headers.get('x-ratelimit-limit')) problems.push(`${where}: X-RateLimit-*`)
     const json = (res.headers.get('content-type') ?? '').includes('application/json')
     if (res.status >= 400) {
       const e = res.body?.error
-      if (!json || typeof e?.code !== 'string' || typeof e?.message !== 'string' || typeof e?.details !== 'object') problems.push(`${where}: error shape`)
+      if (!json || typeof e?.code !== 'string' || typeof e?.message !== 'string' || typeof e?.details !== 'object')
+        problems.push(`${where}: error shape`)
       if (version === 'v2' && res.body?.meta?.version !== 'v2') problems.push(`${where}: v2 error without meta`)
     } else if (version === 'v2' && json && res.status !== 204) {
       if (!('data' in (res.body ?? {})) || res.body?.meta?.version !== 'v2') problems.push(`${where}: v2 not enveloped`)
@@ -58,9 +69,16 @@ describe('billing conformance', () => {
     const paths = billingRoutes(t).map((r) => `${r.method} ${r.path}`)
     for (const v of ['v1', 'v2']) {
       for (const route of [
-        'GET /app/billing/status', 'POST /app/billing/checkout', 'GET /app/billing/portal', 'GET /app/billing/invoices',
-        'POST /app/billing/cancel', 'POST /app/billing/resume', 'POST /app/billing/mobile/link',
-        'POST /public/webhooks/stripe', 'POST /public/webhooks/apple', 'POST /public/webhooks/google',
+        'GET /app/billing/status',
+        'POST /app/billing/checkout',
+        'GET /app/billing/portal',
+        'GET /app/billing/invoices',
+        'POST /app/billing/cancel',
+        'POST /app/billing/resume',
+        'POST /app/billing/mobile/link',
+        'POST /public/webhooks/stripe',
+        'POST /public/webhooks/apple',
+        'POST /public/webhooks/google',
       ]) {
         const [method, path] = route.split(' ')
         expect(paths).toContain(`${method} /api/${v}${path}`)
@@ -75,7 +93,8 @@ describe('billing conformance', () => {
       const op = spec.paths?.[r.path.replace(/:([A-Za-z_]+)/g, '{$1}')]?.[r.method.toLowerCase()]
       if (!op?.tags?.includes('Billing')) missing.push(`${r.method} ${r.path}`)
       else if (/\/(app|admin)\//.test(r.path) && !op.security) missing.push(`${r.method} ${r.path} (no security)`)
-      else if (/webhooks\/(stripe|apple|google)$/.test(r.path) && !op.requestBody) missing.push(`${r.method} ${r.path} (no request body)`)
+      else if (/webhooks\/(stripe|apple|google)$/.test(r.path) && !op.requestBody)
+        missing.push(`${r.method} ${r.path} (no request body)`)
     }
     expect(missing).toEqual([])
   })
@@ -92,7 +111,8 @@ describe('billing conformance', () => {
     const wrong: string[] = []
     for (const r of billingRoutes(t).filter((r) => /\/(app|admin)\//.test(r.path))) {
       const res = await t.request(r.method, fill(r.path))
-      if (res.status !== 401 || res.body?.error?.code !== 'AUTHENTICATION_ERROR') wrong.push(`${r.method} ${r.path} -> ${res.status}`)
+      if (res.status !== 401 || res.body?.error?.code !== 'AUTHENTICATION_ERROR')
+        wrong.push(`${r.method} ${r.path} -> ${res.status}`)
     }
     expect(wrong).toEqual([])
   })

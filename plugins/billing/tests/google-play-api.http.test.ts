@@ -17,7 +17,11 @@ let t: TestApp
 
 beforeAll(async () => {
   play = startFakePlay()
-  t = await billingApp({ GOOGLE_PACKAGE_NAME: play.packageName, GOOGLE_SERVICE_ACCOUNT_JSON: play.serviceAccountJson, GOOGLE_PLAY_API_BASE: play.url })
+  t = await billingApp({
+    GOOGLE_PACKAGE_NAME: play.packageName,
+    GOOGLE_SERVICE_ACCOUNT_JSON: play.serviceAccountJson,
+    GOOGLE_PLAY_API_BASE: play.url,
+  })
 })
 afterAll(async () => {
   await t?.close()
@@ -25,11 +29,14 @@ afterAll(async () => {
 })
 
 const push = (type: number, token: string, o: { messageId?: string; eventTimeMillis?: number } = {}) =>
-  t.request('POST', '/api/v1/public/webhooks/google', { body: pushBody(developerNotification({ type, token, eventTimeMillis: o.eventTimeMillis }), o.messageId) })
+  t.request('POST', '/api/v1/public/webhooks/google', {
+    body: pushBody(developerNotification({ type, token, eventTimeMillis: o.eventTimeMillis }), o.messageId),
+  })
 const status = async (user: string) => (await t.as(user).get('/api/v1/app/billing/status')).body
 const link = (user: string, token: string, product = 'pro_monthly') =>
   t.as(user).post('/api/v1/app/billing/mobile/link', { platform: 'google', purchase_token: token, product_id: product })
-const googleRow = async (user: string) => (await status(user)).subscriptions.find((s: { source: string }) => s.source === 'google')
+const googleRow = async (user: string) =>
+  (await status(user)).subscriptions.find((s: { source: string }) => s.source === 'google')
 
 describe('purchase link checked with the Play Developer API', () => {
   it('applies the purchase as Google shows it, with its expiry, and acknowledges it once', async () => {
@@ -38,10 +45,18 @@ describe('purchase link checked with the Play Developer API', () => {
     const res = await link('alice', 'tok-alice')
     expect(res.status).toBe(200)
     expect(res.body).toMatchObject({ linked: true, plan: 'pro', status: 'active', has_active_subscription: true })
-    expect(await status('alice')).toMatchObject({ source: 'google', current_period_end: new Date(expiry).toISOString(), cancel_at_period_end: false })
+    expect(await status('alice')).toMatchObject({
+      source: 'google',
+      current_period_end: new Date(expiry).toISOString(),
+      cancel_at_period_end: false,
+    })
     expect(await googleRow('alice')).toMatchObject({ product_id: 'pro_monthly', status: 'active' })
     // The API was called with a token from a verified jwt-bearer exchange.
-    expect(play.requests.at(-1)).toEqual({ method: 'GET', path: '/androidpublisher/v3/applications/com.example.app/purchases/subscriptionsv2/tokens/tok-alice', authorization: expect.stringMatching(/^Bearer ya29\./) })
+    expect(play.requests.at(-1)).toEqual({
+      method: 'GET',
+      path: '/androidpublisher/v3/applications/com.example.app/purchases/subscriptionsv2/tokens/tok-alice',
+      authorization: expect.stringMatching(/^Bearer ya29\./),
+    })
     const [job] = await t.app.db.sql`select state, payload from jobs where name = ${ACKNOWLEDGE_JOB}`
     expect(job).toEqual({ state: 'queued', payload: { product_id: 'pro_monthly', purchase_token: 'tok-alice' } })
     await t.app.jobs.runDue()
@@ -50,7 +65,7 @@ describe('purchase link checked with the Play Developer API', () => {
     expect(done!.state).toBe('completed')
   })
 
-  it('refuses a token Google does not know and a product that is not the purchase\'s, linking nothing', async () => {
+  it("refuses a token Google does not know and a product that is not the purchase's, linking nothing", async () => {
     const unknown = await link('bob', 'tok-nobody')
     expect(unknown.status).toBe(422)
     expect(unknown.body.error.code).toBe('VALIDATION_ERROR')
@@ -83,7 +98,12 @@ describe('notifications checked with the Play Developer API', () => {
     play.setPurchase('tok-dave', { state: 'SUBSCRIPTION_STATE_CANCELED', expiry, autoRenew: false })
     const res = await push(3, 'tok-dave')
     expect(res.body).toEqual({ received: true, duplicate: false, status: 'applied' })
-    expect(await status('dave')).toMatchObject({ status: 'active', has_active_subscription: true, cancel_at_period_end: true, current_period_end: new Date(expiry).toISOString() })
+    expect(await status('dave')).toMatchObject({
+      status: 'active',
+      has_active_subscription: true,
+      cancel_at_period_end: true,
+      current_period_end: new Date(expiry).toISOString(),
+    })
     // A renewal notification whose purchase Google already shows as expired: the API wins.
     play.setPurchase('tok-dave', { state: 'SUBSCRIPTION_STATE_EXPIRED', expiry: Date.now() - 1000, autoRenew: false })
     expect((await push(2, 'tok-dave')).body.status).toBe('applied')
@@ -125,7 +145,11 @@ describe('notifications checked with the Play Developer API', () => {
     expect(failed!.payload.play).toBeUndefined()
     expect((await status('gus')).has_active_subscription).toBe(true)
     // Pub/Sub redelivers the same message.
-    expect((await push(5, 'tok-gus', { messageId: id })).body).toEqual({ received: true, duplicate: false, status: 'applied' })
+    expect((await push(5, 'tok-gus', { messageId: id })).body).toEqual({
+      received: true,
+      duplicate: false,
+      status: 'applied',
+    })
     expect(await status('gus')).toMatchObject({ status: 'on_hold', has_active_subscription: false })
     const [applied] = await t.app.db.sql`select status, payload from inbound_events where event_id = ${id}`
     expect(applied!.payload.play.purchase.subscriptionState).toBe('SUBSCRIPTION_STATE_ON_HOLD')
@@ -142,14 +166,15 @@ describe('notifications checked with the Play Developer API', () => {
     expect(await status('gus')).toMatchObject({ status: 'active', has_active_subscription: true })
   })
 
-  it('keeps the notification\'s state when Google no longer knows the purchase', async () => {
+  it("keeps the notification's state when Google no longer knows the purchase", async () => {
     play.setPurchase('tok-hal')
     await link('hal', 'tok-hal')
     // Expired long ago: the API forgets it; the notification itself says expired.
     const now = Date.now()
     play.setPurchase('tok-hal', { state: 'SUBSCRIPTION_STATE_EXPIRED' })
     await t.app.db.sql`update billing_mobile_links set purchase_token = 'tok-hal-gone' where purchase_token = 'tok-hal'`
-    await t.app.db.sql`update billing_subscriptions set external_id = 'tok-hal-gone', last_event_at = ${new Date(now - DAY)} where user_id = 'hal'`
+    await t.app.db
+      .sql`update billing_subscriptions set external_id = 'tok-hal-gone', last_event_at = ${new Date(now - DAY)} where user_id = 'hal'`
     const res = await push(13, 'tok-hal-gone', { eventTimeMillis: now })
     expect(res.body.status).toBe('applied')
     expect(await status('hal')).toMatchObject({ status: 'expired', has_active_subscription: false })
@@ -162,15 +187,20 @@ describe('purchases matched without a link call', () => {
   it('gives an upgrade (a new token with linkedPurchaseToken) to the user of the purchase it replaces', async () => {
     play.setPurchase('tok-ivy-1')
     await link('ivy', 'tok-ivy-1')
-    play.setPurchase('tok-ivy-2', { productId: 'pro_yearly', linkedPurchaseToken: 'tok-ivy-1', expiry: Date.now() + 365 * DAY })
+    play.setPurchase('tok-ivy-2', {
+      productId: 'pro_yearly',
+      linkedPurchaseToken: 'tok-ivy-1',
+      expiry: Date.now() + 365 * DAY,
+    })
     const res = await push(4, 'tok-ivy-2')
     expect(res.body.status).toBe('applied')
     expect(await googleRow('ivy')).toMatchObject({ product_id: 'pro_yearly', status: 'active' })
-    const [l] = await t.app.db.sql`select user_id, product_id from billing_mobile_links where purchase_token = 'tok-ivy-2'`
+    const [l] = await t.app.db
+      .sql`select user_id, product_id from billing_mobile_links where purchase_token = 'tok-ivy-2'`
     expect(l).toEqual({ user_id: 'ivy', product_id: 'pro_yearly' })
   })
 
-  it('matches obfuscatedExternalAccountId to the user\'s app_account_token', async () => {
+  it("matches obfuscatedExternalAccountId to the user's app_account_token", async () => {
     const token = (await status('jay')).app_account_token as string
     play.setPurchase('tok-jay', { accountId: token })
     expect((await push(4, 'tok-jay')).body.status).toBe('applied')

@@ -24,21 +24,40 @@ afterAll(async () => {
 })
 
 const push = async (body: unknown, token?: string | null) =>
-  t.request('POST', '/api/v1/public/webhooks/google', { body, headers: token === null ? {} : { authorization: `Bearer ${token ?? (await google.token())}` } })
+  t.request('POST', '/api/v1/public/webhooks/google', {
+    body,
+    headers: token === null ? {} : { authorization: `Bearer ${token ?? (await google.token())}` },
+  })
 const status = async (user: string) => (await t.as(user).get('/api/v1/app/billing/status')).body
 const link = (user: string, token: string, product = 'pro_monthly') =>
   t.as(user).post('/api/v1/app/billing/mobile/link', { platform: 'google', purchase_token: token, product_id: product })
 
 describe('google webhook', () => {
   it('accepts a push with a valid token and applies it to the linked purchase', async () => {
-    expect((await link('alice', 'token-alice')).body).toMatchObject({ linked: true, platform: 'google', applied_events: 0, has_active_subscription: false })
+    expect((await link('alice', 'token-alice')).body).toMatchObject({
+      linked: true,
+      platform: 'google',
+      applied_events: 0,
+      has_active_subscription: false,
+    })
     const body = pushBody(developerNotification({ type: 4, token: 'token-alice' }))
     const res = await push(body)
     expect(res.status).toBe(200)
     expect(res.body).toEqual({ received: true, duplicate: false, status: 'applied' })
-    expect(await status('alice')).toMatchObject({ plan: 'pro', status: 'active', has_active_subscription: true, source: 'google' })
-    const [row] = await t.app.db.sql`select provider, event_id, type, user_id from inbound_events where event_id = ${body.message.messageId}`
-    expect(row).toEqual({ provider: 'google', event_id: body.message.messageId, type: 'SUBSCRIPTION_PURCHASED', user_id: 'alice' })
+    expect(await status('alice')).toMatchObject({
+      plan: 'pro',
+      status: 'active',
+      has_active_subscription: true,
+      source: 'google',
+    })
+    const [row] = await t.app.db
+      .sql`select provider, event_id, type, user_id from inbound_events where event_id = ${body.message.messageId}`
+    expect(row).toEqual({
+      provider: 'google',
+      event_id: body.message.messageId,
+      type: 'SUBSCRIPTION_PURCHASED',
+      user_id: 'alice',
+    })
     // Pub/Sub redelivers with the same messageId.
     expect((await push(body)).body).toEqual({ received: true, duplicate: true, status: 'applied' })
   })
@@ -47,12 +66,21 @@ describe('google webhook', () => {
     await link('bob', 'token-bob')
     const t0 = Date.now() - 10_000
     await push(pushBody(developerNotification({ type: 4, token: 'token-bob', eventTimeMillis: t0 })))
-    expect((await push(pushBody(developerNotification({ type: 3, token: 'token-bob', eventTimeMillis: t0 + 2000 })))).body.status).toBe('applied')
+    expect(
+      (await push(pushBody(developerNotification({ type: 3, token: 'token-bob', eventTimeMillis: t0 + 2000 })))).body
+        .status,
+    ).toBe('applied')
     expect(await status('bob')).toMatchObject({ status: 'active', cancel_at_period_end: true })
     // A renewal notification older than the cancellation, delivered late.
-    expect((await push(pushBody(developerNotification({ type: 2, token: 'token-bob', eventTimeMillis: t0 + 1000 })))).body.status).toBe('ignored')
+    expect(
+      (await push(pushBody(developerNotification({ type: 2, token: 'token-bob', eventTimeMillis: t0 + 1000 })))).body
+        .status,
+    ).toBe('ignored')
     expect((await status('bob')).cancel_at_period_end).toBe(true)
-    expect((await push(pushBody(developerNotification({ type: 13, token: 'token-bob', eventTimeMillis: t0 + 3000 })))).body.status).toBe('applied')
+    expect(
+      (await push(pushBody(developerNotification({ type: 13, token: 'token-bob', eventTimeMillis: t0 + 3000 })))).body
+        .status,
+    ).toBe('applied')
     expect(await status('bob')).toMatchObject({ plan: 'free', status: 'expired', has_active_subscription: false })
   })
 
@@ -82,7 +110,10 @@ describe('google webhook', () => {
       [{ message: { data: '!!!not base64!!!', messageId: '1' } }, 'message.data'],
       [{ message: { data: Buffer.from('not json').toString('base64'), messageId: '2' } }, 'message.data'],
       [{ message: { data: Buffer.from('{"x":1}').toString('base64'), messageId: '3' } }, 'message.data.packageName'],
-      [{ message: { data: pushBody(developerNotification({ type: 4, token: 't' })).message.data } }, 'message.messageId'],
+      [
+        { message: { data: pushBody(developerNotification({ type: 4, token: 't' })).message.data } },
+        'message.messageId',
+      ],
       [{ nothing: true }, 'message'],
     ]
     for (const [body, field] of bodies) {
@@ -90,11 +121,15 @@ describe('google webhook', () => {
       expect(res.status).toBe(400)
       expect(res.body.error).toMatchObject({ code: 'BAD_REQUEST', details: { provider: 'google', field } })
     }
-    const raw = await t.request('POST', '/api/v1/public/webhooks/google', { raw: '{"message":', headers: { 'content-type': 'application/json', authorization: `Bearer ${await google.token()}` } })
+    const raw = await t.request('POST', '/api/v1/public/webhooks/google', {
+      raw: '{"message":',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${await google.token()}` },
+    })
     expect(raw.status).toBe(400)
     expect(raw.body.error.details).toEqual({ provider: 'google', field: 'body' })
     expect(await countEvents(t, 'google')).toBe(before + 6)
-    const statuses = await t.app.db.sql`select distinct status from inbound_events where provider = 'google' and status = 'rejected'`
+    const statuses = await t.app.db
+      .sql`select distinct status from inbound_events where provider = 'google' and status = 'rejected'`
     expect(statuses.length).toBe(1)
     // Delivered again: 400 again, no second row.
     expect((await push(bodies[0]![0])).status).toBe(400)
@@ -115,7 +150,13 @@ describe('google webhook', () => {
     expect((await status('carol')).has_active_subscription).toBe(false)
     const linked = await link('carol', 'token-carol')
     expect(linked.status).toBe(200)
-    expect(linked.body).toMatchObject({ linked: true, platform: 'google', applied_events: 1, plan: 'pro', has_active_subscription: true })
+    expect(linked.body).toMatchObject({
+      linked: true,
+      platform: 'google',
+      applied_events: 1,
+      plan: 'pro',
+      has_active_subscription: true,
+    })
     expect(await status('carol')).toMatchObject({ plan: 'pro', status: 'active', source: 'google' })
     // Linking again is harmless; someone else linking the same purchase is 409.
     expect((await link('carol', 'token-carol')).body.applied_events).toBe(0)
@@ -123,7 +164,14 @@ describe('google webhook', () => {
   })
 
   it('stores test notifications as ignored', async () => {
-    const res = await push(pushBody({ version: '1.0', packageName: 'com.example.app', eventTimeMillis: String(Date.now()), testNotification: { version: '1.0' } }))
+    const res = await push(
+      pushBody({
+        version: '1.0',
+        packageName: 'com.example.app',
+        eventTimeMillis: String(Date.now()),
+        testNotification: { version: '1.0' },
+      }),
+    )
     expect(res.body).toEqual({ received: true, duplicate: false, status: 'ignored' })
   })
 })
@@ -132,9 +180,17 @@ describe('google webhook configuration', () => {
   it('answers 503 without GOOGLE_PACKAGE_NAME', async () => {
     const bare = await billingApp({})
     try {
-      const res = await bare.request('POST', '/api/v1/public/webhooks/google', { body: pushBody(developerNotification({ type: 4, token: 'x' })) })
+      const res = await bare.request('POST', '/api/v1/public/webhooks/google', {
+        body: pushBody(developerNotification({ type: 4, token: 'x' })),
+      })
       expect(res.status).toBe(503)
-      expect((await bare.as('u').post('/api/v1/app/billing/mobile/link', { platform: 'google', purchase_token: 'x', product_id: 'y' })).status).toBe(503)
+      expect(
+        (
+          await bare
+            .as('u')
+            .post('/api/v1/app/billing/mobile/link', { platform: 'google', purchase_token: 'x', product_id: 'y' })
+        ).status,
+      ).toBe(503)
     } finally {
       await bare.close()
     }
@@ -143,7 +199,9 @@ describe('google webhook configuration', () => {
   it('accepts pushes without a token when GOOGLE_PUBSUB_AUDIENCE is unset', async () => {
     const open = await billingApp({ GOOGLE_PACKAGE_NAME: 'com.example.app' })
     try {
-      const res = await open.request('POST', '/api/v1/public/webhooks/google', { body: pushBody(developerNotification({ type: 4, token: 'x' })) })
+      const res = await open.request('POST', '/api/v1/public/webhooks/google', {
+        body: pushBody(developerNotification({ type: 4, token: 'x' })),
+      })
       expect(res.status).toBe(200)
     } finally {
       await open.close()

@@ -70,7 +70,17 @@ function subscription(user: string, o: Record<string, unknown> = {}) {
     cancel_at_period_end: false,
     cancel_at: null,
     metadata: { user_id: user },
-    items: { object: 'list', data: [{ id: `si_${n}`, object: 'subscription_item', price: { id: 'price_monthly_test', object: 'price', product: 'prod_1' }, current_period_end: Math.floor(Date.now() / 1000) + 30 * 86400 }] },
+    items: {
+      object: 'list',
+      data: [
+        {
+          id: `si_${n}`,
+          object: 'subscription_item',
+          price: { id: 'price_monthly_test', object: 'price', product: 'prod_1' },
+          current_period_end: Math.floor(Date.now() / 1000) + 30 * 86400,
+        },
+      ],
+    },
     ...o,
   }
 }
@@ -94,18 +104,34 @@ describe('stripe: malformed signed events', () => {
     const cases: [string, Record<string, unknown>, string][] = [
       ['customer.subscription.deleted', { ...sub, status: 5 }, 'data.object.status'],
       ['customer.subscription.updated', { ...sub, status: 'canceled', items: { data: 'x' } }, 'data.object.items.data'],
-      ['customer.subscription.updated', { ...sub, status: 'canceled', items: { data: [{ price: { id: 7 } }] } }, 'data.object.items.data[0].price.id'],
+      [
+        'customer.subscription.updated',
+        { ...sub, status: 'canceled', items: { data: [{ price: { id: 7 } }] } },
+        'data.object.items.data[0].price.id',
+      ],
       ['customer.subscription.updated', { ...sub, status: 'canceled', customer: 42 }, 'data.object.customer'],
       ['customer.subscription.updated', { ...sub, status: 'canceled', metadata: 'sam' }, 'data.object.metadata'],
       ['invoice.payment_failed', { id: 'in_1', subscription: sub.id, lines: { data: {} } }, 'data.object.lines.data'],
-      ['invoice.paid', { id: 'in_2', subscription: sub.id, lines: { data: [{ period: { end: 'soon' } }] } }, 'data.object.lines.data[0].period.end'],
-      ['checkout.session.completed', { id: 'cs_1', mode: 'subscription', customer: { id: 3 } }, 'data.object.customer.id'],
+      [
+        'invoice.paid',
+        { id: 'in_2', subscription: sub.id, lines: { data: [{ period: { end: 'soon' } }] } },
+        'data.object.lines.data[0].period.end',
+      ],
+      [
+        'checkout.session.completed',
+        { id: 'cs_1', mode: 'subscription', customer: { id: 3 } },
+        'data.object.customer.id',
+      ],
     ]
     for (const [type, object, field] of cases) {
       const event = stripeEvent(type, object)
       await expectRejected(await postStripe(t, event), 'stripe', field, event.id)
     }
-    expect(await status('sam')).toMatchObject({ status: 'active', has_active_subscription: true, cancel_at_period_end: false })
+    expect(await status('sam')).toMatchObject({
+      status: 'active',
+      has_active_subscription: true,
+      cancel_at_period_end: false,
+    })
   })
 
   it('a missing required field is 400', async () => {
@@ -133,7 +159,8 @@ describe('stripe: malformed signed events', () => {
       expect((await postStripe(t, payload)).status).toBe(400)
       expect(await countEvents(t, 'stripe')).toBe(before + 1)
     }
-    const [row] = await t.app.db.sql`select event_id, status, payload from inbound_events where provider = 'stripe' and payload = ${t.app.db.sql.json([1, 2] as never)}`
+    const [row] = await t.app.db
+      .sql`select event_id, status, payload from inbound_events where provider = 'stripe' and payload = ${t.app.db.sql.json([1, 2] as never)}`
     expect(row).toMatchObject({ status: 'rejected' })
     expect(row!.event_id).toMatch(/^sha256:[0-9a-f]{64}$/)
   })
@@ -154,7 +181,14 @@ describe('apple: malformed signed notifications', () => {
   /** An outer notification signed by the local CA, shaped at will. */
   const outer = async (n: Record<string, unknown>) => {
     const uuid = randomUUID()
-    const payload = { notificationType: 'DID_RENEW', notificationUUID: uuid, version: '2.0', signedDate: Date.now(), data: { bundleId: 'com.example.app', environment: 'Sandbox' }, ...n }
+    const payload = {
+      notificationType: 'DID_RENEW',
+      notificationUUID: uuid,
+      version: '2.0',
+      signedDate: Date.now(),
+      data: { bundleId: 'com.example.app', environment: 'Sandbox' },
+      ...n,
+    }
     return { signedPayload: await signJws(chain, payload), uuid }
   }
 
@@ -164,16 +198,51 @@ describe('apple: malformed signed notifications', () => {
     expect((await post({ signedPayload: good.signedPayload })).body.status).toBe('applied')
     expect(await status('ada')).toMatchObject({ status: 'active', has_active_subscription: true })
 
-    const badExpiry = await appleNotification(chain, { type: 'EXPIRED', transaction: tx(token, '2000000001', { expiresDate: 'yesterday' }) })
-    await expectRejected(await post({ signedPayload: badExpiry.signedPayload }), 'apple', 'data.signedTransactionInfo.expiresDate', badExpiry.uuid)
-    const badOriginal = await appleNotification(chain, { type: 'REFUND', transaction: tx(token, '2000000001', { originalTransactionId: 2000000001 }) })
-    await expectRejected(await post({ signedPayload: badOriginal.signedPayload }), 'apple', 'data.signedTransactionInfo.originalTransactionId', badOriginal.uuid)
-    const badRenewal = await appleNotification(chain, { type: 'DID_CHANGE_RENEWAL_STATUS', transaction: tx(token, '2000000001'), renewal: { autoRenewStatus: 'off' } })
-    await expectRejected(await post({ signedPayload: badRenewal.signedPayload }), 'apple', 'data.signedRenewalInfo.autoRenewStatus', badRenewal.uuid)
-    const badStatus = await outer({ notificationType: 'EXPIRED', data: { bundleId: 'com.example.app', environment: 'Sandbox', status: 'expired' } })
+    const badExpiry = await appleNotification(chain, {
+      type: 'EXPIRED',
+      transaction: tx(token, '2000000001', { expiresDate: 'yesterday' }),
+    })
+    await expectRejected(
+      await post({ signedPayload: badExpiry.signedPayload }),
+      'apple',
+      'data.signedTransactionInfo.expiresDate',
+      badExpiry.uuid,
+    )
+    const badOriginal = await appleNotification(chain, {
+      type: 'REFUND',
+      transaction: tx(token, '2000000001', { originalTransactionId: 2000000001 }),
+    })
+    await expectRejected(
+      await post({ signedPayload: badOriginal.signedPayload }),
+      'apple',
+      'data.signedTransactionInfo.originalTransactionId',
+      badOriginal.uuid,
+    )
+    const badRenewal = await appleNotification(chain, {
+      type: 'DID_CHANGE_RENEWAL_STATUS',
+      transaction: tx(token, '2000000001'),
+      renewal: { autoRenewStatus: 'off' },
+    })
+    await expectRejected(
+      await post({ signedPayload: badRenewal.signedPayload }),
+      'apple',
+      'data.signedRenewalInfo.autoRenewStatus',
+      badRenewal.uuid,
+    )
+    const badStatus = await outer({
+      notificationType: 'EXPIRED',
+      data: { bundleId: 'com.example.app', environment: 'Sandbox', status: 'expired' },
+    })
     await expectRejected(await post({ signedPayload: badStatus.signedPayload }), 'apple', 'data.status', badStatus.uuid)
-    const badTxJws = await outer({ data: { bundleId: 'com.example.app', environment: 'Sandbox', signedTransactionInfo: 12 } })
-    await expectRejected(await post({ signedPayload: badTxJws.signedPayload }), 'apple', 'data.signedTransactionInfo', badTxJws.uuid)
+    const badTxJws = await outer({
+      data: { bundleId: 'com.example.app', environment: 'Sandbox', signedTransactionInfo: 12 },
+    })
+    await expectRejected(
+      await post({ signedPayload: badTxJws.signedPayload }),
+      'apple',
+      'data.signedTransactionInfo',
+      badTxJws.uuid,
+    )
     expect(await status('ada')).toMatchObject({ status: 'active', has_active_subscription: true })
   })
 
@@ -181,7 +250,12 @@ describe('apple: malformed signed notifications', () => {
     const token = await tokenOf('ada')
     const { originalTransactionId: _o, ...noOriginal } = tx(token, '2000000001')
     const n = await appleNotification(chain, { type: 'REFUND', transaction: noOriginal })
-    await expectRejected(await post({ signedPayload: n.signedPayload }), 'apple', 'data.signedTransactionInfo.originalTransactionId', n.uuid)
+    await expectRejected(
+      await post({ signedPayload: n.signedPayload }),
+      'apple',
+      'data.signedTransactionInfo.originalTransactionId',
+      n.uuid,
+    )
     const noType = await outer({ notificationType: undefined })
     await expectRejected(await post({ signedPayload: noType.signedPayload }), 'apple', 'notificationType', noType.uuid)
     // Without a notificationUUID: kept under a digest of the body, and found again on redelivery.
@@ -203,8 +277,15 @@ describe('apple: malformed signed notifications', () => {
 })
 
 describe('google: malformed pushes with a valid token', () => {
-  const push = async (body: unknown) => t.request('POST', '/api/v1/public/webhooks/google', { body, headers: { authorization: `Bearer ${await google.token()}` } })
-  const link = (user: string, token: string) => t.as(user).post('/api/v1/app/billing/mobile/link', { platform: 'google', purchase_token: token, product_id: 'pro_monthly' })
+  const push = async (body: unknown) =>
+    t.request('POST', '/api/v1/public/webhooks/google', {
+      body,
+      headers: { authorization: `Bearer ${await google.token()}` },
+    })
+  const link = (user: string, token: string) =>
+    t
+      .as(user)
+      .post('/api/v1/app/billing/mobile/link', { platform: 'google', purchase_token: token, product_id: 'pro_monthly' })
 
   it('a wrong type in a field the applier reads changes nothing', async () => {
     await link('gus', 'token-gus')
@@ -212,12 +293,27 @@ describe('google: malformed pushes with a valid token', () => {
     expect(await status('gus')).toMatchObject({ status: 'active', has_active_subscription: true })
     const base = developerNotification({ type: 13, token: 'token-gus' })
     const cases: [unknown, string][] = [
-      [{ ...base, subscriptionNotification: { ...base.subscriptionNotification, notificationType: '13' } }, 'message.data.subscriptionNotification.notificationType'],
-      [{ ...base, subscriptionNotification: { ...base.subscriptionNotification, purchaseToken: ['token-gus'] } }, 'message.data.subscriptionNotification.purchaseToken'],
+      [
+        { ...base, subscriptionNotification: { ...base.subscriptionNotification, notificationType: '13' } },
+        'message.data.subscriptionNotification.notificationType',
+      ],
+      [
+        { ...base, subscriptionNotification: { ...base.subscriptionNotification, purchaseToken: ['token-gus'] } },
+        'message.data.subscriptionNotification.purchaseToken',
+      ],
       [{ ...base, subscriptionNotification: 'expired' }, 'message.data.subscriptionNotification'],
       [{ ...base, eventTimeMillis: 'later' }, 'message.data.eventTimeMillis'],
-      [{ packageName: 'com.example.app', voidedPurchaseNotification: { purchaseToken: 'token-gus', productType: 'subscription' } }, 'message.data.voidedPurchaseNotification.productType'],
-      [{ packageName: 'com.example.app', oneTimeProductNotification: { notificationType: 1, purchaseToken: 9 } }, 'message.data.oneTimeProductNotification.purchaseToken'],
+      [
+        {
+          packageName: 'com.example.app',
+          voidedPurchaseNotification: { purchaseToken: 'token-gus', productType: 'subscription' },
+        },
+        'message.data.voidedPurchaseNotification.productType',
+      ],
+      [
+        { packageName: 'com.example.app', oneTimeProductNotification: { notificationType: 1, purchaseToken: 9 } },
+        'message.data.oneTimeProductNotification.purchaseToken',
+      ],
       [{ packageName: 'com.example.app', testNotification: 'yes' }, 'message.data.testNotification'],
     ]
     for (const [notification, field] of cases) {

@@ -29,7 +29,12 @@ beforeAll(async () => {
   t = await testApp({
     // The admin plugin serves the inbound-event list and replay.
     plugins: [...PLUGINS, admin, statsProbe],
-    env: { ...stripeEnv(), ADMIN_EMAILS: ADMIN.email, APPLE_BUNDLE_ID: 'com.example.app', APPLE_ROOT_CA_PEM: join(ca.dir, 'root.pem') },
+    env: {
+      ...stripeEnv(),
+      ADMIN_EMAILS: ADMIN.email,
+      APPLE_BUNDLE_ID: 'com.example.app',
+      APPLE_ROOT_CA_PEM: join(ca.dir, 'root.pem'),
+    },
   })
 })
 afterAll(async () => {
@@ -45,7 +50,10 @@ const sub = (user: string, id: string, status = 'active', periodEnd = Math.floor
   livemode: false,
   cancel_at_period_end: false,
   metadata: { user_id: user },
-  items: { object: 'list', data: [{ id: `si_${id}`, price: { id: 'price_monthly_test', product: 'prod_1' }, current_period_end: periodEnd }] },
+  items: {
+    object: 'list',
+    data: [{ id: `si_${id}`, price: { id: 'price_monthly_test', product: 'prod_1' }, current_period_end: periodEnd }],
+  },
 })
 
 /** Makes applying fail (the subscriptions table is away) while `fn` runs. */
@@ -69,7 +77,8 @@ describe('failures', () => {
     const [row] = await t.app.db.sql`select status, attempts, error from inbound_events where event_id = ${event.id}`
     expect(row).toMatchObject({ status: 'failed', attempts: 1 })
     expect(row!.error).toContain('billing_subscriptions')
-    const [job] = await t.app.db.sql`select state, payload from jobs where name = ${RETRY_JOB} order by created_at desc limit 1`
+    const [job] = await t.app.db
+      .sql`select state, payload from jobs where name = ${RETRY_JOB} order by created_at desc limit 1`
     expect(job).toMatchObject({ state: 'queued' })
 
     const again = await postStripe(t, event)
@@ -114,7 +123,8 @@ describe('failures', () => {
     expect(replay.body.status).toBe('applied')
     expect((await t.as('carol').get('/api/v1/app/billing/status')).body.has_active_subscription).toBe(true)
     expect((await admin.post(`/api/v1/admin/webhooks/events/${id}/replay`)).status).toBe(409)
-    const [audit] = await t.app.db.sql`select action, actor_id, resource_id from audit_logs where action = 'webhook.replay'`
+    const [audit] = await t.app.db
+      .sql`select action, actor_id, resource_id from audit_logs where action = 'webhook.replay'`
     expect(audit).toEqual({ action: 'webhook.replay', actor_id: ADMIN.sub, resource_id: id })
 
     expect((await t.as('carol').get('/api/v1/admin/webhooks/events')).status).toBe(403)
@@ -128,7 +138,13 @@ describe('derived plan', () => {
     const token = (await t.as(user).get('/api/v1/app/billing/status')).body.app_account_token
     const n = await appleNotification(chain, {
       type,
-      transaction: { transactionId: `${user}-1`, originalTransactionId: `orig-${user}`, productId: 'com.example.app.pro', expiresDate: expires, appAccountToken: token },
+      transaction: {
+        transactionId: `${user}-1`,
+        originalTransactionId: `orig-${user}`,
+        productId: 'com.example.app.pro',
+        expiresDate: expires,
+        appAccountToken: token,
+      },
     })
     const res = await t.request('POST', '/api/v1/public/webhooks/apple', { body: { signedPayload: n.signedPayload } })
     expect(res.body.status).toBe('applied')
@@ -140,7 +156,10 @@ describe('derived plan', () => {
     await apple('dave', 'EXPIRED', Date.now() - 1000)
     const status = (await t.as('dave').get('/api/v1/app/billing/status')).body
     expect(status).toMatchObject({ plan: 'pro', status: 'active', has_active_subscription: true, source: 'stripe' })
-    expect(status.subscriptions.map((s: { source: string; status: string }) => [s.source, s.status]).sort()).toEqual([['apple', 'expired'], ['stripe', 'active']])
+    expect(status.subscriptions.map((s: { source: string; status: string }) => [s.source, s.status]).sort()).toEqual([
+      ['apple', 'expired'],
+      ['stripe', 'active'],
+    ])
     const me = await t.as('dave').get('/api/v2/app/users/me')
     expect(me.body.data).toMatchObject({ subscription_plan: 'pro', subscription_status: 'active', is_premium: true })
   })
@@ -149,15 +168,24 @@ describe('derived plan', () => {
     await provision(t, 'erin')
     const created = Math.floor(Date.now() / 1000) - 10
     await postStripe(t, stripeEvent('customer.subscription.created', sub('erin', 'sub_erin'), { created }))
-    await postStripe(t, stripeEvent('customer.subscription.deleted', sub('erin', 'sub_erin', 'canceled'), { created: created + 1 }))
+    await postStripe(
+      t,
+      stripeEvent('customer.subscription.deleted', sub('erin', 'sub_erin', 'canceled'), { created: created + 1 }),
+    )
     await apple('erin', 'EXPIRED', Date.now() - 1000)
-    expect((await t.as('erin').get('/api/v1/app/billing/status')).body).toMatchObject({ plan: 'free', has_active_subscription: false })
+    expect((await t.as('erin').get('/api/v1/app/billing/status')).body).toMatchObject({
+      plan: 'free',
+      has_active_subscription: false,
+    })
     const me = await t.as('erin').get('/api/v2/app/users/me')
     expect(me.body.data).toMatchObject({ subscription_plan: 'free', is_premium: false })
   })
 
   it('contributes subscriptions and webhooks to the dashboard stats', async () => {
-    const s = (await stats.collect()) as { subscriptions: { active: number; by_plan: Record<string, number> }; webhooks: { total: number; failed: number; pending: number } }
+    const s = (await stats.collect()) as {
+      subscriptions: { active: number; by_plan: Record<string, number> }
+      webhooks: { total: number; failed: number; pending: number }
+    }
     const { users } = (await t.app.db.sql<{ users: number }[]>`select count(*)::int as users from users`)[0]!
     expect(s.subscriptions.active).toBe(4)
     expect(s.subscriptions.by_plan).toEqual({ free: users - 4, pro: 4 })

@@ -7,7 +7,11 @@ import { billingApp, PLUGINS, postStripe, stripeEnv, stripeEvent } from './suppo
 
 let fake: FakeStripe
 let t: TestApp
-const BODY = { plan: 'monthly', success_url: 'https://app.example.com/billing/success', cancel_url: 'https://app.example.com/billing/cancel' }
+const BODY = {
+  plan: 'monthly',
+  success_url: 'https://app.example.com/billing/success',
+  cancel_url: 'https://app.example.com/billing/cancel',
+}
 
 beforeAll(async () => {
   fake = startFakeStripe()
@@ -44,22 +48,33 @@ describe('stripe api', () => {
 
     const again = await t.as('alice').post('/api/v1/app/billing/checkout', { ...BODY, plan: 'yearly' })
     expect(again.status).toBe(200)
-    expect(fake.requests.filter((r) => r.path === '/v1/checkout/sessions').at(-1)!.form.line_items[0].price).toBe('price_yearly_test')
+    expect(fake.requests.filter((r) => r.path === '/v1/checkout/sessions').at(-1)!.form.line_items[0].price).toBe(
+      'price_yearly_test',
+    )
     const mine = [...fake.customers.values()].filter((c) => c.metadata.user_id === 'alice')
     expect(mine.length).toBe(1)
-    expect(fake.requests.filter((r) => r.path === '/v1/checkout/sessions').map((r) => r.form.customer)).toEqual([mine[0]!.id, mine[0]!.id])
+    expect(fake.requests.filter((r) => r.path === '/v1/checkout/sessions').map((r) => r.form.customer)).toEqual([
+      mine[0]!.id,
+      mine[0]!.id,
+    ])
   })
 
   it('creates one customer for concurrent first checkouts', async () => {
     const results = await Promise.all([1, 2, 3].map(() => t.as('carol').post('/api/v1/app/billing/checkout', BODY)))
     expect(results.map((r) => r.status)).toEqual([200, 200, 200])
-    const ids = new Set(fake.requests.filter((r) => r.path === '/v1/checkout/sessions' && r.form.client_reference_id === 'carol').map((r) => r.form.customer))
+    const ids = new Set(
+      fake.requests
+        .filter((r) => r.path === '/v1/checkout/sessions' && r.form.client_reference_id === 'carol')
+        .map((r) => r.form.customer),
+    )
     expect(ids.size).toBe(1)
   })
 
   it('validates the checkout body (422) and v2 wraps the session', async () => {
     expect((await t.as('alice').post('/api/v1/app/billing/checkout', { ...BODY, plan: 'weekly' })).status).toBe(422)
-    const bad = await t.as('alice').post('/api/v1/app/billing/checkout', { ...BODY, success_url: 'javascript:alert(1)' })
+    const bad = await t
+      .as('alice')
+      .post('/api/v1/app/billing/checkout', { ...BODY, success_url: 'javascript:alert(1)' })
     expect(bad.status).toBe(422)
     expect(bad.body.error.details.field).toBe('success_url')
     const v2 = await t.as('alice').post('/api/v2/app/billing/checkout', BODY)
@@ -68,7 +83,7 @@ describe('stripe api', () => {
     expect(v2.body.meta.version).toBe('v2')
   })
 
-  it('returns a billing portal URL for the user\'s customer', async () => {
+  it("returns a billing portal URL for the user's customer", async () => {
     const res = await t.as('alice').get('/api/v1/app/billing/portal?return_url=https://app.example.com/settings')
     expect(res.status).toBe(200)
     expect(res.body.url).toStartWith('https://billing.stripe.com/')
@@ -77,21 +92,54 @@ describe('stripe api', () => {
     expect(fake.customers.get(req.form.customer)!.metadata.user_id).toBe('alice')
   })
 
-  it('lists invoices in the seed\'s shape, limited', async () => {
+  it("lists invoices in the seed's shape, limited", async () => {
     const customer = [...fake.customers.values()].find((c) => c.metadata.user_id === 'alice')!
     for (let i = 0; i < 3; i++) {
       fake.invoices.push({
-        id: `in_${i}`, object: 'invoice', customer: customer.id, number: `INV-000${i}`, status: 'paid', amount_due: 1999, amount_paid: 1999,
-        currency: 'usd', created: 1704067200 + i, hosted_invoice_url: `https://invoice.stripe.com/i/${i}`, invoice_pdf: `https://pay.stripe.com/invoice/${i}/pdf`, livemode: false,
+        id: `in_${i}`,
+        object: 'invoice',
+        customer: customer.id,
+        number: `INV-000${i}`,
+        status: 'paid',
+        amount_due: 1999,
+        amount_paid: 1999,
+        currency: 'usd',
+        created: 1704067200 + i,
+        hosted_invoice_url: `https://invoice.stripe.com/i/${i}`,
+        invoice_pdf: `https://pay.stripe.com/invoice/${i}/pdf`,
+        livemode: false,
       })
     }
     const res = await t.as('alice').get('/api/v1/app/billing/invoices?limit=2')
     expect(res.status).toBe(200)
     expect(res.body).toEqual([
-      { id: 'in_2', number: 'INV-0002', status: 'paid', amount_due: 1999, amount_paid: 1999, currency: 'usd', created: 1704067202, hosted_invoice_url: 'https://invoice.stripe.com/i/2', invoice_pdf: 'https://pay.stripe.com/invoice/2/pdf' },
-      { id: 'in_1', number: 'INV-0001', status: 'paid', amount_due: 1999, amount_paid: 1999, currency: 'usd', created: 1704067201, hosted_invoice_url: 'https://invoice.stripe.com/i/1', invoice_pdf: 'https://pay.stripe.com/invoice/1/pdf' },
+      {
+        id: 'in_2',
+        number: 'INV-0002',
+        status: 'paid',
+        amount_due: 1999,
+        amount_paid: 1999,
+        currency: 'usd',
+        created: 1704067202,
+        hosted_invoice_url: 'https://invoice.stripe.com/i/2',
+        invoice_pdf: 'https://pay.stripe.com/invoice/2/pdf',
+      },
+      {
+        id: 'in_1',
+        number: 'INV-0001',
+        status: 'paid',
+        amount_due: 1999,
+        amount_paid: 1999,
+        currency: 'usd',
+        created: 1704067201,
+        hosted_invoice_url: 'https://invoice.stripe.com/i/1',
+        invoice_pdf: 'https://pay.stripe.com/invoice/1/pdf',
+      },
     ])
-    expect(fake.requests.filter((r) => r.path === '/v1/invoices').at(-1)!.query).toEqual({ customer: customer.id, limit: '2' })
+    expect(fake.requests.filter((r) => r.path === '/v1/invoices').at(-1)!.query).toEqual({
+      customer: customer.id,
+      limit: '2',
+    })
     expect((await t.as('nobody').get('/api/v1/app/billing/invoices')).body).toEqual([])
     expect((await t.as('alice').get('/api/v1/app/billing/invoices?limit=0')).status).toBe(422)
   })
@@ -99,7 +147,12 @@ describe('stripe api', () => {
   it('cancels at period end, resumes, then cancels immediately', async () => {
     const { sub } = await subscribe('dave')
     const status = await t.as('dave').get('/api/v1/app/billing/status')
-    expect(status.body).toMatchObject({ plan: 'pro', status: 'active', has_active_subscription: true, cancel_at_period_end: false })
+    expect(status.body).toMatchObject({
+      plan: 'pro',
+      status: 'active',
+      has_active_subscription: true,
+      cancel_at_period_end: false,
+    })
     expect(status.body.app_account_token).toMatch(/^[0-9a-f-]{36}$/)
 
     const cancel = await t.as('dave').post('/api/v1/app/billing/cancel?immediate=false')
@@ -110,7 +163,11 @@ describe('stripe api', () => {
       cancel_at_period_end: true,
       current_period_end: new Date(sub.items.data[0].current_period_end * 1000).toISOString(),
     })
-    expect(fake.requests.at(-1)).toMatchObject({ method: 'POST', path: `/v1/subscriptions/${sub.id}`, form: { cancel_at_period_end: 'true' } })
+    expect(fake.requests.at(-1)).toMatchObject({
+      method: 'POST',
+      path: `/v1/subscriptions/${sub.id}`,
+      form: { cancel_at_period_end: 'true' },
+    })
     expect((await t.as('dave').get('/api/v1/app/billing/status')).body.cancel_at_period_end).toBe(true)
 
     const resume = await t.as('dave').post('/api/v1/app/billing/resume')
@@ -118,9 +175,17 @@ describe('stripe api', () => {
     expect((await t.as('dave').get('/api/v1/app/billing/status')).body.cancel_at_period_end).toBe(false)
 
     const now = await t.as('dave').post('/api/v1/app/billing/cancel?immediate=true')
-    expect(now.body).toMatchObject({ message: 'Subscription canceled', status: 'canceled', cancel_at_period_end: false })
+    expect(now.body).toMatchObject({
+      message: 'Subscription canceled',
+      status: 'canceled',
+      cancel_at_period_end: false,
+    })
     expect(fake.requests.at(-1)).toMatchObject({ method: 'DELETE', path: `/v1/subscriptions/${sub.id}` })
-    expect((await t.as('dave').get('/api/v1/app/billing/status')).body).toMatchObject({ plan: 'free', status: 'canceled', has_active_subscription: false })
+    expect((await t.as('dave').get('/api/v1/app/billing/status')).body).toMatchObject({
+      plan: 'free',
+      status: 'canceled',
+      has_active_subscription: false,
+    })
     expect((await t.as('dave').post('/api/v1/app/billing/resume')).status).toBe(409)
   })
 
@@ -130,7 +195,7 @@ describe('stripe api', () => {
     expect(res.body.error.code).toBe('NOT_FOUND')
   })
 
-  it('answers 502 EXTERNAL_SERVICE_ERROR on a Stripe failure, without Stripe\'s message or any key', async () => {
+  it("answers 502 EXTERNAL_SERVICE_ERROR on a Stripe failure, without Stripe's message or any key", async () => {
     fake.fail(500)
     const res = await t.as('frank').post('/api/v1/app/billing/checkout', BODY)
     expect(res.status).toBe(502)

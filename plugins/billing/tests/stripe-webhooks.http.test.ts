@@ -2,7 +2,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import { createLogger } from '../../../core/observability/index.ts'
 import type { TestApp } from '../../../core/testing/index.ts'
-import { billingApp, countEvents, PLUGINS, postStripe, provision, stripeEnv, stripeEvent, WEBHOOK_SECRET } from './support.ts'
+import {
+  billingApp,
+  countEvents,
+  PLUGINS,
+  postStripe,
+  provision,
+  stripeEnv,
+  stripeEvent,
+  WEBHOOK_SECRET,
+} from './support.ts'
 import { testApp } from '../../../core/testing/index.ts'
 
 let t: TestApp
@@ -21,7 +30,10 @@ afterAll(() => t?.close())
 
 let n = 0
 /** A subscription object in the current API shape (the period on the item). */
-function subscription(user: string, o: { id?: string; status?: string; cancel?: boolean; periodEnd?: number; price?: string } = {}) {
+function subscription(
+  user: string,
+  o: { id?: string; status?: string; cancel?: boolean; periodEnd?: number; price?: string } = {},
+) {
   const end = o.periodEnd ?? Math.floor(Date.now() / 1000) + 30 * 86400
   return {
     id: o.id ?? `sub_test_${++n}`,
@@ -32,7 +44,17 @@ function subscription(user: string, o: { id?: string; status?: string; cancel?: 
     cancel_at_period_end: o.cancel ?? false,
     cancel_at: null,
     metadata: { user_id: user },
-    items: { object: 'list', data: [{ id: `si_${n}`, object: 'subscription_item', price: { id: o.price ?? 'price_monthly_test', object: 'price', product: 'prod_1' }, current_period_end: end }] },
+    items: {
+      object: 'list',
+      data: [
+        {
+          id: `si_${n}`,
+          object: 'subscription_item',
+          price: { id: o.price ?? 'price_monthly_test', object: 'price', product: 'prod_1' },
+          current_period_end: end,
+        },
+      ],
+    },
   }
 }
 
@@ -45,24 +67,48 @@ describe('stripe webhooks', () => {
     const res = await postStripe(t, event)
     expect(res.status).toBe(200)
     expect(res.body).toEqual({ received: true, duplicate: false, status: 'applied' })
-    const [row] = await t.app.db.sql`select provider, event_id, type, status, user_id from inbound_events where event_id = ${event.id}`
-    expect(row).toEqual({ provider: 'stripe', event_id: event.id, type: 'customer.subscription.created', status: 'applied', user_id: 'alice' })
+    const [row] = await t.app.db
+      .sql`select provider, event_id, type, status, user_id from inbound_events where event_id = ${event.id}`
+    expect(row).toEqual({
+      provider: 'stripe',
+      event_id: event.id,
+      type: 'customer.subscription.created',
+      status: 'applied',
+      user_id: 'alice',
+    })
     expect(await status('alice')).toMatchObject({ plan: 'pro', status: 'active', has_active_subscription: true })
     await Bun.sleep(20)
-    expect(published).toContainEqual(expect.objectContaining({ user_id: 'alice', source: 'stripe', plan: 'pro', status: 'active', has_active_subscription: true }))
+    expect(published).toContainEqual(
+      expect.objectContaining({
+        user_id: 'alice',
+        source: 'stripe',
+        plan: 'pro',
+        status: 'active',
+        has_active_subscription: true,
+      }),
+    )
   })
 
   it('refuses a tampered body, a wrong secret, an old timestamp and a missing header, storing nothing', async () => {
     await provision(t, 'bob')
     const before = await countEvents(t)
     const event = stripeEvent('customer.subscription.created', subscription('bob'))
-    const tampered = JSON.stringify({ ...event, data: { object: { ...event.data.object, status: 'active', metadata: { user_id: 'mallory' } } } })
+    const tampered = JSON.stringify({
+      ...event,
+      data: { object: { ...event.data.object, status: 'active', metadata: { user_id: 'mallory' } } },
+    })
     const cases = [
       await postStripe(t, event, { body: tampered }),
       await postStripe(t, event, { secret: 'whsec_wrong_0123456789abcdefghij' }),
       await postStripe(t, event, { timestamp: Math.floor(Date.now() / 1000) - 301 }),
-      await t.request('POST', '/api/v1/public/webhooks/stripe', { raw: JSON.stringify(event), headers: { 'content-type': 'application/json' } }),
-      await t.request('POST', '/api/v1/public/webhooks/stripe', { raw: JSON.stringify(event), headers: { 'content-type': 'application/json', 'stripe-signature': 't=1,v1=deadbeef' } }),
+      await t.request('POST', '/api/v1/public/webhooks/stripe', {
+        raw: JSON.stringify(event),
+        headers: { 'content-type': 'application/json' },
+      }),
+      await t.request('POST', '/api/v1/public/webhooks/stripe', {
+        raw: JSON.stringify(event),
+        headers: { 'content-type': 'application/json', 'stripe-signature': 't=1,v1=deadbeef' },
+      }),
     ]
     for (const res of cases) {
       expect(res.status).toBe(400)
@@ -89,7 +135,10 @@ describe('stripe webhooks', () => {
     const raw = 'not json at all'
     const { default: Stripe } = await import('stripe')
     const header = await Stripe.webhooks.generateTestHeaderStringAsync({ payload: raw, secret: WEBHOOK_SECRET })
-    const res = await t.request('POST', '/api/v1/public/webhooks/stripe', { raw, headers: { 'content-type': 'application/json', 'stripe-signature': header } })
+    const res = await t.request('POST', '/api/v1/public/webhooks/stripe', {
+      raw,
+      headers: { 'content-type': 'application/json', 'stripe-signature': header },
+    })
     expect(res.status).toBe(400)
     expect(res.body.error.details).toEqual({ provider: 'stripe', field: 'body' })
     // Neither has an event id: each is kept under a digest of its body, rejected.
@@ -105,12 +154,25 @@ describe('stripe webhooks', () => {
     const created = stripeEvent('customer.subscription.created', sub)
     expect((await postStripe(t, created)).body.duplicate).toBe(false)
     // A newer change, then the first event delivered again: it must not roll the state back.
-    expect((await postStripe(t, stripeEvent('customer.subscription.updated', { ...sub, cancel_at_period_end: true }, { created: created.created + 5 }))).status).toBe(200)
+    expect(
+      (
+        await postStripe(
+          t,
+          stripeEvent(
+            'customer.subscription.updated',
+            { ...sub, cancel_at_period_end: true },
+            { created: created.created + 5 },
+          ),
+        )
+      ).status,
+    ).toBe(200)
     const again = await postStripe(t, created)
     expect(again.status).toBe(200)
     expect(again.body).toEqual({ received: true, duplicate: true, status: 'applied' })
     expect((await status('carol')).cancel_at_period_end).toBe(true)
-    const copies = (await t.app.db.sql<{ n: number }[]>`select count(*)::int as n from inbound_events where event_id = ${created.id}`)[0]!.n
+    const copies = (
+      await t.app.db.sql<{ n: number }[]>`select count(*)::int as n from inbound_events where event_id = ${created.id}`
+    )[0]!.n
     expect(copies).toBe(1)
   })
 
@@ -120,7 +182,9 @@ describe('stripe webhooks', () => {
     const results = await Promise.all([postStripe(t, event), postStripe(t, event), postStripe(t, event)])
     expect(results.map((r) => r.status)).toEqual([200, 200, 200])
     expect(results.filter((r) => !r.body.duplicate).length).toBe(1)
-    const copies = (await t.app.db.sql<{ n: number }[]>`select count(*)::int as n from inbound_events where event_id = ${event.id}`)[0]!.n
+    const copies = (
+      await t.app.db.sql<{ n: number }[]>`select count(*)::int as n from inbound_events where event_id = ${event.id}`
+    )[0]!.n
     expect(copies).toBe(1)
   })
 
@@ -130,12 +194,20 @@ describe('stripe webhooks', () => {
     const sub = subscription('erin', { status: 'incomplete' })
     const created = stripeEvent('customer.subscription.created', sub, { created: t0 })
     const activated = stripeEvent('customer.subscription.updated', { ...sub, status: 'active' }, { created: t0 + 10 })
-    const canceling = stripeEvent('customer.subscription.updated', { ...sub, status: 'active', cancel_at_period_end: true }, { created: t0 + 20 })
+    const canceling = stripeEvent(
+      'customer.subscription.updated',
+      { ...sub, status: 'active', cancel_at_period_end: true },
+      { created: t0 + 20 },
+    )
     expect((await postStripe(t, activated)).body.status).toBe('applied')
     expect((await postStripe(t, created)).body.status).toBe('ignored')
     expect(await status('erin')).toMatchObject({ status: 'active', cancel_at_period_end: false })
     expect((await postStripe(t, canceling)).body.status).toBe('applied')
-    const older = stripeEvent('customer.subscription.updated', { ...sub, status: 'active', cancel_at_period_end: false }, { created: t0 + 15 })
+    const older = stripeEvent(
+      'customer.subscription.updated',
+      { ...sub, status: 'active', cancel_at_period_end: false },
+      { created: t0 + 15 },
+    )
     expect((await postStripe(t, older)).body.status).toBe('ignored')
     expect(await status('erin')).toMatchObject({ status: 'active', cancel_at_period_end: true })
     const deleted = stripeEvent('customer.subscription.deleted', { ...sub, status: 'canceled' }, { created: t0 + 30 })
@@ -147,14 +219,27 @@ describe('stripe webhooks', () => {
     await provision(t, 'frank')
     const sub = { ...subscription('frank'), metadata: {}, customer: 'cus_frank_checkout' }
     // The subscription event first: no metadata and an unknown customer, so it waits.
-    const early = await postStripe(t, stripeEvent('customer.subscription.created', sub, { created: Math.floor(Date.now() / 1000) - 5 }))
+    const early = await postStripe(
+      t,
+      stripeEvent('customer.subscription.created', sub, { created: Math.floor(Date.now() / 1000) - 5 }),
+    )
     expect(early.body.status).toBe('unmatched')
-    const session = { id: 'cs_test_frank', object: 'checkout.session', mode: 'subscription', customer: 'cus_frank_checkout', subscription: sub.id, client_reference_id: 'frank', metadata: { user_id: 'frank', plan: 'monthly' }, payment_status: 'paid' }
+    const session = {
+      id: 'cs_test_frank',
+      object: 'checkout.session',
+      mode: 'subscription',
+      customer: 'cus_frank_checkout',
+      subscription: sub.id,
+      client_reference_id: 'frank',
+      metadata: { user_id: 'frank', plan: 'monthly' },
+      payment_status: 'paid',
+    }
     expect((await postStripe(t, stripeEvent('checkout.session.completed', session))).body.status).toBe('applied')
     const s = await status('frank')
     expect(s).toMatchObject({ plan: 'pro', status: 'active', has_active_subscription: true })
     expect(s.current_period_end).not.toBeNull()
-    const [row] = await t.app.db.sql`select status, user_id from inbound_events where provider = 'stripe' and type = 'customer.subscription.created' and subject = ${sub.id}`
+    const [row] = await t.app.db
+      .sql`select status, user_id from inbound_events where provider = 'stripe' and type = 'customer.subscription.created' and subject = ${sub.id}`
     expect(row).toEqual({ status: 'applied', user_id: 'frank' })
   })
 
@@ -163,10 +248,21 @@ describe('stripe webhooks', () => {
     const sub = subscription('gina')
     const t0 = Math.floor(Date.now() / 1000) - 50
     await postStripe(t, stripeEvent('customer.subscription.created', sub, { created: t0 }))
-    const invoice = (paid: boolean) => ({ id: `in_${paid}`, object: 'invoice', customer: sub.customer, status: paid ? 'paid' : 'open', parent: { type: 'subscription_details', subscription_details: { subscription: sub.id } }, lines: { data: [{ period: { start: t0, end: t0 + 60 * 86400 } }] } })
-    expect((await postStripe(t, stripeEvent('invoice.payment_failed', invoice(false), { created: t0 + 1 }))).body.status).toBe('applied')
+    const invoice = (paid: boolean) => ({
+      id: `in_${paid}`,
+      object: 'invoice',
+      customer: sub.customer,
+      status: paid ? 'paid' : 'open',
+      parent: { type: 'subscription_details', subscription_details: { subscription: sub.id } },
+      lines: { data: [{ period: { start: t0, end: t0 + 60 * 86400 } }] },
+    })
+    expect(
+      (await postStripe(t, stripeEvent('invoice.payment_failed', invoice(false), { created: t0 + 1 }))).body.status,
+    ).toBe('applied')
     expect(await status('gina')).toMatchObject({ plan: 'free', status: 'past_due', has_active_subscription: false })
-    expect((await postStripe(t, stripeEvent('invoice.paid', invoice(true), { created: t0 + 2 }))).body.status).toBe('applied')
+    expect((await postStripe(t, stripeEvent('invoice.paid', invoice(true), { created: t0 + 2 }))).body.status).toBe(
+      'applied',
+    )
     const s = await status('gina')
     expect(s).toMatchObject({ plan: 'pro', status: 'active' })
     expect(new Date(s.current_period_end).getTime()).toBe((t0 + 60 * 86400) * 1000)

@@ -41,15 +41,28 @@ export function stripeEvent(type: string, object: Record<string, unknown>, o: { 
  * Posts a payload to the Stripe webhook, signed with the official SDK's test header. On Bun the SDK
  * loads its worker build, whose SubtleCrypto signer is async-only: generateTestHeaderStringAsync.
  */
-export async function postStripe(client: Client, payload: unknown, o: { secret?: string; timestamp?: number; body?: string } = {}) {
+export async function postStripe(
+  client: Client,
+  payload: unknown,
+  o: { secret?: string; timestamp?: number; body?: string } = {},
+) {
   const raw = JSON.stringify(payload)
-  const header = await Stripe.webhooks.generateTestHeaderStringAsync({ payload: raw, secret: o.secret ?? WEBHOOK_SECRET, timestamp: o.timestamp })
-  return client.request('POST', '/api/v1/public/webhooks/stripe', { raw: o.body ?? raw, headers: { 'content-type': 'application/json', 'stripe-signature': header } })
+  const header = await Stripe.webhooks.generateTestHeaderStringAsync({
+    payload: raw,
+    secret: o.secret ?? WEBHOOK_SECRET,
+    timestamp: o.timestamp,
+  })
+  return client.request('POST', '/api/v1/public/webhooks/stripe', {
+    raw: o.body ?? raw,
+    headers: { 'content-type': 'application/json', 'stripe-signature': header },
+  })
 }
 
 export async function countEvents(t: { app: App }, provider?: string) {
   const sql = t.app.db.sql
-  const [row] = await sql<{ n: number }[]>`select count(*)::int as n from inbound_events where ${provider ? sql`provider = ${provider}` : sql`true`}`
+  const [row] = await sql<
+    { n: number }[]
+  >`select count(*)::int as n from inbound_events where ${provider ? sql`provider = ${provider}` : sql`true`}`
   return row!.n
 }
 
@@ -72,7 +85,12 @@ export async function twoApps(env: Record<string, string>): Promise<TwoApps> {
   const second = database.url ? await openDatabase({ url: database.url, max: 5 }) : undefined
   const full = { AUTH_JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'error', DATA_DIR: '.data-test', ...env }
   const a = await createApp({ plugins: PLUGINS, database, env: full, workers: false })
-  const b = await createApp({ plugins: PLUGINS, database: second ?? { ...database, close: async () => {} }, env: full, workers: false })
+  const b = await createApp({
+    plugins: PLUGINS,
+    database: second ?? { ...database, close: async () => {} },
+    env: full,
+    workers: false,
+  })
   return {
     a,
     b,

@@ -10,7 +10,10 @@ describe('contact admin list', () => {
   let t: TestApp
   const refs: string[] = []
   beforeAll(async () => {
-    t = await testApp({ plugins: [email, contact], env: { SUPERADMIN_EMAILS: admin.email, CONTACT_RATE_LIMIT: '1000/hour' } })
+    t = await testApp({
+      plugins: [email, contact],
+      env: { SUPERADMIN_EMAILS: admin.email, CONTACT_RATE_LIMIT: '1000/hour' },
+    })
     for (const name of ['Alice Archer', 'Bob Baker', 'Carol Cooper']) {
       refs.push((await t.post('/api/v1/public/contact', { ...base, name, subject: `About ${name}` })).body.reference_id)
       // Newest first is by created_at (milliseconds on PGlite): keep the submissions apart.
@@ -49,7 +52,9 @@ describe('contact admin list', () => {
     expect(res.body.data.length).toBe(1)
     // More rows follow: next_after is the cursor to them (docs/pagination.md).
     expect(res.body.meta.pagination).toEqual({ total: 4, skip: 0, limit: 1, next_after: expect.any(String) })
-    const next = await t.as(admin).get(`/api/v2/admin/contact/submissions?limit=1&after=${res.body.meta.pagination.next_after}`)
+    const next = await t
+      .as(admin)
+      .get(`/api/v2/admin/contact/submissions?limit=1&after=${res.body.meta.pagination.next_after}`)
     expect(next.body.data.length).toBe(1)
     expect(next.body.data[0].id).not.toBe(res.body.data[0].id)
     expect(next.body.meta.pagination).toMatchObject({ total: 4, skip: 0, limit: 1 })

@@ -27,7 +27,8 @@ function startReceiver() {
       const raw = await req.text()
       const expected = `sha256=${createHmac('sha256', SECRET).update(raw).digest('hex')}`
       const given = req.headers.get('x-webhook-signature') ?? ''
-      const validSignature = given.length === expected.length && timingSafeEqual(Buffer.from(given), Buffer.from(expected))
+      const validSignature =
+        given.length === expected.length && timingSafeEqual(Buffer.from(given), Buffer.from(expected))
       deliveries.push({ raw, body: JSON.parse(raw), headers: req.headers, validSignature })
       if (!validSignature) return new Response('bad signature', { status: 401 })
       const p = plan.get(req.headers.get('x-reference-id') ?? '') ?? {}
@@ -91,7 +92,8 @@ describe('contact deliveries', () => {
     return res.body.reference_id as string
   }
   const detail = async (ref: string) => (await t.as(admin).get(`/api/v1/admin/contact/submissions/${ref}`)).body
-  const webhookJob = async (ref: string) => (await detail(ref)).deliveries.find((d: { name: string }) => d.name === 'contact.deliver-webhook')
+  const webhookJob = async (ref: string) =>
+    (await detail(ref)).deliveries.find((d: { name: string }) => d.name === 'contact.deliver-webhook')
   /** Runs due jobs (the worker is off in tests) until `done` holds. */
   const drain = async (done: () => Promise<boolean>, timeoutMs = 8000) => {
     const until = Date.now() + timeoutMs
@@ -125,7 +127,9 @@ describe('contact deliveries', () => {
     await drain(async () => sink.mails.some((m) => m.to.includes('retry@example.com')))
     await drain(async () => (await detail(ref)).deliveries.every((d: { state: string }) => d.state === 'completed'))
     const row = await detail(ref)
-    const attempts = row.deliveries.filter((d: { name: string }) => d.name === 'contact.send-email').map((d: { attempts: number }) => d.attempts)
+    const attempts = row.deliveries
+      .filter((d: { name: string }) => d.name === 'contact.send-email')
+      .map((d: { attempts: number }) => d.attempts)
     expect(attempts.sort()).toEqual([1, 2])
     expect(sink.mails.filter((m) => m.to.includes('retry@example.com')).length).toBe(1)
   })
@@ -135,7 +139,9 @@ describe('contact deliveries', () => {
     await drain(async () => (await webhookJob(ref))?.state === 'completed')
     const d = crm.deliveries.find((x) => x.headers.get('x-reference-id') === ref)!
     expect(d.validSignature).toBe(true)
-    expect(d.headers.get('x-webhook-signature')).toBe(`sha256=${createHmac('sha256', SECRET).update(d.raw).digest('hex')}`)
+    expect(d.headers.get('x-webhook-signature')).toBe(
+      `sha256=${createHmac('sha256', SECRET).update(d.raw).digest('hex')}`,
+    )
     expect(d.headers.get('content-type')).toBe('application/json')
     expect(d.body).toEqual({
       event: 'contact.submitted',

@@ -13,7 +13,10 @@ const submit = (t: TestApp, body: unknown, ip = '203.0.113.10') => t.post('/api/
 describe('contact form fields', () => {
   let t: TestApp
   beforeAll(async () => {
-    t = await testApp({ plugins: [email, contact], env: { SUPERADMIN_EMAILS: admin.email, CONTACT_RATE_LIMIT: '1000/hour' } })
+    t = await testApp({
+      plugins: [email, contact],
+      env: { SUPERADMIN_EMAILS: admin.email, CONTACT_RATE_LIMIT: '1000/hour' },
+    })
   })
   afterAll(() => t?.close())
 
@@ -104,7 +107,10 @@ describe('contact form fields', () => {
   })
 
   it('answers 400 for malformed JSON', async () => {
-    const res = await t.request('POST', '/api/v1/public/contact', { raw: '{"name": ', headers: { 'content-type': 'application/json' } })
+    const res = await t.request('POST', '/api/v1/public/contact', {
+      raw: '{"name": ',
+      headers: { 'content-type': 'application/json' },
+    })
     expect(res.status).toBe(400)
     expect(res.body.error.code).toBe('BAD_REQUEST')
   })
@@ -127,7 +133,14 @@ describe('contact form fields', () => {
         logger: t.app.logger,
         tokens: createFormTokens(sql),
         newReference: () => forced.shift()!,
-        settings: { sendConfirmation: false, adminEmails: [], minFillMs: 0, honeypotField: 'website', jobMaxAttempts: 1, jobBackoffMs: 0 },
+        settings: {
+          sendConfirmation: false,
+          adminEmails: [],
+          minFillMs: 0,
+          honeypotField: 'website',
+          jobMaxAttempts: 1,
+          jobBackoffMs: 0,
+        },
       },
       { subject: false, phone: false },
     )
@@ -152,7 +165,10 @@ describe('contact form fields', () => {
 describe('contact form required subject and phone', () => {
   let t: TestApp
   beforeAll(async () => {
-    t = await testApp({ plugins: [email, contact], env: { CONTACT_REQUIRE_SUBJECT: 'true', CONTACT_REQUIRE_PHONE: 'true', CONTACT_RATE_LIMIT: '100/hour' } })
+    t = await testApp({
+      plugins: [email, contact],
+      env: { CONTACT_REQUIRE_SUBJECT: 'true', CONTACT_REQUIRE_PHONE: 'true', CONTACT_RATE_LIMIT: '100/hour' },
+    })
   })
   afterAll(() => t?.close())
 

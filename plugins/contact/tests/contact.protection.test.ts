@@ -87,7 +87,11 @@ describe('contact spam defences', () => {
   afterAll(() => t?.close())
 
   const jobsOf = async (reference: string) =>
-    (await t.as(admin).get(`/api/v1/admin/contact/submissions/${reference}`)).body as { is_spam: boolean; spam_reason: string | null; deliveries: { name: string }[] }
+    (await t.as(admin).get(`/api/v1/admin/contact/submissions/${reference}`)).body as {
+      is_spam: boolean
+      spam_reason: string | null
+      deliveries: { name: string }[]
+    }
   const settle = () => new Promise((r) => setTimeout(r, 20))
 
   it('queues both emails and the webhook for a genuine submission and publishes contact.submitted', async () => {
@@ -95,7 +99,11 @@ describe('contact spam defences', () => {
     expect(res.status).toBe(200)
     const row = await jobsOf(res.body.reference_id)
     expect(row.is_spam).toBe(false)
-    expect(row.deliveries.map((d) => d.name).sort()).toEqual(['contact.deliver-webhook', 'contact.send-email', 'contact.send-email'])
+    expect(row.deliveries.map((d) => d.name).sort()).toEqual([
+      'contact.deliver-webhook',
+      'contact.send-email',
+      'contact.send-email',
+    ])
     await settle()
     expect(published).toContain(res.body.reference_id)
   })
@@ -104,7 +112,11 @@ describe('contact spam defences', () => {
     const before = (await t.app.jobs.list({ queue: 'contact', skip: 0, limit: 100 })).total
     const res = await t.post('/api/v1/public/contact', { ...valid, website: 'http://spam.example' })
     expect(res.status).toBe(200)
-    expect(res.body).toEqual({ success: true, message: "Thank you for your message. We'll get back to you soon!", reference_id: expect.stringMatching(/^CNT-/) })
+    expect(res.body).toEqual({
+      success: true,
+      message: "Thank you for your message. We'll get back to you soon!",
+      reference_id: expect.stringMatching(/^CNT-/),
+    })
     const row = await jobsOf(res.body.reference_id)
     expect(row).toMatchObject({ is_spam: true, spam_reason: 'honeypot', deliveries: [] })
     expect((await t.app.jobs.list({ queue: 'contact', skip: 0, limit: 100 })).total).toBe(before)
@@ -119,7 +131,11 @@ describe('contact spam defences', () => {
     const token = (await t.get('/api/v1/public/contact/status')).body.form_token
     const res = await t.post('/api/v1/public/contact', { ...valid, form_token: token })
     expect(res.status).toBe(200)
-    expect(await jobsOf(res.body.reference_id)).toMatchObject({ is_spam: true, spam_reason: 'too_fast', deliveries: [] })
+    expect(await jobsOf(res.body.reference_id)).toMatchObject({
+      is_spam: true,
+      spam_reason: 'too_fast',
+      deliveries: [],
+    })
   })
 
   it('accepts a form token older than the minimum fill time', async () => {
@@ -163,10 +179,16 @@ describe('contact spam defences, configured', () => {
   it('refuses a bad configuration at start, naming each variable', async () => {
     const err = await testApp({
       plugins: [email, contact],
-      env: { CONTACT_HONEYPOT_FIELD: 'email', CONTACT_RATE_LIMIT: 'lots', ADMIN_EMAIL: 'not-an-email', CONTACT_WEBHOOK_SECRET: 'short' },
+      env: {
+        CONTACT_HONEYPOT_FIELD: 'email',
+        CONTACT_RATE_LIMIT: 'lots',
+        ADMIN_EMAIL: 'not-an-email',
+        CONTACT_WEBHOOK_SECRET: 'short',
+      },
     }).catch((e: Error) => e)
     expect(err).toBeInstanceOf(Error)
     const message = (err as Error).message
-    for (const name of ['CONTACT_HONEYPOT_FIELD', 'CONTACT_RATE_LIMIT', 'ADMIN_EMAIL', 'CONTACT_WEBHOOK_SECRET']) expect(message).toContain(name)
+    for (const name of ['CONTACT_HONEYPOT_FIELD', 'CONTACT_RATE_LIMIT', 'ADMIN_EMAIL', 'CONTACT_WEBHOOK_SECRET'])
+      expect(message).toContain(name)
   })
 })

@@ -102,12 +102,16 @@ describe('email through SMTP', () => {
     expect(m!.text).toContain('The numbers are in.')
     const row = (await t.as(admin).get('/api/v1/admin/email/outbox?tag=test.smtp')).body.items[0]
     expect(row).toMatchObject({ transport: 'smtp', status: 'sent', message_id: r.messageId })
-    expect(metered.filter((e) => e.metric === 'email_sent')).toMatchObject([{ userId: 'u-42', value: 1, dimensions: { template: 'test.smtp' } }])
+    expect(metered.filter((e) => e.metric === 'email_sent')).toMatchObject([
+      { userId: 'u-42', value: 1, dimensions: { template: 'test.smtp' } },
+    ])
   })
 
   it('throws when the server refuses, and records nothing', async () => {
     sink.failNext(1)
-    await expect(mail.send({ to: 'x@example.com', subject: 'Refused', text: 'x', tag: 'test.refused' })).rejects.toThrow(/451/)
+    await expect(
+      mail.send({ to: 'x@example.com', subject: 'Refused', text: 'x', tag: 'test.refused' }),
+    ).rejects.toThrow(/451/)
     const res = await t.as(admin).get('/api/v1/admin/email/outbox?tag=test.refused')
     expect(res.body.total).toBe(0)
   })
@@ -115,6 +119,8 @@ describe('email through SMTP', () => {
 
 describe('email config', () => {
   it('refuses a SMTP_URL that is not smtp or smtps, naming the variable', async () => {
-    await expect(testApp({ plugins: [email], env: { SMTP_URL: 'http://mail.example.com' } })).rejects.toThrow(/SMTP_URL/)
+    await expect(testApp({ plugins: [email], env: { SMTP_URL: 'http://mail.example.com' } })).rejects.toThrow(
+      /SMTP_URL/,
+    )
   })
 })

@@ -13,9 +13,20 @@ beforeAll(async () => {
   t = await testApp({
     // Listed before billing on purpose: the core sets billing up after the plugins it names.
     plugins: [featureFlags, users, billing],
-    env: { ...stripeEnv(), STRIPE_API_BASE: 'http://127.0.0.1:9', ADMIN_EMAILS: admin.email, RATE_LIMIT_DEFAULT: '100000/minute' },
+    env: {
+      ...stripeEnv(),
+      STRIPE_API_BASE: 'http://127.0.0.1:9',
+      ADMIN_EMAILS: admin.email,
+      RATE_LIMIT_DEFAULT: '100000/minute',
+    },
   })
-  const res = await t.as(admin).post('/api/v1/admin/feature-flags', { key: 'pro_only', name: 'Pro', flag_type: 'plan_based', plans: ['pro'], is_enabled: true })
+  const res = await t.as(admin).post('/api/v1/admin/feature-flags', {
+    key: 'pro_only',
+    name: 'Pro',
+    flag_type: 'plan_based',
+    plans: ['pro'],
+    is_enabled: true,
+  })
   expect(res.status).toBe(201)
 })
 afterAll(() => t?.close())
@@ -29,7 +40,16 @@ const subscription = (user: string, status: string) => ({
   livemode: false,
   cancel_at_period_end: false,
   metadata: { user_id: user },
-  items: { object: 'list', data: [{ id: `si_plans_${++n}`, price: { id: 'price_monthly_test', product: 'prod_1' }, current_period_end: Math.floor(Date.now() / 1000) + 86400 }] },
+  items: {
+    object: 'list',
+    data: [
+      {
+        id: `si_plans_${++n}`,
+        price: { id: 'price_monthly_test', product: 'prod_1' },
+        current_period_end: Math.floor(Date.now() / 1000) + 86400,
+      },
+    ],
+  },
 })
 /** The caller's evaluation of pro_only, over HTTP. */
 const proOnly = async (user: string) => (await t.as(user).get('/api/v1/app/feature-flags/pro_only')).body
@@ -46,10 +66,14 @@ const updated = (user: string) =>
 
 describe('plan_based flags with billing installed', () => {
   it('keeps a user without a subscription on free', async () => {
-    expect(await proOnly('plans-free')).toEqual({ flag_key: 'pro_only', is_enabled: false, reason: 'plan_not_included' })
+    expect(await proOnly('plans-free')).toEqual({
+      flag_key: 'pro_only',
+      is_enabled: false,
+      reason: 'plan_not_included',
+    })
   })
 
-  it('reads the plan from billing\'s subscriptions', async () => {
+  it("reads the plan from billing's subscriptions", async () => {
     // Stored without a webhook (no event): only the resolver billing registered can know it.
     await t.as('plans-stored').get('/api/v1/app/users/me')
     await t.app.db.sql`
@@ -65,13 +89,31 @@ describe('plan_based flags with billing installed', () => {
 
     const now = Math.floor(Date.now() / 1000)
     let seen = updated('plans-alice')
-    expect((await postStripe(t, stripeEvent('customer.subscription.created', subscription('plans-alice', 'active'), { created: now - 10 }))).status).toBe(200)
+    expect(
+      (
+        await postStripe(
+          t,
+          stripeEvent('customer.subscription.created', subscription('plans-alice', 'active'), { created: now - 10 }),
+        )
+      ).status,
+    ).toBe(200)
     await seen
     expect(await proOnly('plans-alice')).toEqual({ flag_key: 'pro_only', is_enabled: true, reason: 'plan' })
 
     seen = updated('plans-alice')
-    expect((await postStripe(t, stripeEvent('customer.subscription.deleted', subscription('plans-alice', 'canceled'), { created: now }))).status).toBe(200)
+    expect(
+      (
+        await postStripe(
+          t,
+          stripeEvent('customer.subscription.deleted', subscription('plans-alice', 'canceled'), { created: now }),
+        )
+      ).status,
+    ).toBe(200)
     await seen
-    expect(await proOnly('plans-alice')).toEqual({ flag_key: 'pro_only', is_enabled: false, reason: 'plan_not_included' })
+    expect(await proOnly('plans-alice')).toEqual({
+      flag_key: 'pro_only',
+      is_enabled: false,
+      reason: 'plan_not_included',
+    })
   })
 })

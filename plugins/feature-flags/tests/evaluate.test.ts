@@ -17,8 +17,10 @@ const row = (over: Partial<FlagRow>): FlagRow => ({
   updated_at: new Date(),
   ...over,
 })
-const on = (r: FlagRow, userId: string | null, plan = 'free', now = Date.now()) => evaluate(compile(r), { userId, plan: () => plan, now })
-const enabledAt = (key: string, pct: number) => new Set(ids.filter((id) => on(row({ key, flag_type: 'percentage', percentage: pct }), id).is_enabled))
+const on = (r: FlagRow, userId: string | null, plan = 'free', now = Date.now()) =>
+  evaluate(compile(r), { userId, plan: () => plan, now })
+const enabledAt = (key: string, pct: number) =>
+  new Set(ids.filter((id) => on(row({ key, flag_type: 'percentage', percentage: pct }), id).is_enabled))
 
 describe('percentage rollout', () => {
   it('enables 23-27 % of 10,000 users at 25 %', () => {
@@ -58,14 +60,30 @@ describe('percentage rollout', () => {
 
 describe('reasons', () => {
   it('explains every answer', () => {
-    expect(on(row({ is_enabled: false }), 'u1')).toEqual({ flag_key: 'new_dashboard', is_enabled: false, reason: 'disabled' })
+    expect(on(row({ is_enabled: false }), 'u1')).toEqual({
+      flag_key: 'new_dashboard',
+      is_enabled: false,
+      reason: 'disabled',
+    })
     expect(on(row({}), 'u1').reason).toBe('enabled')
     expect(on(row({ flag_type: 'percentage', percentage: 100 }), 'u1').reason).toBe('percentage_rollout')
     expect(on(row({ flag_type: 'percentage', percentage: 0 }), 'u1').reason).toBe('not_in_rollout')
-    expect(on(row({ flag_type: 'user_list', user_ids: ['u1'] }), 'u1')).toMatchObject({ is_enabled: true, reason: 'user_list' })
-    expect(on(row({ flag_type: 'user_list', user_ids: ['u1'] }), 'u2')).toMatchObject({ is_enabled: false, reason: 'not_in_user_list' })
-    expect(on(row({ flag_type: 'plan_based', plans: ['Pro'] }), 'u1', 'pro')).toMatchObject({ is_enabled: true, reason: 'plan' })
-    expect(on(row({ flag_type: 'plan_based', plans: ['pro'] }), 'u1', 'free')).toMatchObject({ is_enabled: false, reason: 'plan_not_included' })
+    expect(on(row({ flag_type: 'user_list', user_ids: ['u1'] }), 'u1')).toMatchObject({
+      is_enabled: true,
+      reason: 'user_list',
+    })
+    expect(on(row({ flag_type: 'user_list', user_ids: ['u1'] }), 'u2')).toMatchObject({
+      is_enabled: false,
+      reason: 'not_in_user_list',
+    })
+    expect(on(row({ flag_type: 'plan_based', plans: ['Pro'] }), 'u1', 'pro')).toMatchObject({
+      is_enabled: true,
+      reason: 'plan',
+    })
+    expect(on(row({ flag_type: 'plan_based', plans: ['pro'] }), 'u1', 'free')).toMatchObject({
+      is_enabled: false,
+      reason: 'plan_not_included',
+    })
     expect(on(row({ flag_type: 'percentage', percentage: 100 }), null).reason).toBe('not_in_rollout')
   })
 

@@ -23,13 +23,21 @@ beforeAll(async () => {
 afterAll(() => t?.close())
 
 const create = (body: Record<string, unknown>) => t.as(admin).post('/api/v1/admin/feature-flags', body)
-const check = (key: string, user: string, extra = '') => t.as(admin).get(`/api/v1/admin/feature-flags/${key}/check?user_id=${user}${extra}`)
+const check = (key: string, user: string, extra = '') =>
+  t.as(admin).get(`/api/v1/admin/feature-flags/${key}/check?user_id=${user}${extra}`)
 
 describe('feature flag admin', () => {
   let id: string
 
   it('creates a flag (201) with defaults', async () => {
-    const res = await create({ key: 'beta_feature', name: 'Beta Feature', description: 'New experimental feature', flag_type: 'percentage', percentage: 10, is_enabled: true })
+    const res = await create({
+      key: 'beta_feature',
+      name: 'Beta Feature',
+      description: 'New experimental feature',
+      flag_type: 'percentage',
+      percentage: 10,
+      is_enabled: true,
+    })
     expect(res.status).toBe(201)
     expect(res.body).toMatchObject({
       key: 'beta_feature',
@@ -76,9 +84,18 @@ describe('feature flag admin', () => {
     ] as const
     for (const [body, field] of bad) {
       const res = await create(body)
-      expect([res.status, res.body.error?.code, res.body.error?.details?.field, JSON.stringify(body)]).toEqual([422, 'VALIDATION_ERROR', field, JSON.stringify(body)])
+      expect([res.status, res.body.error?.code, res.body.error?.details?.field, JSON.stringify(body)]).toEqual([
+        422,
+        'VALIDATION_ERROR',
+        field,
+        JSON.stringify(body),
+      ])
     }
-    for (const path of ['/api/v1/admin/feature-flags/%00', '/api/v1/admin/feature-flags/%00/check?user_id=x', '/api/v1/admin/feature-flags/x/check?user_id=%00']) {
+    for (const path of [
+      '/api/v1/admin/feature-flags/%00',
+      '/api/v1/admin/feature-flags/%00/check?user_id=x',
+      '/api/v1/admin/feature-flags/x/check?user_id=%00',
+    ]) {
       expect([path, (await t.as(admin).get(path)).status]).toEqual([path, 422])
     }
     expect((await t.as(admin).patch('/api/v1/admin/feature-flags/%00', { name: 'x' })).status).toBe(422)
@@ -95,7 +112,9 @@ describe('feature flag admin', () => {
     expect(v2.body.data.map((f: { key: string }) => f.key)).toEqual(['plain'])
     // More rows follow: next_after is the cursor to them (docs/pagination.md).
     expect(v2.body.meta.pagination).toEqual({ total: 3, skip: 1, limit: 1, next_after: expect.any(String) })
-    const next = await t.as(admin).get(`/api/v2/admin/feature-flags?limit=1&after=${v2.body.meta.pagination.next_after}`)
+    const next = await t
+      .as(admin)
+      .get(`/api/v2/admin/feature-flags?limit=1&after=${v2.body.meta.pagination.next_after}`)
     expect(next.body.data.map((f: { key: string }) => f.key)).toEqual(['beta_feature'])
     expect(next.body.meta.pagination).toEqual({ total: 3, skip: 0, limit: 1 })
   })
@@ -105,8 +124,15 @@ describe('feature flag admin', () => {
     expect((await t.as(admin).get('/api/v1/admin/feature-flags/beta_feature')).body.id).toBe(id)
     const res = await t.as(admin).patch(`/api/v1/admin/feature-flags/${id}`, { percentage: 50, is_enabled: true })
     expect(res.status).toBe(200)
-    expect(res.body).toMatchObject({ key: 'beta_feature', percentage: 50, flag_type: 'percentage', name: 'Beta Feature' })
-    const byKey = await t.as(admin).patch('/api/v1/admin/feature-flags/plain', { description: null, name: 'Plain flag' })
+    expect(res.body).toMatchObject({
+      key: 'beta_feature',
+      percentage: 50,
+      flag_type: 'percentage',
+      name: 'Beta Feature',
+    })
+    const byKey = await t
+      .as(admin)
+      .patch('/api/v1/admin/feature-flags/plain', { description: null, name: 'Plain flag' })
     expect(byKey.body).toMatchObject({ name: 'Plain flag', flag_type: 'boolean', description: null })
     expect((await t.as(admin).patch('/api/v1/admin/feature-flags/nope', { name: 'x' })).status).toBe(404)
     expect((await t.as(admin).patch(`/api/v1/admin/feature-flags/${id}`, { percentage: 150 })).status).toBe(422)
@@ -122,7 +148,9 @@ describe('feature flag admin', () => {
   })
 
   it('audit-logs every change with the admin as actor', async () => {
-    const rows = await t.app.db.sql<{ action: string; actor_id: string; resource_id: string; details: Record<string, any> }[]>`
+    const rows = await t.app.db.sql<
+      { action: string; actor_id: string; resource_id: string; details: Record<string, any> }[]
+    >`
       select action, actor_id, resource_id, details from audit_logs where resource_type = 'feature_flag' order by created_at, id`
     expect(rows.map((r) => r.action)).toEqual([
       'feature_flag.create',
@@ -145,7 +173,9 @@ describe('feature flag admin', () => {
       ['DELETE', `/api/v1/admin/feature-flags/${id}`],
       ['GET', `/api/v1/admin/feature-flags/beta_feature/check?user_id=u1`],
     ] as const) {
-      const res = await t.as('plain-user').request(method, path, { body: method === 'POST' || method === 'PATCH' ? { key: 'x', name: 'x' } : undefined })
+      const res = await t
+        .as('plain-user')
+        .request(method, path, { body: method === 'POST' || method === 'PATCH' ? { key: 'x', name: 'x' } : undefined })
       expect([method, path, res.status, res.body.error.code]).toEqual([method, path, 403, 'AUTHORIZATION_ERROR'])
     }
   })
@@ -167,8 +197,20 @@ describe('feature flag evaluation', () => {
     await create({ key: 'on', name: 'On', flag_type: 'boolean', is_enabled: true })
     await create({ key: 'half', name: 'Half', flag_type: 'percentage', percentage: 50, is_enabled: true })
     await create({ key: 'vip', name: 'VIP', flag_type: 'user_list', user_ids: ['alice'], is_enabled: true })
-    await create({ key: 'pro_only', name: 'Pro', flag_type: 'plan_based', plans: ['pro', 'enterprise'], is_enabled: true })
-    await create({ key: 'promo', name: 'Promo', flag_type: 'boolean', is_enabled: true, expires_at: '2026-01-31T00:00:00Z' })
+    await create({
+      key: 'pro_only',
+      name: 'Pro',
+      flag_type: 'plan_based',
+      plans: ['pro', 'enterprise'],
+      is_enabled: true,
+    })
+    await create({
+      key: 'promo',
+      name: 'Promo',
+      flag_type: 'boolean',
+      is_enabled: true,
+      expires_at: '2026-01-31T00:00:00Z',
+    })
   })
 
   it('answers the check with each reason', async () => {
@@ -201,7 +243,11 @@ describe('feature flag evaluation', () => {
     expect(await flags.isEnabled('pro_only', 'alice')).toBe(false)
     flags.setPlanResolver((userId) => (userId === 'alice' ? 'pro' : null))
     try {
-      expect(await flags.evaluate('pro_only', 'alice')).toEqual({ flag_key: 'pro_only', is_enabled: true, reason: 'plan' })
+      expect(await flags.evaluate('pro_only', 'alice')).toEqual({
+        flag_key: 'pro_only',
+        is_enabled: true,
+        reason: 'plan',
+      })
       expect(await flags.isEnabled('pro_only', 'bob')).toBe(false)
       expect((await check('pro_only', 'alice')).body.reason).toBe('plan')
     } finally {
@@ -224,7 +270,9 @@ describe('feature flag evaluation', () => {
       expect(await flags.isEnabled('pro_only', 'dora')).toBe(false)
       expect(await flags.isEnabled('pro_only', 'dora')).toBe(false)
       expect(calls).toBe(1)
-      await t.app.events.publish('subscription.updated', { user_id: 'dora', plan: 'enterprise' } as never, { broadcast: true })
+      await t.app.events.publish('subscription.updated', { user_id: 'dora', plan: 'enterprise' } as never, {
+        broadcast: true,
+      })
       await new Promise((r) => setTimeout(r, 10))
       expect(await flags.evaluate('pro_only', 'dora')).toMatchObject({ is_enabled: true, reason: 'plan' })
       expect(calls).toBe(1)
@@ -236,15 +284,30 @@ describe('feature flag evaluation', () => {
   it('serves isEnabled to other plugins, false for an unknown flag', async () => {
     expect(await flags.isEnabled('on', 'anyone')).toBe(true)
     expect(await flags.isEnabled('vip', { id: 'alice' })).toBe(true)
-    expect(await flags.evaluate('missing', 'alice')).toEqual({ flag_key: 'missing', is_enabled: false, reason: 'not_found' })
+    expect(await flags.evaluate('missing', 'alice')).toEqual({
+      flag_key: 'missing',
+      is_enabled: false,
+      reason: 'not_found',
+    })
   })
 
   it('gives the caller every flag evaluated for them', async () => {
     const res = await t.as('alice').get('/api/v1/app/feature-flags')
     expect(res.status).toBe(200)
-    expect(res.body.flags).toMatchObject({ off: false, on: true, vip: true, pro_only: false, promo: true, plain: false })
+    expect(res.body.flags).toMatchObject({
+      off: false,
+      on: true,
+      vip: true,
+      pro_only: false,
+      promo: true,
+      plain: false,
+    })
     expect(typeof res.body.flags.half).toBe('boolean')
-    expect(res.body.evaluations.find((e: { flag_key: string }) => e.flag_key === 'vip')).toEqual({ flag_key: 'vip', is_enabled: true, reason: 'user_list' })
+    expect(res.body.evaluations.find((e: { flag_key: string }) => e.flag_key === 'vip')).toEqual({
+      flag_key: 'vip',
+      is_enabled: true,
+      reason: 'user_list',
+    })
     const bob = await t.as('bob').get('/api/v2/app/feature-flags')
     expect(bob.body.data.flags.vip).toBe(false)
     expect(bob.body.meta.version).toBe('v2')
@@ -255,7 +318,8 @@ describe('feature flag evaluation', () => {
 
   it('answers the same for a user on every call', async () => {
     const answers = new Set<string>()
-    for (let i = 0; i < 5; i++) answers.add(JSON.stringify((await t.as('carol').get('/api/v1/app/feature-flags')).body.flags))
+    for (let i = 0; i < 5; i++)
+      answers.add(JSON.stringify((await t.as('carol').get('/api/v1/app/feature-flags')).body.flags))
     expect(answers.size).toBe(1)
   })
 

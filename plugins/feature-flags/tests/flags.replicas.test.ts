@@ -19,7 +19,9 @@ afterAll(async () => {
 /** Two replicas sharing a fresh database (and Redis when given); the periodic reload is off. */
 async function replicas(env: Record<string, string> = {}) {
   const plugin = createFeatureFlagsPlugin()
-  const db = await createTestDatabase({ migrations: [CORE_MIGRATIONS, { namespace: plugin.name, dir: plugin.migrations! }] })
+  const db = await createTestDatabase({
+    migrations: [CORE_MIGRATIONS, { namespace: plugin.name, dir: plugin.migrations! }],
+  })
   const entry = { db, apps: [] as App[] }
   opened.push(entry)
   const make = () =>
@@ -27,7 +29,14 @@ async function replicas(env: Record<string, string> = {}) {
       plugins: [plugin],
       database: db,
       workers: false,
-      env: { AUTH_JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'error', ADMIN_EMAILS: admin.email, RATE_LIMIT_DEFAULT: '100000/minute', FEATURE_FLAGS_REFRESH_MS: '0', ...env },
+      env: {
+        AUTH_JWT_SECRET: TEST_JWT_SECRET,
+        LOG_LEVEL: 'error',
+        ADMIN_EMAILS: admin.email,
+        RATE_LIMIT_DEFAULT: '100000/minute',
+        FEATURE_FLAGS_REFRESH_MS: '0',
+        ...env,
+      },
     })
   const a = await make()
   const b = await make()
@@ -48,10 +57,23 @@ async function until(check: () => Promise<boolean>, timeoutMs: number) {
 describe('feature flags on two instances', () => {
   it('gives a user the same rollout answer on both instances', async () => {
     const { plugin, a, b, as } = await replicas()
-    expect((await as(a, admin).post('/api/v1/admin/feature-flags', { key: 'rollout', name: 'Rollout', flag_type: 'percentage', percentage: 25, is_enabled: true })).status).toBe(201)
+    expect(
+      (
+        await as(a, admin).post('/api/v1/admin/feature-flags', {
+          key: 'rollout',
+          name: 'Rollout',
+          flag_type: 'percentage',
+          percentage: 25,
+          is_enabled: true,
+        })
+      ).status,
+    ).toBe(201)
     await b.service(plugin).reload()
     const users = Array.from({ length: 60 }, (_, i) => `stable_${i}`)
-    const read = (app: App, user: string) => as(app, user).get('/api/v1/app/feature-flags').then((r) => r.body.flags.rollout as boolean)
+    const read = (app: App, user: string) =>
+      as(app, user)
+        .get('/api/v1/app/feature-flags')
+        .then((r) => r.body.flags.rollout as boolean)
     const onA = await Promise.all(users.map((u) => read(a, u)))
     const onB = await Promise.all(users.map((u) => read(b, u)))
     expect(onB).toEqual(onA)
@@ -64,14 +86,21 @@ describe('feature flags on two instances', () => {
     it('invalidates the other instance within 1 s of a change', async () => {
       const { a, b, as } = await replicas({ REDIS_URL: redisUrl! })
       const adminA: Client = as(a, admin)
-      const onB = (key: string) => as(b, 'watcher').get('/api/v1/app/feature-flags').then((r) => r.body.flags[key] as boolean | undefined)
+      const onB = (key: string) =>
+        as(b, 'watcher')
+          .get('/api/v1/app/feature-flags')
+          .then((r) => r.body.flags[key] as boolean | undefined)
       // Redis subscriptions connect in the background: wait until a broadcast from A reaches B.
       let crossed = false
       const off = b.events.subscribe('feature_flag.changed', (payload) => {
         if ((payload as { id?: string }).id === 'warm-up') crossed = true
       })
       const warm = await until(async () => {
-        await a.events.publish('feature_flag.changed', { id: 'warm-up', key: 'warm-up', action: 'update' }, { broadcast: true })
+        await a.events.publish(
+          'feature_flag.changed',
+          { id: 'warm-up', key: 'warm-up', action: 'update' },
+          { broadcast: true },
+        )
         await new Promise((r) => setTimeout(r, 50))
         return crossed
       }, 10_000)

@@ -41,14 +41,24 @@ export interface LocalStorageOptions {
 
 const DIGITS = /^\d{1,15}$/
 
-export function createLocalStorage({ dataDir, publicUrl, signer, now = () => new Date() }: LocalStorageOptions): LocalStorage {
+export function createLocalStorage({
+  dataDir,
+  publicUrl,
+  signer,
+  now = () => new Date(),
+}: LocalStorageOptions): LocalStorage {
   const root = resolve(dataDir, 'files')
   const base = publicUrl.replace(/\/+$/, '')
 
   /** The path of a key, refusing anything that could leave `root` (defence in depth: keys are built safe). */
   const pathOf = (key: string): string => {
     const segments = key.split('/')
-    if (!key || isAbsolute(key) || /[\\\u0000-\u001f]/.test(key) || segments.some((s) => s === '' || s === '.' || s === '..')) {
+    if (
+      !key ||
+      isAbsolute(key) ||
+      /[\\\u0000-\u001f]/.test(key) ||
+      segments.some((s) => s === '' || s === '.' || s === '..')
+    ) {
       throw badRequest('Invalid object key')
     }
     const path = resolve(root, key)
@@ -57,7 +67,13 @@ export function createLocalStorage({ dataDir, publicUrl, signer, now = () => new
   }
 
   const url = (f: SignedFields) => {
-    const q = new URLSearchParams({ key: f.key, size: String(f.size), type: f.type, expires: String(f.expires), signature: signer.sign(f) })
+    const q = new URLSearchParams({
+      key: f.key,
+      size: String(f.size),
+      type: f.type,
+      expires: String(f.expires),
+      signature: signer.sign(f),
+    })
     return `${base}/api/v1/public/files/${f.id}?${q}`
   }
   const expiry = (seconds: number) => Math.floor(now().getTime() / 1000) + seconds
@@ -68,7 +84,11 @@ export function createLocalStorage({ dataDir, publicUrl, signer, now = () => new
 
     async presignUpload({ id, key, size, contentType, expiresIn }) {
       pathOf(key)
-      return { url: url({ op: 'PUT', id, key, size, type: contentType, expires: expiry(expiresIn) }), method: 'PUT', headers: { 'Content-Type': contentType } }
+      return {
+        url: url({ op: 'PUT', id, key, size, type: contentType, expires: expiry(expiresIn) }),
+        method: 'PUT',
+        headers: { 'Content-Type': contentType },
+      }
     },
 
     async presignDownload({ id, key, size, contentType, expiresIn }) {
@@ -96,7 +116,14 @@ export function createLocalStorage({ dataDir, publicUrl, signer, now = () => new
     authorize(op, id, q) {
       if (!isUuid(id)) throw notFound('File', id)
       if (!DIGITS.test(q.size ?? '') || !DIGITS.test(q.expires)) throw forbidden('Invalid signature')
-      const fields: SignedFields = { op, id, key: q.key, size: Number(q.size), type: q.type, expires: Number(q.expires) }
+      const fields: SignedFields = {
+        op,
+        id,
+        key: q.key,
+        size: Number(q.size),
+        type: q.type,
+        expires: Number(q.expires),
+      }
       if (!signer.verify(fields, q.signature)) throw forbidden('Invalid signature')
       if (fields.expires * 1000 < now().getTime()) {
         throw forbidden('Signed URL expired', { expired_at: new Date(fields.expires * 1000).toISOString() })
@@ -107,15 +134,21 @@ export function createLocalStorage({ dataDir, publicUrl, signer, now = () => new
     async receive(request, f) {
       const sent = mediaType(request.headers.get('content-type'))
       if (sent !== mediaType(f.type)) {
-        throw new AppError('UNSUPPORTED_MEDIA_TYPE', `Content-Type must be ${f.type}`, { expected: f.type, received: sent || null })
+        throw new AppError('UNSUPPORTED_MEDIA_TYPE', `Content-Type must be ${f.type}`, {
+          expected: f.type,
+          received: sent || null,
+        })
       }
       const length = request.headers.get('content-length')
       if (length !== null && Number(length) > f.size) throw payloadTooLarge(f.size)
-      if (length !== null && Number(length) < f.size) throw badRequest(`Body is ${length} bytes; this URL was signed for ${f.size}`)
+      if (length !== null && Number(length) < f.size)
+        throw badRequest(`Body is ${length} bytes; this URL was signed for ${f.size}`)
       const body = request.body
       if (body?.locked || request.bodyUsed) {
         // The core's JSON parser read it first (see README "Limits"): nothing left to store.
-        throw new AppError('UNSUPPORTED_MEDIA_TYPE', `This server cannot store ${sent} uploads on local disk`, { received: sent })
+        throw new AppError('UNSUPPORTED_MEDIA_TYPE', `This server cannot store ${sent} uploads on local disk`, {
+          received: sent,
+        })
       }
       const target = pathOf(f.key)
       await mkdir(dirname(target), { recursive: true })

@@ -3,7 +3,14 @@
  * Cloudflare R2 and other S3-compatible stores. The PUT URL signs Content-Type and
  * Content-Length, so the store itself refuses a different type or a larger body.
  */
-import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3'
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  S3Client,
+  type S3ClientConfig,
+} from '@aws-sdk/client-s3'
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner'
 import { externalServiceError, type Logger } from '../../../core/index.ts'
 import { attachment } from '../keys.ts'
@@ -32,14 +39,18 @@ export function createS3Storage(o: S3StorageOptions): StorageDriver {
     region: o.region,
     forcePathStyle: o.forcePathStyle,
     // Unset keys = the SDK's default chain (AWS_* variables, instance or task role).
-    credentials: o.accessKeyId && o.secretAccessKey ? { accessKeyId: o.accessKeyId, secretAccessKey: o.secretAccessKey } : undefined,
+    credentials:
+      o.accessKeyId && o.secretAccessKey
+        ? { accessKeyId: o.accessKeyId, secretAccessKey: o.secretAccessKey }
+        : undefined,
     // docs/performance-notes.md#s3-checksums: the SDK's default CRC32 checksums are refused by many S3-compatible stores, and
     // a presigned PUT would carry the checksum of an empty body.
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
   }
   const client = new S3Client({ ...base, endpoint: o.endpoint })
-  const signer = o.publicEndpoint && o.publicEndpoint !== o.endpoint ? new S3Client({ ...base, endpoint: o.publicEndpoint }) : client
+  const signer =
+    o.publicEndpoint && o.publicEndpoint !== o.endpoint ? new S3Client({ ...base, endpoint: o.publicEndpoint }) : client
 
   const failed = (action: string, err: unknown) => {
     o.logger.error('storage request failed', { action, error: err })
@@ -50,9 +61,17 @@ export function createS3Storage(o: S3StorageOptions): StorageDriver {
     kind: 's3',
 
     async presignUpload({ key, size, contentType, expiresIn }) {
-      const command = new PutObjectCommand({ Bucket: o.bucket, Key: key, ContentType: contentType, ContentLength: size })
+      const command = new PutObjectCommand({
+        Bucket: o.bucket,
+        Key: key,
+        ContentType: contentType,
+        ContentLength: size,
+      })
       // The presigner signs only `host` and content-length unless told: add the type.
-      const url = await getSignedUrl(signer, command, { expiresIn, signableHeaders: new Set(['content-type', 'content-length']) })
+      const url = await getSignedUrl(signer, command, {
+        expiresIn,
+        signableHeaders: new Set(['content-type', 'content-length']),
+      })
       return { url, method: 'PUT', headers: { 'Content-Type': contentType } }
     },
 

@@ -21,7 +21,9 @@ export interface Signer {
 export function createSigner(secret: string): Signer {
   // JSON of a fixed tuple: no field can absorb a separator and shift the others.
   const mac = (f: SignedFields) =>
-    createHmac('sha256', secret).update(JSON.stringify([f.op, f.id, f.key, f.size, f.type, f.expires])).digest()
+    createHmac('sha256', secret)
+      .update(JSON.stringify([f.op, f.id, f.key, f.size, f.type, f.expires]))
+      .digest()
   return {
     sign: (f) => mac(f).toString('base64url'),
     verify(f, signature) {

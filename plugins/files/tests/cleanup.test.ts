@@ -17,14 +17,25 @@ let instance: PluginInstance<unknown>
 beforeAll(async () => {
   dataDir = tempDataDir()
   const files = createFilesPlugin({ now: () => new Date(Date.now() + offsetMs) })
-  const observed = { ...files, setup: async (ctx: Parameters<NonNullable<typeof files.setup>>[0]) => (instance = await files.setup!(ctx)) }
+  const observed = {
+    ...files,
+    setup: async (ctx: Parameters<NonNullable<typeof files.setup>>[0]) => (instance = await files.setup!(ctx)),
+  }
   t = await testApp({ plugins: [observed], env: { DATA_DIR: dataDir } })
 })
 afterAll(() => t?.close())
 
 async function upload(name: string, confirm: boolean) {
-  const up = (await t.as('alice').post('/api/v1/app/files/upload-url', { filename: name, content_type: 'application/octet-stream', size: 3 })).body
-  const put = await viaApp(t.app, up.upload_url, { method: 'PUT', body: new Uint8Array([1, 2, 3]), headers: { 'content-type': 'application/octet-stream' } })
+  const up = (
+    await t
+      .as('alice')
+      .post('/api/v1/app/files/upload-url', { filename: name, content_type: 'application/octet-stream', size: 3 })
+  ).body
+  const put = await viaApp(t.app, up.upload_url, {
+    method: 'PUT',
+    body: new Uint8Array([1, 2, 3]),
+    headers: { 'content-type': 'application/octet-stream' },
+  })
   expect(put.status).toBe(200)
   if (confirm) await t.as('alice').post('/api/v1/app/files/confirm', { file_id: up.file_id })
   return up as { file_id: string; key: string }
@@ -47,7 +58,11 @@ describe('files cleanup job', () => {
 
   it('removes unconfirmed uploads older than 24 hours with their object, and keeps confirmed ones', async () => {
     const pending = await upload('never-confirmed.bin', false)
-    const pendingNoObject = (await t.as('alice').post('/api/v1/app/files/upload-url', { filename: 'no-bytes.bin', content_type: 'text/plain', size: 9 })).body
+    const pendingNoObject = (
+      await t
+        .as('alice')
+        .post('/api/v1/app/files/upload-url', { filename: 'no-bytes.bin', content_type: 'text/plain', size: 9 })
+    ).body
     const confirmed = await upload('kept.bin', true)
 
     offsetMs = 23 * HOUR

@@ -19,11 +19,20 @@ afterAll(() => t?.close())
 
 /** upload-url + PUT (+ confirm): the file id and its signed URLs. */
 async function upload(user: string, name = 'notes.bin', data = new Uint8Array([1, 2, 3, 4, 5]), confirm = true) {
-  const up = await t.as(user).post('/api/v1/app/files/upload-url', { filename: name, content_type: 'application/octet-stream', size: data.length })
+  const up = await t.as(user).post('/api/v1/app/files/upload-url', {
+    filename: name,
+    content_type: 'application/octet-stream',
+    size: data.length,
+  })
   expect(up.status).toBe(200)
-  const put = await viaApp(t.app, up.body.upload_url, { method: 'PUT', body: data, headers: { 'content-type': 'application/octet-stream' } })
+  const put = await viaApp(t.app, up.body.upload_url, {
+    method: 'PUT',
+    body: data,
+    headers: { 'content-type': 'application/octet-stream' },
+  })
   expect(put.status).toBe(200)
-  if (confirm) expect((await t.as(user).post('/api/v1/app/files/confirm', { file_id: up.body.file_id })).status).toBe(200)
+  if (confirm)
+    expect((await t.as(user).post('/api/v1/app/files/confirm', { file_id: up.body.file_id })).status).toBe(200)
   return up.body as { file_id: string; key: string; upload_url: string }
 }
 
@@ -33,7 +42,11 @@ describe('files ownership and deletion', () => {
     const bob = t.as('bob')
     const confirm = await bob.post('/api/v1/app/files/confirm', { file_id })
     expect(confirm.status).toBe(404)
-    expect(confirm.body.error).toEqual({ code: 'NOT_FOUND', message: 'File not found', details: { resource: 'File', id: file_id } })
+    expect(confirm.body.error).toEqual({
+      code: 'NOT_FOUND',
+      message: 'File not found',
+      details: { resource: 'File', id: file_id },
+    })
     expect((await t.as('alice').post('/api/v1/app/files/confirm', { file_id })).status).toBe(200)
     expect((await bob.get(`/api/v1/app/files/${file_id}`)).status).toBe(404)
     expect((await bob.get(`/api/v1/app/files/${file_id}/download-url`)).status).toBe(404)
@@ -66,21 +79,29 @@ describe('files ownership and deletion', () => {
       expect((await t.as('alice').get(`/api/v1/app/files/${encodeURIComponent(id)}`)).status).toBe(404)
       expect((await t.as('alice').delete(`/api/v1/app/files/${encodeURIComponent(id)}`)).status).toBe(404)
     }
-    expect((await t.request('PUT', '/api/v1/public/files/abc?key=k&size=1&type=a/b&expires=1&signature=x')).status).toBe(404)
+    expect(
+      (await t.request('PUT', '/api/v1/public/files/abc?key=k&size=1&type=a/b&expires=1&signature=x')).status,
+    ).toBe(404)
   })
 })
 
 describe('files confirm', () => {
   it('refuses a confirm before the upload with 400, is harmless twice, and meters once', async () => {
     meter.events.length = 0
-    const up = await t.as('carol').post('/api/v1/app/files/upload-url', { filename: 'c.bin', content_type: 'application/octet-stream', size: 5 })
+    const up = await t
+      .as('carol')
+      .post('/api/v1/app/files/upload-url', { filename: 'c.bin', content_type: 'application/octet-stream', size: 5 })
     const file_id = up.body.file_id
     const early = await t.as('carol').post('/api/v1/app/files/confirm', { file_id })
     expect(early.status).toBe(400)
     expect(early.body.error.code).toBe('BAD_REQUEST')
     expect(early.body.error.message).toMatch(/not uploaded/i)
     expect((await t.as('carol').get(`/api/v1/app/files/${file_id}`)).body.status).toBe('pending')
-    const put = await viaApp(t.app, up.body.upload_url, { method: 'PUT', body: new Uint8Array(5), headers: { 'content-type': 'application/octet-stream' } })
+    const put = await viaApp(t.app, up.body.upload_url, {
+      method: 'PUT',
+      body: new Uint8Array(5),
+      headers: { 'content-type': 'application/octet-stream' },
+    })
     expect(put.status).toBe(200)
     const first = await t.as('carol').post('/api/v1/app/files/confirm', { file_id })
     const again = await t.as('carol').post('/api/v1/app/files/confirm', { file_id })
@@ -92,7 +113,13 @@ describe('files confirm', () => {
   })
 
   it('refuses a confirm when the stored object has another size than declared', async () => {
-    const up = (await t.as('carol').post('/api/v1/app/files/upload-url', { filename: 'odd.bin', content_type: 'application/octet-stream', size: 5 })).body
+    const up = (
+      await t.as('carol').post('/api/v1/app/files/upload-url', {
+        filename: 'odd.bin',
+        content_type: 'application/octet-stream',
+        size: 5,
+      })
+    ).body
     const path = join(dataDir, 'files', up.key)
     mkdirSync(dirname(path), { recursive: true })
     writeFileSync(path, new Uint8Array(3))
@@ -108,7 +135,12 @@ describe('files confirm', () => {
     await t.as('dave').get(`/api/v1/app/files/${file_id}/download-url`)
     await t.as('dave').delete(`/api/v1/app/files/${file_id}`)
     const mine = meter.events.filter((e) => e.metric !== 'api_requests').map((e) => [e.metric, e.value])
-    expect(mine).toEqual([['file_uploads', 1], ['storage_bytes', 5], ['file_downloads', 1], ['storage_bytes', -5]])
+    expect(mine).toEqual([
+      ['file_uploads', 1],
+      ['storage_bytes', 5],
+      ['file_downloads', 1],
+      ['storage_bytes', -5],
+    ])
   })
 
   it('answers 409 for a download URL of an unconfirmed upload', async () => {
@@ -132,7 +164,10 @@ describe('files validation, lists and scopes', () => {
     expect422(await a.post('/api/v1/app/files/upload-url', { ...ok, filename: '' }), 'filename')
     expect422(await a.post('/api/v1/app/files/upload-url', { content_type: 'text/plain', size: 1 }), 'filename')
     expect422(await a.post('/api/v1/app/files/upload-url', { ...ok, content_type: 'not a type' }), 'content_type')
-    expect422(await a.post('/api/v1/app/files/upload-url', { ...ok, content_type: 'text/plain\r\nx-evil: 1' }), 'content_type')
+    expect422(
+      await a.post('/api/v1/app/files/upload-url', { ...ok, content_type: 'text/plain\r\nx-evil: 1' }),
+      'content_type',
+    )
     expect422(await a.post('/api/v1/app/files/upload-url', { ...ok, size: -1 }), 'size')
     expect422(await a.post('/api/v1/app/files/upload-url', { ...ok, size: 1.5 }), 'size')
     expect422(await a.post('/api/v1/app/files/confirm', { file_id: 'nope' }), 'file_id')
@@ -152,7 +187,9 @@ describe('files validation, lists and scopes', () => {
     const v2 = await t.as('lister').get('/api/v2/app/files?status=pending')
     expect(v2.body.data.map((f: any) => f.id)).toEqual([pending.file_id])
     expect(v2.body.meta.pagination).toEqual({ total: 1, skip: 0, limit: 20 })
-    const up = await t.as('lister').post('/api/v2/app/files/upload-url', { filename: 'v2.txt', content_type: 'text/plain', size: 1 })
+    const up = await t
+      .as('lister')
+      .post('/api/v2/app/files/upload-url', { filename: 'v2.txt', content_type: 'text/plain', size: 1 })
     expect(up.body.data.upload_url).toBeTruthy()
     expect(up.body.meta.version).toBe('v2')
   })
@@ -162,25 +199,38 @@ describe('files validation, lists and scopes', () => {
     const read = keyHeader('keyed', 'files:read')
     expect((await t.get('/api/v1/app/files', { headers: read })).body.total).toBe(1)
     expect((await t.get(`/api/v1/app/files/${file_id}/download-url`, { headers: read })).status).toBe(200)
-    const denied = await t.post('/api/v1/app/files/upload-url', { filename: 'x', content_type: 'text/plain', size: 1 }, { headers: read })
+    const denied = await t.post(
+      '/api/v1/app/files/upload-url',
+      { filename: 'x', content_type: 'text/plain', size: 1 },
+      { headers: read },
+    )
     expect(denied.status).toBe(403)
     expect(denied.body.error.details).toEqual({ required: 'files:write', granted: ['files:read'] })
     expect((await t.delete(`/api/v1/app/files/${file_id}`, { headers: read })).status).toBe(403)
     expect((await t.get('/api/v1/app/files', { headers: keyHeader('keyed', 'projects:read') })).status).toBe(403)
-    expect((await t.delete(`/api/v1/app/files/${file_id}`, { headers: keyHeader('keyed', 'files:*') })).status).toBe(204)
+    expect((await t.delete(`/api/v1/app/files/${file_id}`, { headers: keyHeader('keyed', 'files:*') })).status).toBe(
+      204,
+    )
   })
 })
 
 describe('files content-type allow-list', () => {
   it('refuses types outside FILES_ALLOWED_TYPES with 422 on content_type', async () => {
-    const app = await testApp({ plugins: [files], env: { DATA_DIR: tempDataDir(), FILES_ALLOWED_TYPES: 'image/*,application/pdf' } })
+    const app = await testApp({
+      plugins: [files],
+      env: { DATA_DIR: tempDataDir(), FILES_ALLOWED_TYPES: 'image/*,application/pdf' },
+    })
     try {
-      const post = (content_type: string) => app.as('u').post('/api/v1/app/files/upload-url', { filename: 'f', content_type, size: 1 })
+      const post = (content_type: string) =>
+        app.as('u').post('/api/v1/app/files/upload-url', { filename: 'f', content_type, size: 1 })
       expect((await post('image/png')).status).toBe(200)
       expect((await post('application/pdf; charset=binary')).status).toBe(200)
       const refused = await post('text/html')
       expect(refused.status).toBe(422)
-      expect(refused.body.error.details).toMatchObject({ field: 'content_type', allowed: ['image/*', 'application/pdf'] })
+      expect(refused.body.error.details).toMatchObject({
+        field: 'content_type',
+        allowed: ['image/*', 'application/pdf'],
+      })
     } finally {
       await app.close()
     }

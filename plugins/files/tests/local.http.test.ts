@@ -21,7 +21,13 @@ afterAll(() => t?.close())
 const uploadUrl = async (user: string, filename: string, content_type: string, size: number) => {
   const res = await t.as(user).post('/api/v1/app/files/upload-url', { filename, content_type, size })
   expect(res.status).toBe(200)
-  return res.body as { upload_url: string; file_id: string; key: string; expires_in: number; headers: Record<string, string> }
+  return res.body as {
+    upload_url: string
+    file_id: string
+    key: string
+    expires_in: number
+    headers: Record<string, string>
+  }
 }
 const put = (url: string, body: BodyInit | null, type?: string, headers: Record<string, string> = {}) =>
   viaApp(t.app, url, { method: 'PUT', body, headers: type ? { 'content-type': type, ...headers } : headers })
@@ -43,7 +49,13 @@ describe('files on local disk: the round trip', () => {
 
     const confirmed = await t.as('alice').post('/api/v1/app/files/confirm', { file_id: up.file_id })
     expect(confirmed.status).toBe(200)
-    expect(confirmed.body).toMatchObject({ id: up.file_id, filename: 'document.pdf', content_type: 'application/pdf', size: data.length, status: 'uploaded' })
+    expect(confirmed.body).toMatchObject({
+      id: up.file_id,
+      filename: 'document.pdf',
+      content_type: 'application/pdf',
+      size: data.length,
+      status: 'uploaded',
+    })
     expect(new Date(confirmed.body.created_at).toISOString()).toBe(confirmed.body.created_at)
 
     const list = await t.as('alice').get('/api/v1/app/files')
@@ -69,13 +81,25 @@ describe('files on local disk: the round trip', () => {
       const origin = new URL(server.url).origin
       const at = (u: string) => origin + new URL(u).pathname + new URL(u).search
       // text/* and JSON files go past MAX_JSON_BODY_BYTES (1 MiB): upload paths are not JSON bodies.
-      const types = [['application/octet-stream', 3 * 1024 * 1024 + 7], ['image/png', 2 * 1024 * 1024], ['text/csv', 2 * 1024 * 1024], ['application/json', 1_500_000]] as const
+      const types = [
+        ['application/octet-stream', 3 * 1024 * 1024 + 7],
+        ['image/png', 2 * 1024 * 1024],
+        ['text/csv', 2 * 1024 * 1024],
+        ['application/json', 1_500_000],
+      ] as const
       for (const [type, size] of types) {
         const data = randomBytesOf(size)
         const up = await uploadUrl('alice', `big.${type.split('/')[1]}`, type, data.length)
-        const res = await fetch(at(up.upload_url), { method: 'PUT', body: chunked(data, 64 * 1024), headers: { 'content-type': type }, duplex: 'half' } as RequestInit)
+        const res = await fetch(at(up.upload_url), {
+          method: 'PUT',
+          body: chunked(data, 64 * 1024),
+          headers: { 'content-type': type },
+          duplex: 'half',
+        } as RequestInit)
         expect(res.status).toBe(200)
-        expect((await t.as('alice').post('/api/v1/app/files/confirm', { file_id: up.file_id })).body.status).toBe('uploaded')
+        expect((await t.as('alice').post('/api/v1/app/files/confirm', { file_id: up.file_id })).body.status).toBe(
+          'uploaded',
+        )
         const dl = await t.as('alice').get(`/api/v1/app/files/${up.file_id}/download-url`)
         const got = await fetch(at(dl.body.download_url))
         expect(sha256(await got.arrayBuffer())).toBe(sha256(data))
@@ -157,7 +181,17 @@ describe('files on local disk: what the signed URL refuses', () => {
   })
 
   it('keeps ../ and absolute names under the user prefix', async () => {
-    const names = ['../../../etc/passwd', '/etc/passwd', '..\\..\\windows\\win.ini', '..', '.', 'a/../../b.txt', 'evil\u0000name\r\n.txt', `${'x'.repeat(400)}.tar.gz`, '\u202egnp.exe']
+    const names = [
+      '../../../etc/passwd',
+      '/etc/passwd',
+      '..\\..\\windows\\win.ini',
+      '..',
+      '.',
+      'a/../../b.txt',
+      'evil\u0000name\r\n.txt',
+      `${'x'.repeat(400)}.tar.gz`,
+      '\u202egnp.exe',
+    ]
     for (const name of names) {
       const up = await uploadUrl('alice', name, 'application/octet-stream', 1)
       const segments = up.key.split('/')
@@ -180,7 +214,11 @@ describe('files on local disk: what the signed URL refuses', () => {
   })
 
   it('answers 413 PAYLOAD_TOO_LARGE for a declared size over MAX_UPLOAD_BYTES', async () => {
-    const res = await t.as('alice').post('/api/v1/app/files/upload-url', { filename: 'huge.bin', content_type: 'application/octet-stream', size: 200 * 1024 * 1024 })
+    const res = await t.as('alice').post('/api/v1/app/files/upload-url', {
+      filename: 'huge.bin',
+      content_type: 'application/octet-stream',
+      size: 200 * 1024 * 1024,
+    })
     expect(res.status).toBe(413)
     expect(res.body.error.code).toBe('PAYLOAD_TOO_LARGE')
     expect(res.body.error.details.limit).toBe(52_428_800)

@@ -21,7 +21,8 @@ export interface TestS3 {
   stop(): Promise<void>
 }
 
-const rfc3986 = (s: string) => encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
+const rfc3986 = (s: string) =>
+  encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
 const hmac = (key: string | Buffer, data: string) => createHmac('sha256', key).update(data).digest()
 
 /** Why a presigned request fails AWS's check (signature v4, query form), or null when it passes. */
@@ -42,8 +43,17 @@ export function presignedProblem(request: Request, secret: string, now = Date.no
     .sort(([a, av], [b, bv]) => (a < b ? -1 : a > b ? 1 : av < bv ? -1 : av > bv ? 1 : 0))
     .map(([k, v]) => `${k}=${v}`)
     .join('&')
-  const headers = signedHeaders.map((h) => `${h}:${(h === 'host' ? url.host : (request.headers.get(h) ?? '')).trim().replace(/\s+/g, ' ')}\n`).join('')
-  const canonical = [request.method, url.pathname, query, headers, signedHeaders.join(';'), q.get('X-Amz-Content-Sha256') ?? 'UNSIGNED-PAYLOAD'].join('\n')
+  const headers = signedHeaders
+    .map((h) => `${h}:${(h === 'host' ? url.host : (request.headers.get(h) ?? '')).trim().replace(/\s+/g, ' ')}\n`)
+    .join('')
+  const canonical = [
+    request.method,
+    url.pathname,
+    query,
+    headers,
+    signedHeaders.join(';'),
+    q.get('X-Amz-Content-Sha256') ?? 'UNSIGNED-PAYLOAD',
+  ].join('\n')
   const scope = `${date}/${region}/${service}/aws4_request`
   const toSign = ['AWS4-HMAC-SHA256', amzDate, scope, createHash('sha256').update(canonical).digest('hex')].join('\n')
   let key = hmac(`AWS4${secret}`, date)
@@ -52,14 +62,23 @@ export function presignedProblem(request: Request, secret: string, now = Date.no
 }
 
 const xmlError = (code: string, message: string) =>
-  new Response(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>${message}</Message></Error>`, {
-    status: 403,
-    headers: { 'content-type': 'application/xml' },
-  })
+  new Response(
+    `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>${message}</Message></Error>`,
+    {
+      status: 403,
+      headers: { 'content-type': 'application/xml' },
+    },
+  )
 
 export async function startTestS3(bucket = 'omnistack-test'): Promise<TestS3> {
   const directory = mkdtempSync(join(tmpdir(), 'omnistack-s3rver-'))
-  const s3rver = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory, configureBuckets: [{ name: bucket }] })
+  const s3rver = new S3rver({
+    port: 0,
+    address: '127.0.0.1',
+    silent: true,
+    directory,
+    configureBuckets: [{ name: bucket }],
+  })
   const { port } = await s3rver.run()
   const refused: TestS3['refused'] = []
 
@@ -72,7 +91,8 @@ export async function startTestS3(bucket = 'omnistack-test'): Promise<TestS3> {
         const problem = presignedProblem(request, S3_SECRET)
         if (problem) {
           refused.push({ method: request.method, path: url.pathname, reason: problem })
-          const [code, message = 'The request signature we calculated does not match the signature you provided.'] = problem.split(': ')
+          const [code, message = 'The request signature we calculated does not match the signature you provided.'] =
+            problem.split(': ')
           return xmlError(code!, message)
         }
       }
@@ -84,7 +104,10 @@ export async function startTestS3(bucket = 'omnistack-test'): Promise<TestS3> {
         headers,
         body: hasBody ? await request.arrayBuffer() : undefined,
       })
-      return new Response(request.method === 'HEAD' ? null : upstream.body, { status: upstream.status, headers: upstream.headers })
+      return new Response(request.method === 'HEAD' ? null : upstream.body, {
+        status: upstream.status,
+        headers: upstream.headers,
+      })
     },
   })
 

@@ -31,7 +31,13 @@ afterAll(async () => {
 const uploadUrl = async (user: string, filename: string, content_type: string, size: number) => {
   const res = await t.as(user).post('/api/v1/app/files/upload-url', { filename, content_type, size })
   expect(res.status).toBe(200)
-  return res.body as { upload_url: string; file_id: string; key: string; expires_in: number; headers: Record<string, string> }
+  return res.body as {
+    upload_url: string
+    file_id: string
+    key: string
+    expires_in: number
+    headers: Record<string, string>
+  }
 }
 const confirm = (user: string, file_id: string) => t.as(user).post('/api/v1/app/files/confirm', { file_id })
 
@@ -53,7 +59,13 @@ describe('files on S3', () => {
     expect(put.status).toBe(200)
     const confirmed = await confirm('alice', up.file_id)
     expect(confirmed.status).toBe(200)
-    expect(confirmed.body).toMatchObject({ id: up.file_id, status: 'uploaded', size: data.length, content_type: 'application/pdf', filename: 'report final.pdf' })
+    expect(confirmed.body).toMatchObject({
+      id: up.file_id,
+      status: 'uploaded',
+      size: data.length,
+      content_type: 'application/pdf',
+      filename: 'report final.pdf',
+    })
     expect((await confirm('alice', up.file_id)).body).toEqual(confirmed.body)
 
     const list = await t.as('alice').get('/api/v1/app/files?status=uploaded')
@@ -74,12 +86,18 @@ describe('files on S3', () => {
     const bigger = await fetch(up.upload_url, { method: 'PUT', body: randomBytesOf(101), headers: up.headers })
     expect(bigger.status).toBe(403)
     expect(await bigger.text()).toContain('SignatureDoesNotMatch')
-    const otherType = await fetch(up.upload_url, { method: 'PUT', body: randomBytesOf(100), headers: { 'Content-Type': 'text/html' } })
+    const otherType = await fetch(up.upload_url, {
+      method: 'PUT',
+      body: randomBytesOf(100),
+      headers: { 'Content-Type': 'text/html' },
+    })
     expect(otherType.status).toBe(403)
     expect(s3.refused.map((r) => r.reason)).toEqual(['SignatureDoesNotMatch', 'SignatureDoesNotMatch'])
     // Nothing was stored, so confirm says so; the exact body then goes through.
     expect((await confirm('alice', up.file_id)).status).toBe(400)
-    expect((await fetch(up.upload_url, { method: 'PUT', body: randomBytesOf(100), headers: up.headers })).status).toBe(200)
+    expect((await fetch(up.upload_url, { method: 'PUT', body: randomBytesOf(100), headers: up.headers })).status).toBe(
+      200,
+    )
     expect((await confirm('alice', up.file_id)).status).toBe(200)
   })
 
@@ -98,7 +116,9 @@ describe('files on S3', () => {
   })
 
   it('answers 413 for a declared size over MAX_UPLOAD_BYTES and mounts no local file routes', async () => {
-    const res = await t.as('alice').post('/api/v1/app/files/upload-url', { filename: 'huge', content_type: 'video/mp4', size: 200 * 1024 * 1024 })
+    const res = await t
+      .as('alice')
+      .post('/api/v1/app/files/upload-url', { filename: 'huge', content_type: 'video/mp4', size: 200 * 1024 * 1024 })
     expect(res.status).toBe(413)
     expect(t.app.elysia.routes.some((r) => r.path.startsWith('/api/v1/public/files'))).toBe(false)
   })
@@ -111,14 +131,27 @@ describe('files on an unreachable S3', () => {
     closed.stop(true)
     const app = await testApp({
       plugins: [files],
-      env: { DATA_DIR: tempDataDir(), S3_BUCKET: 'b', S3_ENDPOINT: endpoint, S3_ACCESS_KEY_ID: 'k', S3_SECRET_ACCESS_KEY: 's', S3_FORCE_PATH_STYLE: 'true' },
+      env: {
+        DATA_DIR: tempDataDir(),
+        S3_BUCKET: 'b',
+        S3_ENDPOINT: endpoint,
+        S3_ACCESS_KEY_ID: 'k',
+        S3_SECRET_ACCESS_KEY: 's',
+        S3_FORCE_PATH_STYLE: 'true',
+      },
     })
     try {
-      const up = await app.as('alice').post('/api/v1/app/files/upload-url', { filename: 'a.txt', content_type: 'text/plain', size: 1 })
+      const up = await app
+        .as('alice')
+        .post('/api/v1/app/files/upload-url', { filename: 'a.txt', content_type: 'text/plain', size: 1 })
       expect(up.status).toBe(200)
       const res = await app.as('alice').post('/api/v1/app/files/confirm', { file_id: up.body.file_id })
       expect(res.status).toBe(502)
-      expect(res.body.error).toEqual({ code: 'EXTERNAL_SERVICE_ERROR', message: 'Storage service request failed', details: { service: 's3', action: 'head' } })
+      expect(res.body.error).toEqual({
+        code: 'EXTERNAL_SERVICE_ERROR',
+        message: 'Storage service request failed',
+        details: { service: 's3', action: 'head' },
+      })
       expect((await app.as('alice').delete(`/api/v1/app/files/${up.body.file_id}`)).status).toBe(502)
       expect((await app.as('alice').get(`/api/v1/app/files/${up.body.file_id}`)).body.status).toBe('pending')
     } finally {

@@ -19,7 +19,8 @@ export function meterRecorder() {
 }
 
 export const tempDataDir = () => mkdtempSync(join(tmpdir(), 'omnistack-files-'))
-export const sha256 = (data: Uint8Array | ArrayBuffer) => createHash('sha256').update(new Uint8Array(data)).digest('hex')
+export const sha256 = (data: Uint8Array | ArrayBuffer) =>
+  createHash('sha256').update(new Uint8Array(data)).digest('hex')
 
 /** Bytes that are not text, so a round trip proves binary safety. */
 export function randomBytesOf(size: number): Uint8Array<ArrayBuffer> {

@@ -35,7 +35,13 @@ const clerkUser = (id: string, updatedAt: number, extra: Record<string, unknown>
   updated_at: updatedAt,
   ...extra,
 })
-const event = (type: string, data: Record<string, unknown>, timestamp = Date.now()) => ({ data, object: 'event', type, timestamp, instance_id: 'ins_test' })
+const event = (type: string, data: Record<string, unknown>, timestamp = Date.now()) => ({
+  data,
+  object: 'event',
+  type,
+  timestamp,
+  instance_id: 'ins_test',
+})
 
 interface SendOptions {
   id?: string
@@ -77,16 +83,28 @@ describe('accepted deliveries', () => {
       role: 'user',
       is_active: true,
     })
-    const lead = await send(event('user.created', clerkUser('user_lead', 1_700_000_000_000, { email_addresses: [{ id: 'idn_primary', email_address: 'Lead@corp.example' }] })))
+    const lead = await send(
+      event(
+        'user.created',
+        clerkUser('user_lead', 1_700_000_000_000, {
+          email_addresses: [{ id: 'idn_primary', email_address: 'Lead@corp.example' }],
+        }),
+      ),
+    )
     expect(lead.body.outcome).toBe('applied')
     expect((await row('user_lead'))!.role).toBe('admin')
   })
 
   it('applies a newer user.updated and ignores an older one', async () => {
     await send(event('user.created', clerkUser('user_upd', 1_700_000_000_000)))
-    const newer = await send(event('user.updated', clerkUser('user_upd', 1_700_000_500_000, { first_name: 'Newer', image_url: null })))
+    const newer = await send(
+      event('user.updated', clerkUser('user_upd', 1_700_000_500_000, { first_name: 'Newer', image_url: null })),
+    )
     expect(newer.body.outcome).toBe('applied')
-    expect(await row('user_upd')).toMatchObject({ full_name: 'Newer Person', avatar_url: 'https://www.gravatar.com/avatar?d=mp' })
+    expect(await row('user_upd')).toMatchObject({
+      full_name: 'Newer Person',
+      avatar_url: 'https://www.gravatar.com/avatar?d=mp',
+    })
     const older = await send(event('user.updated', clerkUser('user_upd', 1_700_000_200_000, { first_name: 'Older' })))
     expect(older.status).toBe(200)
     expect(older.body.outcome).toBe('stale')
@@ -114,8 +132,13 @@ describe('accepted deliveries', () => {
     expect(await row('user_gone')).toMatchObject({ is_active: false, email: null, full_name: null, avatar_url: null })
     expect((await row('user_gone'))!.deleted_at).toBeInstanceOf(Date)
     expect((await t.as('user_gone').get('/api/v1/app/users/me')).status).toBe(403)
-    const [entry] = await t.app.db.sql`select * from audit_logs where action = 'user.delete' and resource_id = 'user_gone'`
-    expect(entry).toMatchObject({ actor_id: null, ip_address: '127.0.0.1', details: { provider: 'clerk', anonymised: true } })
+    const [entry] = await t.app.db
+      .sql`select * from audit_logs where action = 'user.delete' and resource_id = 'user_gone'`
+    expect(entry).toMatchObject({
+      actor_id: null,
+      ip_address: '127.0.0.1',
+      details: { provider: 'clerk', anonymised: true },
+    })
     expect(entry!.request_id).toBeTruthy()
     const late = await send(event('user.updated', clerkUser('user_gone', 1_700_000_800_000)))
     expect(late.body.outcome).toBe('stale')
@@ -146,13 +169,25 @@ describe('refused deliveries change nothing', () => {
   })
 
   it('refuses another secret', async () => {
-    const res = await send(event('user.created', clerkUser('user_wrong', Date.now())), { secret: `whsec_${randomBytes(24).toString('base64')}` })
+    const res = await send(event('user.created', clerkUser('user_wrong', Date.now())), {
+      secret: `whsec_${randomBytes(24).toString('base64')}`,
+    })
     await refused(res, 401, 'user_wrong')
   })
 
   it('refuses an old or future timestamp, even correctly signed', async () => {
-    await refused(await send(event('user.created', clerkUser('user_old', Date.now())), { at: new Date(Date.now() - 10 * 60_000) }), 401, 'user_old')
-    await refused(await send(event('user.created', clerkUser('user_future', Date.now())), { at: new Date(Date.now() + 10 * 60_000) }), 401, 'user_future')
+    await refused(
+      await send(event('user.created', clerkUser('user_old', Date.now())), { at: new Date(Date.now() - 10 * 60_000) }),
+      401,
+      'user_old',
+    )
+    await refused(
+      await send(event('user.created', clerkUser('user_future', Date.now())), {
+        at: new Date(Date.now() + 10 * 60_000),
+      }),
+      401,
+      'user_future',
+    )
   })
 
   it('refuses missing headers with 400', async () => {
@@ -166,14 +201,17 @@ describe('refused deliveries change nothing', () => {
   })
 
   it('stores a signed but unusable payload as rejected (counted, not failed), answered 400', async () => {
-    const before = (await t.as({ sub: 'u-root', email: 'root@corp.example' }).get('/api/v1/admin/dashboard/stats')).body.webhooks
+    const before = (await t.as({ sub: 'u-root', email: 'root@corp.example' }).get('/api/v1/admin/dashboard/stats')).body
+      .webhooks
     const res = await send(event('user.updated', { object: 'user' }), { id: 'msg_unusable' })
     expect(res.status).toBe(400)
     expect(res.body.error.details).toEqual({ provider: 'clerk', field: 'data.id' })
-    const after = (await t.as({ sub: 'u-root', email: 'root@corp.example' }).get('/api/v1/admin/dashboard/stats')).body.webhooks
+    const after = (await t.as({ sub: 'u-root', email: 'root@corp.example' }).get('/api/v1/admin/dashboard/stats')).body
+      .webhooks
     // Rejected is not failed: nothing will be retried.
     expect(after).toEqual({ total: before.total + 1, failed: before.failed, pending: 0 })
-    const [stored] = await t.app.db.sql`select status from inbound_events where provider = 'clerk' and event_id = 'msg_unusable'`
+    const [stored] = await t.app.db
+      .sql`select status from inbound_events where provider = 'clerk' and event_id = 'msg_unusable'`
     expect(stored).toEqual({ status: 'rejected' })
   })
 })
@@ -182,11 +220,26 @@ describe('without CLERK_WEBHOOK_SECRET', () => {
   it('answers 503 SERVICE_UNAVAILABLE', async () => {
     const bare = await testApp({ plugins: [users, admin, identityWebhooks] })
     try {
-      const signed = { 'svix-id': 'msg_1', 'svix-timestamp': String(Math.floor(Date.now() / 1000)), 'svix-signature': 'v1,abc' }
-      const res = await bare.post('/api/v1/public/webhooks/clerk', event('user.created', clerkUser('user_x', Date.now())), { headers: signed })
+      const signed = {
+        'svix-id': 'msg_1',
+        'svix-timestamp': String(Math.floor(Date.now() / 1000)),
+        'svix-signature': 'v1,abc',
+      }
+      const res = await bare.post(
+        '/api/v1/public/webhooks/clerk',
+        event('user.created', clerkUser('user_x', Date.now())),
+        { headers: signed },
+      )
       expect(res.status).toBe(503)
-      expect(res.body.error).toMatchObject({ code: 'SERVICE_UNAVAILABLE', details: { missing: 'CLERK_WEBHOOK_SECRET' } })
-      const supa = await bare.post('/api/v1/public/webhooks/supabase', {}, { headers: { authorization: 'Bearer anything-at-all' } })
+      expect(res.body.error).toMatchObject({
+        code: 'SERVICE_UNAVAILABLE',
+        details: { missing: 'CLERK_WEBHOOK_SECRET' },
+      })
+      const supa = await bare.post(
+        '/api/v1/public/webhooks/supabase',
+        {},
+        { headers: { authorization: 'Bearer anything-at-all' } },
+      )
       expect(supa.status).toBe(503)
       expect(supa.body.error.details.missing).toBe('SUPABASE_WEBHOOK_SECRET')
       // Whatever the request: nothing can be verified without the secret.
@@ -199,8 +252,8 @@ describe('without CLERK_WEBHOOK_SECRET', () => {
   })
 
   it('refuses to start with a malformed secret', async () => {
-    expect(testApp({ plugins: [users, admin, identityWebhooks], env: { CLERK_WEBHOOK_SECRET: 'whsec_***not base64***' } })).rejects.toThrow(
-      /CLERK_WEBHOOK_SECRET/,
-    )
+    expect(
+      testApp({ plugins: [users, admin, identityWebhooks], env: { CLERK_WEBHOOK_SECRET: 'whsec_***not base64***' } }),
+    ).rejects.toThrow(/CLERK_WEBHOOK_SECRET/)
   })
 })

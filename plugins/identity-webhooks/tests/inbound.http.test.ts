@@ -30,7 +30,13 @@ const clerkUser = (id: string, updatedAt: number, first = 'Example') => ({
   last_name: 'Person',
   updated_at: updatedAt,
 })
-const event = (type: string, data: Record<string, unknown>) => ({ data, object: 'event', type, timestamp: Date.now(), instance_id: 'ins_test' })
+const event = (type: string, data: Record<string, unknown>) => ({
+  data,
+  object: 'event',
+  type,
+  timestamp: Date.now(),
+  instance_id: 'ins_test',
+})
 
 function send(payload: unknown, id = `msg_${randomBytes(6).toString('hex')}`) {
   const at = new Date()
@@ -62,23 +68,42 @@ describe('identity deliveries in the inbound pipeline', () => {
     expect(list.status).toBe(200)
     const mine = list.body.items.filter((e: { event_id: string }) => e.event_id === id)
     expect(mine).toHaveLength(1)
-    expect(mine[0]).toMatchObject({ provider: 'clerk', type: 'user.created', status: 'applied', subject: 'user_inbound', user_id: 'user_inbound', attempts: 1 })
+    expect(mine[0]).toMatchObject({
+      provider: 'clerk',
+      type: 'user.created',
+      status: 'applied',
+      subject: 'user_inbound',
+      user_id: 'user_inbound',
+      attempts: 1,
+    })
     const one = await t.as(ROOT).get(`/api/v1/admin/webhooks/events/${mine[0].id}`)
     expect(one.body.payload.data.id).toBe('user_inbound')
     // The plugin's old table is gone (migration 0002): inbound_events is the only store.
-    expect(await t.app.db.sql`select 1 from information_schema.tables where table_name = 'identity_webhook_events'`).toHaveLength(0)
+    expect(
+      await t.app.db.sql`select 1 from information_schema.tables where table_name = 'identity_webhook_events'`,
+    ).toHaveLength(0)
   })
 
   it('lists Supabase deliveries too, and counts webhooks once on the dashboard', async () => {
     const res = await t.request('POST', '/api/v1/public/webhooks/supabase', {
-      raw: JSON.stringify({ type: 'INSERT', table: 'users', schema: 'auth', record: { id: 'supa-1', email: 's@example.com', updated_at: '2026-01-01T00:00:00Z' }, old_record: null }),
+      raw: JSON.stringify({
+        type: 'INSERT',
+        table: 'users',
+        schema: 'auth',
+        record: { id: 'supa-1', email: 's@example.com', updated_at: '2026-01-01T00:00:00Z' },
+        old_record: null,
+      }),
       headers: { 'content-type': 'application/json', authorization: `Bearer ${SUPABASE_SECRET}` },
     })
     expect(res.body.outcome).toBe('applied')
     const list = await t.as(ROOT).get('/api/v1/admin/webhooks/events?provider=supabase&status=applied')
-    expect(list.body.items.map((e: { type: string; user_id: string }) => [e.type, e.user_id])).toEqual([['auth.users.INSERT', 'supa-1']])
+    expect(list.body.items.map((e: { type: string; user_id: string }) => [e.type, e.user_id])).toEqual([
+      ['auth.users.INSERT', 'supa-1'],
+    ])
     const stats = (await t.as(ROOT).get('/api/v1/admin/dashboard/stats')).body.webhooks
-    const [{ total }] = (await t.app.db.sql`select count(*)::int as total from inbound_events`) as unknown as [{ total: number }]
+    const [{ total }] = (await t.app.db.sql`select count(*)::int as total from inbound_events`) as unknown as [
+      { total: number },
+    ]
     expect(stats.total).toBe(total)
   })
 
@@ -91,11 +116,13 @@ describe('identity deliveries in the inbound pipeline', () => {
     const id = 'msg_inbound_fails'
     const res = await send(event('user.updated', clerkUser('user_fails', 1_700_000_100_000, 'Explode')), id)
     expect(res.status).toBe(500)
-    const [row] = await t.app.db.sql`select id, status, error, attempts from inbound_events where provider = 'clerk' and event_id = ${id}`
+    const [row] = await t.app.db
+      .sql`select id, status, error, attempts from inbound_events where provider = 'clerk' and event_id = ${id}`
     expect(row).toMatchObject({ status: 'failed', attempts: 1 })
     expect(row!.error).toContain('exploded on purpose')
     expect((await user('user_fails'))!.full_name).toBe('Example Person')
-    const [job] = await t.app.db.sql`select state, payload from jobs where name = ${INBOUND_RETRY_JOB} order by created_at desc limit 1`
+    const [job] = await t.app.db
+      .sql`select state, payload from jobs where name = ${INBOUND_RETRY_JOB} order by created_at desc limit 1`
     expect(job).toMatchObject({ state: 'queued', payload: { id: row!.id } })
 
     await t.app.db.sql.unsafe('drop trigger test_explode on users; drop function test_explode();')
@@ -105,6 +132,8 @@ describe('identity deliveries in the inbound pipeline', () => {
     expect(after).toMatchObject({ status: 'applied', attempts: 2 })
     expect((await user('user_fails'))!.full_name).toBe('Explode Person')
     // A redelivery now is a duplicate: acknowledged, not applied again.
-    expect((await send(event('user.updated', clerkUser('user_fails', 1_700_000_100_000, 'Explode')), id)).body.outcome).toBe('duplicate')
+    expect(
+      (await send(event('user.updated', clerkUser('user_fails', 1_700_000_100_000, 'Explode')), id)).body.outcome,
+    ).toBe('duplicate')
   })
 })

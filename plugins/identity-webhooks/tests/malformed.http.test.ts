@@ -18,7 +18,11 @@ let t: TestApp
 beforeAll(async () => {
   t = await testApp({
     plugins: [users, admin, identityWebhooks],
-    env: { CLERK_WEBHOOK_SECRET: CLERK_SECRET, SUPABASE_WEBHOOK_SECRET: SUPABASE_SECRET, SUPERADMIN_EMAILS: 'root@corp.example' },
+    env: {
+      CLERK_WEBHOOK_SECRET: CLERK_SECRET,
+      SUPABASE_WEBHOOK_SECRET: SUPABASE_SECRET,
+      SUPERADMIN_EMAILS: 'root@corp.example',
+    },
   })
 })
 afterAll(() => t?.close())
@@ -29,10 +33,17 @@ function clerk(payload: unknown, o: { id?: string; raw?: string } = {}) {
   const id = o.id ?? `msg_bad_${++n}_${randomBytes(4).toString('hex')}`
   const at = new Date()
   const raw = o.raw ?? JSON.stringify(payload)
-  return t.request('POST', '/api/v1/public/webhooks/clerk', {
-    raw,
-    headers: { 'content-type': 'application/json', 'svix-id': id, 'svix-timestamp': String(Math.floor(at.getTime() / 1000)), 'svix-signature': new Webhook(CLERK_SECRET).sign(id, at, raw) },
-  }).then((res) => ({ ...res, id }))
+  return t
+    .request('POST', '/api/v1/public/webhooks/clerk', {
+      raw,
+      headers: {
+        'content-type': 'application/json',
+        'svix-id': id,
+        'svix-timestamp': String(Math.floor(at.getTime() / 1000)),
+        'svix-signature': new Webhook(CLERK_SECRET).sign(id, at, raw),
+      },
+    })
+    .then((res) => ({ ...res, id }))
 }
 const supabase = (payload: unknown, raw?: string) =>
   t.request('POST', '/api/v1/public/webhooks/supabase', {
@@ -52,7 +63,13 @@ const clerkUser = (id: string, extra: Record<string, unknown> = {}) => ({
   updated_at: Date.now(),
   ...extra,
 })
-const clerkEvent = (type: string, data: unknown) => ({ data, object: 'event', type, timestamp: Date.now(), instance_id: 'ins_test' })
+const clerkEvent = (type: string, data: unknown) => ({
+  data,
+  object: 'event',
+  type,
+  timestamp: Date.now(),
+  instance_id: 'ins_test',
+})
 const authUser = (id: string, extra: Record<string, unknown> = {}) => ({
   id,
   email: `${id.slice(0, 8)}@example.com`,
@@ -61,11 +78,23 @@ const authUser = (id: string, extra: Record<string, unknown> = {}) => ({
   deleted_at: null,
   ...extra,
 })
-const hook = (type: string, record: unknown, old: unknown = null) => ({ type, table: 'users', schema: 'auth', record, old_record: old })
+const hook = (type: string, record: unknown, old: unknown = null) => ({
+  type,
+  table: 'users',
+  schema: 'auth',
+  record,
+  old_record: old,
+})
 
-const user = async (id: string) => (await t.app.db.sql`select id, email, full_name, is_active from users where id = ${id}`)[0]
-const count = async (provider: string) => (await t.app.db.sql<{ c: number }[]>`select count(*)::int as c from inbound_events where provider = ${provider}`)[0]!.c
-const stored = async (provider: string, eventId: string) => [...(await t.app.db.sql`select status, user_id, attempts from inbound_events where provider = ${provider} and event_id = ${eventId}`)]
+const user = async (id: string) =>
+  (await t.app.db.sql`select id, email, full_name, is_active from users where id = ${id}`)[0]
+const count = async (provider: string) =>
+  (await t.app.db.sql<{ c: number }[]>`select count(*)::int as c from inbound_events where provider = ${provider}`)[0]!
+    .c
+const stored = async (provider: string, eventId: string) => [
+  ...(await t.app.db
+    .sql`select status, user_id, attempts from inbound_events where provider = ${provider} and event_id = ${eventId}`),
+]
 
 async function expectRejected(res: { status: number; body: any }, provider: string, field: string) {
   expect(res.status).toBe(400)
@@ -75,12 +104,21 @@ async function expectRejected(res: { status: number; body: any }, provider: stri
 
 describe('clerk: malformed signed events', () => {
   it('a wrong type in a field the sync reads changes no user', async () => {
-    expect((await clerk(clerkEvent('user.created', clerkUser('user_shape')))).body).toEqual({ received: true, outcome: 'applied' })
+    expect((await clerk(clerkEvent('user.created', clerkUser('user_shape')))).body).toEqual({
+      received: true,
+      outcome: 'applied',
+    })
     const before = await user('user_shape')
     expect(before).toMatchObject({ email: 'user_shape@example.org', full_name: 'Ex Ample', is_active: true })
     const cases: [unknown, string][] = [
-      [clerkEvent('user.updated', clerkUser('user_shape', { email_addresses: 'mallory@evil.example' })), 'data.email_addresses'],
-      [clerkEvent('user.updated', clerkUser('user_shape', { email_addresses: [{ id: 'idn_1', email_address: 5 }] })), 'data.email_addresses[0].email_address'],
+      [
+        clerkEvent('user.updated', clerkUser('user_shape', { email_addresses: 'mallory@evil.example' })),
+        'data.email_addresses',
+      ],
+      [
+        clerkEvent('user.updated', clerkUser('user_shape', { email_addresses: [{ id: 'idn_1', email_address: 5 }] })),
+        'data.email_addresses[0].email_address',
+      ],
       [clerkEvent('user.updated', clerkUser('user_shape', { first_name: { text: 'Mal' } })), 'data.first_name'],
       [clerkEvent('user.updated', clerkUser('user_shape', { updated_at: '2099-01-01' })), 'data.updated_at'],
       [clerkEvent('user.deleted', { id: 'user_shape', deleted: 'yes' }), 'data.deleted'],
@@ -106,7 +144,12 @@ describe('clerk: malformed signed events', () => {
   })
 
   it('a non-object payload is 400; a redelivery is 400 again without a second row', async () => {
-    for (const [raw, field] of [['[1,2]', 'body'], ['null', 'body'], ['"user.created"', 'body'], ['not json', 'body']] as const) {
+    for (const [raw, field] of [
+      ['[1,2]', 'body'],
+      ['null', 'body'],
+      ['"user.created"', 'body'],
+      ['not json', 'body'],
+    ] as const) {
       const first = await clerk(undefined, { raw })
       await expectRejected(first, 'clerk', field)
       const before = await count('clerk')
@@ -167,7 +210,8 @@ describe('supabase: malformed deliveries with the right bearer', () => {
       await expectRejected(await supabase(undefined, raw), 'supabase', 'body')
       expect(await count('supabase')).toBe(before)
     }
-    const rows = await t.app.db.sql`select status, attempts from inbound_events where provider = 'supabase' and status = 'rejected' and attempts = 2`
+    const rows = await t.app.db
+      .sql`select status, attempts from inbound_events where provider = 'supabase' and status = 'rejected' and attempts = 2`
     expect(rows.length).toBe(4)
   })
 })

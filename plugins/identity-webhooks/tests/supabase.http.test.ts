@@ -27,7 +27,13 @@ const authUser = (id: string, updatedAt: string, extra: Record<string, unknown> 
   is_anonymous: false,
   ...extra,
 })
-const hook = (type: 'INSERT' | 'UPDATE' | 'DELETE', record: unknown, old: unknown = null, table = 'users', schema = 'auth') => ({
+const hook = (
+  type: 'INSERT' | 'UPDATE' | 'DELETE',
+  record: unknown,
+  old: unknown = null,
+  table = 'users',
+  schema = 'auth',
+) => ({
   type,
   table,
   schema,
@@ -48,7 +54,12 @@ describe('Supabase webhook', () => {
     const res = await send(hook('INSERT', authUser(id, '2026-01-01T00:00:00.000000+00:00')))
     expect(res.status).toBe(200)
     expect(res.body).toEqual({ received: true, outcome: 'applied' })
-    expect(await row(id)).toMatchObject({ email: `${id.slice(0, 8)}@example.com`, full_name: 'Supa Base', avatar_url: 'https://cdn.example.com/supa.png', role: 'user' })
+    expect(await row(id)).toMatchObject({
+      email: `${id.slice(0, 8)}@example.com`,
+      full_name: 'Supa Base',
+      avatar_url: 'https://cdn.example.com/supa.png',
+      role: 'user',
+    })
   })
 
   it('refuses a wrong or missing bearer with 401 and changes nothing', async () => {
@@ -58,17 +69,24 @@ describe('Supabase webhook', () => {
       expect(res.status).toBe(401)
       expect(res.body.error.code).toBe('AUTHENTICATION_ERROR')
     }
-    const update = await send(hook('UPDATE', authUser(id, '2030-01-01T00:00:00Z', { email: 'hijack@evil.example' })), 'nope-nope-nope-nope')
+    const update = await send(
+      hook('UPDATE', authUser(id, '2030-01-01T00:00:00Z', { email: 'hijack@evil.example' })),
+      'nope-nope-nope-nope',
+    )
     expect(update.status).toBe(401)
     expect(await row(other)).toBeUndefined()
     expect((await row(id))!.email).not.toBe('hijack@evil.example')
   })
 
   it('applies a newer UPDATE and ignores an older one', async () => {
-    const newer = await send(hook('UPDATE', authUser(id, '2026-02-01T00:00:00Z', { raw_user_meta_data: { name: 'Renamed' } })))
+    const newer = await send(
+      hook('UPDATE', authUser(id, '2026-02-01T00:00:00Z', { raw_user_meta_data: { name: 'Renamed' } })),
+    )
     expect(newer.body.outcome).toBe('applied')
     expect(await row(id)).toMatchObject({ full_name: 'Renamed', avatar_url: null })
-    const older = await send(hook('UPDATE', authUser(id, '2026-01-15T00:00:00Z', { raw_user_meta_data: { name: 'Stale' } })))
+    const older = await send(
+      hook('UPDATE', authUser(id, '2026-01-15T00:00:00Z', { raw_user_meta_data: { name: 'Stale' } })),
+    )
     expect(older.body.outcome).toBe('stale')
     expect((await row(id))!.full_name).toBe('Renamed')
   })

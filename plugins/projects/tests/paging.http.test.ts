@@ -73,7 +73,7 @@ describe('projects list: after cursor', () => {
     expect(both.body.meta.version).toBe('v2')
   })
 
-  it('keeps a cursor to one owner\'s rows: another owner gets only their own projects', async () => {
+  it("keeps a cursor to one owner's rows: another owner gets only their own projects", async () => {
     const first = await t.as('pager').get(`${v1}?limit=5`)
     const other = await t.as('ties').get(`${v1}?limit=100&after=${first.body.next_after}`)
     expect(other.status).toBe(200)

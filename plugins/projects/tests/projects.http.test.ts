@@ -64,7 +64,9 @@ describe('projects CRUD', () => {
 
   it('soft-deletes: the row keeps deleted_at and the project is 404 everywhere', async () => {
     const p = await create('alice', 'Doomed')
-    expect((await t.app.channels.authorize(`project:${p.id}`, { user: userOf('alice'), kind: 'jwt', scopes: 'all' }))).toBe('ok')
+    expect(
+      await t.app.channels.authorize(`project:${p.id}`, { user: userOf('alice'), kind: 'jwt', scopes: 'all' }),
+    ).toBe('ok')
     await t.as('alice').delete(`${base}/${p.id}`)
     const [row] = await t.app.db.sql`select deleted_at from projects where id = ${p.id}`
     expect(row!.deleted_at).toBeInstanceOf(Date)
@@ -74,11 +76,17 @@ describe('projects CRUD', () => {
       await t.as('alice').delete(`${base}/${p.id}`),
     ]) {
       expect(res.status).toBe(404)
-      expect(res.body.error).toEqual({ code: 'NOT_FOUND', message: 'Project not found', details: { resource: 'Project', id: p.id } })
+      expect(res.body.error).toEqual({
+        code: 'NOT_FOUND',
+        message: 'Project not found',
+        details: { resource: 'Project', id: p.id },
+      })
     }
     const list = await t.as('alice').get(`${base}?search=doomed`)
     expect(list.body.total).toBe(0)
-    expect(await t.app.channels.authorize(`project:${p.id}`, { user: userOf('alice'), kind: 'jwt', scopes: 'all' })).toBe('forbidden')
+    expect(
+      await t.app.channels.authorize(`project:${p.id}`, { user: userOf('alice'), kind: 'jwt', scopes: 'all' }),
+    ).toBe('forbidden')
   })
 
   it("answers 404, never 403, for someone else's project on read, patch and delete", async () => {
@@ -92,7 +100,9 @@ describe('projects CRUD', () => {
       expect(res.body.error.code).toBe('NOT_FOUND')
     }
     expect((await t.as('alice').get(`${base}/${p.id}`)).body.name).toBe('Private')
-    expect(await t.app.channels.authorize(`project:${p.id}`, { user: userOf('bob'), kind: 'jwt', scopes: 'all' })).toBe('forbidden')
+    expect(await t.app.channels.authorize(`project:${p.id}`, { user: userOf('bob'), kind: 'jwt', scopes: 'all' })).toBe(
+      'forbidden',
+    )
   })
 
   it('answers 404 for an id that is not a UUID, without reaching SQL', async () => {
@@ -100,7 +110,9 @@ describe('projects CRUD', () => {
       const res = await t.as('alice').get(`${base}/${encodeURIComponent(id)}`)
       expect(res.status).toBe(404)
     }
-    expect(await t.app.channels.authorize('project:abc', { user: userOf('alice'), kind: 'jwt', scopes: 'all' })).toBe('forbidden')
+    expect(await t.app.channels.authorize('project:abc', { user: userOf('alice'), kind: 'jwt', scopes: 'all' })).toBe(
+      'forbidden',
+    )
   })
 })
 
@@ -135,10 +147,13 @@ describe('projects validation', () => {
   })
 
   it('answers 400 for malformed JSON and 422 for pagination out of range', async () => {
-    const bad = await t.as('val').request('POST', base, { raw: '{"name":', headers: { 'content-type': 'application/json' } })
+    const bad = await t
+      .as('val')
+      .request('POST', base, { raw: '{"name":', headers: { 'content-type': 'application/json' } })
     expect(bad.status).toBe(400)
     expect(bad.body.error.code).toBe('BAD_REQUEST')
-    for (const q of ['limit=0', 'limit=101', 'skip=-1']) expect422(await t.as('val').get(`${base}?${q}`), q.split('=')[0]!)
+    for (const q of ['limit=0', 'limit=101', 'skip=-1'])
+      expect422(await t.as('val').get(`${base}?${q}`), q.split('=')[0]!)
   })
 })
 

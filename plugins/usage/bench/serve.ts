@@ -11,7 +11,12 @@ const bench = definePlugin({
   setup: () => ({
     routes: {
       app: ({ router }) =>
-        router('/bench').get('/item', ({ user }) => ({ id: 'item-1', name: 'Benchmark item', owner_id: user.id, tags: ['a', 'b'] })),
+        router('/bench').get('/item', ({ user }) => ({
+          id: 'item-1',
+          name: 'Benchmark item',
+          owner_id: user.id,
+          tags: ['a', 'b'],
+        })),
     },
   }),
 })
@@ -23,7 +28,9 @@ console.log(`listening ${server.port}`)
 process.once('SIGTERM', async () => {
   if (on) {
     await app.service(usage).flush()
-    const [row] = await app.db.sql<{ n: number }[]>`select coalesce(sum(value), 0)::float8 as n from usage_daily where metric = 'api_requests'`
+    const [row] = await app.db.sql<
+      { n: number }[]
+    >`select coalesce(sum(value), 0)::float8 as n from usage_daily where metric = 'api_requests'`
     console.error(`metered ${row?.n ?? 0} requests`)
   }
   await server.shutdown()

@@ -7,8 +7,14 @@ describe('periods', () => {
     const now = new Date('2026-03-31T23:59:59.999Z')
     expect(periodView(monthPeriod(now))).toEqual({ start: '2026-03-01T00:00:00Z', end: '2026-03-31T23:59:59Z' })
     expect(periodView(monthPeriod(now, -1))).toEqual({ start: '2026-02-01T00:00:00Z', end: '2026-02-28T23:59:59Z' })
-    expect(periodView(monthPeriod(new Date('2026-01-15T00:00:00Z'), -1))).toEqual({ start: '2025-12-01T00:00:00Z', end: '2025-12-31T23:59:59Z' })
-    expect(periodView(monthPeriod(new Date('2028-02-29T12:00:00Z')))).toEqual({ start: '2028-02-01T00:00:00Z', end: '2028-02-29T23:59:59Z' })
+    expect(periodView(monthPeriod(new Date('2026-01-15T00:00:00Z'), -1))).toEqual({
+      start: '2025-12-01T00:00:00Z',
+      end: '2025-12-31T23:59:59Z',
+    })
+    expect(periodView(monthPeriod(new Date('2028-02-29T12:00:00Z')))).toEqual({
+      start: '2028-02-01T00:00:00Z',
+      end: '2028-02-29T23:59:59Z',
+    })
   })
 
   it('counts elapsed days with today included, within the month', () => {

@@ -17,7 +17,12 @@ beforeAll(async () => {
       plugins: [plugin],
       database: db,
       workers: false,
-      env: { AUTH_JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'error', RATE_LIMIT_DEFAULT: '100000/minute', USAGE_FLUSH_INTERVAL_MS: '600000' },
+      env: {
+        AUTH_JWT_SECRET: TEST_JWT_SECRET,
+        LOG_LEVEL: 'error',
+        RATE_LIMIT_DEFAULT: '100000/minute',
+        USAGE_FLUSH_INTERVAL_MS: '600000',
+      },
     })
   a = await make()
   b = await make()
@@ -30,21 +35,33 @@ afterAll(async () => {
 
 const usageOf = (app: App) => app.service(plugin)
 const total = async (user: string, metric: string) =>
-  (await db.sql<{ n: number }[]>`select coalesce(sum(value), 0)::float8 as n from usage_daily where user_id = ${user} and metric = ${metric}`)[0]!.n
+  (
+    await db.sql<
+      { n: number }[]
+    >`select coalesce(sum(value), 0)::float8 as n from usage_daily where user_id = ${user} and metric = ${metric}`
+  )[0]!.n
 
 describe('usage on two replicas', () => {
   it('adds up requests metered on both replicas and flushed at the same time', async () => {
     const token = () => signTestToken('shared-user')
     const ca = clientFor(a, token)
     const cb = clientFor(b, token)
-    const res = await Promise.all(Array.from({ length: 400 }, (_, i) => (i % 2 ? ca : cb).get('/api/v1/app/usage/metrics')))
+    const res = await Promise.all(
+      Array.from({ length: 400 }, (_, i) => (i % 2 ? ca : cb).get('/api/v1/app/usage/metrics')),
+    )
     expect(res.every((r) => r.status === 200)).toBe(true)
     await Promise.all([usageOf(a).flush(), usageOf(b).flush()])
     expect(await total('shared-user', 'api_requests')).toBe(400)
   })
 
   it('counts an event retried on the other replica once', async () => {
-    const e = { userId: 'retry-user', metric: 'ai_tokens', value: 37, dimensions: { model: 'gpt-4o' }, id: 'completion-123' }
+    const e = {
+      userId: 'retry-user',
+      metric: 'ai_tokens',
+      value: 37,
+      dimensions: { model: 'gpt-4o' },
+      id: 'completion-123',
+    }
     usageOf(a).record(e)
     usageOf(b).record(e)
     await Promise.all([usageOf(a).flush(), usageOf(b).flush()])

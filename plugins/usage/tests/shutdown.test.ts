@@ -25,7 +25,9 @@ describe('usage on SIGTERM', () => {
   it('flushes every buffered event before the process exits', async () => {
     // On a real PostgreSQL the child gets its own fresh database; embedded, a data dir we reopen.
     if (process.env.TEST_DATABASE_URL) {
-      server = await createTestDatabase({ migrations: [CORE_MIGRATIONS, { namespace: 'usage', dir: usage.migrations! }] })
+      server = await createTestDatabase({
+        migrations: [CORE_MIGRATIONS, { namespace: 'usage', dir: usage.migrations! }],
+      })
     }
     child = await spawnServer([BUN, new URL('./fixtures/serve-usage.ts', import.meta.url).pathname], {
       PORT: '0',
@@ -39,7 +41,9 @@ describe('usage on SIGTERM', () => {
     const token = await signTestToken('sigterm-user')
     const base = `http://127.0.0.1:${child.port}`
     const results = await Promise.all(
-      Array.from({ length: 120 }, () => fetch(`${base}/api/v1/app/usage/metrics`, { headers: { authorization: `Bearer ${token}` } })),
+      Array.from({ length: 120 }, () =>
+        fetch(`${base}/api/v1/app/usage/metrics`, { headers: { authorization: `Bearer ${token}` } }),
+      ),
     )
     expect(results.every((r) => r.status === 200)).toBe(true)
     child.proc.kill('SIGTERM')

@@ -3,7 +3,11 @@ import { silentLogger } from '../../../core/observability/index.ts'
 import { canonicalDimensions, type UsageBatch } from '../buffer.ts'
 import { createUsageSink } from '../sink.ts'
 
-const event = (userId: string, value = 1, extra: { id?: string; at?: Date; dimensions?: Record<string, string> } = {}) => ({
+const event = (
+  userId: string,
+  value = 1,
+  extra: { id?: string; at?: Date; dimensions?: Record<string, string> } = {},
+) => ({
   userId,
   metric: 'api_requests',
   value,
@@ -15,7 +19,12 @@ const event = (userId: string, value = 1, extra: { id?: string; at?: Date; dimen
 describe('usage sink', () => {
   it('writes at most once per interval, however many events arrive', async () => {
     const writes: UsageBatch[] = []
-    const sink = createUsageSink({ write: async (b) => void writes.push(b), intervalMs: 100, maxBuffered: 1_000_000, logger: silentLogger })
+    const sink = createUsageSink({
+      write: async (b) => void writes.push(b),
+      intervalMs: 100,
+      maxBuffered: 1_000_000,
+      logger: silentLogger,
+    })
     sink.start()
     const started = Date.now()
     while (Date.now() - started < 550) {
@@ -35,7 +44,12 @@ describe('usage sink', () => {
 
   it('keeps events apart by UTC day and dimensions, and ids apart (first wins)', async () => {
     const writes: UsageBatch[] = []
-    const sink = createUsageSink({ write: async (b) => void writes.push(b), intervalMs: 60_000, maxBuffered: 1_000_000, logger: silentLogger })
+    const sink = createUsageSink({
+      write: async (b) => void writes.push(b),
+      intervalMs: 60_000,
+      maxBuffered: 1_000_000,
+      logger: silentLogger,
+    })
     sink.record(event('a', 1, { at: new Date('2026-01-10T23:59:59.999Z') }))
     sink.record(event('a', 1, { at: new Date('2026-01-11T00:00:00Z') }))
     sink.record(event('a', 2, { dimensions: { version: 'v2' } }))
@@ -53,7 +67,12 @@ describe('usage sink', () => {
 
   it('flushes early when the buffer is full', async () => {
     const writes: UsageBatch[] = []
-    const sink = createUsageSink({ write: async (b) => void writes.push(b), intervalMs: 60_000, maxBuffered: 100, logger: silentLogger })
+    const sink = createUsageSink({
+      write: async (b) => void writes.push(b),
+      intervalMs: 60_000,
+      maxBuffered: 100,
+      logger: silentLogger,
+    })
     for (let i = 0; i < 100; i++) sink.record(event('a', 1, { id: `e${i}` }))
     await new Promise((r) => setTimeout(r, 10))
     expect(writes).toHaveLength(1)

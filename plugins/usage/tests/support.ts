@@ -17,7 +17,10 @@ export function clock(iso: string): Clock {
 export const statsProbe = definePlugin({ name: 'test-stats-probe', setup: ({ stats }) => ({ service: stats }) })
 export const statsOf = (t: TestApp) => t.app.service(statsProbe).collect()
 
-export async function usageApp(c: Clock, env: Record<string, string> = {}): Promise<{ t: TestApp; usage: UsageService }> {
+export async function usageApp(
+  c: Clock,
+  env: Record<string, string> = {},
+): Promise<{ t: TestApp; usage: UsageService }> {
   const usage = createUsagePlugin({ now: c.now })
   const t = await testApp({
     plugins: [usage, statsProbe],
@@ -27,5 +30,11 @@ export async function usageApp(c: Clock, env: Record<string, string> = {}): Prom
 }
 
 /** Records `value` of `metric` for `user` at `iso`. */
-export const at = (usage: UsageService, user: string, metric: string, value: number, iso: string, dimensions: Record<string, string> = {}) =>
-  usage.record({ userId: user, metric, value, dimensions, at: new Date(iso) })
+export const at = (
+  usage: UsageService,
+  user: string,
+  metric: string,
+  value: number,
+  iso: string,
+  dimensions: Record<string, string> = {},
+) => usage.record({ userId: user, metric, value, dimensions, at: new Date(iso) })

@@ -28,7 +28,14 @@ describe('metering', () => {
   })
 
   it('counts an event with a retried idempotency id once, within a batch and across flushes', async () => {
-    const e = { userId: 'idem-user', metric: 'ai_tokens', value: 100, dimensions: { model: 'gpt-4o' }, id: 'req-42', at: c.now() }
+    const e = {
+      userId: 'idem-user',
+      metric: 'ai_tokens',
+      value: 100,
+      dimensions: { model: 'gpt-4o' },
+      id: 'req-42',
+      at: c.now(),
+    }
     usage.record(e)
     usage.record(e)
     await usage.flush()
@@ -40,8 +47,20 @@ describe('metering', () => {
   })
 
   it('stores dimensions PostgreSQL would refuse (NUL, lone surrogates) without failing the batch', async () => {
-    usage.record({ userId: 'odd-user', metric: 'websocket_messages', value: 1, dimensions: { direction: 'in', type: 'a\u0000b\ud800' }, at: c.now() })
-    usage.record({ userId: 'odd-user', metric: 'websocket_messages', value: 1, dimensions: { 'ty\u0000pe': '\udc00' }, at: c.now() })
+    usage.record({
+      userId: 'odd-user',
+      metric: 'websocket_messages',
+      value: 1,
+      dimensions: { direction: 'in', type: 'a\u0000b\ud800' },
+      at: c.now(),
+    })
+    usage.record({
+      userId: 'odd-user',
+      metric: 'websocket_messages',
+      value: 1,
+      dimensions: { 'ty\u0000pe': '\udc00' },
+      at: c.now(),
+    })
     await usage.flush()
     expect(usage.pending).toBe(0)
     expect((await t.as('odd-user').get('/api/v1/app/usage/current-period')).body.websocket_messages).toBe(2)
@@ -49,7 +68,8 @@ describe('metering', () => {
 
   it('answers client input it cannot use with 4xx, never 500', async () => {
     const admin = { sub: 'input-admin', email: 'input-admin@example.com' }
-    await t.app.db.sql`insert into users (id, email, role) values ('input-admin', 'input-admin@example.com', 'admin') on conflict (id) do update set role = 'admin'`
+    await t.app.db
+      .sql`insert into users (id, email, role) values ('input-admin', 'input-admin@example.com', 'admin') on conflict (id) do update set role = 'admin'`
     for (const path of [
       '/api/v1/admin/usage/summary/%00',
       '/api/v1/admin/usage/summary/a%00b',
@@ -86,7 +106,10 @@ describe('usage endpoints', () => {
     // alice: January (current) and December (previous) usage.
     at(usage, 'alice', 'ai_tokens', 25_000, '2026-01-15T09:00:00Z', { model: 'gpt-4o' })
     at(usage, 'alice', 'ai_tokens', 15_000, '2026-01-20T09:00:00Z', { model: 'gpt-4o-mini' })
-    at(usage, 'alice', 'ai_tokens', 5_000, '2026-01-29T23:59:59Z', { model: 'claude-sonnet-4-5', provider: 'anthropic' })
+    at(usage, 'alice', 'ai_tokens', 5_000, '2026-01-29T23:59:59Z', {
+      model: 'claude-sonnet-4-5',
+      provider: 'anthropic',
+    })
     at(usage, 'alice', 'ai_tokens', 32_000, '2025-12-31T23:59:59Z', { model: 'gpt-4o' })
     at(usage, 'alice', 'api_requests', 980, '2025-12-10T00:00:00Z', { version: 'v1' })
     at(usage, 'alice', 'api_requests', 1250, '2026-01-01T00:00:00Z', { version: 'v1' })
@@ -100,18 +123,41 @@ describe('usage endpoints', () => {
     expect(res.status).toBe(200)
     expect(res.body.period).toEqual({ start: '2026-01-01T00:00:00Z', end: '2026-01-31T23:59:59Z' })
     expect(Object.keys(res.body.metrics)).toHaveLength(9)
-    expect(res.body.metrics.ai_tokens).toEqual({ current_period: 45_000, previous_period: 32_000, growth_rate: 40.63, daily_average: 1500 })
-    expect(res.body.metrics.api_requests).toEqual({ current_period: 1250, previous_period: 980, growth_rate: 27.55, daily_average: 41.67 })
+    expect(res.body.metrics.ai_tokens).toEqual({
+      current_period: 45_000,
+      previous_period: 32_000,
+      growth_rate: 40.63,
+      daily_average: 1500,
+    })
+    expect(res.body.metrics.api_requests).toEqual({
+      current_period: 1250,
+      previous_period: 980,
+      growth_rate: 27.55,
+      daily_average: 41.67,
+    })
     // growth_rate is always a number: 100 when only the previous period is 0, 0 when both are
     expect(res.body.metrics.storage_bytes).toMatchObject({ current_period: 1000, previous_period: 0, growth_rate: 100 })
-    expect(res.body.metrics.email_sent).toEqual({ current_period: 0, previous_period: 0, growth_rate: 0, daily_average: 0 })
-    for (const m of Object.values(res.body.metrics) as { growth_rate: unknown }[]) expect(typeof m.growth_rate).toBe('number')
+    expect(res.body.metrics.email_sent).toEqual({
+      current_period: 0,
+      previous_period: 0,
+      growth_rate: 0,
+      daily_average: 0,
+    })
+    for (const m of Object.values(res.body.metrics) as { growth_rate: unknown }[])
+      expect(typeof m.growth_rate).toBe('number')
   })
 
   it('filters the summary by metric and refuses an unknown one with 422', async () => {
     const one = await t.as('alice').get('/api/v1/app/usage/summary?metric=ai_tokens')
     expect(Object.keys(one.body.metrics)).toEqual(['ai_tokens'])
-    for (const path of ['summary?metric=bogus', 'trends?metric=bogus', 'daily?metric=bogus', 'breakdown?metric=bogus', 'trends', 'daily']) {
+    for (const path of [
+      'summary?metric=bogus',
+      'trends?metric=bogus',
+      'daily?metric=bogus',
+      'breakdown?metric=bogus',
+      'trends',
+      'daily',
+    ]) {
       const res = await t.as('alice').get(`/api/v1/app/usage/${path}`)
       expect(res.status).toBe(422)
       expect(res.body.error.code).toBe('VALIDATION_ERROR')
@@ -170,9 +216,21 @@ describe('usage endpoints', () => {
       trend: 'increasing',
     })
     const quiet = await t.as('alice').get('/api/v1/app/usage/trends?metric=email_sent')
-    expect(quiet.body).toMatchObject({ current_period: 0, previous_period: 0, growth_rate: 0, peak_day: null, peak_value: 0, trend: 'stable' })
+    expect(quiet.body).toMatchObject({
+      current_period: 0,
+      previous_period: 0,
+      growth_rate: 0,
+      peak_day: null,
+      peak_value: 0,
+      trend: 'stable',
+    })
     const fresh = await t.as('alice').get('/api/v1/app/usage/trends?metric=storage_bytes&days=30')
-    expect(fresh.body).toMatchObject({ current_period: 1000, previous_period: 0, growth_rate: 100, trend: 'increasing' })
+    expect(fresh.body).toMatchObject({
+      current_period: 1000,
+      previous_period: 0,
+      growth_rate: 100,
+      trend: 'increasing',
+    })
   })
 
   it('breaks the current period down by model, or by a named dimension', async () => {
@@ -190,9 +248,22 @@ describe('usage endpoints', () => {
   it('lists the nine metrics with key, name, description and unit', async () => {
     const res = await t.as('alice').get('/api/v1/app/usage/metrics')
     expect(res.body.metrics.map((m: { key: string }) => m.key)).toEqual([
-      'api_requests', 'ai_tokens', 'ai_requests', 'storage_bytes', 'file_uploads', 'file_downloads', 'websocket_messages', 'background_jobs', 'email_sent',
+      'api_requests',
+      'ai_tokens',
+      'ai_requests',
+      'storage_bytes',
+      'file_uploads',
+      'file_downloads',
+      'websocket_messages',
+      'background_jobs',
+      'email_sent',
     ])
-    expect(res.body.metrics[1]).toEqual({ key: 'ai_tokens', name: 'AI Tokens', description: 'AI/LLM tokens consumed', unit: 'tokens' })
+    expect(res.body.metrics[1]).toEqual({
+      key: 'ai_tokens',
+      name: 'AI Tokens',
+      description: 'AI/LLM tokens consumed',
+      unit: 'tokens',
+    })
   })
 
   it('shows a user only their own usage', async () => {
@@ -213,7 +284,8 @@ describe('usage endpoints', () => {
 describe('admin usage', () => {
   const admin = { sub: 'usage-admin', email: 'usage-admin@example.com' }
   beforeAll(async () => {
-    await t.app.db.sql`insert into users (id, email, role) values ('usage-admin', 'usage-admin@example.com', 'admin') on conflict (id) do update set role = 'admin'`
+    await t.app.db
+      .sql`insert into users (id, email, role) values ('usage-admin', 'usage-admin@example.com', 'admin') on conflict (id) do update set role = 'admin'`
     await t.as('alice').get('/api/v1/app/usage/metrics')
     await t.as('bob').get('/api/v1/app/usage/metrics')
     at(usage, 'carol', 'ai_tokens', 999, '2026-01-02T00:00:00Z')
@@ -268,7 +340,9 @@ describe('period boundaries (injected clock)', () => {
   it('switches period at the first second of the month, across a year end', async () => {
     c.set('2026-01-31T23:59:59Z')
     expect((await t.as('alice').get('/api/v1/app/usage/summary?metric=ai_tokens')).body).toEqual({
-      metrics: { ai_tokens: { current_period: 45_000, previous_period: 32_000, growth_rate: 40.63, daily_average: 1451.61 } },
+      metrics: {
+        ai_tokens: { current_period: 45_000, previous_period: 32_000, growth_rate: 40.63, daily_average: 1451.61 },
+      },
       period: { start: '2026-01-01T00:00:00Z', end: '2026-01-31T23:59:59Z' },
     })
     c.set('2026-02-01T00:00:00Z')
@@ -278,7 +352,12 @@ describe('period boundaries (injected clock)', () => {
     })
     c.set('2026-01-01T00:00:00Z')
     const jan1 = await t.as('alice').get('/api/v1/app/usage/summary?metric=api_requests')
-    expect(jan1.body.metrics.api_requests).toEqual({ current_period: 1250, previous_period: 980, growth_rate: 27.55, daily_average: 1250 })
+    expect(jan1.body.metrics.api_requests).toEqual({
+      current_period: 1250,
+      previous_period: 980,
+      growth_rate: 27.55,
+      daily_average: 1250,
+    })
     expect(jan1.body.period.start).toBe('2026-01-01T00:00:00Z')
     c.set('2025-12-31T23:59:59Z')
     const dec31 = await t.as('alice').get('/api/v1/app/usage/current-period')

@@ -12,7 +12,9 @@ const scoped = definePlugin({
     routes: {
       app: ({ router }) =>
         router('/fixture')
-          .get('/read', ({ principal }) => ({ kind: principal.kind, key: principal.credentialId ?? null }), { scope: 'projects:read' })
+          .get('/read', ({ principal }) => ({ kind: principal.kind, key: principal.credentialId ?? null }), {
+            scope: 'projects:read',
+          })
           .post('/write', () => ({ ok: true }), { scope: 'projects:write' })
           .get('/open', () => ({ ok: true })),
     },
@@ -38,11 +40,23 @@ describe('creating and listing keys', () => {
   it('shows the secret once and lists keys without it', async () => {
     const created = await createKey('u-ann', ['projects:read', 'files:*'], 'deploy bot')
     expect(created.key).toMatch(/^osk_[A-Za-z0-9]{40}$/)
-    expect(created).toMatchObject({ name: 'deploy bot', prefix: created.key.slice(0, 12), scopes: ['projects:read', 'files:*'], last_used_at: null })
+    expect(created).toMatchObject({
+      name: 'deploy bot',
+      prefix: created.key.slice(0, 12),
+      scopes: ['projects:read', 'files:*'],
+      last_used_at: null,
+    })
     const list = await t.as('u-ann').get('/api/v1/app/api-keys')
     expect(list.status).toBe(200)
     expect(list.body).toMatchObject({ total: 1, skip: 0, limit: 20 })
-    expect(Object.keys(list.body.items[0]).sort()).toEqual(['created_at', 'id', 'last_used_at', 'name', 'prefix', 'scopes'])
+    expect(Object.keys(list.body.items[0]).sort()).toEqual([
+      'created_at',
+      'id',
+      'last_used_at',
+      'name',
+      'prefix',
+      'scopes',
+    ])
     expect(list.text).not.toContain(created.key)
     const v2 = await t.as('u-ann').get('/api/v2/app/api-keys?limit=5')
     expect(v2.body.data[0].id).toBe(created.id)
@@ -57,7 +71,7 @@ describe('creating and listing keys', () => {
     expect(rows[0]!.key_hash).toBe(createHash('sha256').update(created.key).digest('hex'))
   })
 
-  it('lists nobody else\'s keys', async () => {
+  it("lists nobody else's keys", async () => {
     await createKey('u-ann', ['projects:read'])
     const res = await t.as('u-ben').get('/api/v1/app/api-keys')
     expect(res.body).toMatchObject({ items: [], total: 0 })
@@ -81,19 +95,29 @@ describe('creating and listing keys', () => {
   })
 
   it('audits creation with ip and request id', async () => {
-    const res = await t.as('u-cat').post('/api/v1/app/api-keys', { name: 'audited', scopes: ['files:read'] }, {
-      headers: { 'x-request-id': 'req-key-create' },
-      ip: '203.0.113.9',
+    const res = await t.as('u-cat').post(
+      '/api/v1/app/api-keys',
+      { name: 'audited', scopes: ['files:read'] },
+      {
+        headers: { 'x-request-id': 'req-key-create' },
+        ip: '203.0.113.9',
+      },
+    )
+    const [entry] = await t.app.db
+      .sql`select * from audit_logs where action = 'api_key.create' and resource_id = ${res.body.id}`
+    expect(entry).toMatchObject({
+      actor_id: 'u-cat',
+      resource_type: 'api_key',
+      ip_address: '203.0.113.9',
+      request_id: 'req-key-create',
     })
-    const [entry] = await t.app.db.sql`select * from audit_logs where action = 'api_key.create' and resource_id = ${res.body.id}`
-    expect(entry).toMatchObject({ actor_id: 'u-cat', resource_type: 'api_key', ip_address: '203.0.113.9', request_id: 'req-key-create' })
     expect(entry!.details).toMatchObject({ name: 'audited', scopes: ['files:read'] })
     expect(JSON.stringify(entry)).not.toContain(res.body.key)
   })
 })
 
 describe('using keys', () => {
-  it('authenticates as the owner with the key\'s scopes', async () => {
+  it("authenticates as the owner with the key's scopes", async () => {
     const { key, id } = await createKey('u-dan', ['projects:read'])
     const res = await t.get('/api/v1/app/fixture/read', bearer(key))
     expect(res.status).toBe(200)
@@ -128,11 +152,12 @@ describe('using keys', () => {
     const after = await t.get('/api/v1/app/fixture/read', bearer(key))
     expect(after.status).toBe(401)
     expect(after.body.error.code).toBe('AUTHENTICATION_ERROR')
-    const [entry] = await t.app.db.sql`select actor_id from audit_logs where action = 'api_key.revoke' and resource_id = ${id}`
+    const [entry] = await t.app.db
+      .sql`select actor_id from audit_logs where action = 'api_key.revoke' and resource_id = ${id}`
     expect(entry).toEqual({ actor_id: 'u-eve' })
   })
 
-  it('answers 404 for someone else\'s key, a revoked one, or a malformed id', async () => {
+  it("answers 404 for someone else's key, a revoked one, or a malformed id", async () => {
     const { key, id } = await createKey('u-fay', ['projects:read'])
     expect((await t.as('u-gus').delete(`/api/v1/app/api-keys/${id}`)).status).toBe(404)
     expect((await t.get('/api/v1/app/fixture/read', bearer(key))).status).toBe(200)
@@ -154,7 +179,9 @@ describe('using keys', () => {
 
   it('cannot manage keys with a key', async () => {
     const { key, id } = await createKey('u-ivy', ['projects:read'])
-    expect((await t.post('/api/v1/app/api-keys', { name: 'k', scopes: ['projects:read'] }, bearer(key))).status).toBe(403)
+    expect((await t.post('/api/v1/app/api-keys', { name: 'k', scopes: ['projects:read'] }, bearer(key))).status).toBe(
+      403,
+    )
     expect((await t.get('/api/v1/app/api-keys', bearer(key))).status).toBe(403)
     expect((await t.delete(`/api/v1/app/api-keys/${id}`, bearer(key))).status).toBe(403)
   })
@@ -179,7 +206,9 @@ describe('last_used_at', () => {
 describe('the secret at rest', () => {
   it('is kept nowhere, not even by Idempotency-Key, whose retry replays the key without it; v2 is enveloped with the usual headers', async () => {
     const headers = { 'idempotency-key': 'create-key-1', 'x-request-id': 'req-secret' }
-    const first = await t.as('u-kim').post('/api/v2/app/api-keys', { name: 'idem', scopes: ['projects:read'] }, { headers })
+    const first = await t
+      .as('u-kim')
+      .post('/api/v2/app/api-keys', { name: 'idem', scopes: ['projects:read'] }, { headers })
     expect(first.status).toBe(201)
     expect(first.body.data.key).toMatch(/^osk_[A-Za-z0-9]{40}$/)
     expect(first.body.meta).toMatchObject({ version: 'v2', request_id: 'req-secret' })
@@ -191,7 +220,9 @@ describe('the secret at rest', () => {
     expect(JSON.stringify(stored)).not.toContain(first.body.data.key)
     expect(stored).toHaveLength(1)
     expect(stored[0]!.status_code).toBe(201)
-    const retry = await t.as('u-kim').post('/api/v2/app/api-keys', { name: 'idem', scopes: ['projects:read'] }, { headers })
+    const retry = await t
+      .as('u-kim')
+      .post('/api/v2/app/api-keys', { name: 'idem', scopes: ['projects:read'] }, { headers })
     expect(retry.status).toBe(201)
     expect(retry.headers.get('idempotent-replayed')).toBe('true')
     // The same key, its secret not shown again; nothing new was created.
@@ -199,7 +230,9 @@ describe('the secret at rest', () => {
     const mine = await t.app.db.sql`select count(*)::int as n from api_keys where name = 'idem'`
     expect(mine[0]!.n).toBe(1)
     // Another body with the same Idempotency-Key is a conflict, as for any route.
-    const other = await t.as('u-kim').post('/api/v2/app/api-keys', { name: 'other', scopes: ['projects:read'] }, { headers })
+    const other = await t
+      .as('u-kim')
+      .post('/api/v2/app/api-keys', { name: 'other', scopes: ['projects:read'] }, { headers })
     expect(other.status).toBe(409)
     // Without a key, each call creates one.
     const plain = await t.as('u-kim').post('/api/v1/app/api-keys', { name: 'idem', scopes: ['projects:read'] })

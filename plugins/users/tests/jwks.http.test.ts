@@ -23,15 +23,23 @@ afterAll(async () => {
 })
 
 const appFor = async (env: Record<string, string>) => {
-  const t = await testApp({ plugins: [users], env: { AUTH_JWKS_URL: `http://127.0.0.1:${server.port}/jwks.json`, ...env } })
+  const t = await testApp({
+    plugins: [users],
+    env: { AUTH_JWKS_URL: `http://127.0.0.1:${server.port}/jwks.json`, ...env },
+  })
   apps.push(t)
   return t
 }
 
 const sign = (claims: JWTPayload, kid = 'k1') =>
-  new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid, typ: 'JWT' }).setIssuedAt().setExpirationTime('10m').sign(key.privateKey)
+  new SignJWT(claims)
+    .setProtectedHeader({ alg: 'RS256', kid, typ: 'JWT' })
+    .setIssuedAt()
+    .setExpirationTime('10m')
+    .sign(key.privateKey)
 
-const me = (t: TestApp, token: string, version = 'v1') => t.get(`/api/${version}/app/users/me`, { headers: { authorization: `Bearer ${token}` } })
+const me = (t: TestApp, token: string, version = 'v1') =>
+  t.get(`/api/${version}/app/users/me`, { headers: { authorization: `Bearer ${token}` } })
 
 describe('Supabase sessions', () => {
   const iss = 'https://abcdefgh.supabase.co/auth/v1'
@@ -61,16 +69,19 @@ describe('Supabase sessions', () => {
     expect(v2.body.data).toMatchObject({ id: sub, is_premium: false, days_since_joined: 0 })
   })
 
-  it('refuses another project\'s issuer and another audience', async () => {
+  it("refuses another project's issuer and another audience", async () => {
     const t = await appFor({ AUTH_JWT_ISSUER: iss, AUTH_JWT_AUDIENCE: 'authenticated' })
-    expect((await me(t, await supabase(crypto.randomUUID(), { iss: 'https://other.supabase.co/auth/v1' }))).status).toBe(401)
+    expect(
+      (await me(t, await supabase(crypto.randomUUID(), { iss: 'https://other.supabase.co/auth/v1' }))).status,
+    ).toBe(401)
     expect((await me(t, await supabase(crypto.randomUUID(), { aud: 'anon' }))).status).toBe(401)
   })
 })
 
 describe('Clerk sessions', () => {
   const iss = 'https://clerk.example.dev'
-  const clerk = (sub: string) => sign({ iss, sub, azp: 'http://localhost:3000', sid: 'sess_2abc', v: 2, nbf: Math.floor(Date.now() / 1000) - 5 })
+  const clerk = (sub: string) =>
+    sign({ iss, sub, azp: 'http://localhost:3000', sid: 'sess_2abc', v: 2, nbf: Math.floor(Date.now() / 1000) - 5 })
 
   it('works without an email claim and can create an API key', async () => {
     const t = await appFor({ AUTH_JWT_ISSUER: iss })
@@ -78,7 +89,11 @@ describe('Clerk sessions', () => {
     const res = await me(t, token)
     expect(res.status).toBe(200)
     expect(res.body).toMatchObject({ id: 'user_2NNEqL2nrIRdJ194ndJqAHwEfxC', email: null, role: 'user' })
-    const created = await t.post('/api/v1/app/api-keys', { name: 'from clerk', scopes: ['users:read'] }, { headers: { authorization: `Bearer ${token}` } })
+    const created = await t.post(
+      '/api/v1/app/api-keys',
+      { name: 'from clerk', scopes: ['users:read'] },
+      { headers: { authorization: `Bearer ${token}` } },
+    )
     expect(created.status).toBe(201)
     expect((await me(t, created.body.key)).body.id).toBe('user_2NNEqL2nrIRdJ194ndJqAHwEfxC')
   })
@@ -86,7 +101,11 @@ describe('Clerk sessions', () => {
   it('refuses an unknown kid and an HS256 token', async () => {
     const t = await appFor({ AUTH_JWT_ISSUER: iss })
     expect((await me(t, await sign({ iss, sub: 'user_x' }, 'other-kid'))).status).toBe(401)
-    const hs = await new SignJWT({ iss }).setProtectedHeader({ alg: 'HS256' }).setSubject('user_x').setExpirationTime('5m').sign(new TextEncoder().encode('a'.repeat(32)))
+    const hs = await new SignJWT({ iss })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('user_x')
+      .setExpirationTime('5m')
+      .sign(new TextEncoder().encode('a'.repeat(32)))
     expect((await me(t, hs)).status).toBe(401)
   })
 })
@@ -106,7 +125,11 @@ describe('custom OAuth sessions', () => {
       scope: 'openid profile email',
     })
     const res = await me(t, token)
-    expect(res.body).toMatchObject({ id: 'oauth2|1234567890', full_name: 'Olive OAuth', avatar_url: 'https://cdn.example.com/olive.png' })
+    expect(res.body).toMatchObject({
+      id: 'oauth2|1234567890',
+      full_name: 'Olive OAuth',
+      avatar_url: 'https://cdn.example.com/olive.png',
+    })
   })
 
   it('refuses a delegated token (act claim) the server did not issue, even for a known user', async () => {

@@ -21,7 +21,12 @@ describe.skipIf(!url)('users across replicas (Redis)', () => {
     a = await testApp({ plugins: [users, admin], env })
     const dbUrl = (a.app.db as TestDatabase).url
     db2 = dbUrl ? await openDatabase({ url: dbUrl, max: 2 }) : a.app.db
-    b = await createApp({ plugins: [users, admin], database: db2, workers: false, env: { ...env, AUTH_JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'error' } })
+    b = await createApp({
+      plugins: [users, admin],
+      database: db2,
+      workers: false,
+      env: { ...env, AUTH_JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'error' },
+    })
     onB = (user) => clientFor(b, user ? () => a.token(user) : undefined)
     await a.as(ROOT).get('/api/v1/app/users/me')
   })
@@ -32,7 +37,8 @@ describe.skipIf(!url)('users across replicas (Redis)', () => {
   })
 
   it('refuses a key revoked on the other replica at once', async () => {
-    const { id, key } = (await a.as('u-rep-key').post('/api/v1/app/api-keys', { name: 'k', scopes: ['users:read'] })).body
+    const { id, key } = (await a.as('u-rep-key').post('/api/v1/app/api-keys', { name: 'k', scopes: ['users:read'] }))
+      .body
     const bearer = { headers: { authorization: `Bearer ${key}` } }
     expect((await onB().get('/api/v1/app/users/me', bearer)).status).toBe(200)
     expect((await a.as('u-rep-key').delete(`/api/v1/app/api-keys/${id}`)).status).toBe(204)

@@ -10,7 +10,11 @@ const billingLike = definePlugin({
   dependsOn: { users },
   setup: ({ deps }) => {
     deps.users.addProfileFields((ids) =>
-      Object.fromEntries(ids.filter((id) => id === 'u-pro').map((id) => [id, { subscription_plan: 'pro', subscription_status: 'active' }])),
+      Object.fromEntries(
+        ids
+          .filter((id) => id === 'u-pro')
+          .map((id) => [id, { subscription_plan: 'pro', subscription_status: 'active' }]),
+      ),
     )
     return {}
   },
@@ -22,7 +26,17 @@ beforeAll(async () => {
 })
 afterAll(() => t?.close())
 
-const V1_KEYS = ['avatar_url', 'created_at', 'email', 'full_name', 'id', 'is_active', 'role', 'subscription_plan', 'subscription_status']
+const V1_KEYS = [
+  'avatar_url',
+  'created_at',
+  'email',
+  'full_name',
+  'id',
+  'is_active',
+  'role',
+  'subscription_plan',
+  'subscription_status',
+]
 
 describe('GET /users/me', () => {
   it('returns the seed shape in v1', async () => {
@@ -140,7 +154,9 @@ describe('PATCH /users/me', () => {
 
   it('answers a JSON array, number, boolean or string with 422 (not a silent empty update)', async () => {
     for (const raw of ['["x"]', '[]', '42', 'true', '"str"']) {
-      const res = await t.as('u-erin').request('PATCH', '/api/v2/app/users/me', { raw, headers: { 'content-type': 'application/json' } })
+      const res = await t
+        .as('u-erin')
+        .request('PATCH', '/api/v2/app/users/me', { raw, headers: { 'content-type': 'application/json' } })
       expect(`${raw} ${res.status}`).toBe(`${raw} 422`)
       expect(res.body.error).toMatchObject({ code: 'VALIDATION_ERROR', details: { field: 'body' } })
       expect(res.body.meta.version).toBe('v2')

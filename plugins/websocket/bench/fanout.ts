@@ -76,7 +76,8 @@ interface Scenario {
   servers: { mode: 'raw' | 'omni'; env?: Record<string, string> }[]
 }
 
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? NaN
+const percentile = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? NaN
 
 interface Rig {
   name: string
@@ -94,11 +95,18 @@ async function setup(s: Scenario): Promise<Rig> {
   let latencies: number[] = []
   const sockets: WebSocket[] = []
   const key = new TextEncoder().encode(SECRET)
-  const token = (i: number) => new SignJWT({ email: `sub${i}@bench.local` }).setProtectedHeader({ alg: 'HS256' }).setSubject(`sub${i}`).setExpirationTime('2h').sign(key)
+  const token = (i: number) =>
+    new SignJWT({ email: `sub${i}@bench.local` })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject(`sub${i}`)
+      .setExpirationTime('2h')
+      .sign(key)
 
   const open = async (i: number, subscriber: boolean) => {
     const port = servers[i % servers.length]!.port
-    const ws = new WebSocket(omni ? `ws://127.0.0.1:${port}/api/v1/app/ws?token=${await token(i)}` : `ws://127.0.0.1:${port}/`)
+    const ws = new WebSocket(
+      omni ? `ws://127.0.0.1:${port}/api/v1/app/ws?token=${await token(i)}` : `ws://127.0.0.1:${port}/`,
+    )
     await new Promise<void>((resolve, reject) => {
       ws.onerror = () => reject(new Error(`socket ${i} failed`))
       if (!omni) ws.onopen = () => resolve()
@@ -124,7 +132,8 @@ async function setup(s: Scenario): Promise<Rig> {
 
   const publisher = await open(0, false)
   const t0 = performance.now()
-  for (let b = 1; b <= N; b += 100) await Promise.all(Array.from({ length: Math.min(100, N - b + 1) }, (_, k) => open(b + k, true)))
+  for (let b = 1; b <= N; b += 100)
+    await Promise.all(Array.from({ length: Math.min(100, N - b + 1) }, (_, k) => open(b + k, true)))
   const connectSeconds = (performance.now() - t0) / 1000
 
   return {
@@ -157,15 +166,28 @@ async function setup(s: Scenario): Promise<Rig> {
   }
 }
 
-const median = (xs: number[]) => percentile([...xs].sort((a, b) => a - b), 0.5)
+const median = (xs: number[]) =>
+  percentile(
+    [...xs].sort((a, b) => a - b),
+    0.5,
+  )
 
 const scenarios: Scenario[] = [
   { name: 'raw Bun pub/sub, 1 server', servers: [{ mode: 'raw' }] },
   { name: 'OmniStack, 1 replica', servers: [{ mode: 'omni' }] },
 ]
-if (REDIS) scenarios.push({ name: 'OmniStack, 2 replicas + Redis', servers: [{ mode: 'omni', env: { REDIS_URL: REDIS } }, { mode: 'omni', env: { REDIS_URL: REDIS } }] })
+if (REDIS)
+  scenarios.push({
+    name: 'OmniStack, 2 replicas + Redis',
+    servers: [
+      { mode: 'omni', env: { REDIS_URL: REDIS } },
+      { mode: 'omni', env: { REDIS_URL: REDIS } },
+    ],
+  })
 
-console.log(`fan-out: 1 publisher -> ${N} subscribers; throughput ${ROUNDS} interleaved rounds of ${M}-message bursts; latency ${RATE} msg/s for ${SECONDS} s; pinned: ${pin}`)
+console.log(
+  `fan-out: 1 publisher -> ${N} subscribers; throughput ${ROUNDS} interleaved rounds of ${M}-message bursts; latency ${RATE} msg/s for ${SECONDS} s; pinned: ${pin}`,
+)
 const rigs: Rig[] = []
 for (const s of scenarios) rigs.push(await setup(s))
 const stats = rigs.map(() => ({ rates: [] as number[], cpu: 0 }))

@@ -10,7 +10,8 @@ import { rawUpgrade, WsClient } from './helpers.ts'
 const DENO = new URL('../../../node_modules/.bin/deno', import.meta.url).pathname
 const dataDir = mkdtempSync(join(tmpdir(), 'omnistack-ws-deno-'))
 let child: Child
-const url = async (user: string, version = 'v1') => `ws://127.0.0.1:${child.port}/api/${version}/app/ws?token=${await signTestToken(user)}`
+const url = async (user: string, version = 'v1') =>
+  `ws://127.0.0.1:${child.port}/api/${version}/app/ws?token=${await signTestToken(user)}`
 
 beforeAll(async () => {
   child = await spawnServer(
@@ -43,7 +44,10 @@ describe('websocket on deno', () => {
     expect(await other.subscribe('user:deno-user')).toMatchObject({ type: 'error', code: 'FORBIDDEN' })
     expect(await other.subscribe('nope:1')).toMatchObject({ type: 'error', code: 'INVALID_CHANNEL' })
     a.send({ type: 'message', channel: 'user:deno-user', data: { hello: 'deno' } })
-    expect(await b.next((f) => f.type === 'channel_message')).toMatchObject({ data: { hello: 'deno' }, sender_id: 'deno-user' })
+    expect(await b.next((f) => f.type === 'channel_message')).toMatchObject({
+      data: { hello: 'deno' },
+      sender_id: 'deno-user',
+    })
     expect(await a.collect((f) => f.type === 'channel_message', 200)).toEqual([])
     a.send('{oops')
     expect(await a.next((f) => f.type === 'error')).toMatchObject({ code: 'BAD_MESSAGE' })

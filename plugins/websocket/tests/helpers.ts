@@ -14,7 +14,9 @@ export class WsClient {
   private waiters: { pred: (f: Frame) => boolean; resolve: (f: Frame) => void }[] = []
 
   private constructor(readonly ws: WebSocket) {
-    this.closed = new Promise((resolve) => ws.addEventListener('close', (e) => resolve({ code: e.code, reason: e.reason })))
+    this.closed = new Promise((resolve) =>
+      ws.addEventListener('close', (e) => resolve({ code: e.code, reason: e.reason })),
+    )
     ws.addEventListener('message', (e) => {
       const frame = JSON.parse(String(e.data)) as Frame
       const i = this.waiters.findIndex((w) => w.pred(frame))
@@ -148,9 +150,15 @@ export interface Replicas {
 }
 
 /** `n` apps sharing one database (like replicas behind a load balancer), each on its own loopback port. */
-export async function startReplicas(n: number, options: { plugins: AnyPlugin[]; env: Record<string, string>; logger?: Logger }): Promise<Replicas> {
+export async function startReplicas(
+  n: number,
+  options: { plugins: AnyPlugin[]; env: Record<string, string>; logger?: Logger },
+): Promise<Replicas> {
   const database = await createTestDatabase({
-    migrations: [CORE_MIGRATIONS, ...options.plugins.filter((p) => p.migrations).map((p) => ({ namespace: p.name, dir: p.migrations! }))],
+    migrations: [
+      CORE_MIGRATIONS,
+      ...options.plugins.filter((p) => p.migrations).map((p) => ({ namespace: p.name, dir: p.migrations! })),
+    ],
   })
   const apps: Served[] = []
   try {
@@ -160,7 +168,13 @@ export async function startReplicas(n: number, options: { plugins: AnyPlugin[]; 
         database,
         workers: false,
         logger: options.logger,
-        env: { AUTH_JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'error', DATA_DIR: '.data-test', RATE_LIMIT_DEFAULT: '100000/minute', ...options.env },
+        env: {
+          AUTH_JWT_SECRET: TEST_JWT_SECRET,
+          LOG_LEVEL: 'error',
+          DATA_DIR: '.data-test',
+          RATE_LIMIT_DEFAULT: '100000/minute',
+          ...options.env,
+        },
       })
       apps.push(serveApp(app))
     }

@@ -58,7 +58,9 @@ describe('websocket: transport limits', () => {
   }, 30_000)
 
   it('closes every socket with 1001 on shutdown', async () => {
-    const clients = await Promise.all(['a', 'b', 'c'].map(async (u) => (await WsClient.open(s.url(await t.token(u)))).client))
+    const clients = await Promise.all(
+      ['a', 'b', 'c'].map(async (u) => (await WsClient.open(s.url(await t.token(u)))).client),
+    )
     const started = Date.now()
     await s.server.shutdown()
     for (const c of clients) expect(await c.closed).toEqual({ code: 1001, reason: 'Server shutting down' })

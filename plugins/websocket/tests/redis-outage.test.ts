@@ -16,7 +16,11 @@ describe.skipIf(!hasRedis)('websocket when Redis goes away', () => {
   beforeAll(async () => {
     port = await freePort()
     redis = await startRedis(port)
-    r = await startReplicas(2, { plugins: [websocket], env: { REDIS_URL: `redis://127.0.0.1:${port}` }, logger: logs.logger })
+    r = await startReplicas(2, {
+      plugins: [websocket],
+      env: { REDIS_URL: `redis://127.0.0.1:${port}` },
+      logger: logs.logger,
+    })
   }, 30_000)
 
   afterAll(async () => {

@@ -8,7 +8,15 @@ const url = process.env.TEST_REDIS_URL
 // Other test processes may share this Redis: every user id of this run is unique.
 const run = crypto.randomUUID().slice(0, 8)
 const u = (name: string) => `${name}-${run}`
-const subscription = { user_id: '', source: 'stripe' as const, plan: 'pro', status: 'active', has_active_subscription: true, current_period_end: null, cancel_at_period_end: false }
+const subscription = {
+  user_id: '',
+  source: 'stripe' as const,
+  plan: 'pro',
+  status: 'active',
+  has_active_subscription: true,
+  current_period_end: null,
+  cancel_at_period_end: false,
+}
 
 describe.skipIf(!url)('websocket across two replicas sharing Redis', () => {
   let r: Replicas
@@ -56,7 +64,7 @@ describe.skipIf(!url)('websocket across two replicas sharing Redis', () => {
     expect(await sender.collect((f) => f.type === 'channel_message', 0)).toEqual([])
   })
 
-  it('sendToUser on A reaches the user\'s sockets on both replicas once', async () => {
+  it("sendToUser on A reaches the user's sockets on both replicas once", async () => {
     const bob = u('bob')
     const onA = await connect(0, bob)
     const onB = await connect(1, bob)
@@ -92,7 +100,11 @@ describe.skipIf(!url)('websocket across two replicas sharing Redis', () => {
     )
     expect(res.status).toBe(200)
     for (const c of [onA, onB]) {
-      expect(await c.next((f) => f.type === 'project.updated')).toMatchObject({ channel, data: { id: project, description: 'live' }, changed: ['description'] })
+      expect(await c.next((f) => f.type === 'project.updated')).toMatchObject({
+        channel,
+        data: { id: project, description: 'live' },
+        changed: ['description'],
+      })
       expect(await c.collect((f) => f.type === 'project.updated', 300)).toEqual([])
     }
   })
@@ -104,10 +116,17 @@ describe.skipIf(!url)('websocket across two replicas sharing Redis', () => {
     const onB = await connect(1, dan)
     await onB.subscribe(channel)
     const res = await r.apps[0]!.app.handle(
-      new Request(`http://localhost/api/v1/app/projects/${project}`, { method: 'DELETE', headers: { authorization: `Bearer ${await r.token(dan)}` } }),
+      new Request(`http://localhost/api/v1/app/projects/${project}`, {
+        method: 'DELETE',
+        headers: { authorization: `Bearer ${await r.token(dan)}` },
+      }),
     )
     expect(res.status).toBe(204)
-    expect(await onB.next((f) => f.type === 'project.deleted' || f.type === 'channel_closed')).toMatchObject({ type: 'project.deleted', channel, data: { id: project } })
+    expect(await onB.next((f) => f.type === 'project.deleted' || f.type === 'channel_closed')).toMatchObject({
+      type: 'project.deleted',
+      channel,
+      data: { id: project },
+    })
     expect(await onB.next((f) => f.type === 'channel_closed')).toMatchObject({ channel, reason: 'deleted' })
     expect(await onB.collect((f) => f.type === 'project.deleted' || f.type === 'error', 300)).toEqual([])
     await service(0).broadcastToChannel(channel, { type: 'update', data: 'late' })
@@ -118,7 +137,11 @@ describe.skipIf(!url)('websocket across two replicas sharing Redis', () => {
     const erin = u('erin')
     const onA = await connect(0, erin)
     const onB = await connect(1, erin)
-    await r.apps[0]!.app.events.publish('subscription.updated', { ...subscription, user_id: erin, status: 'active' }, { broadcast: true })
+    await r.apps[0]!.app.events.publish(
+      'subscription.updated',
+      { ...subscription, user_id: erin, status: 'active' },
+      { broadcast: true },
+    )
     await r.apps[1]!.app.events.publish('subscription.updated', { ...subscription, user_id: erin, status: 'canceled' })
     for (const c of [onA, onB]) {
       const got = await c.collect((f) => f.type === 'notification', 500)

@@ -16,18 +16,32 @@ let t: TestApp
 let s: Served
 let ws: WebsocketService
 const open: WsClient[] = []
-const subscription = { user_id: '', source: 'stripe' as const, plan: 'pro', status: 'active', has_active_subscription: true, current_period_end: null, cancel_at_period_end: false }
+const subscription = {
+  user_id: '',
+  source: 'stripe' as const,
+  plan: 'pro',
+  status: 'active',
+  has_active_subscription: true,
+  current_period_end: null,
+  cancel_at_period_end: false,
+}
 const connect = async (user: string, version = 'v1') => {
   const { client, connected } = await WsClient.open(s.url(await t.token(user), version))
   open.push(client)
   return { client, connected }
 }
-const newProject = async (owner: string) => (await t.as(owner).post('/api/v1/app/projects', { name: `p-${crypto.randomUUID()}` })).body.id as string
+const newProject = async (owner: string) =>
+  (await t.as(owner).post('/api/v1/app/projects', { name: `p-${crypto.randomUUID()}` })).body.id as string
 
 beforeAll(async () => {
   t = await testApp({
     plugins: [users, projects, websocket, meterProbe],
-    env: { WS_MAX_MESSAGE_BYTES: '1024', WS_MAX_SUBSCRIPTIONS: '3', WS_RATE_LIMIT_STRIKES: '2', RATE_LIMIT_DEFAULT: '100000/minute' },
+    env: {
+      WS_MAX_MESSAGE_BYTES: '1024',
+      WS_MAX_SUBSCRIPTIONS: '3',
+      WS_RATE_LIMIT_STRIKES: '2',
+      RATE_LIMIT_DEFAULT: '100000/minute',
+    },
   })
   s = serveApp(t.app)
   ws = t.app.service(websocket)
@@ -51,7 +65,9 @@ describe('websocket: connecting', () => {
   })
 
   it('connects with an API key', async () => {
-    const created = await t.as('keyholder').post('/api/v1/app/api-keys', { name: 'realtime', scopes: ['projects:read'] })
+    const created = await t
+      .as('keyholder')
+      .post('/api/v1/app/api-keys', { name: 'realtime', scopes: ['projects:read'] })
     expect(created.status).toBe(201)
     const { client, connected } = await WsClient.open(s.url(created.body.key))
     open.push(client)
@@ -68,7 +84,9 @@ describe('websocket: connecting', () => {
   })
 
   it('closes a socket opened with an API key when the key is revoked', async () => {
-    const created = await t.as('revoker').post('/api/v1/app/api-keys', { name: 'short-lived', scopes: ['projects:read'] })
+    const created = await t
+      .as('revoker')
+      .post('/api/v1/app/api-keys', { name: 'short-lived', scopes: ['projects:read'] })
     const { client } = await WsClient.open(s.url(created.body.key))
     open.push(client)
     expect((await t.as('revoker').delete(`/api/v1/app/api-keys/${created.body.id}`)).status).toBe(204)
@@ -77,7 +95,11 @@ describe('websocket: connecting', () => {
   })
 
   it('refuses a missing or bad token before the upgrade with 401 in the error shape', async () => {
-    for (const path of ['/api/v1/app/ws', '/api/v1/app/ws?token=not-a-jwt', '/api/v1/app/ws?token=osk_' + 'x'.repeat(40)]) {
+    for (const path of [
+      '/api/v1/app/ws',
+      '/api/v1/app/ws?token=not-a-jwt',
+      '/api/v1/app/ws?token=osk_' + 'x'.repeat(40),
+    ]) {
       const r = await rawUpgrade(s.server.port, path)
       r.socket.destroy()
       expect(r.status).toBe(401)
@@ -112,12 +134,17 @@ describe('websocket: channels', () => {
     expect((await b.subscribe(channel)).type).toBe('subscribed')
     a.send({ type: 'message', channel, data: { action: 'update', content: 'Hello team!' } })
     const got = await b.next((f) => f.type === 'channel_message')
-    expect(got).toMatchObject({ type: 'channel_message', channel, data: { action: 'update', content: 'Hello team!' }, sender_id: 'alice' })
+    expect(got).toMatchObject({
+      type: 'channel_message',
+      channel,
+      data: { action: 'update', content: 'Hello team!' },
+      sender_id: 'alice',
+    })
     expect(new Date(got.timestamp).toISOString()).toBe(got.timestamp)
     expect(await a.collect((f) => f.type === 'channel_message', 200)).toEqual([])
   })
 
-  it('refuses another user\'s project with FORBIDDEN and unknown kinds with INVALID_CHANNEL', async () => {
+  it("refuses another user's project with FORBIDDEN and unknown kinds with INVALID_CHANNEL", async () => {
     const channel = `project:${await newProject('alice')}`
     const { client: bob } = await connect('bob')
     expect(await bob.subscribe(channel)).toMatchObject({ type: 'error', code: 'FORBIDDEN', channel })
@@ -146,7 +173,13 @@ describe('websocket: channels', () => {
 
   it('answers malformed frames with BAD_MESSAGE and keeps the socket', async () => {
     const { client } = await connect('carol')
-    for (const bad of ['{not json', '[1,2]', '{"type":"dance"}', '{"type":"subscribe"}', '{"type":"message","channel":"user:carol"}']) {
+    for (const bad of [
+      '{not json',
+      '[1,2]',
+      '{"type":"dance"}',
+      '{"type":"subscribe"}',
+      '{"type":"message","channel":"user:carol"}',
+    ]) {
       client.send(bad)
       expect(await client.next((f) => f.type === 'error')).toMatchObject({ code: 'BAD_MESSAGE' })
     }
@@ -212,7 +245,10 @@ describe('websocket: server API', () => {
     const { client: other } = await connect('frank')
     await ws.sendToUser('erin', { type: 'notification', data: { title: 'New comment', message: 'Someone commented' } })
     for (const c of [a1, a2]) {
-      expect(await c.next((f) => f.type === 'notification')).toEqual({ type: 'notification', data: { title: 'New comment', message: 'Someone commented' } })
+      expect(await c.next((f) => f.type === 'notification')).toEqual({
+        type: 'notification',
+        data: { title: 'New comment', message: 'Someone commented' },
+      })
     }
     expect(await other.collect((f) => f.type === 'notification', 200)).toEqual([])
   })
@@ -226,18 +262,26 @@ describe('websocket: server API', () => {
     await expect(ws.broadcastToChannel('bad channel', {})).rejects.toThrow()
   })
 
-  it('turns billing\'s subscription.updated into a notification for that user', async () => {
+  it("turns billing's subscription.updated into a notification for that user", async () => {
     const { client } = await connect('gina')
     await t.app.events.publish('subscription.updated', { ...subscription, user_id: 'gina' })
     const n = await client.next((f) => f.type === 'notification')
-    expect(n.data).toMatchObject({ title: 'Subscription updated', event: 'subscription.updated', subscription: { status: 'active', plan: 'pro' } })
+    expect(n.data).toMatchObject({
+      title: 'Subscription updated',
+      event: 'subscription.updated',
+      subscription: { status: 'active', plan: 'pro' },
+    })
   })
 
   it('meters websocket_messages per user and exposes connection metrics', async () => {
     const { client } = await connect('hank')
     await client.subscribe('user:hank')
     client.send({ type: 'message', channel: 'user:hank', data: 1 })
-    await until(() => metered.filter((e) => e.userId === 'hank' && e.metric === 'websocket_messages').length >= 2, 2000, 'meter events')
+    await until(
+      () => metered.filter((e) => e.userId === 'hank' && e.metric === 'websocket_messages').length >= 2,
+      2000,
+      'meter events',
+    )
     const text = (await t.get('/api/v1/public/metrics')).text
     expect(text).toMatch(/omnistack_websocket_connections \d+/)
     expect(text).toContain('omnistack_websocket_messages_total')
@@ -254,7 +298,12 @@ describe('websocket: re-authorisation', () => {
     const res = await t.as('alice').patch(`/api/v1/app/projects/${project}`, { name: 'Renamed live' })
     expect(res.status).toBe(200)
     const event = await client.next((f) => f.type === 'project.updated')
-    expect(event).toMatchObject({ type: 'project.updated', channel, data: { id: project, name: 'Renamed live', owner_id: 'alice' }, changed: ['name'] })
+    expect(event).toMatchObject({
+      type: 'project.updated',
+      channel,
+      data: { id: project, name: 'Renamed live', owner_id: 'alice' },
+      changed: ['name'],
+    })
     expect(event.data).toEqual(res.body)
     expect(new Date(event.timestamp).toISOString()).toBe(event.timestamp)
     // Once per update, only to the channel's subscribers; the channel stays open.

@@ -30,7 +30,15 @@ function openssl(dir: string, args: string[]) {
 export function createCa() {
   const dir = mkdtempSync(join(tmpdir(), 'apple-ca-'))
   let n = 0
-  const cert = (opts: { cn: string; parent?: Cert & { file: string; keyFile: string }; ca: boolean; oid?: string; days?: number; ocspUrl?: string; eku?: string }) => {
+  const cert = (opts: {
+    cn: string
+    parent?: Cert & { file: string; keyFile: string }
+    ca: boolean
+    oid?: string
+    days?: number
+    ocspUrl?: string
+    eku?: string
+  }) => {
     const name = `c${n++}`
     openssl(dir, ['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', `${name}.key`])
     const ext = [
@@ -44,10 +52,43 @@ export function createCa() {
     writeFileSync(join(dir, `${name}.ext`), ext + '\n')
     const days = String(opts.days ?? 3650)
     if (!opts.parent) {
-      openssl(dir, ['req', '-x509', '-new', '-key', `${name}.key`, '-subj', `/CN=${opts.cn}/O=Test`, '-days', days, '-out', `${name}.pem`, '-extensions', 'v3', '-config', writeConfig(dir, name, ext)])
+      openssl(dir, [
+        'req',
+        '-x509',
+        '-new',
+        '-key',
+        `${name}.key`,
+        '-subj',
+        `/CN=${opts.cn}/O=Test`,
+        '-days',
+        days,
+        '-out',
+        `${name}.pem`,
+        '-extensions',
+        'v3',
+        '-config',
+        writeConfig(dir, name, ext),
+      ])
     } else {
       openssl(dir, ['req', '-new', '-key', `${name}.key`, '-subj', `/CN=${opts.cn}/O=Test`, '-out', `${name}.csr`])
-      openssl(dir, ['x509', '-req', '-in', `${name}.csr`, '-CA', opts.parent.file, '-CAkey', opts.parent.keyFile, '-set_serial', String(1000 + n), '-days', days, '-extfile', `${name}.ext`, '-out', `${name}.pem`])
+      openssl(dir, [
+        'x509',
+        '-req',
+        '-in',
+        `${name}.csr`,
+        '-CA',
+        opts.parent.file,
+        '-CAkey',
+        opts.parent.keyFile,
+        '-set_serial',
+        String(1000 + n),
+        '-days',
+        days,
+        '-extfile',
+        `${name}.ext`,
+        '-out',
+        `${name}.pem`,
+      ])
     }
     const pem = readFileSync(join(dir, `${name}.pem`), 'utf8')
     const x509 = new X509Certificate(pem)
@@ -66,12 +107,34 @@ export function createCa() {
    * intermediate, and name OCSP responders (authorityInfoAccess) in the leaf and the intermediate.
    */
   const chain = (
-    o: { root?: ReturnType<typeof cert>; intermediate?: ReturnType<typeof cert>; leafOid?: boolean; intermediateOid?: boolean; leafDays?: number; leafOcsp?: string; intermediateOcsp?: string } = {},
+    o: {
+      root?: ReturnType<typeof cert>
+      intermediate?: ReturnType<typeof cert>
+      leafOid?: boolean
+      intermediateOid?: boolean
+      leafDays?: number
+      leafOcsp?: string
+      intermediateOcsp?: string
+    } = {},
   ) => {
     const root = o.root ?? cert({ cn: 'Test Apple Root CA - G3', ca: true })
     const intermediate =
-      o.intermediate ?? cert({ cn: 'Test Apple Worldwide Developer Relations', parent: root, ca: true, oid: o.intermediateOid === false ? undefined : INTERMEDIATE_OID, ocspUrl: o.intermediateOcsp })
-    const leaf = cert({ cn: 'Test Prod ECC Mac App Store and iTunes Store Receipt Signing', parent: intermediate, ca: false, oid: o.leafOid === false ? undefined : LEAF_OID, days: o.leafDays, ocspUrl: o.leafOcsp })
+      o.intermediate ??
+      cert({
+        cn: 'Test Apple Worldwide Developer Relations',
+        parent: root,
+        ca: true,
+        oid: o.intermediateOid === false ? undefined : INTERMEDIATE_OID,
+        ocspUrl: o.intermediateOcsp,
+      })
+    const leaf = cert({
+      cn: 'Test Prod ECC Mac App Store and iTunes Store Receipt Signing',
+      parent: intermediate,
+      ca: false,
+      oid: o.leafOid === false ? undefined : LEAF_OID,
+      days: o.leafDays,
+      ocspUrl: o.leafOcsp,
+    })
     return { root, intermediate, leaf }
   }
   return { cert, chain, dir, close: () => rmSync(dir, { recursive: true, force: true }) }
@@ -84,12 +147,21 @@ const indexTime = (d: Date) => d.toISOString().replace(/[-:T]/g, '').slice(2, 14
 
 /** An openssl CA database (index.txt): a V line per good certificate, an R line per revoked one. */
 export function ocspIndex(entries: { cert: Made; revokedAt?: Date }[]): string {
-  return entries
-    .map(({ cert, revokedAt }) => {
-      const expires = indexTime(new Date(cert.x509.validTo))
-      return [revokedAt ? 'R' : 'V', expires, revokedAt ? `${indexTime(revokedAt)},keyCompromise` : '', cert.x509.serialNumber.toUpperCase(), 'unknown', cert.subj].join('\t')
-    })
-    .join('\n') + '\n'
+  return (
+    entries
+      .map(({ cert, revokedAt }) => {
+        const expires = indexTime(new Date(cert.x509.validTo))
+        return [
+          revokedAt ? 'R' : 'V',
+          expires,
+          revokedAt ? `${indexTime(revokedAt)},keyCompromise` : '',
+          cert.x509.serialNumber.toUpperCase(),
+          'unknown',
+          cert.subj,
+        ].join('\t')
+      })
+      .join('\n') + '\n'
+  )
 }
 
 export interface OcspResponder {
@@ -104,12 +176,29 @@ export interface OcspResponder {
  * `index` (see ocspIndex), signing with `signer` (the issuer itself or a delegated responder).
  * `args` adds options (`-nmin 60`, `-badsig` ...).
  */
-export async function startOcspResponder(ca: ReturnType<typeof createCa>, o: { port: number; issuer: Made; signer: Made; index: string; args?: string[] }): Promise<OcspResponder> {
+export async function startOcspResponder(
+  ca: ReturnType<typeof createCa>,
+  o: { port: number; issuer: Made; signer: Made; index: string; args?: string[] },
+): Promise<OcspResponder> {
   const indexFile = join(ca.dir, `index-${o.port}.txt`)
   writeFileSync(indexFile, o.index)
   // Several test certificates share a subject.
   writeFileSync(`${indexFile}.attr`, 'unique_subject = no\n')
-  const args = ['ocsp', '-index', indexFile, '-port', String(o.port), '-rsigner', o.signer.file, '-rkey', o.signer.keyFile, '-CA', o.issuer.file, '-ignore_err', ...(o.args ?? [])]
+  const args = [
+    'ocsp',
+    '-index',
+    indexFile,
+    '-port',
+    String(o.port),
+    '-rsigner',
+    o.signer.file,
+    '-rkey',
+    o.signer.keyFile,
+    '-CA',
+    o.issuer.file,
+    '-ignore_err',
+    ...(o.args ?? []),
+  ]
   const proc = spawn('openssl', args, { cwd: ca.dir, stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
   proc.stdout.on('data', (b) => (out += b))
@@ -165,7 +254,11 @@ export async function appleNotification(chain: AppleChain, n: NotificationInput,
   const bundleId = n.bundleId ?? 'com.example.app'
   const environment = n.environment ?? 'Sandbox'
   const transaction = n.transaction
-    ? await signJws(chain, { bundleId, environment, signedDate, type: 'Auto-Renewable Subscription', ...n.transaction }, x5c)
+    ? await signJws(
+        chain,
+        { bundleId, environment, signedDate, type: 'Auto-Renewable Subscription', ...n.transaction },
+        x5c,
+      )
     : undefined
   const renewal = n.renewal ? await signJws(chain, { environment, signedDate, ...n.renewal }, x5c) : undefined
   const payload = {
@@ -174,7 +267,15 @@ export async function appleNotification(chain: AppleChain, n: NotificationInput,
     notificationUUID: n.uuid ?? randomUUID(),
     version: '2.0',
     signedDate,
-    data: { appAppleId: 1234567890, bundleId, bundleVersion: '1', environment, ...(n.status ? { status: n.status } : {}), signedTransactionInfo: transaction, signedRenewalInfo: renewal },
+    data: {
+      appAppleId: 1234567890,
+      bundleId,
+      bundleVersion: '1',
+      environment,
+      ...(n.status ? { status: n.status } : {}),
+      signedTransactionInfo: transaction,
+      signedRenewalInfo: renewal,
+    },
   }
   return { signedPayload: await signJws(chain, payload, x5c), uuid: payload.notificationUUID }
 }

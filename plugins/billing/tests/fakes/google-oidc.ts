@@ -5,7 +5,13 @@ import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose'
 export interface FakeGoogle {
   jwksUrl: string
   /** An OIDC token as Pub/Sub push sends it; `key: 'other'` signs with a key not in the JWKS. */
-  token(claims?: { aud?: string; email?: string; email_verified?: boolean; iss?: string; key?: 'other' }): Promise<string>
+  token(claims?: {
+    aud?: string
+    email?: string
+    email_verified?: boolean
+    iss?: string
+    key?: 'other'
+  }): Promise<string>
   close(): void
 }
 
@@ -18,7 +24,10 @@ export async function startFakeGoogle(): Promise<FakeGoogle> {
     jwksUrl: `http://127.0.0.1:${server.port}/oauth2/v3/certs`,
     async token(c = {}) {
       const key: CryptoKey = c.key === 'other' ? other.privateKey : privateKey
-      return new SignJWT({ email: c.email ?? 'pubsub@example-project.iam.gserviceaccount.com', email_verified: c.email_verified ?? true })
+      return new SignJWT({
+        email: c.email ?? 'pubsub@example-project.iam.gserviceaccount.com',
+        email_verified: c.email_verified ?? true,
+      })
         .setProtectedHeader({ alg: 'RS256', kid: 'test-key-1', typ: 'JWT' })
         .setIssuer(c.iss ?? 'https://accounts.google.com')
         .setAudience(c.aud ?? 'https://api.example.com/api/v1/public/webhooks/google')
@@ -32,15 +41,31 @@ export async function startFakeGoogle(): Promise<FakeGoogle> {
 }
 
 /** The DeveloperNotification of a subscription event, as Play sends it. */
-export const developerNotification = (o: { type: number; token: string; subscriptionId?: string; packageName?: string; eventTimeMillis?: number }) => ({
+export const developerNotification = (o: {
+  type: number
+  token: string
+  subscriptionId?: string
+  packageName?: string
+  eventTimeMillis?: number
+}) => ({
   version: '1.0',
   packageName: o.packageName ?? 'com.example.app',
   eventTimeMillis: String(o.eventTimeMillis ?? Date.now()),
-  subscriptionNotification: { version: '1.0', notificationType: o.type, purchaseToken: o.token, subscriptionId: o.subscriptionId ?? 'pro_monthly' },
+  subscriptionNotification: {
+    version: '1.0',
+    notificationType: o.type,
+    purchaseToken: o.token,
+    subscriptionId: o.subscriptionId ?? 'pro_monthly',
+  },
 })
 
 /** A Pub/Sub push body carrying `notification` base64-encoded. */
 export const pushBody = (notification: unknown, messageId: string = randomUUID()) => ({
-  message: { data: Buffer.from(JSON.stringify(notification)).toString('base64'), messageId, message_id: messageId, publishTime: new Date().toISOString() },
+  message: {
+    data: Buffer.from(JSON.stringify(notification)).toString('base64'),
+    messageId,
+    message_id: messageId,
+    publishTime: new Date().toISOString(),
+  },
   subscription: 'projects/example/subscriptions/play-rtdn',
 })

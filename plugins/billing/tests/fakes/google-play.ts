@@ -44,7 +44,11 @@ export interface FakePlay {
   close(): void
 }
 
-const googleError = (code: number, message: string, status: string) => Response.json({ error: { code, message, errors: [{ message, domain: 'global', reason: status.toLowerCase() }], status } }, { status: code })
+const googleError = (code: number, message: string, status: string) =>
+  Response.json(
+    { error: { code, message, errors: [{ message, domain: 'global', reason: status.toLowerCase() }], status } },
+    { status: code },
+  )
 
 export function startFakePlay(options: { packageName?: string } = {}): FakePlay {
   const packageName = options.packageName ?? 'com.example.app'
@@ -64,10 +68,19 @@ export function startFakePlay(options: { packageName?: string } = {}): FakePlay 
   const exchange = async (req: Request, url: string) => {
     tokenRequests++
     const form = new URLSearchParams(await req.text())
-    if (form.get('grant_type') !== 'urn:ietf:params:oauth:grant-type:jwt-bearer') return Response.json({ error: 'unsupported_grant_type', error_description: 'Invalid grant_type' }, { status: 400 })
+    if (form.get('grant_type') !== 'urn:ietf:params:oauth:grant-type:jwt-bearer')
+      return Response.json(
+        { error: 'unsupported_grant_type', error_description: 'Invalid grant_type' },
+        { status: 400 },
+      )
     try {
-      const { payload } = await jwtVerify(form.get('assertion') ?? '', await importSPKI(publicKey, 'RS256'), { issuer: clientEmail, audience: url, algorithms: ['RS256'] })
-      if (!String(payload.scope).split(' ').includes('https://www.googleapis.com/auth/androidpublisher')) throw new Error('scope')
+      const { payload } = await jwtVerify(form.get('assertion') ?? '', await importSPKI(publicKey, 'RS256'), {
+        issuer: clientEmail,
+        audience: url,
+        algorithms: ['RS256'],
+      })
+      if (!String(payload.scope).split(' ').includes('https://www.googleapis.com/auth/androidpublisher'))
+        throw new Error('scope')
     } catch {
       return Response.json({ error: 'invalid_grant', error_description: 'Invalid JWT Signature.' }, { status: 400 })
     }
@@ -82,25 +95,42 @@ export function startFakePlay(options: { packageName?: string } = {}): FakePlay 
     async fetch(req) {
       const u = new URL(req.url)
       if (u.pathname === '/token' && req.method === 'POST') return exchange(req, `${u.origin}/token`)
-      requests.push({ method: req.method, path: decodeURIComponent(u.pathname), authorization: req.headers.get('authorization') })
+      requests.push({
+        method: req.method,
+        path: decodeURIComponent(u.pathname),
+        authorization: req.headers.get('authorization'),
+      })
       const bearer = /^Bearer (.+)$/.exec(req.headers.get('authorization') ?? '')?.[1]
-      if (!bearer || !tokens.has(bearer)) return googleError(401, 'Request had invalid authentication credentials. Expected OAuth 2 access token.', 'UNAUTHENTICATED')
+      if (!bearer || !tokens.has(bearer))
+        return googleError(
+          401,
+          'Request had invalid authentication credentials. Expected OAuth 2 access token.',
+          'UNAUTHENTICATED',
+        )
       if (failures && failures.left > 0) {
         failures.left--
-        return googleError(failures.status, 'The service is currently unavailable.', failures.status === 503 ? 'UNAVAILABLE' : 'INTERNAL')
+        return googleError(
+          failures.status,
+          'The service is currently unavailable.',
+          failures.status === 503 ? 'UNAVAILABLE' : 'INTERNAL',
+        )
       }
       const prefix = `/androidpublisher/v3/applications/${packageName}/purchases/`
       const path = decodeURIComponent(u.pathname)
-      if (!path.startsWith(prefix)) return googleError(404, 'No application was found for the given package name.', 'NOT_FOUND')
+      if (!path.startsWith(prefix))
+        return googleError(404, 'No application was found for the given package name.', 'NOT_FOUND')
       const get = /^subscriptionsv2\/tokens\/([^/]+)$/.exec(path.slice(prefix.length))
       if (get && req.method === 'GET') {
         const p = purchases.get(get[1]!)
-        return p ? Response.json(p) : googleError(400, 'The purchase token does not match the package name.', 'INVALID_ARGUMENT')
+        return p
+          ? Response.json(p)
+          : googleError(400, 'The purchase token does not match the package name.', 'INVALID_ARGUMENT')
       }
       const ack = /^subscriptions\/([^/]+)\/tokens\/([^/]+):acknowledge$/.exec(path.slice(prefix.length))
       if (ack && req.method === 'POST') {
         const p = purchases.get(ack[2]!)
-        if (!p?.lineItems.some((i: Obj) => i.productId === ack[1])) return googleError(400, 'The purchase token does not match the product.', 'INVALID_ARGUMENT')
+        if (!p?.lineItems.some((i: Obj) => i.productId === ack[1]))
+          return googleError(400, 'The purchase token does not match the product.', 'INVALID_ARGUMENT')
         p.acknowledgementState = 'ACKNOWLEDGEMENT_STATE_ACKNOWLEDGED'
         acknowledged.push(ack[2]!)
         return new Response('', { status: 200 })
@@ -136,7 +166,8 @@ export function startFakePlay(options: { packageName?: string } = {}): FakePlay 
         startTime: new Date(Date.now() - DAY).toISOString(),
         subscriptionState: o.state ?? 'SUBSCRIPTION_STATE_ACTIVE',
         latestOrderId: `GPA.${randomBytes(8).toString('hex')}`,
-        acknowledgementState: o.acknowledged === false ? 'ACKNOWLEDGEMENT_STATE_PENDING' : 'ACKNOWLEDGEMENT_STATE_ACKNOWLEDGED',
+        acknowledgementState:
+          o.acknowledged === false ? 'ACKNOWLEDGEMENT_STATE_PENDING' : 'ACKNOWLEDGEMENT_STATE_ACKNOWLEDGED',
         lineItems: [
           {
             productId: o.productId ?? 'pro_monthly',

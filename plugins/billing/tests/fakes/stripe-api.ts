@@ -71,7 +71,17 @@ export function startFakeStripe(options: { key?: string; prices?: string[] } = {
       created: start,
       items: {
         object: 'list',
-        data: [{ id: rid('si'), object: 'subscription_item', price: { id: price, object: 'price', product: 'prod_test' }, current_period_start: start, current_period_end: start + 30 * 86400, quantity: 1, subscription: id }],
+        data: [
+          {
+            id: rid('si'),
+            object: 'subscription_item',
+            price: { id: price, object: 'price', product: 'prod_test' },
+            current_period_start: start,
+            current_period_end: start + 30 * 86400,
+            quantity: 1,
+            subscription: id,
+          },
+        ],
         has_more: false,
         url: `/v1/subscription_items?subscription=${id}`,
       },
@@ -81,14 +91,30 @@ export function startFakeStripe(options: { key?: string; prices?: string[] } = {
   const route = (method: string, path: string, form: Obj, query: Record<string, string>): Response => {
     let m: RegExpExecArray | null
     if (method === 'POST' && path === '/v1/customers') {
-      const c = { id: rid('cus'), object: 'customer', created: now(), livemode: false, email: form.email ?? null, name: form.name ?? null, metadata: form.metadata ?? {} }
+      const c = {
+        id: rid('cus'),
+        object: 'customer',
+        created: now(),
+        livemode: false,
+        email: form.email ?? null,
+        name: form.name ?? null,
+        metadata: form.metadata ?? {},
+      }
       customers.set(c.id, c)
       return Response.json(c)
     }
     if (method === 'POST' && path === '/v1/checkout/sessions') {
-      if (!customers.has(form.customer)) return stripeError(400, 'invalid_request_error', `No such customer: '${form.customer}'`, { code: 'resource_missing', param: 'customer' })
+      if (!customers.has(form.customer))
+        return stripeError(400, 'invalid_request_error', `No such customer: '${form.customer}'`, {
+          code: 'resource_missing',
+          param: 'customer',
+        })
       const price = form.line_items?.[0]?.price
-      if (!prices.has(price)) return stripeError(400, 'invalid_request_error', `No such price: '${price}'`, { code: 'resource_missing', param: 'line_items[0][price]' })
+      if (!prices.has(price))
+        return stripeError(400, 'invalid_request_error', `No such price: '${price}'`, {
+          code: 'resource_missing',
+          param: 'line_items[0][price]',
+        })
       const id = rid('cs_test')
       return Response.json({
         id,
@@ -107,20 +133,43 @@ export function startFakeStripe(options: { key?: string; prices?: string[] } = {
       })
     }
     if (method === 'POST' && path === '/v1/billing_portal/sessions') {
-      if (!customers.has(form.customer)) return stripeError(400, 'invalid_request_error', `No such customer: '${form.customer}'`, { code: 'resource_missing', param: 'customer' })
-      return Response.json({ id: rid('bps'), object: 'billing_portal.session', customer: form.customer, return_url: form.return_url, url: `https://billing.stripe.com/p/session/test_${randomBytes(8).toString('hex')}`, livemode: false })
+      if (!customers.has(form.customer))
+        return stripeError(400, 'invalid_request_error', `No such customer: '${form.customer}'`, {
+          code: 'resource_missing',
+          param: 'customer',
+        })
+      return Response.json({
+        id: rid('bps'),
+        object: 'billing_portal.session',
+        customer: form.customer,
+        return_url: form.return_url,
+        url: `https://billing.stripe.com/p/session/test_${randomBytes(8).toString('hex')}`,
+        livemode: false,
+      })
     }
     if (method === 'GET' && path === '/v1/invoices') {
       const limit = Number(query.limit ?? 10)
-      const data = invoices.filter((i) => !query.customer || i.customer === query.customer).sort((a, b) => b.created - a.created)
-      return Response.json({ object: 'list', data: data.slice(0, limit), has_more: data.length > limit, url: '/v1/invoices' })
+      const data = invoices
+        .filter((i) => !query.customer || i.customer === query.customer)
+        .sort((a, b) => b.created - a.created)
+      return Response.json({
+        object: 'list',
+        data: data.slice(0, limit),
+        has_more: data.length > limit,
+        url: '/v1/invoices',
+      })
     }
     if ((m = /^\/v1\/subscriptions\/([^/]+)$/.exec(path))) {
       const sub = subscriptions.get(m[1]!)
-      if (!sub) return stripeError(404, 'invalid_request_error', `No such subscription: '${m[1]}'`, { code: 'resource_missing', param: 'id' })
+      if (!sub)
+        return stripeError(404, 'invalid_request_error', `No such subscription: '${m[1]}'`, {
+          code: 'resource_missing',
+          param: 'id',
+        })
       if (method === 'GET') return Response.json(sub)
       if (method === 'DELETE') {
-        if (sub.status === 'canceled') return stripeError(400, 'invalid_request_error', 'This subscription has already been canceled.')
+        if (sub.status === 'canceled')
+          return stripeError(400, 'invalid_request_error', 'This subscription has already been canceled.')
         Object.assign(sub, { status: 'canceled', canceled_at: now(), ended_at: now(), cancel_at_period_end: false })
         return Response.json(sub)
       }
@@ -142,19 +191,35 @@ export function startFakeStripe(options: { key?: string; prices?: string[] } = {
       const url = new URL(req.url)
       const text = req.method === 'GET' || req.method === 'DELETE' ? '' : await req.text()
       const headers = Object.fromEntries(req.headers)
-      const record: RecordedRequest = { method: req.method, path: url.pathname, query: Object.fromEntries(url.searchParams), form: decodeForm(text), headers }
+      const record: RecordedRequest = {
+        method: req.method,
+        path: url.pathname,
+        query: Object.fromEntries(url.searchParams),
+        form: decodeForm(text),
+        headers,
+      }
       requests.push(record)
       if (failures && failures.times > 0) {
         failures.times--
-        return stripeError(failures.status, failures.body.type, failures.body.message, failures.body.code ? { code: failures.body.code } : {})
+        return stripeError(
+          failures.status,
+          failures.body.type,
+          failures.body.message,
+          failures.body.code ? { code: failures.body.code } : {},
+        )
       }
       if (req.headers.get('authorization') !== `Bearer ${key}`) {
         const given = (req.headers.get('authorization') ?? '').replace(/^Bearer /, '')
-        return stripeError(401, 'invalid_request_error', `Invalid API Key provided: ${given.slice(0, 8)}****${given.slice(-4)}`)
+        return stripeError(
+          401,
+          'invalid_request_error',
+          `Invalid API Key provided: ${given.slice(0, 8)}****${given.slice(-4)}`,
+        )
       }
       const idem = req.headers.get('idempotency-key')
       const stored = idem && req.method === 'POST' ? idempotent.get(idem) : undefined
-      if (stored) return Response.json(stored.body, { status: stored.status, headers: { 'idempotent-replayed': 'true' } })
+      if (stored)
+        return Response.json(stored.body, { status: stored.status, headers: { 'idempotent-replayed': 'true' } })
       const res = route(req.method, url.pathname, record.form, record.query)
       if (idem && req.method === 'POST') idempotent.set(idem, { status: res.status, body: await res.clone().json() })
       return res
