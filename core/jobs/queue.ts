@@ -8,6 +8,9 @@ import { conflict, notFound } from '../errors/index.ts'
 import { silentLogger, type Logger } from '../observability/index.ts'
 import { createScheduler, toJson } from './schedule.ts'
 import { createWorker, type JobOutcome } from './worker.ts'
+import type { JobHandler } from './types.ts'
+
+export type { JobHandler, JobInfo } from './types.ts'
 
 /** `failed` = will be retried at `run_at`; `dead` = out of attempts (an admin may retry it). */
 export type JobState = 'queued' | 'running' | 'completed' | 'failed' | 'dead'
@@ -27,17 +30,6 @@ export interface EnqueueOptions {
    * Required to enqueue inside `sql.begin()` on PGlite, whose single connection the transaction holds.
    */
   tx?: postgres.TransactionSql<{}>
-}
-
-/** Runs at least once: a worker lost mid-job (crash, deploy) means a rerun, so keep it idempotent. */
-export type JobHandler<P = any> = (payload: P, job: JobInfo) => Promise<void> | void
-
-/** `attempt` counts from 1. */
-export interface JobInfo {
-  id: string
-  name: string
-  attempt: number
-  maxAttempts: number
 }
 
 export interface JobView {
