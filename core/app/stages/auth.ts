@@ -5,7 +5,7 @@
  */
 import type { Authenticator, Principal } from '../../auth/index.ts'
 import { admitsAdmin, bearerToken } from '../../auth/index.ts'
-import { forbidden } from '../../errors/index.ts'
+import { AppError, forbidden } from '../../errors/index.ts'
 import type { Exchange, ApiVersion } from '../../http/index.ts'
 import type { MeterFn } from '../../observability/index.ts'
 import { rateHeaders, rateLimitError, type Limiter } from '../../rate-limit/index.ts'
@@ -28,7 +28,8 @@ const authed = (x: Exchange) => x.zone === 'app' || x.zone === 'admin'
 function refusals(limiter: Limiter | undefined) {
   const cls = limiter?.classes().find((c) => c.name === 'auth')
   return (x: Exchange, err: unknown): never | Promise<never> => {
-    if (!limiter || !cls) throw err
+    // Only the credential's own refusals count: a database that is down (503) says nothing about it.
+    if (!limiter || !cls || !(err instanceof AppError) || (err.status !== 401 && err.status !== 403)) throw err
     const decide = (r: RateResult): never => {
       rateHeaders(r, x.headers)
       if (!r.allowed) throw rateLimitError(r, 'Too many failed authentication attempts from this address')

@@ -1,5 +1,5 @@
--- Core tables: users (provisioned from the identity provider's token, docs/auth.md#users-and-roles) and
--- stored responses for Idempotency-Key (docs/idempotency.md).
+-- Core tables: users (provisioned from the identity provider's token, SPEC §7) and
+-- stored responses for Idempotency-Key (SPEC §3).
 create table if not exists users (
   id text primary key,                       -- the JWT `sub`; not a UUID (Clerk, Supabase, custom OAuth)
   email text,

@@ -1,8 +1,8 @@
--- Background jobs (docs/data.md): a Postgres queue claimed with FOR UPDATE SKIP LOCKED.
+-- Background jobs (SPEC §8): a Postgres queue claimed with FOR UPDATE SKIP LOCKED.
 -- state: queued -> running -> completed | failed (retries at run_at) | dead (out of attempts).
 create table if not exists jobs (
   id uuid primary key default gen_random_uuid(),
-  name text not null,                                  -- `<plugin>.<verb-noun>` (docs/jobs-and-events.md#naming)
+  name text not null,                                  -- `<plugin>.<verb-noun>` (STYLE §9)
   queue text generated always as (split_part(name, '.', 1)) stored,  -- the name up to its first dot
   state text not null default 'queued' check (state in ('queued', 'running', 'completed', 'failed', 'dead')),
   payload jsonb,

@@ -1,4 +1,4 @@
--- Audit log (docs/auth.md#audit-log): who did what to which resource, from where. Append-only: entries are
+-- Audit log (SPEC §7, §9): who did what to which resource, from where. Append-only: entries are
 -- written in the transaction of the change they record, and no statement may update or delete
 -- them (the trigger below refuses it for every role but a superuser who drops it on purpose).
 create table if not exists audit_logs (

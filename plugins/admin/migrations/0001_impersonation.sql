@@ -1,4 +1,4 @@
--- Impersonation sessions (docs/auth.md#impersonation): one row per token issued. The row is the revocation list:
+-- Impersonation sessions (SPEC §7): one row per token issued. The row is the revocation list:
 -- every request made with a token reads it, so stopping takes effect at once on every replica.
 create table if not exists impersonation_sessions (
   id uuid primary key default gen_random_uuid(),   -- the token's jti

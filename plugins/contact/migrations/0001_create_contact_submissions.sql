@@ -1,4 +1,4 @@
--- Contact form submissions (docs/plugins/contact.md). reference_id is the CNT-XXXXXXXX handed
+-- Contact form submissions (seed 004 "Contact Form"). reference_id is the CNT-XXXXXXXX handed
 -- to the sender; spam-flagged rows are kept (is_spam) but trigger nothing. job_ids lists the
 -- email and webhook jobs enqueued with the row, so admins can follow their delivery.
 create table contact_submissions (

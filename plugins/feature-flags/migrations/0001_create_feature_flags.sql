@@ -1,4 +1,4 @@
--- Feature flags (docs/plugins/feature-flags.md). Every replica keeps them all in memory and
+-- Feature flags (seed 004 "Feature Flags", SPEC §9). Every replica keeps them all in memory and
 -- reloads on the broadcast `feature_flag.changed` event; the key is what code and clients ask for.
 create table if not exists feature_flags (
   id uuid primary key default gen_random_uuid(),

@@ -1,4 +1,4 @@
--- Files a user uploads (docs/plugins/files.md). A row is `pending` from upload-url until
+-- Files a user uploads (seed 004 "File Endpoints"). A row is `pending` from upload-url until
 -- confirm has seen the stored object; pending rows older than FILES_PENDING_TTL_HOURS are removed
 -- with their object by the files.cleanup-pending job.
 create table if not exists files (

@@ -1,4 +1,4 @@
--- Projects owned by a user (docs/plugins/projects.md); soft-deleted through deleted_at.
+-- Projects owned by a user (seed 004 "Project Endpoints"); soft-deleted through deleted_at.
 -- Search by name: a full-text GIN index over the name with the 'simple' configuration
 -- (lower-cased words, no stemming). pg_trgm would serve substring search, but the embedded
 -- database (PGlite) ships without it, and both databases must run the same migrations.

@@ -1,4 +1,4 @@
--- Usage roll-ups (docs/plugins/usage.md): one row per user, metric, dimension set and UTC day, added to
+-- Usage roll-ups (SPEC §8, §9): one row per user, metric, dimension set and UTC day, added to
 -- in batches by each replica's meter sink. usage_events is the idempotency ledger: an event
 -- that carries an id counts only the first time its id is inserted.
 create table if not exists usage_daily (

@@ -1,4 +1,4 @@
--- API keys (docs/auth.md#api-keys): `osk_` + 40 random characters, shown once; only a SHA-256 of the key is
+-- API keys (SPEC §7): `osk_` + 40 random characters, shown once; only a SHA-256 of the key is
 -- kept. `prefix` (the first 12 characters) lets a user recognise a key in the list.
 create table if not exists api_keys (
   id uuid primary key default gen_random_uuid(),
