@@ -40,13 +40,18 @@ export function serve(app: App, options: ServeOptions = {}): RunningServer {
     },
     // Without endpoints this is undefined, which Bun treats as no WebSocket support.
     websocket: sockets?.websocket as WebSocketHandler<object>,
+    // Only if something escaped the pipeline (which answers every error itself): still the
+    // contract's shape, with a request id to quote.
     error: (err) => {
-      app.logger.error('server error', { error: err })
+      const requestId = crypto.randomUUID()
+      app.logger.error('server error', { error: err, request_id: requestId })
       return new Response(
-        JSON.stringify({ error: { code: 'INTERNAL_ERROR', message: 'Internal server error', details: {} } }),
+        JSON.stringify({
+          error: { code: 'INTERNAL_ERROR', message: 'Internal server error', details: { request_id: requestId } },
+        }),
         {
           status: 500,
-          headers: { 'content-type': 'application/json' },
+          headers: { 'content-type': 'application/json', 'x-request-id': requestId },
         },
       )
     },

@@ -14,7 +14,7 @@ import tickets from '../../plugins/tickets/index.ts'
 import { plugins } from './app.ts'
 
 const SEED = Number(process.env.FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31))
-const RUNS = Number(process.env.FUZZ_RUNS ?? 6)
+const RUNS = Number(process.env.FUZZ_RUNS ?? 12)
 const MAX_MS = Number(process.env.FUZZ_MAX_MS ?? 1000)
 const LEAK = /\bat [^\s]+\.(ts|js):\d+|\bSELECT\b|\bINSERT INTO\b|relation "|syntax error at|node_modules|postgres\.js/i
 
