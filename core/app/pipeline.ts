@@ -89,7 +89,7 @@ export function createPipeline(d: PipelineDeps): Pipeline {
     // Before `authorise`, so its 403 carries the X-RateLimit-* headers like every API answer.
     { name: 'rate limit', run: rateLimitStage(d.limiter) },
     { name: 'authorise', run: authoriseStage(d.meter) },
-    { name: 'body depth', run: bodyDepthStage(d.maxJsonDepth) },
+    { name: 'body depth', run: bodyDepthStage(d.maxJsonDepth, d.uploadPaths) },
     { name: 'idempotency', run: idempotency.reserve },
     { name: 'handler', run: handlerStage(elysia) },
     { name: 'envelope', run: envelope },

@@ -10,18 +10,21 @@ import { jsonDepth } from '../../http/index.ts'
 import type { Exchange } from '../../http/index.ts'
 
 const JSON_TYPE = /^application\/([\w.+-]+\+)?json/i
+const decoder = new TextDecoder()
 
-export function bodyDepthStage(maxDepth: number) {
+/** `uploadPaths`: file uploads of any type (a JSON file too) are not request bodies to check. */
+export function bodyDepthStage(maxDepth: number, uploadPaths: readonly string[] = []) {
   return function bodyDepth(x: Exchange): void | Promise<void> {
     if (x.method === 'GET' || x.method === 'HEAD') return
     const request = x.request
     if (request.body === null || !JSON_TYPE.test(request.headers.get('content-type') ?? '')) return
-    // Read once, check, and hand Elysia the same text to parse.
-    return request.text().then((text) => {
-      if (jsonDepth(text, maxDepth) > maxDepth) {
+    if (uploadPaths.some((p) => x.rest.startsWith(p))) return
+    // Read once, check, and hand Elysia the same bytes (signed webhooks verify them as received).
+    return request.arrayBuffer().then((bytes) => {
+      if (jsonDepth(decoder.decode(bytes), maxDepth) > maxDepth) {
         throw badRequest(`The JSON body nests deeper than ${maxDepth} levels`, { field: 'body', max_depth: maxDepth })
       }
-      x.request = new Request(request.url, { method: x.method, headers: request.headers, body: text })
+      x.request = new Request(request.url, { method: x.method, headers: request.headers, body: bytes })
     })
   }
 }
