@@ -116,7 +116,7 @@ function strictQueryNumbers(root: AnyElysia) {
     const params = new URLSearchParams(url.slice(q + 1))
     for (const [key, pattern, kind] of keys) {
       for (const v of params.getAll(key)) {
-        if (!pattern.test(v)) throw validation(key, `Expected a decimal ${kind}, got "${v.slice(0, 40)}"`)
+        if (!pattern.test(v)) throw validation(key, `Expected a plain decimal ${kind}`)
       }
     }
   }
