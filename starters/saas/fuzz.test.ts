@@ -173,6 +173,31 @@ function bodyFor(schema: Schema | undefined): fc.Arbitrary<{ raw: string | Uint8
   return fc.oneof({ weight: 6, arbitrary: json }, deep, deepObject, invalidUtf8, notJson, form)
 }
 
+/**
+ * The answer without what the client sent: a 404 may name the id it was given, and a client's
+ * own SQL-looking text echoed back is not a leak. Removed raw and as JSON escapes it.
+ */
+function withoutEcho(text: string, req: { url: string; body?: { raw: string | Uint8Array } }): string {
+  const pieces: string[] = []
+  const [path, query = ''] = req.url.split('?')
+  for (const segment of path!.split('/')) pieces.push(safeDecode(segment))
+  for (const [, v] of new URLSearchParams(query)) pieces.push(v)
+  if (typeof req.body?.raw === 'string') pieces.push(req.body.raw)
+  let out = text
+  for (const piece of pieces.filter((p) => p.length > 3).sort((a, b) => b.length - a.length)) {
+    out = out.split(piece).join('').split(JSON.stringify(piece).slice(1, -1)).join('')
+  }
+  return out
+}
+
+const safeDecode = (s: string) => {
+  try {
+    return decodeURIComponent(s)
+  } catch {
+    return s
+  }
+}
+
 const pathId = fc.oneof(
   fc.uuid(),
   fc.integer({ min: -5, max: 1_000_000 }).map(String),
@@ -319,7 +344,7 @@ describe('fuzzing every operation', () => {
               throw new Error(`${where}: error not in the contract's shape: ${text.slice(0, 200)}`)
             }
           }
-          if (LEAK.test(text)) throw new Error(`${where}: leaks internals: ${text.slice(0, 300)}`)
+          if (LEAK.test(withoutEcho(text, req))) throw new Error(`${where}: leaks internals: ${text.slice(0, 300)}`)
           if (ms > MAX_MS) throw new Error(`${where}: took ${Math.round(ms)} ms`)
         }),
         { seed: SEED, numRuns: RUNS, endOnFailure: true },
