@@ -53,6 +53,7 @@ export type { EventBus, EventMap, EventMeta } from './events/index.ts'
 export type { JobHandler, JobQueue } from './jobs/index.ts'
 export type { Logger } from './observability/index.ts'
 export {
+  shape,
   INBOUND_STATUSES,
   RETRY_JOB as INBOUND_RETRY_JOB,
   maskSecrets,

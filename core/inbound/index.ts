@@ -16,3 +16,5 @@ export {
   type Tx,
 } from './pipeline.ts'
 export { maskSecrets } from './mask.ts'
+/** Payload shape readers, as one namespace (`shape.object(v, 'data')`): the names are too generic for the door. */
+export * as shape from './shape.ts'

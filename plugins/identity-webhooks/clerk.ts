@@ -1,8 +1,9 @@
 /** Clerk webhooks (docs/plugins/identity-webhooks.md): svix-signed over the raw body; user.created, user.updated, user.deleted. */
 import { Webhook } from 'svix'
-import { badRequest, unauthenticated, type InboundEvent } from '../../core/index.ts'
+import { badRequest, shape, unauthenticated, type InboundEvent } from '../../core/index.ts'
 import type { Delivery, DeliveryOf } from './deliveries.ts'
-import { isObject, malformedOf, object, optArray, optBoolean, optInteger, optString, string } from './shape.ts'
+
+const { isObject, malformedOf, object, optArray, optBoolean, optInteger, optString, string } = shape
 
 interface ClerkEmail {
   id?: string

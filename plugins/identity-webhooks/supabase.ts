@@ -1,8 +1,9 @@
 /** Supabase database webhooks on auth.users (docs/plugins/identity-webhooks.md): `Authorization: Bearer SUPABASE_WEBHOOK_SECRET`; INSERT, UPDATE, DELETE. */
 import { createHash, timingSafeEqual } from 'node:crypto'
-import { badRequest, unauthenticated, type InboundEvent } from '../../core/index.ts'
+import { badRequest, shape, unauthenticated, type InboundEvent } from '../../core/index.ts'
 import type { Delivery, DeliveryOf } from './deliveries.ts'
-import { malformedOf, object, optObject, optString, optTime, string } from './shape.ts'
+
+const { malformedOf, object, optObject, optString, optTime, string } = shape
 
 interface AuthUser {
   id?: unknown
