@@ -51,15 +51,13 @@ describe('embedded database (PGlite)', () => {
     await again.close()
   })
 
-  it('clones a template quickly, and clones do not see each other', async () => {
+  // How fast a clone opens is measured by bench/, never asserted here: a timed unit test fails
+  // on a loaded machine without anything being wrong (docs/testing.md).
+  it('clones a template, and clones do not see each other', async () => {
     const dump = await templateDump([])
-    const started = performance.now()
     const a = await openDatabase({ loadDataDir: dump })
-    const cloneMs = performance.now() - started
     const b = await openDatabase({ loadDataDir: dump })
-    console.log(`PGlite clone from template: ${Math.round(cloneMs)} ms`)
     try {
-      expect(cloneMs).toBeLessThan(2500)
       await a.sql`create table only_in_a (id int)`
       await a.sql`insert into only_in_a values (1)`
       expect((await b.sql`select to_regclass('only_in_a')::text as r`)[0]!.r).toBeNull()
