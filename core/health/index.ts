@@ -60,7 +60,14 @@ export const healthPlugin = definePlugin({
           .get(
             '/metrics',
             async () => new Response(await metrics.render(), { headers: { 'content-type': metrics.contentType } }),
-            { detail: { summary: 'Prometheus metrics (text exposition format, never enveloped)' } },
+            {
+              detail: {
+                summary: 'Prometheus metrics (text exposition format, never enveloped)',
+                responses: {
+                  200: { description: 'The metrics', content: { 'text/plain': { schema: { type: 'string' } } } },
+                },
+              },
+            },
           ),
     },
   }),

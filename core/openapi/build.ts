@@ -114,8 +114,10 @@ const metaExample = (paged?: Json) => ({
 
 const ERROR_EXAMPLE_DETAILS: Record<string, Json> = {
   '404': { resource: 'project' },
+  '414': { max_bytes: 8192 },
   '422': { field: 'name', reason: 'Expected string length greater or equal to 1' },
   '429': { retry_after: 42 },
+  '431': { max_bytes: 32768 },
   '500': { request_id: EXAMPLE_REQUEST_ID },
   '503': { missing: 'STRIPE_SECRET_KEY' },
 }
@@ -159,8 +161,11 @@ function envelopeExample(body: Json | undefined, v1: unknown): unknown {
 }
 
 const PRE_ROUTING =
-  'Before routing, any request may also be refused with 414 URI_TOO_LONG or 431 HEADERS_TOO_LARGE ' +
-  '(the error schema; not repeated on every operation).'
+  'Before routing, any request may be refused with 414 URI_TOO_LONG or 431 HEADERS_TOO_LARGE ' +
+  '(the error schema; listed on every operation).'
+
+/** Refused before the rate-limit stage: no X-RateLimit-* (docs/rate-limits.md#headers-and-the-429). */
+const BEFORE_RATE_LIMIT = new Set(['413', '414', '431'])
 
 const versionOf = (path: string): ApiDocVersion => (path.startsWith('/api/v1/') ? 'v1' : 'v2')
 
@@ -243,7 +248,8 @@ function rewriteOperation(path: string, method: string, op: Json, owner: RouteOw
     hasBody: !!op.requestBody,
     hasParams: params.length > 0,
   }
-  for (const status of errorStatuses(facts)) responses[status] ??= errorResponse(status, version, rateLimited)
+  for (const status of errorStatuses(facts))
+    responses[status] ??= errorResponse(status, version, rateLimited && !BEFORE_RATE_LIMIT.has(status))
   op.responses = Object.fromEntries(Object.entries(responses).sort(([a], [b]) => Number(a) - Number(b)))
 
   const ok = Object.entries(declared).find(([s]) => Number(s) >= 200 && Number(s) < 300)?.[1] as Json | undefined

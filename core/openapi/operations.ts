@@ -47,10 +47,12 @@ export const STATUS_TEXT: Record<string, string> = {
   '404': 'No such resource, or not yours (NOT_FOUND)',
   '409': 'Conflict, or an Idempotency-Key reused with another body or still in flight (CONFLICT)',
   '413': 'Body larger than the limit (PAYLOAD_TOO_LARGE)',
+  '414': 'Request URL longer than MAX_URL_BYTES (URI_TOO_LONG)',
   '415': 'Unsupported content type (UNSUPPORTED_MEDIA_TYPE)',
   '422': 'Validation failed; details.field names the first failing field (VALIDATION_ERROR)',
   '426': 'A plain HTTP request to the WebSocket route (UPGRADE_REQUIRED, with `Upgrade: websocket`)',
   '429': 'Rate limit exceeded; retry after Retry-After seconds (RATE_LIMIT_EXCEEDED)',
+  '431': 'Request headers larger than MAX_HEADER_BYTES together (HEADERS_TOO_LARGE)',
   '500': 'Internal error; details.request_id identifies it (INTERNAL_ERROR)',
   '502': 'An external service failed (EXTERNAL_SERVICE_ERROR)',
   '503': 'Not configured or not ready (SERVICE_UNAVAILABLE)',
@@ -80,6 +82,8 @@ export function errorStatuses(op: OperationFacts): string[] {
   // docs/rate-limits.md#classes: health, readiness and metrics are never rate-limited.
   if (!/\/public\/(health|metrics)/.test(op.path)) s.add('429')
   if (/\/public\/health\/ready$/.test(op.path) || OPTIONAL_PROVIDERS.has(op.plugin)) s.add('503')
+  // docs/security.md#the-edge: refused before routing, whatever the operation.
+  s.add('414').add('431')
   s.add('500')
   return [...s]
 }

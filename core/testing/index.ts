@@ -6,7 +6,16 @@ import { SignJWT } from 'jose'
 import { createApp, CORE_MIGRATIONS, type App, type CreateAppOptions } from '../app/index.ts'
 import type { AnyPlugin } from '../plugin/index.ts'
 import { createTestDatabase } from './database.ts'
+import { assertDocumented } from './response-check.ts'
 
+export {
+  assertDocumented,
+  createResponseCheck,
+  declaresNoResponse,
+  pointer,
+  type ResponseCheck,
+  responseCheckFor,
+} from './response-check.ts'
 export { keyHeader, scopedKeys } from './scoped-keys.ts'
 
 export const TEST_JWT_SECRET = 'omnistack-test-secret-0123456789abcdef'
@@ -24,6 +33,12 @@ export interface RequestInit2 {
   /** Raw body string (sent as is, with the given content-type). */
   raw?: string
   ip?: string
+  /**
+   * `false` skips the check of the response against the OpenAPI document
+   * (docs/testing.md#responses-match-the-documents). Only for a request that deliberately sends
+   * what the document cannot describe; say why in a comment beside it.
+   */
+  validate?: false
 }
 
 export interface Client {
@@ -90,7 +105,9 @@ export function clientFor(app: App, auth?: () => Promise<string | undefined>): C
     const text = await res.text()
     let parsed: unknown = text
     if ((res.headers.get('content-type') ?? '').includes('json') && text) parsed = JSON.parse(text)
-    return { status: res.status, headers: res.headers, body: parsed as any, text }
+    const answer = { status: res.status, headers: res.headers, body: parsed as any, text }
+    if (init.validate !== false) assertDocumented(app, method, path, answer)
+    return answer
   }
   return {
     request,
