@@ -31,7 +31,7 @@ export * from './errors/index.ts'
 export { page, pageQuery, type Page, type PageQuery } from './http/index.ts'
 export { envelope } from './http/index.ts'
 export { jsonDoc, type ResponseDoc } from './openapi/index.ts'
-export { replayAs } from './http/index.ts'
+export { replayAs, tracedFetch } from './http/index.ts'
 export { hasScope, isAdmin, isStaff, ROLES, type Principal, type Role, type User } from './auth/index.ts'
 export type { CredentialResolver } from './auth/index.ts'
 export {
@@ -52,6 +52,7 @@ export type { PageInfo, Pagination } from './http/index.ts'
 export type { EventBus, EventMap, EventMeta } from './events/index.ts'
 export type { JobHandler, JobQueue } from './jobs/index.ts'
 export type { Logger } from './observability/index.ts'
+export { clientSpan } from './observability/index.ts'
 export {
   shape,
   INBOUND_STATUSES,

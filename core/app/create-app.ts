@@ -7,7 +7,7 @@ import type { AnyElysia } from 'elysia'
 import { createAuditLog, createStatsRegistry, type AuditLog } from '../audit/index.ts'
 import { createAuthenticator, createTokenVerifier, createUserDirectory } from '../auth/index.ts'
 import { processEnv, type CoreConfig, type EnvSource } from '../config/index.ts'
-import { migrate, openDatabase, type Database, type MigrationSource } from '../db/index.ts'
+import { migrate, openDatabase, traceSql, type Database, type MigrationSource } from '../db/index.ts'
 import { createEventBus, type EventBus } from '../events/index.ts'
 import { AppError } from '../errors/index.ts'
 import { createHealthChecks, healthPlugin, redisCheck } from '../health/index.ts'
@@ -116,26 +116,17 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
       statementTimeoutMs: core.databaseStatementTimeoutMs,
       logger,
     }))
-  const sql = db.sql
   try {
     const sources = [
       CORE_MIGRATIONS,
       ...plugins.filter((p) => p.migrations).map((p) => ({ namespace: p.name, dir: p.migrations! })),
     ]
-    await migrate(sql, sources, { logger })
+    await migrate(db.sql, sources, { logger })
   } catch (err) {
     if (!options.database) await db.close()
     throw err
   }
 
-  const events = createEventBus({
-    redisUrl: core.redisUrl,
-    logger,
-    connectTimeoutMs: core.redisConnectTimeoutMs,
-    commandTimeoutMs: core.redisCommandTimeoutMs,
-  })
-  const jobs = createJobQueue({ sql, logger })
-  const metrics = createMetrics()
   const tracing =
     options.tracing ??
     createTracing({
@@ -145,6 +136,17 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
       zipkinEndpoint: core.zipkinEndpoint,
       serviceName: core.serviceName,
     })
+  // With tracing off, services get postgres.js's own client: no wrapper on any query (docs/observability.md#child-spans).
+  const sql = tracing.enabled ? traceSql(db.sql) : db.sql
+  const events = createEventBus({
+    redisUrl: core.redisUrl,
+    logger,
+    connectTimeoutMs: core.redisConnectTimeoutMs,
+    commandTimeoutMs: core.redisCommandTimeoutMs,
+    traced: tracing.enabled,
+  })
+  const jobs = createJobQueue({ sql, logger })
+  const metrics = createMetrics()
   const meter = createMeter()
   const channels = createChannelRegistry()
   const health = createHealthChecks(logger.child({ component: 'health' }))
@@ -238,6 +240,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
         logger,
         connectTimeoutMs: core.redisConnectTimeoutMs,
         commandTimeoutMs: core.redisCommandTimeoutMs,
+        traced: tracing.enabled,
       })
     : createMemoryStore()
   const classes = [

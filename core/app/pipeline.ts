@@ -30,6 +30,7 @@ import { finishStage } from './stages/finish.ts'
 import { createRoot, handlerStage } from './stages/handler.ts'
 import { rateLimitStage } from './stages/rate-limit.ts'
 import { requestSizeStage } from './stages/request-size.ts'
+import { routeTable } from './route-table.ts'
 import { envelope, headersStage, preflightStage } from './stages/respond.ts'
 import { createRunner, type Stage } from './stages/runner.ts'
 import { requestIdStage, versionStage } from './stages/version.ts'
@@ -95,7 +96,7 @@ export function createPipeline(d: PipelineDeps): Pipeline {
     { name: 'envelope', run: envelope },
     { name: 'idempotency settle', always: true, run: idempotency.settle },
     { name: 'headers', always: true, run: headersStage(d) },
-    { name: 'metrics/log', always: true, run: finishStage(d) },
+    { name: 'metrics/log', always: true, run: finishStage({ ...d, routeOf: routeTable(elysia) }) },
   ]
 
   /** The one error mapper: whichever stage threw, the answer is the contract's error shape. */
@@ -121,10 +122,19 @@ export function createPipeline(d: PipelineDeps): Pipeline {
     x.answered = true
   }
 
-  const run = createRunner(stages, fail)
+  // With tracing on, every stage runs in the request span's context, so the database and Redis calls
+  // of authentication, rate limiting and idempotency are its children too (docs/observability.md#child-spans).
+  // With tracing off the stages run as they are: no closure per request.
+  const run = createRunner(d.tracing.enabled ? stages.map(inSpan) : stages, fail)
   return {
     elysia,
     stages,
     handle: (request, peer) => run(new Exchange(request, peer, d.trusted)),
   }
+}
+
+/** A stage that runs in its request span's context (once the request-id stage has made the span). */
+function inSpan(stage: Stage): Stage {
+  const run = stage.run
+  return { ...stage, run: (x) => (x.span ? x.span.run(() => run(x)) : run(x)) }
 }

@@ -17,6 +17,8 @@ export interface EventBusOptions {
   /** Redis connect and command timeouts (REDIS_CONNECT_TIMEOUT_MS, REDIS_COMMAND_TIMEOUT_MS). */
   connectTimeoutMs?: number
   commandTimeoutMs?: number
+  /** OTEL_ENABLED: spans for the Redis commands sent during a traced request (docs/observability.md#child-spans). */
+  traced?: boolean
 }
 
 type AnyHandler = (payload: unknown, meta: EventMeta) => void | Promise<void>
@@ -56,6 +58,7 @@ export function createEventBus(options: EventBusOptions): EventBus {
         logger,
         connectTimeoutMs: options.connectTimeoutMs,
         commandTimeoutMs: options.commandTimeoutMs,
+        traced: options.traced,
         onMessage: (m: BridgeMessage) => {
           if (!closed) deliver(m.payload, { name: m.name, origin: m.origin, id: m.id })
         },

@@ -3,7 +3,7 @@
  * subscribed connection per replica, outage and recovery logged once each.
  */
 import { Redis, type RedisOptions } from 'ioredis'
-import type { Logger } from '../observability/index.ts'
+import { traceRedis, type Logger } from '../observability/index.ts'
 
 /** What travels on the channel. */
 export interface BridgeMessage {
@@ -25,6 +25,8 @@ export interface RedisBridgeOptions {
   connectTimeoutMs?: number
   /** REDIS_COMMAND_TIMEOUT_MS (a publish). @default 1000 */
   commandTimeoutMs?: number
+  /** OTEL_ENABLED: a span per PUBLISH sent during a traced request (docs/observability.md#child-spans). */
+  traced?: boolean
 }
 
 export interface RedisBridge {
@@ -53,6 +55,7 @@ export function createRedisBridge(options: RedisBridgeOptions): RedisBridge {
     commandTimeout: options.commandTimeoutMs ?? CONNECTION.commandTimeout,
   }
   const pub = new Redis(options.url, connection)
+  if (options.traced) traceRedis(pub)
   const sub = new Redis(options.url, connection)
   let subscribed = false
   let down = false

@@ -13,6 +13,7 @@ export { jsonDepth } from './json-depth.ts'
 export { requestIdFrom } from './request-id.ts'
 export * from './request-state.ts'
 export { securityHeaders } from './security-headers.ts'
+export { tracedFetch } from './traced-fetch.ts'
 export {
   API_VERSIONS,
   headerVersion,

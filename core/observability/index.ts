@@ -17,3 +17,12 @@ export {
   type MetricsOptions,
 } from './metrics.ts'
 export { createTracing, enrich, otlpTracesUrl, type RequestSpan, type Tracing, type TracingOptions } from './tracing.ts'
+export {
+  clientSpan,
+  endSpan,
+  errorTypeOf,
+  serverAttributes,
+  startClientSpan,
+  tracedRequestActive,
+} from './spans.ts'
+export { traceRedis, type RedisCommandSender } from './redis-spans.ts'

@@ -30,6 +30,7 @@ import {
   ATTR_URL_PATH,
   ATTR_USER_AGENT_ORIGINAL,
 } from '@opentelemetry/semantic-conventions'
+import { withTracer } from './spans.ts'
 
 export type { InMemorySpanExporter }
 
@@ -61,11 +62,19 @@ export interface RequestSpan {
   end(status: number, error?: unknown): void
   /** W3C traceresponse-style header value: 00-<traceid>-<spanid>-<flags> */
   traceresponse(): string
-  /** Runs fn with this span's context active (survives awaits), so `enrich()` and child spans see it. */
+  /**
+   * Runs fn with this span's context active (survives awaits), so `enrich()` and child spans see
+   * it: the context also carries the app's tracer, which the database, Redis and fetch spans use.
+   */
   run<T>(fn: () => T): T
 }
 
 export interface Tracing {
+  /**
+   * OTEL_ENABLED. When false nothing is instrumented: the app hands out postgres.js and ioredis
+   * clients as they are, with no wrapper (docs/observability.md#child-spans).
+   */
+  readonly enabled: boolean
   /**
    * Continues the caller's trace from `traceparent`/`tracestate`. When disabled nothing is recorded:
    * the span keeps the caller's trace id (or a random one) with a fresh random span id and flags 00.
@@ -96,7 +105,7 @@ export function enrich(): { trace_id: string; span_id: string } | undefined {
 }
 
 export function createTracing(options: TracingOptions): Tracing {
-  if (!options.enabled) return { startRequestSpan: idOnlySpan, shutdown: async () => {} }
+  if (!options.enabled) return { enabled: false, startRequestSpan: idOnlySpan, shutdown: async () => {} }
 
   // run() needs an async-aware context manager; it is process-wide by nature, so it is registered once.
   if (!contextManagerReady) {
@@ -115,6 +124,7 @@ export function createTracing(options: TracingOptions): Tracing {
 
   let stopped: Promise<void> | undefined
   return {
+    enabled: true,
     memoryExporter,
     startRequestSpan(method, path, headers) {
       const parent = propagator.extract(ROOT_CONTEXT, headers, headerGetter)
@@ -125,7 +135,7 @@ export function createTracing(options: TracingOptions): Tracing {
       // Named after the method until the route template is known (semconv: never the raw path).
       const name = m === '_OTHER' ? 'HTTP' : m
       const span = tracer.startSpan(name, { kind: SpanKind.SERVER, attributes }, parent)
-      return sdkSpan(span, m, trace.setSpan(parent, span))
+      return sdkSpan(span, m, withTracer(trace.setSpan(parent, span), tracer))
     },
     shutdown() {
       stopped ??= (async () => {

@@ -3,7 +3,7 @@
  * together admit exactly the limit. Falls back to in-process counters while Redis is away.
  */
 import { Redis } from 'ioredis'
-import type { Logger } from '../observability/index.ts'
+import { traceRedis, type Logger } from '../observability/index.ts'
 import { peekResult, windowResult } from './rate.ts'
 import { createMemoryStore } from './store-memory.ts'
 import type { RateLimitStore, RateResult, RateRule } from './types.ts'
@@ -19,6 +19,8 @@ export interface RedisStoreOptions {
   connectTimeoutMs?: number
   /** REDIS_COMMAND_TIMEOUT_MS: a hit falls back to the memory store after this. @default 500 */
   commandTimeoutMs?: number
+  /** OTEL_ENABLED: a span per command during a traced request (docs/observability.md#child-spans). */
+  traced?: boolean
 }
 
 // INCR, PEXPIRE when the window opens, PTTL: one round trip, atomic on the server. The
@@ -58,6 +60,7 @@ export function createRedisStore(options: RedisStoreOptions): RateLimitStore {
     retryStrategy: (times) => Math.min(times * 100, 1_000),
     lazyConnect: false,
   })
+  if (options.traced) traceRedis(client)
   client.defineCommand('rateHit', { numberOfKeys: 1, lua: HIT })
   client.defineCommand('ratePeek', { numberOfKeys: 1, lua: PEEK, readOnly: true })
   const scripted = client as unknown as Scripted

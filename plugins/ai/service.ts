@@ -7,6 +7,7 @@ import {
   badRequest,
   externalServiceError,
   serviceUnavailable,
+  tracedFetch,
   validation,
   type Logger,
   type MeterFn,
@@ -124,7 +125,7 @@ export function createAiService(d: AiDeps) {
   async function send(provider: Provider, req: ChatRequest, signal: AbortSignal, timedOut: () => boolean) {
     const { url, headers, body } = provider.request(req)
     try {
-      return await fetch(url, { method: 'POST', headers, body: JSON.stringify(body), signal, redirect: 'error' })
+      return await tracedFetch(url, { method: 'POST', headers, body: JSON.stringify(body), signal, redirect: 'error' })
     } catch (err) {
       if (timedOut()) {
         d.count?.(provider.name, 'timeout')

@@ -4,7 +4,7 @@
  * HMAC-SHA256). A handler that throws is retried with exponential backoff, then goes dead.
  */
 import { createHmac } from 'node:crypto'
-import type { Logger } from '../../core/index.ts'
+import { tracedFetch, type Logger } from '../../core/index.ts'
 import type { EmailService } from '../email/index.ts'
 import type { Submission } from './service.ts'
 
@@ -50,7 +50,7 @@ export async function deliverWebhook(s: Submission, target: WebhookTarget, attem
   if (target.secret) headers['x-webhook-signature'] = signature(target.secret, raw)
   let res: Response
   try {
-    res = await fetch(target.url, {
+    res = await tracedFetch(target.url, {
       method: 'POST',
       headers,
       body: raw,

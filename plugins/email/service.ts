@@ -1,6 +1,6 @@
 /** Email delivery: SMTP through nodemailer when SMTP_URL is set, else the outbox table and the log. */
 import { createTransport } from 'nodemailer'
-import { paged, type Logger, type MeterFn, type Sql } from '../../core/index.ts'
+import { clientSpan, paged, type Logger, type MeterFn, type Sql } from '../../core/index.ts'
 
 export interface EmailMessage {
   to: string | string[]
@@ -73,6 +73,7 @@ export function createEmailService(o: EmailServiceOptions): EmailService {
       })
     : undefined
   const transport = smtp ? 'smtp' : 'outbox'
+  const spanAttributes = o.smtpUrl ? smtpSpanAttributes(o.smtpUrl) : {}
 
   return {
     transport,
@@ -88,14 +89,17 @@ export function createEmailService(o: EmailServiceOptions): EmailService {
       }
       let messageId: string | null = null
       if (smtp) {
-        const info = await smtp.sendMail({
-          from: o.from,
-          to,
-          replyTo: m.replyTo ? oneLine(m.replyTo) : undefined,
-          subject,
-          text: m.text,
-          html: m.html,
-        })
+        // A span during a traced request: the server only, never recipients or content (docs/observability.md#child-spans).
+        const info = await clientSpan('SMTP send', spanAttributes, () =>
+          smtp.sendMail({
+            from: o.from,
+            to,
+            replyTo: m.replyTo ? oneLine(m.replyTo) : undefined,
+            subject,
+            text: m.text,
+            html: m.html,
+          }),
+        )
         messageId = info.messageId ?? null
       }
       const [row] = await o.sql<{ id: string }[]>`
@@ -116,6 +120,13 @@ export function createEmailService(o: EmailServiceOptions): EmailService {
       smtp?.close()
     },
   }
+}
+
+/** The SMTP server of a span: host and port of SMTP_URL (never its user or password). */
+function smtpSpanAttributes(url: string): Record<string, string | number> {
+  const u = new URL(url)
+  const port = Number(u.port) || (u.protocol === 'smtps:' ? 465 : 587)
+  return { 'server.address': u.hostname, 'server.port': port, 'network.protocol.name': 'smtp' }
 }
 
 const OUTBOX_COLUMNS =

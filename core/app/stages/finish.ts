@@ -6,17 +6,24 @@
 import type { AuditLog } from '../../audit/index.ts'
 import type { Exchange } from '../../http/index.ts'
 import type { Logger, Metrics } from '../../observability/index.ts'
+import type { RouteOf } from '../route-table.ts'
 
 export interface FinishDeps {
   logger: Logger
   metrics: Metrics
   /** Records every request made under impersonation (docs/auth.md#impersonation). */
   audit?: Pick<AuditLog, 'impersonatedRequest'>
+  /**
+   * The template of a request refused before Elysia routed it (401, 429...): such a request is
+   * counted and logged under its route; only a path no route matches is `unmatched`.
+   */
+  routeOf?: RouteOf
 }
 
 export function finishStage(d: FinishDeps) {
   return function finish(x: Exchange): void {
-    const template = x.route || 'unmatched'
+    // Routed requests carry their template; only the refused and the unknown are looked up.
+    const template = x.route || (x.path && d.routeOf?.(x.method, x.path)) || 'unmatched'
     const seconds = (performance.now() - x.start) / 1000
     d.metrics.observeRequest(x.method, template, x.status, seconds)
     x.span?.setRoute(template)

@@ -1,3 +1,4 @@
+import { SpanKind } from '@opentelemetry/api'
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import { createLogger } from '../logger.ts'
 import { createTracing } from '../tracing.ts'
@@ -28,7 +29,8 @@ describe('observability', () => {
     expect(res.headers.get('traceresponse')).toStartWith(`00-${traceId}-`)
     await Bun.sleep(20) // spans end in onAfterResponse, after the body is handed over
     const spans = tracing.memoryExporter!.getFinishedSpans()
-    const span = spans.find((s) => s.spanContext().traceId === traceId)
+    // The request's SERVER span (its database queries are CLIENT spans of the same trace).
+    const span = spans.find((s) => s.spanContext().traceId === traceId && s.kind === SpanKind.SERVER)
     expect(span).toBeDefined()
     expect(span!.parentSpanContext?.spanId).toBe(parent)
     expect(span!.name).toBe('GET /api/v1/app/echo/items/:id')

@@ -5,7 +5,7 @@
  * Authenticated as a service account: an RS256 JWT assertion exchanged for an access token.
  */
 import { importPKCS8, SignJWT } from 'jose'
-import type { Logger } from '../../../core/index.ts'
+import { tracedFetch, type Logger } from '../../../core/index.ts'
 import type { BillingConfig, ServiceAccountKey } from '../config.ts'
 
 const SCOPE = 'https://www.googleapis.com/auth/androidpublisher'
@@ -90,7 +90,7 @@ export function createPlayApi(config: BillingConfig, logger: Logger) {
 
   const call = async (url: string, init: RequestInit, what: string) => {
     try {
-      return await fetch(url, { ...init, signal: AbortSignal.timeout(TIMEOUT_MS) })
+      return await tracedFetch(url, { ...init, signal: AbortSignal.timeout(TIMEOUT_MS) })
     } catch (err) {
       throw new PlayApiError(`${what}: Google unreachable (${(err as Error).name})`)
     }

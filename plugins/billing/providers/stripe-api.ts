@@ -1,7 +1,7 @@
 /** Stripe API through the official SDK: customers (created once per user), checkout, portal, invoices, cancel and resume. */
 import { createHash } from 'node:crypto'
 import Stripe from 'stripe'
-import { externalServiceError, serviceUnavailable, type Logger } from '../../../core/index.ts'
+import { externalServiceError, serviceUnavailable, tracedFetch, type Logger } from '../../../core/index.ts'
 import type { Accounts } from '../accounts.ts'
 import { planFor, type BillingConfig } from '../config.ts'
 import type { SubscriptionState } from '../subscriptions.ts'
@@ -52,8 +52,8 @@ export function createStripeApi(config: BillingConfig, accounts: Accounts, logge
   const base = config.stripeApiBase
   const client = config.stripeSecretKey
     ? new Stripe(config.stripeSecretKey, {
-        // fetch works on Bun, Deno and Node alike.
-        httpClient: Stripe.createFetchHttpClient(),
+        // fetch works on Bun, Deno and Node alike; the traced one gives each API call a span (docs/observability.md#child-spans).
+        httpClient: Stripe.createFetchHttpClient(tracedFetch as typeof fetch),
         maxNetworkRetries: config.stripeMaxNetworkRetries,
         timeout: config.stripeTimeoutMs,
         telemetry: false,
