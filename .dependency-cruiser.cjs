@@ -31,6 +31,7 @@ const CORE_LAYERS = [
   'health', // the health plugin and readiness checks
   'openapi', // the OpenAPI document built from the mounted plugins
   'app', // createApp: boots everything above
+  'doctor', // npm run doctor: checks the configuration an app would start with
   'runtime', // serve an app on Bun or Deno
   'testing', // test helpers: build apps, databases, services
 ]

@@ -5,7 +5,7 @@
  */
 export { createApp, CORE_MIGRATIONS, type App, type CreateAppOptions } from './app/index.ts'
 export { serve, serveDeno, type RunningServer, type ServeOptions } from './runtime/index.ts'
-export { definePlugin } from './plugin/index.ts'
+export { definePlugin, doctor, type DoctorCheck, type DoctorContext, type DoctorHook } from './plugin/index.ts'
 export type {
   AnyPlugin,
   ChannelAuthorizer,

@@ -19,6 +19,7 @@ export {
 } from './types.ts'
 export { createChannelRegistry, type ChannelDecision, type ChannelRegistry } from './channels.ts'
 export { bootOrder } from './boot-order.ts'
+export * from './doctor.ts'
 export * from './sockets.ts'
 export { orderPlugins, PluginGraphError } from './graph.ts'
 export { authedRouter, publicRouter, type PublicRouterFactory, type RouterFactory } from './router.ts'

@@ -17,6 +17,7 @@ import type { HealthChecks, Logger, MeterFn, MeterSink, Metrics } from '../obser
 import type { RateRule } from '../rate-limit/index.ts'
 import type { SocketEndpoint, SocketServer } from './sockets.ts'
 import type { ChannelAuthorizer, ChannelRegistry } from './channels.ts'
+import type { DoctorHook } from './doctor.ts'
 import type { PublicRouterFactory, RouterFactory } from './router.ts'
 
 export type { ChannelAuthorizer } from './channels.ts'
@@ -145,6 +146,11 @@ export interface PluginDefinition<
    * or JSON files); the route streams `request.body` itself (route option `parse: () => null`).
    */
   uploadPaths?: readonly string[]
+  /**
+   * `npm run doctor`: checks of this plugin's configuration beyond parsing (secret forms, its
+   * external services reachable), run before anything boots (docs/writing-a-plugin.md#doctor).
+   */
+  doctor?: DoctorHook<InferConfig<S>>
   /** Runs once per app, after the plugins it depends on; returns the plugin's instance. */
   setup?: (
     ctx: PluginContext<InferConfig<S>, DepsOf<D, O>>,
@@ -162,6 +168,7 @@ export interface Plugin<S extends ConfigShape = any, Service = unknown> {
   readonly config?: S
   readonly migrations?: URL | string
   readonly uploadPaths?: readonly string[]
+  readonly doctor?: DoctorHook<any>
   readonly setup?: (
     ctx: PluginContext<any, any>,
   ) => PluginInstance<Service, any, any> | Promise<PluginInstance<Service, any, any>>

@@ -3,6 +3,7 @@ import { definePlugin } from '../../core/index.ts'
 import featureFlags from '../feature-flags/index.ts'
 import users from '../users/index.ts'
 import { billingConfig } from './config.ts'
+import { billingDoctor } from './doctor.ts'
 import { billingAppRoutes } from './routes/app.ts'
 import { webhookRoutes } from './routes/webhooks.ts'
 import { ACKNOWLEDGE_JOB } from './providers/google.ts'
@@ -32,6 +33,7 @@ export default definePlugin({
   optionalDependsOn: { featureFlags },
   tag: { name: 'Billing', description: 'Subscriptions (Stripe, App Store, Google Play) and their webhooks' },
   config: billingConfig,
+  doctor: billingDoctor,
   migrations: new URL('./migrations/', import.meta.url),
   setup: (ctx) => {
     const billing = createBilling(ctx)

@@ -1,5 +1,6 @@
 /** Email: one sender for every plugin (SMTP via nodemailer when SMTP_URL is set, else the outbox table and the log). */
 import { definePlugin, env, page } from '../../core/index.ts'
+import { emailDoctor } from './doctor.ts'
 import { EmailModel } from './schema.ts'
 import { createEmailService, listOutbox } from './service.ts'
 
@@ -20,6 +21,7 @@ export default definePlugin({
       description: 'SMTP connect and greeting timeout',
     }),
   },
+  doctor: emailDoctor,
   migrations: new URL('./migrations/', import.meta.url),
   setup: ({ sql, logger, meter, config, core }) => {
     const host = new URL(core.publicUrl).hostname

@@ -1,6 +1,7 @@
 /** Files: presigned uploads and downloads on S3 or local disk, confirmed against the store (docs/plugins/files.md). */
 import { definePlugin } from '../../core/index.ts'
 import { createStorage, filesConfig, type FilesConfig, type Storage } from './config.ts'
+import { filesDoctor } from './doctor.ts'
 import { fileRoutes, localFileRoutes } from './routes.ts'
 import { createFilesService, type FilesService, type FileView } from './service.ts'
 
@@ -37,6 +38,7 @@ export function createFilesPlugin(options: FilesPluginOptions = {}) {
     migrations: new URL('./migrations/', import.meta.url),
     // Signed local uploads of any type (text/csv, JSON files) are files, not JSON request bodies.
     uploadPaths: ['/public/files/'],
+    doctor: filesDoctor,
     setup: (ctx) => {
       const { config, logger } = ctx
       const storage = createStorage(ctx, now)

@@ -19,6 +19,7 @@ import {
   type Origin,
   type Provider,
 } from './deliveries.ts'
+import { identityWebhooksDoctor } from './doctor.ts'
 import { checkSupabaseBearer, supabaseDeliveryOf, supabaseEvent } from './supabase.ts'
 
 const received = t.Object({
@@ -133,6 +134,7 @@ export default definePlugin({
       description: 'bearer secret of the Supabase database webhook; unset = 503',
     }),
   },
+  doctor: identityWebhooksDoctor,
   migrations: new URL('./migrations/', import.meta.url),
   setup: (ctx) => {
     const clerk = ctx.config.clerkSecret ? clerkVerifier(ctx.config.clerkSecret) : undefined

@@ -34,8 +34,9 @@ const notFound = (err: unknown) => {
   return e.name === 'NotFound' || e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404
 }
 
-export function createS3Storage(o: S3StorageOptions): StorageDriver {
-  const base: S3ClientConfig = {
+/** The SDK client options of the driver (also what `npm run doctor` probes the bucket with). */
+export function s3ClientConfig(o: Omit<S3StorageOptions, 'bucket' | 'publicEndpoint' | 'logger'>): S3ClientConfig {
+  return {
     region: o.region,
     forcePathStyle: o.forcePathStyle,
     // Unset keys = the SDK's default chain (AWS_* variables, instance or task role).
@@ -48,6 +49,10 @@ export function createS3Storage(o: S3StorageOptions): StorageDriver {
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
   }
+}
+
+export function createS3Storage(o: S3StorageOptions): StorageDriver {
+  const base = s3ClientConfig(o)
   const client = new S3Client({ ...base, endpoint: o.endpoint })
   const signer =
     o.publicEndpoint && o.publicEndpoint !== o.endpoint ? new S3Client({ ...base, endpoint: o.publicEndpoint }) : client
