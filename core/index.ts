@@ -30,9 +30,9 @@ export { env, ConfigError, type EnvReader, type InferConfig } from './config/ind
 export * from './errors/index.ts'
 export { page, pageQuery, type Page, type PageQuery } from './http/index.ts'
 export { envelope } from './http/index.ts'
-export { jsonDoc, type ResponseDoc } from './openapi/index.ts'
+export { jsonDoc, NOT_ENVELOPED, type ResponseDoc } from './openapi/index.ts'
 export { replayAs, tracedFetch } from './http/index.ts'
-export { hasScope, isAdmin, isStaff, ROLES, type Principal, type Role, type User } from './auth/index.ts'
+export { hasScope, isAdmin, isStaff, QUERY_TOKEN, ROLES, type Principal, type Role, type User } from './auth/index.ts'
 export type { CredentialResolver } from './auth/index.ts'
 export {
   mergeStats,

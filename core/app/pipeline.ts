@@ -86,7 +86,7 @@ export function createPipeline(d: PipelineDeps): Pipeline {
     { name: 'request size', run: requestSizeStage(d) },
     { name: 'preflight', run: preflightStage(d.cors) },
     { name: 'body limit', run: bodyLimitStage(d) },
-    { name: 'authenticate', run: authenticateStage(d.authenticator, d.limiter) },
+    { name: 'authenticate', run: authenticateStage(d.authenticator, d.limiter, elysia) },
     // Before `authorise`, so its 403 carries the X-RateLimit-* headers like every API answer.
     { name: 'rate limit', run: rateLimitStage(d.limiter) },
     { name: 'authorise', run: authoriseStage(d.meter) },

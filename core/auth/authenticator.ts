@@ -11,6 +11,12 @@ export interface Authenticator {
   addResolver(resolver: CredentialResolver): void
 }
 
+/**
+ * A route's opt-in to `?token=` (docs/auth.md#tokens-in-the-query-string): `detail: { [QUERY_TOKEN]: true }`.
+ * Read by the authenticate stage, and only for a request without an Authorization header.
+ */
+export const QUERY_TOKEN = 'x-query-token'
+
 export function bearerToken(authorization: string | null): string | undefined {
   if (!authorization) return undefined
   // The common spelling, without allocating: "Bearer <token>".

@@ -5,7 +5,7 @@
  */
 import './events.ts'
 
-export { admitsAdmin, bearerToken, createAuthenticator, type Authenticator } from './authenticator.ts'
+export { admitsAdmin, bearerToken, createAuthenticator, QUERY_TOKEN, type Authenticator } from './authenticator.ts'
 export type { CredentialResolver } from './credentials.ts'
 export {
   createTokenVerifier,

@@ -15,6 +15,7 @@ import type { AnyElysia } from 'elysia'
 import { ERROR_CODES } from '../errors/index.ts'
 import type { AnyPlugin, Zone } from '../plugin/index.ts'
 import { codesFor, errorStatuses, operationIdFor, STATUS_TEXT } from './operations.ts'
+import { NOT_ENVELOPED } from './response-doc.ts'
 import { normalizeSchema, sample } from './schema.ts'
 
 /** Who owns a mounted route, as createApp records it for every route (core/app/mount.ts). */
@@ -215,7 +216,8 @@ function rewriteOperation(path: string, method: string, op: Json, owner: RouteOw
       const body = json.schema ? normalizeSchema(json.schema) : undefined
       const v1Example = json.example ?? (body ? sample(body) : undefined)
       const media: Json = {}
-      if (version === 'v2') {
+      // NOT_ENVELOPED: the route answers its own protocol (MCP's JSON-RPC) as declared, in v2 too.
+      if (version === 'v2' && op[NOT_ENVELOPED] !== true) {
         media.schema = envelopeSchema(body)
         const ex = envelopeExample(body, v1Example)
         if (ex !== undefined) media.example = ex

@@ -4,7 +4,7 @@ import { type ApiDocVersion, combinedDocument, versionDocument } from './build.t
 import { docsPages } from './docs-pages.ts'
 
 export { type ApiDocVersion, buildOpenApi, combinedDocument, versionDocument } from './build.ts'
-export { jsonDoc, type ResponseDoc } from './response-doc.ts'
+export { jsonDoc, NOT_ENVELOPED, type ResponseDoc } from './response-doc.ts'
 
 /**
  * GET /openapi.json (both versions, operationIds prefixed `v1_`/`v2_`), /openapi/v1.json and

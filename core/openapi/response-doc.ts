@@ -17,3 +17,9 @@ export const jsonDoc = (description: string, schema: TSchema | Record<string, un
   description,
   content: { 'application/json': { schema } },
 })
+
+/**
+ * An operation that answers its declared JSON as it is in v2 too (`detail: { [NOT_ENVELOPED]: true }`):
+ * a protocol of its own (MCP's JSON-RPC) returned as a Response, which the core never wraps.
+ */
+export const NOT_ENVELOPED = 'x-not-enveloped'

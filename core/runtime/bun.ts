@@ -33,10 +33,14 @@ export function serve(app: App, options: ServeOptions = {}): RunningServer {
     fetch: (request, srv) => {
       if (sockets?.wants(request)) return sockets.upgrade(request, srv)
       const response = app.serve(request, () => srv.requestIP(request)?.address)
-      if (!draining) return response
-      // While draining, each answer closes its connection: clients reconnect (to another replica)
-      // instead of reusing a keep-alive socket that would be reset when the listener closes.
-      return response instanceof Promise ? response.then(closeConnection) : closeConnection(response)
+      const settle = (res: Response) => {
+        // An event stream is silent between heartbeats (30 s): Bun's idle timeout (10 s) would cut it.
+        if (res.headers.get('content-type')?.startsWith('text/event-stream')) srv.timeout(request, 0)
+        // While draining, each answer closes its connection: clients reconnect (to another replica)
+        // instead of reusing a keep-alive socket that would be reset when the listener closes.
+        return draining ? closeConnection(res) : res
+      }
+      return response instanceof Promise ? response.then(settle) : settle(response)
     },
     // Without endpoints this is undefined, which Bun treats as no WebSocket support.
     websocket: sockets?.websocket as WebSocketHandler<object>,

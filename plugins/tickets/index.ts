@@ -1,13 +1,16 @@
 /** Tickets: the helpdesk core (docs/plugins/tickets.md) — tickets, conversation, attachments, watchers, queues, SLA, search, activity. */
-import { definePlugin, type EventMap } from '../../core/index.ts'
+import { definePlugin, env, type EventMap } from '../../core/index.ts'
 import email from '../email/index.ts'
 import files from '../files/index.ts'
 import users from '../users/index.ts'
 import websocket from '../websocket/index.ts'
+import { createMcp, mcpRoutes } from './mcp.ts'
 import { createNotifier, type NotifyPayload } from './notify.ts'
 import { createAttachments, createQueues, createSlaPolicies, createWatchers, scanSlaBreaches } from './parts.ts'
 import { ticketRoutes } from './routes.ts'
 import { createTicketsService, type Comment, type Ticket } from './service.ts'
+import { sseRoutes } from './sse-routes.ts'
+import { createTicketStream, HEARTBEAT_MS, withQueueEvents } from './stream.ts'
 
 declare module '../../core/index.ts' {
   interface EventMap {
@@ -27,6 +30,8 @@ export { STATUSES, PRIORITIES } from './schema.ts'
 export interface TicketsPluginOptions {
   /** Clock of every timestamp the plugin writes and of SLA breach flags (tests inject one). @default () => new Date() */
   now?: () => Date
+  /** Unread bytes after which a live-events (SSE) listener is dropped (tests set it low). @default 1 MiB */
+  sseMaxBufferBytes?: number
 }
 
 export function createTicketsPlugin(options: TicketsPluginOptions = {}) {
@@ -37,6 +42,13 @@ export function createTicketsPlugin(options: TicketsPluginOptions = {}) {
     optionalDependsOn: { email, websocket },
     tag: { name: 'Tickets', description: 'Helpdesk tickets, comments, attachments, watchers, queues and SLA policies' },
     migrations: new URL('./migrations/', import.meta.url),
+    config: {
+      sseHeartbeatMs: env.int('TICKETS_SSE_HEARTBEAT_MS', {
+        default: HEARTBEAT_MS,
+        min: 100,
+        description: 'interval of the `:hb` comment on GET /tickets/events, in ms',
+      }),
+    },
     setup: (ctx) => {
       const { sql, events, jobs, logger } = ctx
       const tickets = createTicketsService({ sql, events, jobs, logger, publicUrl: ctx.core.publicUrl, now })
@@ -48,7 +60,7 @@ export function createTicketsPlugin(options: TicketsPluginOptions = {}) {
         now,
       })
       const watchers = createWatchers({ sql, tickets })
-      const queues = createQueues({ sql, tickets, events, now })
+      const queues = withQueueEvents(createQueues({ sql, tickets, events, now }), events)
       const policies = createSlaPolicies({ sql, now })
       const notifier = createNotifier({
         sql,
@@ -58,18 +70,38 @@ export function createTicketsPlugin(options: TicketsPluginOptions = {}) {
         email: ctx.deps.email,
         websocket: ctx.deps.websocket,
       })
+      const stream = createTicketStream({
+        sql,
+        events,
+        logger,
+        now,
+        heartbeatMs: ctx.config.sseHeartbeatMs,
+        maxBufferBytes: options.sseMaxBufferBytes,
+      })
+      const mcp = createMcp({ sql, logger, tickets, queues, corsOrigins: ctx.core.corsOrigins })
       const service = Object.assign(tickets, { attachments, watchers, queues, policies })
       return {
         service,
-        routes: { app: (r) => ticketRoutes(r, { tickets, attachments, watchers, queues, policies }) },
+        routes: {
+          app: (r) =>
+            r
+              .router()
+              .use(ticketRoutes(r, { tickets, attachments, watchers, queues, policies }))
+              .use(sseRoutes(r, stream))
+              .use(mcpRoutes(r, mcp)),
+        },
         jobs: {
           'tickets.notify-requester': (payload: NotifyPayload) => notifier.emailRequester(payload),
           'tickets.scan-sla': async () => {
             const n = await scanSlaBreaches({ sql, tickets, events, logger, now })
             if (n) logger.info('tickets: SLA breaches announced', { count: n })
           },
+          'tickets.prune-stream': async () => void (await stream.prune()),
         },
-        schedules: [{ job: 'tickets.scan-sla', cron: '* * * * *' }],
+        schedules: [
+          { job: 'tickets.scan-sla', cron: '* * * * *' },
+          { job: 'tickets.prune-stream', cron: '*/10 * * * *' },
+        ],
         on: {
           // (Payloads cast: the core's EventHandlers index signature types them unknown here.)
           'ticket.created': (e: unknown) => {
@@ -84,6 +116,9 @@ export function createTicketsPlugin(options: TicketsPluginOptions = {}) {
         },
         // WebSocket `ticket:<uuid>`: its requester and staff.
         channels: { ticket: ({ principal, id }) => tickets.canWatch(principal, id) },
+        // Live events (SSE): the appenders and the fan-out (stream.ts).
+        start: () => stream.start(),
+        stop: () => stream.stop(),
       }
     },
   })

@@ -3,8 +3,9 @@
  * Principal (401 without one, 403 for a deactivated user); /admin needs the admin role; every
  * authenticated API request is metered (`api_requests`, batched by the usage plugin).
  */
+import type { AnyElysia } from 'elysia'
 import type { Authenticator, Principal } from '../../auth/index.ts'
-import { admitsAdmin, bearerToken } from '../../auth/index.ts'
+import { admitsAdmin, bearerToken, QUERY_TOKEN } from '../../auth/index.ts'
 import { AppError, forbidden } from '../../errors/index.ts'
 import type { Exchange, ApiVersion } from '../../http/index.ts'
 import type { MeterFn } from '../../observability/index.ts'
@@ -40,8 +41,36 @@ function refusals(limiter: Limiter | undefined) {
   }
 }
 
-export function authenticateStage(authenticator: Authenticator, limiter?: Limiter) {
+/**
+ * `?token=` on the routes that opt in with `detail: { [QUERY_TOKEN]: true }`
+ * (docs/auth.md#tokens-in-the-query-string): EventSource cannot set headers. Asked only when a
+ * request has no Authorization header, so every other request pays nothing; the routes are read
+ * from the mounted table once, at the first such request.
+ */
+function queryTokens(root: AnyElysia | undefined) {
+  let exact: Set<string> | undefined
+  const patterns: RegExp[] = []
+  const load = () => {
+    exact = new Set()
+    for (const r of root?.routes ?? []) {
+      if ((r.hooks as { detail?: Record<string, unknown> })?.detail?.[QUERY_TOKEN] !== true) continue
+      if (!r.path.includes(':')) exact.add(`${r.method} ${r.path}`)
+      else patterns.push(new RegExp(`^${r.method} ${r.path.replace(/:[^/]+/g, '[^/]+')}$`))
+    }
+    return exact
+  }
+  return (x: Exchange): string | undefined => {
+    const key = `${x.method} ${x.path}`
+    if (!(exact ?? load()).has(key) && !patterns.some((p) => p.test(key))) return undefined
+    const url = x.request.url
+    const q = url.indexOf('?')
+    return q < 0 ? undefined : new URLSearchParams(url.slice(q + 1)).get('token') || undefined
+  }
+}
+
+export function authenticateStage(authenticator: Authenticator, limiter?: Limiter, root?: AnyElysia) {
   const refuse = refusals(limiter)
+  const fromQuery = queryTokens(root)
   const accept = (x: Exchange) => (principal: Principal) => {
     x.principal = principal
   }
@@ -49,7 +78,8 @@ export function authenticateStage(authenticator: Authenticator, limiter?: Limite
     if (!authed(x)) return
     let p: Principal | Promise<Principal>
     try {
-      p = authenticator.authenticate(bearerToken(x.request.headers.get('authorization')))
+      const authorization = x.request.headers.get('authorization')
+      p = authenticator.authenticate(authorization === null ? fromQuery(x) : bearerToken(authorization))
     } catch (err) {
       return refuse(x, err)
     }
