@@ -92,7 +92,15 @@ async function corsCheck(
   try {
     rules = (await readRules()).CORSRules ?? []
   } catch (err) {
-    if ((err as { name?: string }).name === 'NoSuchCORSConfiguration') rules = []
+    const code = (err as { name?: string }).name
+    if (code === 'NoSuchCORSConfiguration') rules = []
+    // MinIO keeps CORS server-wide (MINIO_API_CORS_ALLOW_ORIGIN), not per bucket.
+    else if (code === 'NotImplemented')
+      return doctor.warn(
+        name,
+        `the store keeps no per-bucket CORS rules (${s3Reason(err)}): not checked`,
+        'allow CORS_ORIGINS in the store itself (MinIO: MINIO_API_CORS_ALLOW_ORIGIN)',
+      )
     else return doctor.fail(name, `cannot read the CORS rules of ${bucket}: ${s3Reason(err)}`, fix)
   }
   const refused = origins.filter((origin) => !rules.some((rule) => allowsUpload(rule, origin)))
