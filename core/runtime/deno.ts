@@ -35,7 +35,11 @@ export function serveDeno(app: App, options: { port?: number; hostname?: string 
     const grace = shutdownGraceMs(app)
     if (grace > 0) await new Promise((r) => setTimeout(r, grace))
     sockets?.closeAll(1001, 'Server shutting down')
-    await server.shutdown()
+    // As on Bun, in-flight requests get SHUTDOWN_TIMEOUT_MS; Deno.exit below ends any still running.
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const timeout = new Promise((r) => (timer = setTimeout(r, app.config.shutdownTimeoutMs)))
+    await Promise.race([server.shutdown(), timeout])
+    clearTimeout(timer)
     await app.stop()
     app.logger.info('shutdown complete')
     Deno.exit(0)
