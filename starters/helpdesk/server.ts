@@ -1,11 +1,5 @@
-/** Bun entry of the helpdesk starter (`npm run start:helpdesk`). */
-import { serve } from '../../core/index.ts'
+/** The helpdesk starter's entry on Bun or Deno: `npm start -- --starter helpdesk`, `npm run start:deno -- --starter helpdesk`. */
+import { launch } from '../launch.ts'
 import { createHelpdeskApp } from './app.ts'
 
-const app = await createHelpdeskApp()
-const server = serve(app)
-app.logger.info('OmniStack helpdesk listening', {
-  url: `http://${app.config.host}:${server.port}`,
-  docs: `${app.config.publicUrl}/docs`,
-  database: app.db.kind,
-})
+launch(await createHelpdeskApp(), 'helpdesk')

@@ -1,7 +1,5 @@
-/** Bun entry of the minimal starter. */
-import { serve } from '../../core/index.ts'
+/** The minimal starter's entry on Bun or Deno: `npm start -- --starter minimal`, `npm run start:deno -- --starter minimal`. */
+import { launch } from '../launch.ts'
 import { createMinimalApp } from './app.ts'
 
-const app = await createMinimalApp()
-const server = serve(app)
-app.logger.info('OmniStack minimal starter listening', { url: `http://${app.config.host}:${server.port}` })
+launch(await createMinimalApp(), 'minimal')
