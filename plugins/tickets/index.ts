@@ -7,6 +7,7 @@ import websocket from '../websocket/index.ts'
 import { createMcp, mcpRoutes } from './mcp.ts'
 import { createNotifier, type NotifyPayload } from './notify.ts'
 import { createAttachments, createQueues, createSlaPolicies, createWatchers, scanSlaBreaches } from './parts.ts'
+import { reportRoutes } from './report-routes.ts'
 import { ticketRoutes } from './routes.ts'
 import { createTicketsService, type Comment, type Ticket } from './service.ts'
 import { sseRoutes } from './sse-routes.ts'
@@ -86,7 +87,7 @@ export function createTicketsPlugin(options: TicketsPluginOptions = {}) {
           app: (r) =>
             r
               .router()
-              .use(ticketRoutes(r, { tickets, attachments, watchers, queues, policies }))
+              .use(ticketRoutes(r, { tickets, attachments, watchers, queues, policies }).use(reportRoutes(r, now)))
               .use(sseRoutes(r, stream))
               .use(mcpRoutes(r, mcp)),
         },
