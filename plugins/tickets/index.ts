@@ -8,6 +8,7 @@ import { createMcp, mcpRoutes } from './mcp.ts'
 import { createNotifier, type NotifyPayload } from './notify.ts'
 import { createAttachments, createQueues, createSlaPolicies, createWatchers, scanSlaBreaches } from './parts.ts'
 import { reportRoutes } from './report-routes.ts'
+import { createReports } from './reports.ts'
 import { ticketRoutes } from './routes.ts'
 import { createTicketsService, type Comment, type Ticket } from './service.ts'
 import { sseRoutes } from './sse-routes.ts'
@@ -79,7 +80,15 @@ export function createTicketsPlugin(options: TicketsPluginOptions = {}) {
         heartbeatMs: ctx.config.sseHeartbeatMs,
         maxBufferBytes: options.sseMaxBufferBytes,
       })
-      const mcp = createMcp({ sql, logger, tickets, queues, corsOrigins: ctx.core.corsOrigins })
+      const reports = createReports({ sql, now, publicUrl: ctx.core.publicUrl })
+      const mcp = createMcp({
+        sql,
+        logger,
+        tickets,
+        queues,
+        corsOrigins: ctx.core.corsOrigins,
+        stats: (version) => reports.stats(version),
+      })
       const service = Object.assign(tickets, { attachments, watchers, queues, policies })
       return {
         service,

@@ -44,7 +44,8 @@ interface ToolDef {
   description: string
   scope: typeof R | typeof W
   input: TSchema
-  run(p: Principal, args: any): Promise<unknown>
+  /** `version`: the API version the request came in on (links in answers name it). */
+  run(p: Principal, args: any, version: string): Promise<unknown>
 }
 
 export interface McpDeps extends Pick<TicketServices, 'tickets' | 'queues'> {
@@ -53,7 +54,7 @@ export interface McpDeps extends Pick<TicketServices, 'tickets' | 'queues'> {
   /** CORS_ORIGINS: a request with an Origin header outside it is 403. */
   corsOrigins: readonly string[]
   /** StatsV2 of the reports (GET /tickets/stats); without it, get_statistics counts tickets by status. */
-  stats?: () => Promise<unknown>
+  stats?: (version: string) => Promise<unknown>
 }
 
 const ref = t.Union([t.String({ minLength: 1, maxLength: 64 }), t.Integer({ minimum: 1 })], {
@@ -135,15 +136,15 @@ function toolDefs(d: McpDeps): ToolDef[] {
       name: 'get_statistics',
       title: 'Ticket statistics',
       description: d.stats
-        ? 'Helpdesk statistics as GET /tickets/stats (staff; an API key needs analytics:read too).'
+        ? 'Helpdesk statistics as GET /tickets/stats: created, closed and assigned per rolling window, leaderboards, the oldest unanswered ticket (staff; an API key needs analytics:read too).'
         : 'Live tickets counted by status (staff; an API key needs analytics:read too).',
       scope: R,
       input: t.Object({}, { additionalProperties: false }),
-      async run(p) {
+      async run(p, _a, version) {
         staffOnly(p, 'Statistics')
         if (!hasScope(p, 'analytics:read'))
           throw forbidden('Missing scope analytics:read', { required: 'analytics:read' })
-        if (d.stats) return d.stats()
+        if (d.stats) return d.stats(version)
         const rows = await d.sql<{ status: string; n: number }[]>`
           select status, count(*)::int as n from tickets where deleted_at is null group by status`
         return { by_status: Object.fromEntries(rows.map((r) => [r.status, r.n])) }
@@ -189,7 +190,7 @@ export function createMcp(d: McpDeps) {
   }))
   const allowed = new Set(d.corsOrigins.map((o) => o.replace(/\/$/, '')))
 
-  async function call(p: Principal, name: string, args: unknown): Promise<CallToolResult> {
+  async function call(p: Principal, name: string, args: unknown, version = 'v1'): Promise<CallToolResult> {
     const tool = byName.get(name)
     if (!tool) return failure('NOT_FOUND', `Unknown tool ${name}`, { tool: name })
     if (!hasScope(p, tool.scope))
@@ -201,7 +202,7 @@ export function createMcp(d: McpDeps) {
       return failure('VALIDATION_ERROR', `${field}: ${first.message}`, { field })
     }
     try {
-      return result(await tool.run(p, input))
+      return result(await tool.run(p, input, version))
     } catch (err) {
       if (err instanceof AppError && err.status < 500)
         return failure(err.errorCode, err.message, (err.details ?? {}) as Record<string, unknown>)
@@ -222,7 +223,7 @@ export function createMcp(d: McpDeps) {
     },
 
     /** One JSON-RPC request (or notification, or batch) through a fresh, sessionless server. */
-    async handle(p: Principal, request: Request): Promise<Response> {
+    async handle(p: Principal, request: Request, version = 'v1'): Promise<Response> {
       this.checkOrigin(request)
       const server = new Server(MCP_SERVER, {
         capabilities: { tools: { listChanged: false } },
@@ -230,7 +231,7 @@ export function createMcp(d: McpDeps) {
           'Helpdesk tickets. Tools act as the signed-in user: a requester sees and changes only their own tickets.',
       })
       server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: listed }))
-      server.setRequestHandler(CallToolRequestSchema, async (r) => call(p, r.params.name, r.params.arguments))
+      server.setRequestHandler(CallToolRequestSchema, async (r) => call(p, r.params.name, r.params.arguments, version))
       const transport = new WebStandardStreamableHTTPServerTransport({
         sessionIdGenerator: undefined,
         enableJsonResponse: true,
@@ -291,7 +292,7 @@ const ServerInfo = t.Object({
 const json = (body: unknown, status = 200) =>
   new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } })
 
-export const mcpRoutes = ({ router }: RouteContext<any>, mcp: Mcp) =>
+export const mcpRoutes = ({ router, version }: RouteContext<any>, mcp: Mcp) =>
   router('/mcp')
     .get(
       '',
@@ -333,7 +334,7 @@ export const mcpRoutes = ({ router }: RouteContext<any>, mcp: Mcp) =>
         },
       },
     )
-    .post('', ({ principal, request }) => mcp.handle(principal, request), {
+    .post('', ({ principal, request }) => mcp.handle(principal, request, version), {
       // The SDK's transport reads the body itself: a syntax error is a JSON-RPC error, not a 400 of ours.
       parse: 'none',
       detail: {

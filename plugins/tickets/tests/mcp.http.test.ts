@@ -259,10 +259,21 @@ describe('tools as staff', () => {
     const queue = (await t.as('admin1').post('/api/v1/app/tickets/queues', { name: 'Network' })).body
     const queues = await call(agent, 'list_queues')
     expect(queues.value.items.map((q: { id: string }) => q.id)).toEqual([queue.id])
+    // The reports' StatsV2, as GET /tickets/stats answers it.
     const stats = await call(admin, 'get_statistics')
     expect(stats.isError).toBe(false)
-    expect(typeof stats.value).toBe('object')
+    const http = (await t.as('admin1').get('/api/v1/app/tickets/stats')).body
+    expect(Object.keys(stats.value).sort()).toEqual(Object.keys(http).sort())
+    expect(stats.value.all_time.tickets_total).toBe(http.all_time.tickets_total)
+    expect(stats.value.all_time.tickets_total).toBeGreaterThanOrEqual(2)
     expect((await call(agent, 'get_statistics')).isError).toBe(false)
+    // An agent's key needs analytics:read as on GET /tickets/stats.
+    const key = (await t.as('agent1').post('/api/v1/app/api-keys', { name: 'k', scopes: ['tickets:read'] })).body.key
+    const viaKey = await connect({ key })
+    expect((await call(viaKey, 'get_statistics')).value.error).toMatchObject({
+      code: 'AUTHORIZATION_ERROR',
+      details: { required: 'analytics:read' },
+    })
   })
 })
 
