@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { CreateBucketCommand, PutBucketCorsCommand, S3Client } from '@aws-sdk/client-s3'
 import { exportJWK, generateKeyPair } from 'jose'
+import postgres from 'postgres'
 import { S3_KEY, S3_SECRET, startTestS3, type TestS3 } from '../plugins/files/tests/s3-server.ts'
 
 const ROOT = new URL('../', import.meta.url).pathname
@@ -255,6 +256,43 @@ describe('doctor', () => {
     RUN_TIMEOUT_MS * 3,
   )
 
+  it.skipIf(!process.env.TEST_DATABASE_URL)(
+    'passes a PostgreSQL DATABASE_URL with every migration applied, and lists what a new plugin adds',
+    async () => {
+      // A fresh database on the TEST_DATABASE_URL server, migrated by `npm run migrate`'s script.
+      const admin = postgres(process.env.TEST_DATABASE_URL!, { max: 1, onnotice: () => {} })
+      const name = `omnistack_doctor_${crypto.randomUUID().replace(/-/g, '').slice(0, 12)}`
+      await admin.unsafe(`create database ${name}`)
+      try {
+        const url = new URL(process.env.TEST_DATABASE_URL!)
+        url.pathname = `/${name}`
+        const env = { ...base(), DATABASE_URL: url.href }
+        const migrate = Bun.spawnSync(
+          [BUN, join(ROOT, 'core/db/cli-migrate.ts'), join(ROOT, 'starters/minimal/app.ts')],
+          {
+            cwd: dir,
+            env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'error', DATABASE_URL: url.href },
+          },
+        )
+        expect(migrate.exitCode).toBe(0)
+        const current = await doctor(env, ['--starter', 'minimal'])
+        expect(find(current, 'database')).toMatchObject({ status: 'pass', detail: 'PostgreSQL answers' })
+        expect(find(current, 'migrations').status).toBe('pass')
+        expect(current.code).toBe(0)
+        // The saas starter on the same database: its plugins' migrations are pending.
+        const saas = await doctor(env)
+        const m = find(saas, 'migrations')
+        expect(m.status).toBe('fail')
+        expect(m.detail).toContain('projects/0001_create_projects.sql')
+        expect(m.detail).not.toContain('core/')
+      } finally {
+        await admin.unsafe(`drop database if exists ${name} with (force)`)
+        await admin.end()
+      }
+    },
+    RUN_TIMEOUT_MS * 2,
+  )
+
   it(
     'fails webhook secrets of the wrong form',
     async () => {
@@ -310,7 +348,7 @@ describe('doctor', () => {
   )
 
   it(
-    'fails a JWKS URL that answers without keys, an SMTP server that does not greet, trust in every proxy',
+    'fails a JWKS URL that answers without keys, an SMTP server that does not greet, trust in every proxy, an unreachable Redis',
     async () => {
       const empty = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: () => Response.json({ keys: [] }) })
       try {
@@ -319,11 +357,14 @@ describe('doctor', () => {
           AUTH_JWKS_URL: `http://127.0.0.1:${empty.port}/jwks.json`,
           SMTP_URL: `smtp://127.0.0.1:${closedPort}`,
           TRUSTED_PROXIES: '0.0.0.0/0',
+          REDIS_URL: `redis://127.0.0.1:${closedPort}`,
         })
         expect(run.code).toBe(1)
         expect(find(run, 'AUTH_JWKS_URL').detail).toContain('no keys')
         expect(find(run, 'email: SMTP_URL').status).toBe('fail')
         expect(find(run, 'TRUSTED_PROXIES').status).toBe('fail')
+        expect(find(run, 'redis')).toMatchObject({ status: 'fail' })
+        expect(find(run, 'redis').fix).toContain('REDIS_URL')
       } finally {
         empty.stop(true)
       }
