@@ -318,6 +318,50 @@ for (const runtime of Object.keys(RUNTIMES) as Runtime[]) {
   })
 }
 
+/**
+ * The other starters, lighter: the start line, health and readiness, 401 and the starter's own
+ * authenticated route (helpdesk: a ticket round trip; minimal: the core alone, so an unknown
+ * /app route answers 404 to a valid token), and exit 0 on SIGTERM.
+ */
+for (const starter of ['minimal', 'helpdesk'] as const) {
+  for (const runtime of Object.keys(RUNTIMES) as Runtime[]) {
+    it(
+      `${starter} starter on ${runtime}: starts, answers, exits 0 on SIGTERM`,
+      async () => {
+        const dataDir = mkdtempSync(join(tmpdir(), `omnistack-parity-${starter}-${runtime}-`))
+        dirs.push(dataDir)
+        const server = await start(runtime, starter, dataDir)
+        const listening = server.lines().find((l) => l.message === `OmniStack ${starter} listening`)
+        expect(listening).toMatchObject({ level: 'INFO', database: 'pglite', runtime })
+        expect((await call(server, 'GET', '/api/v1/public/health')).status).toBe(200)
+        expect((await call(server, 'GET', '/api/v1/public/health/ready')).status).toBe(200)
+        if (starter === 'helpdesk') {
+          expect((await call(server, 'GET', '/api/v1/app/tickets')).status).toBe(401)
+          const created = await call(server, 'POST', '/api/v1/app/tickets', {
+            user: 'alice',
+            body: { title: 'Parity', description: 'on two runtimes' },
+          })
+          expect(created.status).toBe(201)
+          const read = await call(server, 'GET', `/api/v2/app/tickets/${created.body.id}`, { user: 'alice' })
+          expect(read.body.data.title).toBe('Parity')
+          expect((await call(server, 'GET', `/api/v1/app/tickets/${created.body.id}`, { user: 'bob' })).status).toBe(
+            404,
+          )
+        } else {
+          const anonymous = await call(server, 'GET', '/api/v1/app/nothing')
+          expect(anonymous.status).toBe(401)
+          const known = await call(server, 'GET', '/api/v2/app/nothing', { user: 'alice' })
+          expect(known.status).toBe(404)
+          expect(known.body.meta.version).toBe('v2')
+        }
+        expect(await stop(server, 'SIGTERM')).toBe(0)
+        expect(server.lines().some((l) => l.message === 'shutdown complete')).toBe(true)
+      },
+      START_TIMEOUT_MS + EXIT_TIMEOUT_MS + 4 * STEP_TIMEOUT_MS,
+    )
+  }
+}
+
 describe('bun and deno', () => {
   it('print the same listening line and answer with the same shapes', () => {
     const { bun, deno } = seen
