@@ -2,7 +2,7 @@
  * Deno parity, proved (docs/deployment.md#deno): each starter runs as its own process on Bun
  * (`bun starters/start.ts`, what `npm start` runs) and on Deno (`deno run -A starters/start.ts`,
  * `npm run start:deno`), and the same smoke set runs against both over HTTP and WebSocket on
- * loopback: the start log line, health and readiness, the v1 and v2 envelopes, 401/200, a CRUD
+ * loopback (the full set on saas, a lighter one on minimal and helpdesk): the start log line, health and readiness, the v1 and v2 envelopes, 401/200, a CRUD
  * round trip, an Idempotency-Key replay, a 429, a WebSocket subscribe and message, and a
  * graceful exit on SIGTERM and on SIGINT.
  *
