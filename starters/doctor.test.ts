@@ -97,6 +97,7 @@ const base = () => ({
   S3_FORCE_PATH_STYLE: 'true',
   STRIPE_SECRET_KEY: 'sk_test_51DoctorSampleKey0123456789',
   STRIPE_WEBHOOK_SECRET: 'whsec_doctorSampleSecret0123456789',
+  OPENAI_API_KEY: 'sk-doctor-sample-openai-key',
   CLERK_WEBHOOK_SECRET: `whsec_${Buffer.from('doctor-sample-svix-secret-0123').toString('base64')}`,
   ...(process.env.TEST_REDIS_URL ? { REDIS_URL: process.env.TEST_REDIS_URL } : {}),
 })
@@ -159,6 +160,7 @@ describe('doctor', () => {
         'billing: STRIPE_SECRET_KEY',
         'billing: STRIPE_WEBHOOK_SECRET',
         'identity-webhooks: CLERK_WEBHOOK_SECRET',
+        'ai: providers',
       ])
         expect(find(run, name).status).toBe('pass')
       expect(find(run, 'AUTH_JWKS_URL').detail).toContain('1 key')
@@ -167,6 +169,7 @@ describe('doctor', () => {
       // The secrets' values never reach the report.
       expect(run.text).not.toContain('doctorSampleSecret')
       expect(run.text).not.toContain('DoctorSampleKey')
+      expect(run.text).not.toContain('sample-openai-key')
     },
     RUN_TIMEOUT_MS,
   )
@@ -348,7 +351,7 @@ describe('doctor', () => {
   )
 
   it(
-    'fails a JWKS URL that answers without keys, an SMTP server that does not greet, trust in every proxy, an unreachable Redis',
+    'fails a JWKS URL that answers without keys, an SMTP server that does not greet, trust in every proxy, an unreachable Redis, a default AI provider without a key',
     async () => {
       const empty = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: () => Response.json({ keys: [] }) })
       try {
@@ -358,6 +361,7 @@ describe('doctor', () => {
           SMTP_URL: `smtp://127.0.0.1:${closedPort}`,
           TRUSTED_PROXIES: '0.0.0.0/0',
           REDIS_URL: `redis://127.0.0.1:${closedPort}`,
+          AI_DEFAULT_PROVIDER: 'anthropic',
         })
         expect(run.code).toBe(1)
         expect(find(run, 'AUTH_JWKS_URL').detail).toContain('no keys')
@@ -365,6 +369,7 @@ describe('doctor', () => {
         expect(find(run, 'TRUSTED_PROXIES').status).toBe('fail')
         expect(find(run, 'redis')).toMatchObject({ status: 'fail' })
         expect(find(run, 'redis').fix).toContain('REDIS_URL')
+        expect(find(run, 'ai: AI_DEFAULT_PROVIDER')).toMatchObject({ status: 'fail' })
       } finally {
         empty.stop(true)
       }

@@ -1,5 +1,6 @@
 /** AI: completions, chat and routed chat over OpenAI, Anthropic and Perplexity HTTP APIs, with SSE streaming and token metering (docs/plugins/ai.md). */
 import { definePlugin, env, type InferConfig, type PluginContext } from '../../core/index.ts'
+import { aiDoctor } from './doctor.ts'
 import { anthropic } from './providers/anthropic.ts'
 import { openAiCompatible } from './providers/openai.ts'
 import { PROVIDERS, type Provider, type ProviderName } from './providers/types.ts'
@@ -144,6 +145,7 @@ export default definePlugin({
   name: 'ai',
   tag: { name: 'AI', description: 'Completions over OpenAI, Anthropic and Perplexity' },
   config,
+  doctor: aiDoctor,
   setup: (ctx) => {
     const { config, logger } = ctx
     const service = build(config, ctx)
