@@ -145,8 +145,9 @@ export function composeFile(text: string, withFiles: boolean): string {
     .replace(/, Redis and MinIO \(S3-compatible file storage\)/, ' and Redis')
 }
 
-export function dockerfile(text: string, starter: string): string {
-  return text
+/** The Dockerfile running this starter; without plugins there is no plugins/ folder to copy. */
+export function dockerfile(text: string, starter: string, withPlugins: boolean): string {
+  return (withPlugins ? text : text.replace(/^COPY plugins .*\n/m, ''))
     .replaceAll('starters/saas/server.ts', `starters/${starter}/server.ts`)
     .replace(/the SaaS starter/, `the ${starter} starter`)
 }

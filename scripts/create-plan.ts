@@ -238,7 +238,9 @@ export async function planApp(opts: PlanOptions): Promise<Plan> {
     ...starterFiles,
     'starters/launch.ts',
     ...docs,
-    ...['scripts/test.sh', 'tsconfig.json', 'bunfig.toml', '.gitignore'].filter((f) => existsSync(join(root, f))),
+    ...['scripts/test.sh', 'scripts/doctor.ts', 'tsconfig.json', 'bunfig.toml', '.gitignore'].filter((f) =>
+      existsSync(join(root, f)),
+    ),
   ]
 
   const generated = new Map<string, string>()
@@ -261,6 +263,7 @@ export async function planApp(opts: PlanOptions): Promise<Plan> {
     'start:deno': `deno run -A starters/${starter}/server.ts`,
     dev: `bun --max-http-header-size=1048576 --watch starters/${starter}/server.ts`,
     migrate: `bun core/db/cli-migrate.ts starters/${starter}/app.ts`,
+    doctor: `bun scripts/doctor.ts --starter ${starter}`,
     test: 'bash scripts/test.sh',
     typecheck: 'tsc --noEmit -p .',
   }
@@ -293,7 +296,8 @@ is optional: the defaults run on a fresh machine. Copy to .env (Bun loads it) an
   if (existsSync(join(root, '.ci/run'))) generated.set('.ci/run', ciRun(read('.ci/run'), Object.keys(scripts)))
   if (existsSync(join(root, 'docker-compose.yml')))
     generated.set('docker-compose.yml', composeFile(read('docker-compose.yml'), names.includes('files')))
-  if (existsSync(join(root, 'Dockerfile'))) generated.set('Dockerfile', dockerfile(read('Dockerfile'), starter))
+  if (existsSync(join(root, 'Dockerfile')))
+    generated.set('Dockerfile', dockerfile(read('Dockerfile'), starter, names.length + present.length > 0))
 
   return {
     starter,

@@ -1,15 +1,25 @@
 /**
  * `omnistack create` (scripts/create.ts) into temporary folders:
  * - saas, helpdesk and `--plugins billing`: what is copied (plugins, starter, tests, docs), the new
- *   package.json's dependencies, and .env.example, without installing anything;
+ *   package.json's dependencies, and .env.example, without installing anything; the billing app
+ *   boots with this repository's packages linked in and serves only its plugins' routes;
  * - a folder that is not empty, an unknown starter or plugin: refused, nothing written;
  * - end to end, the minimal starter: `npm install` from the registry (npm's usual cache), then
- *   `npm start` (Bun) and `npm run start:deno` answer health 200, and the app's own `npm test`
- *   passes. This one test takes minutes: its timeout is explicit.
+ *   `npm start` (Bun) and `npm run start:deno` answer health 200, it type-checks, and its own
+ *   `npm test` passes. This one test takes minutes: its timeout is explicit.
  */
 import { afterAll, describe, expect, it } from 'bun:test'
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { envNames, starterPlugins } from '../scripts/env-docs.ts'
@@ -78,9 +88,18 @@ describe('omnistack create: what is copied', () => {
     expect(app.pkg.dependencies).not.toHaveProperty('@clack/prompts')
     expect(app.pkg.dependencies).not.toHaveProperty('csv-stringify') // tickets only
     expect(app.pkg.scripts.start).toBe('bun --max-http-header-size=1048576 starters/saas/server.ts')
+    expect(app.pkg.scripts.doctor).toBe('bun scripts/doctor.ts --starter saas')
     expect(listed(app.read('.env.example'))).toEqual([...new Set(envNames(await starterPlugins('saas')))].sort())
     expect(app.read('.env.example')).not.toContain('TICKETS_')
-    for (const file of ['scripts/test.sh', '.ci/run', 'docker-compose.yml', 'Dockerfile', 'README.md', 'tsconfig.json'])
+    for (const file of [
+      'scripts/test.sh',
+      'scripts/doctor.ts',
+      '.ci/run',
+      'docker-compose.yml',
+      'Dockerfile',
+      'README.md',
+      'tsconfig.json',
+    ])
       expect(existsSync(join(app.dir, file))).toBe(true)
     expect(app.read('docker-compose.yml')).toContain('minio') // files is installed: S3 on MinIO
     expect(app.read('.ci/run')).not.toContain('npm run lint') // no Biome, dependency-cruiser or Redocly here
@@ -101,7 +120,7 @@ describe('omnistack create: what is copied', () => {
     expect(app.read('Dockerfile')).toContain('starters/helpdesk/server.ts')
   })
 
-  it('--plugins billing: billing and what it requires (users), installed; nothing else', async () => {
+  it('--plugins billing: billing and what it requires (users), installed; nothing else; it boots', async () => {
     const app = created('billing-only', '--plugins', 'billing')
     // feature-flags is billing's optional dependency: its index.ts is imported, so it is copied, not installed.
     expect(app.list('plugins')).toEqual(['billing', 'feature-flags', 'users'])
@@ -126,7 +145,21 @@ describe('omnistack create: what is copied', () => {
     // Every copied test imports only what was copied.
     for (const file of testFiles(app.dir, 'plugins'))
       expect(readFileSync(join(app.dir, 'plugins', file), 'utf8')).not.toMatch(/plugins\/(admin|files|email|tickets)\//)
-  })
+
+    // The written app.ts boots (this repository's packages linked in, no install): its OpenAPI
+    // document has the billing and users routes and no other plugin's.
+    symlinkSync(join(ROOT, 'node_modules'), join(app.dir, 'node_modules'))
+    const server = await startCommand(app.dir, [BUN, 'starters/saas/server.ts'], join(app.dir, '.data'))
+    try {
+      const doc = await (await fetch(`http://127.0.0.1:${server.port}/openapi/v1.json`)).json()
+      const paths = Object.keys(doc.paths)
+      expect(paths.some((p) => p.includes('/billing/'))).toBe(true)
+      expect(paths.some((p) => p.includes('/users/me'))).toBe(true)
+      expect(paths.filter((p) => /\/(projects|files|feature-flags|contact|ai|usage)(\/|$)/.test(p))).toEqual([])
+    } finally {
+      await server.stop()
+    }
+  }, 180_000)
 
   it('--plugins "" gives the core alone under a starter', () => {
     const app = created('bare', '--starter', 'helpdesk', '--plugins', '')
@@ -165,17 +198,18 @@ describe('omnistack create: refusals', () => {
   })
 })
 
-/** Starts an npm script in the app folder (its own process group) and waits for the listening line. */
-async function startScript(dir: string, script: string, dataDir: string) {
-  const proc: ChildProcess = spawn('npm', ['run', '--silent', script], {
+/** Starts a command in the app folder (its own process group) and waits for the listening line. */
+async function startCommand(dir: string, command: string[], dataDir: string) {
+  const proc: ChildProcess = spawn(command[0]!, command.slice(1), {
     cwd: dir,
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'info' },
   })
   let out = ''
+  const exited = new Promise((r) => proc.once('exit', r))
   const port = await new Promise<number>((resolvePort, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${script} did not listen in 120 s:\n${out}`)), 120_000)
+    const timer = setTimeout(() => reject(new Error(`${command.join(' ')} did not listen in 120 s:\n${out}`)), 120_000)
     const onData = (d: Buffer) => {
       out += d.toString()
       const m = /listening","url":"http:\/\/127\.0\.0\.1:(\d+)"/.exec(out)
@@ -188,11 +222,10 @@ async function startScript(dir: string, script: string, dataDir: string) {
     proc.stderr!.on('data', onData)
     proc.on('exit', (code) => {
       clearTimeout(timer)
-      reject(new Error(`${script} exited with ${code}:\n${out}`))
+      reject(new Error(`${command.join(' ')} exited with ${code}:\n${out}`))
     })
   })
   const stop = async () => {
-    const exited = new Promise((r) => proc.once('exit', r))
     process.kill(-proc.pid!, 'SIGTERM')
     await exited
   }
@@ -203,6 +236,9 @@ describe('omnistack create: end to end', () => {
   it('minimal: npm install from the registry, npm start and start:deno answer health 200, npm test passes', async () => {
     const app = created('minimal-app', '--starter', 'minimal')
     expect(app.list('plugins')).toEqual([])
+    // No plugins/ folder, so the image does not copy one.
+    expect(app.read('Dockerfile')).not.toContain('COPY plugins')
+    expect(app.read('Dockerfile')).toContain('starters/minimal/server.ts')
     const install = spawnSync('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline'], {
       cwd: app.dir,
       encoding: 'utf8',
@@ -212,7 +248,8 @@ describe('omnistack create: end to end', () => {
     expect(existsSync(join(app.dir, 'package-lock.json'))).toBe(true)
 
     for (const script of ['start', 'start:deno']) {
-      const server = await startScript(app.dir, script, join(app.dir, `.data-${script.replace(':', '-')}`))
+      const dataDir = join(app.dir, `.data-${script.replace(':', '-')}`)
+      const server = await startCommand(app.dir, ['npm', 'run', '--silent', script], dataDir)
       try {
         const res = await fetch(`http://127.0.0.1:${server.port}/api/v1/public/health`)
         expect(res.status).toBe(200)
@@ -221,6 +258,14 @@ describe('omnistack create: end to end', () => {
         await server.stop()
       }
     }
+
+    // The copy type-checks on its own (its tsconfig, its packages).
+    const types = spawnSync('npm', ['run', '--silent', 'typecheck'], {
+      cwd: app.dir,
+      encoding: 'utf8',
+      timeout: 300_000,
+    })
+    expect(types.status, `${types.stdout}${types.stderr}`).toBe(0)
 
     const test = spawnSync('npm', ['test'], { cwd: app.dir, encoding: 'utf8', timeout: 1_200_000 })
     const out = `${test.stdout}${test.stderr}`
