@@ -23,6 +23,30 @@ export const LEADERBOARD_SIZE = 10
 const WINDOWS = ['past_24h', 'past_24h_previous', 'past_7d', 'past_7d_previous'] as const
 type WindowName = (typeof WINDOWS)[number] | 'all_time'
 
+/** The buckets of time before now (0: the last 24 h, 1: the 24 h before, 2: the rest of the last 7 days, 3: the 7 days before, 4: older) each window adds up. */
+const BUCKETS: Record<WindowName, number[]> = {
+  past_24h: [0],
+  past_24h_previous: [1],
+  past_7d: [0, 1, 2],
+  past_7d_previous: [3],
+  all_time: [0, 1, 2, 3, 4],
+}
+
+/** Tickets created in one bucket: counts, and sums of seconds (`s_`) over `n_` tickets for the means. */
+interface CreatedBucket {
+  b: number
+  total: number
+  open: number
+  in_progress: number
+  closed: number
+  n_hang_unresolved: number
+  s_hang_unresolved: number | null
+  n_hang: number
+  s_hang: number | null
+  n_resolution: number
+  s_resolution: number | null
+}
+
 const ratio = (part: number, total: number) => (total > 0 ? Math.round((part / total) * 1000) / 1000 : null)
 const round2 = (n: number | null) => (n === null ? null : Math.round(n * 100) / 100)
 const roundMs = (n: number | null) => (n === null ? null : Math.round(n))
@@ -57,14 +81,19 @@ function rollingWindows(now: Date): { name: (typeof WINDOWS)[number]; lo: Date; 
 export function createReports(d: ReportsDeps) {
   const { sql } = d
   const base = d.publicUrl.replace(/\/+$/, '')
+  /**
+   * The UTC day of created_at as days since 1970-01-01: float arithmetic, a third cheaper per row
+   * than formatting a date (1,000,000 rows: 1.0 s against 1.5 s on a loaded machine).
+   */
+  const utcDay = () => sql`floor(date_part('epoch', created_at) / 86400)::int`
 
   /**
    * `(name, lo, hi)` rows of the windows, as a VALUES list: joined to the tickets, each window is
    * one range scan of an index (PostgreSQL runs a nested loop over the five rows).
    */
-  const windowValues = (rows: { name: string; lo: Date | null; hi: Date }[]) =>
+  const windowValues = (rows: { name: string; lo: Date; hi: Date }[]) =>
     rows
-      .map((w) => sql`(${w.name}::text, ${w.lo === null ? sql`'-infinity'` : w.lo}::timestamptz, ${w.hi}::timestamptz)`)
+      .map((w) => sql`(${w.name}::text, ${w.lo}::timestamptz, ${w.hi}::timestamptz)`)
       .reduce((acc, v) => sql`${acc}, ${v}`)
 
   /** A target is breached when it was met late, or is still unmet past its due time (service.ts `breached`). */
@@ -97,8 +126,8 @@ export function createReports(d: ReportsDeps) {
       const { from } = dayWindow(now, days)
       const [r] = await sql<{ count: number; avg_ms: number | null; median_ms: number | null }[]>`
         select count(*)::int as count,
-          avg(extract(epoch from resolved_at - created_at)::float8) * 1000 as avg_ms,
-          percentile_cont(0.5) within group (order by extract(epoch from resolved_at - created_at)::float8) * 1000 as median_ms
+          avg(date_part('epoch', resolved_at - created_at)) * 1000 as avg_ms,
+          percentile_cont(0.5) within group (order by date_part('epoch', resolved_at - created_at)) * 1000 as median_ms
         from tickets
         where deleted_at is null and created_at >= ${from} and created_at <= ${now} and resolved_at is not null`
       return { avg_resolution_ms: roundMs(r!.avg_ms), median_resolution_ms: roundMs(r!.median_ms), count: r!.count }
@@ -108,11 +137,11 @@ export function createReports(d: ReportsDeps) {
     async daily(days: number): Promise<ReportModel.daily> {
       const now = d.now()
       const { from, keys } = dayWindow(now, days)
-      const rows = await sql<{ day: string; count: number }[]>`
-        select to_char((created_at at time zone 'UTC')::date, 'YYYY-MM-DD') as day, count(*)::int as count
+      const rows = await sql<{ day: number; count: number }[]>`
+        select ${utcDay()} as day, count(*)::int as count
         from tickets where deleted_at is null and created_at >= ${from} and created_at <= ${now}
         group by 1`
-      const by = new Map(rows.map((r) => [r.day, r.count]))
+      const by = new Map(rows.map((r) => [dayKey(r.day * DAY), r.count]))
       return { daily: keys.map((day) => ({ day, count: by.get(day) ?? 0 })) }
     },
 
@@ -124,13 +153,13 @@ export function createReports(d: ReportsDeps) {
     async summary(days: number): Promise<ReportModel.summary> {
       const now = d.now()
       const { from, keys } = dayWindow(now, days)
-      const rows = await sql<{ day: string; total: number; sla_total: number; sla_breached: number }[]>`
-        select to_char((created_at at time zone 'UTC')::date, 'YYYY-MM-DD') as day, count(*)::int as total,
+      const rows = await sql<{ day: number; total: number; sla_total: number; sla_breached: number }[]>`
+        select ${utcDay()} as day, count(*)::int as total,
           count(*) filter (where first_response_due_at is not null)::int as sla_total,
           count(*) filter (where ${breached(now)})::int as sla_breached
         from tickets where deleted_at is null and created_at >= ${from} and created_at <= ${now}
         group by 1`
-      const by = new Map(rows.map((r) => [r.day, r]))
+      const by = new Map(rows.map((r) => [dayKey(r.day * DAY), r]))
       const rollups = keys.reverse().map((day) => {
         const r = by.get(day)
         return { day, total: r?.total ?? 0, sla_breached: r?.sla_breached ?? 0, sla_total: r?.sla_total ?? 0 }
@@ -161,42 +190,35 @@ export function createReports(d: ReportsDeps) {
     async stats(version: string): Promise<ReportModel.stats> {
       const now = d.now()
       const rolling = rollingWindows(now)
-      const all = [...rolling, { name: 'all_time' as const, lo: null, hi: now }]
+      const at = now.getTime()
+      // One pass per table instead of one per window: each row falls in one of five disjoint
+      // buckets (0: the last 24 h, 1: the 24 h before, 2: the rest of the last 7 days, 3: the 7
+      // days before, 4: older), and each window adds up its buckets (BUCKETS).
+      const bucket = (column: ReturnType<typeof sql>) => sql`case when ${column} > ${new Date(at - DAY)} then 0
+        when ${column} > ${new Date(at - 2 * DAY)} then 1 when ${column} > ${new Date(at - 7 * DAY)} then 2
+        when ${column} > ${new Date(at - 14 * DAY)} then 3 else 4 end`
       const [created, closed, assigned, oldest] = await Promise.all([
-        sql<
-          {
-            name: WindowName
-            total: number
-            open: number
-            in_progress: number
-            closed: number
-            hang_unresolved: number | null
-            hang_all: number | null
-            resolution: number | null
-          }[]
-        >`
-          with w(name, lo, hi) as (values ${windowValues(all)})
-          select w.name, count(*)::int as total,
-            count(*) filter (where t.status = 'open')::int as open,
-            count(*) filter (where t.status = 'in_progress')::int as in_progress,
-            count(*) filter (where t.status = 'closed')::int as closed,
-            avg(extract(epoch from t.first_response_at - t.created_at)::float8 / 60)
-              filter (where t.first_response_at is not null and t.status not in ('resolved', 'closed')) as hang_unresolved,
-            avg(extract(epoch from t.first_response_at - t.created_at)::float8 / 60)
-              filter (where t.first_response_at is not null) as hang_all,
-            avg(extract(epoch from t.resolved_at - t.created_at)::float8 / 60)
-              filter (where t.resolved_at is not null) as resolution
-          from w join tickets t on t.deleted_at is null and t.created_at > w.lo and t.created_at <= w.hi
-          group by w.name`,
-        sql<{ name: WindowName; closed_by: string | null; closed: number; from_window: number }[]>`
-          with w(name, lo, hi) as (values ${windowValues(all)})
-          select w.name, t.closed_by, count(*)::int as closed,
-            count(*) filter (where t.created_at > w.lo and t.created_at <= w.hi)::int as from_window
-          from w join tickets t on t.deleted_at is null and t.closed_at is not null
-            and t.closed_at > w.lo and t.closed_at <= w.hi
-          group by w.name, t.closed_by`,
+        sql<CreatedBucket[]>`
+          select ${bucket(sql`created_at`)} as b, count(*)::int as total,
+            count(*) filter (where status = 'open')::int as open,
+            count(*) filter (where status = 'in_progress')::int as in_progress,
+            count(*) filter (where status = 'closed')::int as closed,
+            count(first_response_at) filter (where status not in ('resolved', 'closed'))::int as n_hang_unresolved,
+            sum(date_part('epoch', first_response_at - created_at)) filter (where status not in ('resolved', 'closed'))
+              as s_hang_unresolved,
+            count(first_response_at)::int as n_hang,
+            sum(date_part('epoch', first_response_at - created_at)) as s_hang,
+            count(resolved_at)::int as n_resolution,
+            sum(date_part('epoch', resolved_at - created_at)) as s_resolution
+          from tickets where deleted_at is null and created_at <= ${now}
+          group by 1`,
+        sql<{ b: number; cb: number; closed_by: string | null; n: number }[]>`
+          select ${bucket(sql`closed_at`)} as b, ${bucket(sql`created_at`)} as cb, closed_by, count(*)::int as n
+          from tickets where deleted_at is null and closed_at is not null and closed_at <= ${now}
+          group by 1, 2, 3`,
         // An assignment is an activity row whose changes name an assignee: `assigned` and
-        // `updated` record {from, to}, `created` (a queue's default assignee) the id itself.
+        // `updated` record {from, to}, `created` (a queue's default assignee) the id itself. A
+        // ticket assigned twice in a window counts once, so this one joins the windows.
         sql<{ name: WindowName; n: number }[]>`
           with w(name, lo, hi) as (values ${windowValues(rolling)})
           select w.name, count(distinct a.ticket_id)::int as n
@@ -211,51 +233,48 @@ export function createReports(d: ReportsDeps) {
           order by created_at, id limit 1`,
       ])
 
-      const createdBy = new Map(created.map((r) => [r.name, r]))
-      const closedBy = new Map<WindowName, { closed: number; fromWindow: number; board: Map<string, number> }>()
-      for (const r of closed) {
-        const c = closedBy.get(r.name) ?? { closed: 0, fromWindow: 0, board: new Map() }
-        c.closed += r.closed
-        c.fromWindow += r.from_window
-        if (r.closed_by !== null) c.board.set(r.closed_by, (c.board.get(r.closed_by) ?? 0) + r.closed)
-        closedBy.set(r.name, c)
+      const sumOf = (name: WindowName, key: Exclude<keyof CreatedBucket, 'b'>) =>
+        created.reduce((n, r) => (BUCKETS[name].includes(r.b) ? n + Number(r[key] ?? 0) : n), 0)
+      const mean = (name: WindowName, key: 'hang_unresolved' | 'hang' | 'resolution') => {
+        const n = sumOf(name, `n_${key}`)
+        return n > 0 ? round2(sumOf(name, `s_${key}`) / n / 60) : null
       }
-      const leaderboard = (name: WindowName) =>
-        [...(closedBy.get(name)?.board ?? new Map<string, number>())]
+      const means = (name: WindowName) => ({
+        mean_hang_time_minutes_unresolved: mean(name, 'hang_unresolved'),
+        mean_hang_time_minutes_all: mean(name, 'hang'),
+        mean_resolution_time_minutes: mean(name, 'resolution'),
+      })
+      const closedIn = (name: WindowName) => closed.filter((r) => BUCKETS[name].includes(r.b))
+      const leaderboard = (name: WindowName) => {
+        const board = new Map<string, number>()
+        for (const r of closedIn(name))
+          if (r.closed_by !== null) board.set(r.closed_by, (board.get(r.closed_by) ?? 0) + r.n)
+        return [...board]
           .map(([user_id, count]) => ({ user_id, count }))
           .sort((a, b) => b.count - a.count || (a.user_id < b.user_id ? -1 : 1))
           .slice(0, LEADERBOARD_SIZE)
-      const means = (name: WindowName) => {
-        const c = createdBy.get(name)
-        return {
-          mean_hang_time_minutes_unresolved: round2(c?.hang_unresolved ?? null),
-          mean_hang_time_minutes_all: round2(c?.hang_all ?? null),
-          mean_resolution_time_minutes: round2(c?.resolution ?? null),
-        }
       }
       const window = (name: (typeof WINDOWS)[number]): ReportModel.window => {
-        const c = createdBy.get(name)
-        const k = closedBy.get(name)
+        const k = closedIn(name)
         return {
-          new_tickets_total: c?.total ?? 0,
-          new_tickets_now_closed: c?.closed ?? 0,
-          new_tickets_still_open: c?.open ?? 0,
-          new_tickets_in_progress: c?.in_progress ?? 0,
-          closed_today: k?.closed ?? 0,
-          closed_today_from_today: k?.fromWindow ?? 0,
+          new_tickets_total: sumOf(name, 'total'),
+          new_tickets_now_closed: sumOf(name, 'closed'),
+          new_tickets_still_open: sumOf(name, 'open'),
+          new_tickets_in_progress: sumOf(name, 'in_progress'),
+          closed_today: k.reduce((n, r) => n + r.n, 0),
+          closed_today_from_today: k.reduce((n, r) => (BUCKETS[name].includes(r.cb) ? n + r.n : n), 0),
           assigned_today_in_progress: assigned.find((a) => a.name === name)?.n ?? 0,
           helpers_leaderboard: leaderboard(name),
           ...means(name),
         }
       }
-      const a = createdBy.get('all_time')
       const o = oldest[0]
       return {
         all_time: {
-          tickets_total: a?.total ?? 0,
-          tickets_open: a?.open ?? 0,
-          tickets_closed: a?.closed ?? 0,
-          tickets_in_progress: a?.in_progress ?? 0,
+          tickets_total: sumOf('all_time', 'total'),
+          tickets_open: sumOf('all_time', 'open'),
+          tickets_closed: sumOf('all_time', 'closed'),
+          tickets_in_progress: sumOf('all_time', 'in_progress'),
           helpers_leaderboard: leaderboard('all_time'),
           ...means('all_time'),
           oldest_unanswered_ticket: o
