@@ -207,7 +207,11 @@ function rewriteOperation(path: string, method: string, op: Json, owner: RouteOw
     const code = Number(status)
     // An error status answered with the route's own body (readiness 503) keeps its declared schema.
     if (code >= 400 && !res.content?.['application/json']?.schema) {
-      responses[status] = errorResponse(status, version, rateLimited, res.description)
+      const error = errorResponse(status, version, rateLimited, res.description)
+      // Another media type declared beside it (an HTML page for a browser, docs/plugins/tickets.md#csat) stays listed.
+      for (const [type, media] of Object.entries((res.content ?? {}) as Json))
+        if (type !== 'application/json') error.content[type] = { ...media, schema: normalizeSchema(media.schema) }
+      responses[status] = error
       continue
     }
     res.headers = headerRefs(rateLimited)

@@ -25,6 +25,7 @@ declare module '../../core/index.ts' {
 }
 
 export { objectKey, safeFilename } from './keys.ts'
+export { loadSigningSecret } from './storage/signing.ts'
 export type { FilesService, FileView } from './service.ts'
 export type { StorageDriver } from './storage/types.ts'
 

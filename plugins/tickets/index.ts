@@ -4,6 +4,10 @@ import email from '../email/index.ts'
 import files from '../files/index.ts'
 import users from '../users/index.ts'
 import websocket from '../websocket/index.ts'
+import { CONTACT_JOB, createContactIntake, type ContactJob } from './contact-intake.ts'
+import { createCsatSurvey, createCsatTokens, loadCsatKey } from './csat.ts'
+import { csatRoutes } from './csat-routes.ts'
+import { createExport, exportRoutes } from './export.ts'
 import { createMcp, mcpRoutes } from './mcp.ts'
 import { createNotifier, type NotifyPayload } from './notify.ts'
 import { createAttachments, createQueues, createSlaPolicies, createWatchers, scanSlaBreaches } from './parts.ts'
@@ -34,6 +38,8 @@ export interface TicketsPluginOptions {
   now?: () => Date
   /** Unread bytes after which a live-events (SSE) listener is dropped (tests set it low). @default 1 MiB */
   sseMaxBufferBytes?: number
+  /** Test seam of the CSV export: awaited after each batch read from its cursor (export.ts). */
+  onExportBatch?: (rows: number) => void | Promise<void>
 }
 
 export function createTicketsPlugin(options: TicketsPluginOptions = {}) {
@@ -50,10 +56,28 @@ export function createTicketsPlugin(options: TicketsPluginOptions = {}) {
         min: 100,
         description: 'interval of the `:hb` comment on GET /tickets/events, in ms',
       }),
+      fromContact: env.bool('TICKETS_FROM_CONTACT', {
+        default: false,
+        description:
+          'open a ticket (source contact) for each contact form submission, when the contact plugin is installed',
+      }),
+      csatSecret: env.secret('TICKETS_CSAT_SECRET', {
+        minLength: 32,
+        description:
+          'HMAC key of CSAT survey links; unset = a random key kept in DATA_DIR/tickets-csat.key (set it on every replica)',
+      }),
     },
     setup: (ctx) => {
       const { sql, events, jobs, logger } = ctx
-      const tickets = createTicketsService({ sql, events, jobs, logger, publicUrl: ctx.core.publicUrl, now })
+      const csat = createCsatTokens({
+        key: loadCsatKey(ctx.core.dataDir, ctx.config.csatSecret),
+        publicUrl: ctx.core.publicUrl,
+        logger,
+      })
+      const tickets = createTicketsService({ sql, events, jobs, logger, publicUrl: ctx.core.publicUrl, now, csat })
+      const survey = createCsatSurvey({ sql, tickets, events, logger, now })
+      const exporter = createExport({ sql, tickets, logger, now, onBatch: options.onExportBatch })
+      const intake = createContactIntake({ sql, jobs, tickets, users: ctx.deps.users, logger })
       const attachments = createAttachments({
         sql,
         tickets,
@@ -97,8 +121,10 @@ export function createTicketsPlugin(options: TicketsPluginOptions = {}) {
             r
               .router()
               .use(ticketRoutes(r, { tickets, attachments, watchers, queues, policies }).use(reportRoutes(r, now)))
+              .use(exportRoutes(r, exporter))
               .use(sseRoutes(r, stream))
               .use(mcpRoutes(r, mcp)),
+          public: (r) => csatRoutes(r, survey),
         },
         jobs: {
           'tickets.notify-requester': (payload: NotifyPayload) => notifier.emailRequester(payload),
@@ -107,6 +133,7 @@ export function createTicketsPlugin(options: TicketsPluginOptions = {}) {
             if (n) logger.info('tickets: SLA breaches announced', { count: n })
           },
           'tickets.prune-stream': async () => void (await stream.prune()),
+          [CONTACT_JOB]: async (payload: ContactJob) => void (await intake.open(payload)),
         },
         schedules: [
           { job: 'tickets.scan-sla', cron: '* * * * *' },
@@ -123,6 +150,8 @@ export function createTicketsPlugin(options: TicketsPluginOptions = {}) {
             return notifier.realtime(ticket, 'ticket_updated', actor_id, { changed })
           },
           'comment.added': (e: unknown) => notifier.comment(e as EventMap['comment.added']),
+          // Published by the contact plugin, when installed (contact-intake.ts).
+          ...(ctx.config.fromContact ? { 'contact.submitted': (e: unknown) => intake.submitted(e) } : {}),
         },
         // WebSocket `ticket:<uuid>`: its requester and staff.
         channels: { ticket: ({ principal, id }) => tickets.canWatch(principal, id) },

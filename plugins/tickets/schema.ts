@@ -49,12 +49,24 @@ export namespace TicketModel {
     first_response_breached: t.Boolean(),
     resolution_breached: t.Boolean(),
   })
-  export const csat = t.Object({
-    url: t.String(),
-    score: nullable(t.Union([t.Literal('good'), t.Literal('bad')])),
-    comment: nullable(t.String()),
-    answered_at: nullable(dateTime),
-  })
+  export const csat = t.Object(
+    {
+      url: nullable(
+        t.String({
+          description:
+            'The public survey form (GET /api/v1/public/csat/{token}, under PUBLIC_URL); null when this server cannot rebuild the link (a token issued before migration 0002, or under another TICKETS_CSAT_SECRET)',
+        }),
+      ),
+      // One flat union: a nested one reaches the document as a string enum without null.
+      score: t.Union([t.Literal('good'), t.Literal('bad'), t.Null()]),
+      comment: nullable(t.String()),
+      answered_at: nullable(dateTime),
+    },
+    {
+      description:
+        'Satisfaction survey, for the requester and staff. Absent until the first close; a close issues a new survey, a reopen removes one not answered yet (docs/plugins/tickets.md#csat)',
+    },
+  )
 
   export const ticket = t.Object({
     id: t.String({ format: 'uuid' }),

@@ -3,7 +3,6 @@
  * activity log. Plain values in and out; throws AppError. Every change writes its activity row
  * in the transaction of the change; events are published after the commit.
  */
-import { randomBytes } from 'node:crypto'
 import {
   AppError,
   conflict,
@@ -23,13 +22,14 @@ import {
   type Queryable,
   type Sql,
 } from '../../core/index.ts'
+import type { CsatColumns, CsatHooks } from './csat.ts'
 import type { ActivityModel, CommentModel, Priority, Source, Status, TicketModel } from './schema.ts'
 
 export type Ticket = TicketModel.ticket
 export type Comment = CommentModel.comment
 export type Activity = ActivityModel.entry
 
-export interface TicketRow {
+export interface TicketRow extends CsatColumns {
   id: string
   number: number
   title: string
@@ -54,10 +54,6 @@ export interface TicketRow {
   sla_policy: string | null
   first_response_due_at: Date | null
   resolution_due_at: Date | null
-  csat_token: string | null
-  csat_score: 'good' | 'bad' | null
-  csat_comment: string | null
-  csat_answered_at: Date | null
   created_at: Date
   updated_at: Date
 }
@@ -78,6 +74,8 @@ export interface TicketsDeps {
   logger: Logger
   publicUrl: string
   now: () => Date
+  /** CSAT tokens (csat.ts): issued by close, voided by reopen, linked in the view. */
+  csat: CsatHooks
 }
 
 /** The search configuration of both tsvectors and of `q`. */
@@ -104,7 +102,7 @@ export const staffOf = (p: Principal) => isStaff(p.user.role)
 export const breached = (due: Date | null, done: Date | null, now: Date) =>
   due !== null && (done ? done > due : now > due)
 
-export function toTicket(r: TicketRow, now: Date, publicUrl: string): Ticket {
+export function toTicket(r: TicketRow, now: Date, csatUrl: (r: TicketRow) => string | null): Ticket {
   const t: Ticket = {
     id: r.id,
     number: r.number,
@@ -136,9 +134,10 @@ export function toTicket(r: TicketRow, now: Date, publicUrl: string): Ticket {
     created_at: r.created_at.toISOString(),
     updated_at: r.updated_at.toISOString(),
   }
-  if (r.csat_token) {
+  // docs/plugins/tickets.md#csat: from the first close on; a reopen before any answer removes it.
+  if (r.csat_token_hash) {
     t.csat = {
-      url: `${publicUrl.replace(/\/+$/, '')}/api/v1/public/csat/${r.csat_token}`,
+      url: csatUrl(r),
       score: r.csat_score,
       comment: r.csat_comment,
       answered_at: iso(r.csat_answered_at),
@@ -200,14 +199,16 @@ function checkCustomFields(value: Record<string, unknown>): Record<string, unkno
 const dateOrNull = (field: string, v: string | null) => (v === null ? null : parseInstant(field, v))
 
 export type TicketsService = ReturnType<typeof createTicketsService>
+/** The filters of GET /tickets (its query without paging and sort). */
+export type ListFilters = Omit<TicketModel.listQuery, 'skip' | 'limit' | 'after' | 'sort'>
 
 export function createTicketsService(d: TicketsDeps) {
   const { sql, events, now } = d
   const columns = sql`id, number, title, description, status, priority, urgency, category, subcategory, tags,
     requester_id, assignee_id, queue_id, source, custom_fields, due_at, scheduled_at, first_response_at,
     resolved_at, closed_at, closed_by, sla_policy, first_response_due_at, resolution_due_at,
-    csat_token, csat_score, csat_comment, csat_answered_at, created_at, updated_at`
-  const view = (r: TicketRow) => toTicket(r, now(), d.publicUrl)
+    csat_nonce, csat_token_hash, csat_issued_at, csat_score, csat_comment, csat_answered_at, created_at, updated_at`
+  const view = (r: TicketRow) => toTicket(r, now(), d.csat.link)
 
   /** `{id}` in a path: the ticket's uuid or its number; anything else matches nothing. */
   const idCondition = (ref: string) => {
@@ -304,7 +305,36 @@ export function createTicketsService(d: TicketsDeps) {
     }
   }
 
+  /** The list's filters as one condition, narrowed to their own tickets for a requester; the CSV export (export.ts) uses it too. */
+  const listWhere = (p: Principal, q: ListFilters) => {
+    const staff = staffOf(p)
+    let where = sql`deleted_at is null`
+    if (!staff) where = sql`${where} and requester_id = ${p.user.id}`
+    if (q.status) where = sql`${where} and status = ${q.status}`
+    if (q.priority) where = sql`${where} and priority = ${q.priority}`
+    if (q.queue_id) where = sql`${where} and queue_id = ${q.queue_id}`
+    if (q.assignee_id === 'none') where = sql`${where} and assignee_id is null`
+    else if (q.assignee_id)
+      where = sql`${where} and assignee_id = ${q.assignee_id === 'me' ? p.user.id : q.assignee_id}`
+    if (q.requester_id) where = sql`${where} and requester_id = ${q.requester_id}`
+    if (q.tag) where = sql`${where} and tags @> array[${q.tag}::text]`
+    if (q.since) where = sql`${where} and created_at >= ${parseInstant('since', q.since)}`
+    if (q.until) where = sql`${where} and created_at <= ${parseInstant('until', q.until, true)}`
+    const text = q.q?.trim()
+    if (text) {
+      // websearch_to_tsquery never fails on syntax: quotes, operators and SQL metacharacters are plain text.
+      const tsq = sql`websearch_to_tsquery(${TS_CONFIG}::regconfig, ${text})`
+      where = staff
+        ? sql`${where} and (search_public @@ ${tsq} or search_internal @@ ${tsq})`
+        : sql`${where} and search_public @@ ${tsq}`
+    }
+    return where
+  }
+
+  /** Every sort of the list; '-created_at' and '-updated_at' page through paged() there, the export orders by them here. */
   const ORDERS = {
+    '-created_at': sql`created_at desc, id desc`,
+    '-updated_at': sql`updated_at desc, id desc`,
     priority: sql`priority_rank asc, created_at desc, id desc`,
     '-priority': sql`priority_rank desc, created_at desc, id desc`,
     number: sql`number asc`,
@@ -318,28 +348,12 @@ export function createTicketsService(d: TicketsDeps) {
     view,
     requireStaff,
 
+    listWhere,
+    orderOf: (sort: keyof typeof ORDERS) => ORDERS[sort],
+
     async list(p: Principal, q: TicketModel.listQuery): Promise<Page<Ticket>> {
-      const staff = staffOf(p)
-      let where = sql`deleted_at is null`
-      if (!staff) where = sql`${where} and requester_id = ${p.user.id}`
-      if (q.status) where = sql`${where} and status = ${q.status}`
-      if (q.priority) where = sql`${where} and priority = ${q.priority}`
-      if (q.queue_id) where = sql`${where} and queue_id = ${q.queue_id}`
-      if (q.assignee_id === 'none') where = sql`${where} and assignee_id is null`
-      else if (q.assignee_id)
-        where = sql`${where} and assignee_id = ${q.assignee_id === 'me' ? p.user.id : q.assignee_id}`
-      if (q.requester_id) where = sql`${where} and requester_id = ${q.requester_id}`
-      if (q.tag) where = sql`${where} and tags @> array[${q.tag}::text]`
-      if (q.since) where = sql`${where} and created_at >= ${parseInstant('since', q.since)}`
-      if (q.until) where = sql`${where} and created_at <= ${parseInstant('until', q.until, true)}`
+      const where = listWhere(p, q)
       const text = q.q?.trim()
-      if (text) {
-        // websearch_to_tsquery never fails on syntax: quotes, operators and SQL metacharacters are plain text.
-        const tsq = sql`websearch_to_tsquery(${TS_CONFIG}::regconfig, ${text})`
-        where = staff
-          ? sql`${where} and (search_public @@ ${tsq} or search_internal @@ ${tsq})`
-          : sql`${where} and search_public @@ ${tsq}`
-      }
       const sort = q.sort ?? '-created_at'
       if (text && q.after === undefined) {
         // Text search: count the matches first (capped, through the GIN indexes). A rare word
@@ -571,11 +585,11 @@ export function createTicketsService(d: TicketsDeps) {
         const cur = await load(p, ref, tx, true)
         if (cur.status === 'closed') throw conflict('Ticket is already closed', { status: 'closed', ticket_id: cur.id })
         const at = now()
-        const token = randomBytes(24).toString('base64url')
+        await d.csat.issue(tx, cur.id, at)
         const [r] = await tx<
           TicketRow[]
         >`update tickets set status = 'closed', closed_at = ${at}, resolved_at = coalesce(resolved_at, ${at}),
-            closed_by = ${p.user.id}, csat_token = ${token}, csat_score = null, csat_comment = null, csat_answered_at = null, updated_at = ${at}
+            closed_by = ${p.user.id}, updated_at = ${at}
           where id = ${cur.id} returning ${columns}`
         await activity(tx, cur.id, p.user.id, 'closed', { status: { from: cur.status, to: 'closed' } })
         return r!
@@ -596,10 +610,10 @@ export function createTicketsService(d: TicketsDeps) {
         if (cur.status !== 'closed' && cur.status !== 'resolved') {
           throw conflict('Only a resolved or closed ticket can be reopened', { status: cur.status, ticket_id: cur.id })
         }
+        await d.csat.void(tx, cur.id)
         const [r] = await tx<
           TicketRow[]
         >`update tickets set status = 'open', resolved_at = null, closed_at = null, closed_by = null,
-            csat_token = case when csat_answered_at is null then null else csat_token end,
             resolution_breach_notified_at = null, updated_at = ${now()}
           where id = ${cur.id} returning ${columns}`
         await activity(tx, cur.id, p.user.id, 'reopened', { status: { from: cur.status, to: 'open' } })

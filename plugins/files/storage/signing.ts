@@ -37,10 +37,11 @@ export function createSigner(secret: string): Signer {
 /**
  * FILES_SIGNING_SECRET, else a random key kept in `${dataDir}/files-signing.key` (0600). The
  * local driver keeps its files in DATA_DIR, so replicas that share the files share the key too.
+ * `file` names another key kept the same way (the tickets plugin's CSAT key).
  */
-export function loadSigningSecret(dataDir: string, configured?: string): string {
+export function loadSigningSecret(dataDir: string, configured?: string, file = 'files-signing.key'): string {
   if (configured) return configured
-  const path = join(dataDir, 'files-signing.key')
+  const path = join(dataDir, file)
   try {
     return readFileSync(path, 'utf8').trim()
   } catch (err) {
