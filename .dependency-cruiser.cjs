@@ -126,7 +126,7 @@ module.exports = {
       comment:
         'A starter imports core through core/index.ts (core/runtime to serve, core/testing and core doors in tests) and plugins through their index.ts.',
       severity: 'error',
-      from: { path: '^starters/' },
+      from: { path: '^starters/', pathNot: TEST },
       to: {
         path: '^(core|plugins)/',
         pathNot: [
@@ -134,6 +134,23 @@ module.exports = {
           '^core/(runtime|testing)/',
           '^plugins/[^/]+/index\\.ts$',
           '^core/[^/]+/index\\.ts$',
+        ],
+      },
+    },
+    {
+      name: 'starter-test-through-doors',
+      comment:
+        "A starter's test also uses a plugin's test helpers (the files plugin's S3-compatible test server), as plugin tests may.",
+      severity: 'error',
+      from: { path: `^starters/.*${TEST}` },
+      to: {
+        path: '^(core|plugins)/',
+        pathNot: [
+          '^core/index\\.ts$',
+          '^core/(runtime|testing)/',
+          '^plugins/[^/]+/index\\.ts$',
+          '^core/[^/]+/index\\.ts$',
+          '^plugins/[^/]+/(tests|fixtures)/',
         ],
       },
     },
