@@ -168,7 +168,12 @@ module.exports = {
     // Type-only imports count: a layer or a door is about what a file may know, not only what it loads.
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
-    enhancedResolveOptions: { extensions: ['.ts', '.js', '.json'] },
+    // Package subpath exports (csv-stringify/sync, @modelcontextprotocol/sdk/...) resolve as Bun and Node do.
+    enhancedResolveOptions: {
+      extensions: ['.ts', '.js', '.json'],
+      exportsFields: ['exports'],
+      conditionNames: ['import', 'require', 'node', 'default'],
+    },
     builtInModules: { add: ['bun', 'bun:test', 'bun:sqlite', 'bun:ffi'] },
     reporterOptions: { text: { highlightFocused: true } },
   },

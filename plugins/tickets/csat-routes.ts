@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto'
 import { conflict, notFound, t, type PublicRouteContext } from '../../core/index.ts'
-import type { CsatLookup, CsatSurvey } from './csat.ts'
+import type { CsatLookup, CsatSurvey } from './csat-survey.ts'
 
 const STYLE =
   'body{font:16px/1.5 system-ui,sans-serif;margin:0;color:#1a1a1a;background:#f6f6f6}' +
