@@ -109,9 +109,9 @@ export function ciRun(text: string, scripts: readonly string[]): string {
   const header = out.findIndex((l, i) => i > 0 && !l.startsWith('#'))
   return [
     out[0]!,
-    `# CI of this app (OmniStack's .ci/run, fitted by \`omnistack create\`; docs/testing.md#ci): install,`,
-    `# ${kept.map((s) => `npm run ${s}`).join(', ') || 'no check script'}, \`npm test\` on the embedded defaults and again`,
-    '# against the local PostgreSQL and Redis, docker-compose.yml validated; ends with one line:',
+    "# CI of this app (OmniStack's .ci/run, fitted by `omnistack create`; docs/testing.md#ci): install,",
+    `# run the checks (${kept.map((c) => `npm run ${c}`).join(', ') || 'none'}), \`npm test\` on the embedded defaults and again`,
+    '# against the local PostgreSQL and Redis, validate docker-compose.yml, and end with one line:',
     '# "N passed, N failed".',
     ...out.slice(header),
   ].join('\n')

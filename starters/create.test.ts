@@ -102,7 +102,12 @@ describe('omnistack create: what is copied', () => {
     ])
       expect(existsSync(join(app.dir, file))).toBe(true)
     expect(app.read('docker-compose.yml')).toContain('minio') // files is installed: S3 on MinIO
-    expect(app.read('.ci/run')).not.toContain('npm run lint') // no Biome, dependency-cruiser or Redocly here
+    // .ci/run keeps only the checks whose script the app has, and still parses.
+    const ci = app.read('.ci/run')
+    const checks = [...ci.matchAll(/^check "npm run ([\w:-]+)"/gm)].map((m) => m[1])
+    expect(checks).toEqual(['typecheck'])
+    for (const script of checks) expect(app.pkg.scripts).toHaveProperty(script!)
+    expect(spawnSync('bash', ['-n', join(app.dir, '.ci/run')]).status).toBe(0)
   })
 
   it('helpdesk: users, files, tickets, websocket and email, with the tickets tests', async () => {
