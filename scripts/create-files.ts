@@ -11,7 +11,8 @@ const identifier = (name: string) => name.replace(/-([a-z0-9])/g, (_, c: string)
 export function appModule(starter: string, factory: string, plugins: readonly AnyPlugin[]): string {
   const names = plugins.map((p) => p.name)
   return `/**
- * The ${starter} starter with the plugins chosen at \`omnistack create\`${names.length ? ` (and what they require): ${names.join(', ')}` : ': none, the core alone'}.
+ * The ${starter} starter with the plugins chosen at \`omnistack create\` and those they require:
+ * ${names.length ? names.join(', ') : 'none, the core alone'}.
  * The core orders plugins by their dependencies, so the order here is only for reading.
  */
 import { type AnyPlugin, type CreateAppOptions, createApp } from '../../core/index.ts'
