@@ -120,7 +120,7 @@ const ERROR_EXAMPLE_DETAILS: Record<string, Json> = {
   '429': { retry_after: 42 },
   '431': { max_bytes: 32768 },
   '500': { request_id: EXAMPLE_REQUEST_ID },
-  '503': { missing: 'STRIPE_SECRET_KEY' },
+  '503': { retry_after: 2 },
 }
 
 function errorResponse(status: string, version: ApiDocVersion, rateLimited: boolean, description?: string): Json {
@@ -237,12 +237,8 @@ function rewriteOperation(path: string, method: string, op: Json, owner: RouteOw
     if (code === 204) delete res.content
     responses[status] = res
   }
-  const isWebSocket = /\/app\/ws$/.test(path) && method === 'get'
-  if (isWebSocket) {
-    delete responses['200']
-    responses['101'] = { description: 'Switching Protocols: the WebSocket is open (docs/plugins/websocket.md)' }
-    responses['426'] = errorResponse('426', version, rateLimited)
-  } else if (!Object.keys(responses).some((s) => Number(s) < 400)) {
+  // A WebSocket route (core/realtime) declares its 101 and 426 itself.
+  if (!Object.keys(responses).some((s) => Number(s) < 400)) {
     responses['200'] = { description: 'OK', headers: headerRefs(rateLimited) }
   }
 
@@ -266,6 +262,20 @@ function rewriteOperation(path: string, method: string, op: Json, owner: RouteOw
   op.operationId = operationIdFor(method, path, owner.zone, { isList, hasItemPath, hasGet: 'get' in ops })
 }
 
+/**
+ * A route's `detail.responses` under what the generator made of its `response` schemas: the
+ * schema wins for its statuses, the description and any other media type (an SSE stream beside
+ * the JSON answer) come from `detail`.
+ */
+function mergeResponses(documented: Json, generated: Json): Json {
+  const out: Json = { ...documented }
+  for (const [status, g] of Object.entries<Json>(generated)) {
+    const d = documented[status] as Json | undefined
+    out[status] = d ? { ...g, description: d.description ?? g.description, content: { ...d.content, ...g.content } } : g
+  }
+  return out
+}
+
 export function buildOpenApi(
   app: AnyElysia,
   owners: Map<string, RouteOwner>,
@@ -273,14 +283,24 @@ export function buildOpenApi(
   publicUrl: string,
 ): Record<string, unknown> {
   const { paths } = toOpenAPISchema(app) as unknown as { paths: Record<string, Record<string, Json>> }
+  // The generator drops `detail.responses` when the route also has a `response` schema; a route
+  // may use both (`response` for its 200, `detail.responses` for a 409 or 502 of its own).
+  const declared = new Map<string, Json>()
+  for (const r of app.routes) {
+    const responses = (r.hooks as Json | undefined)?.detail?.responses
+    if (responses) declared.set(`${r.method} ${r.path}`, responses)
+  }
   for (const [path, ops] of Object.entries(paths)) {
     for (const [method, op] of Object.entries(ops)) {
       const elysiaPath = path.replace(/\{([^}]+)\}/g, ':$1')
-      const owner = owners.get(`${method.toUpperCase()} ${elysiaPath}`)
+      const key = `${method.toUpperCase()} ${elysiaPath}`
+      const owner = owners.get(key)
       if (!owner) {
         delete ops[method]
         continue
       }
+      const documented = declared.get(key)
+      if (documented) op.responses = mergeResponses(documented, op.responses ?? {})
       rewriteOperation(path, method, op, owner, ops, paths)
     }
   }

@@ -55,7 +55,7 @@ export const STATUS_TEXT: Record<string, string> = {
   '431': 'Request headers larger than MAX_HEADER_BYTES together (HEADERS_TOO_LARGE)',
   '500': 'Internal error; details.request_id identifies it (INTERNAL_ERROR)',
   '502': 'An external service failed (EXTERNAL_SERVICE_ERROR)',
-  '503': 'Not configured or not ready (SERVICE_UNAVAILABLE)',
+  '503': 'Not configured, not ready, or a dependency (database, Redis) down right now (SERVICE_UNAVAILABLE)',
 }
 
 /** Plugins whose provider may be unconfigured: their routes can answer 503 naming the variable. */
@@ -81,7 +81,9 @@ export function errorStatuses(op: OperationFacts): string[] {
   if (m === 'post' && op.zone === 'app') s.add('409').add('422')
   // docs/rate-limits.md#classes: health, readiness and metrics are never rate-limited.
   if (!/\/public\/(health|metrics)/.test(op.path)) s.add('429')
-  if (/\/public\/health\/ready$/.test(op.path) || OPTIONAL_PROVIDERS.has(op.plugin)) s.add('503')
+  // docs/errors.md#service_unavailable: a provider not configured, or the database or Redis down
+  // (authentication reads the database too); only liveness and metrics touch neither.
+  if (OPTIONAL_PROVIDERS.has(op.plugin) || !/\/public\/(health|metrics)$/.test(op.path)) s.add('503')
   // docs/security.md#the-edge: refused before routing, whatever the operation.
   s.add('414').add('431')
   s.add('500')

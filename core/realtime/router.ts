@@ -89,6 +89,10 @@ export function createSocketRouter(options: { handle: HandleFn; logger: Logger }
         detail: {
           summary: endpoint.detail?.summary ?? 'Open a WebSocket',
           description: endpoint.detail?.description ?? 'WebSocket upgrade; the token may be passed as `?token=`.',
+          responses: {
+            101: { description: 'Switching Protocols: the WebSocket is open' },
+            426: { description: 'A plain HTTP request, without `Upgrade: websocket` (UPGRADE_REQUIRED)' },
+          },
         },
       },
     )

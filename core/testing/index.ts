@@ -106,7 +106,7 @@ export function clientFor(app: App, auth?: () => Promise<string | undefined>): C
     let parsed: unknown = text
     if ((res.headers.get('content-type') ?? '').includes('json') && text) parsed = JSON.parse(text)
     const answer = { status: res.status, headers: res.headers, body: parsed as any, text }
-    if (init.validate !== false) assertDocumented(app, method, path, answer)
+    if (init.validate !== false) assertDocumented(app, method, path, answer, headers)
     return answer
   }
   return {

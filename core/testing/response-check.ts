@@ -27,8 +27,11 @@ export interface CheckedResponse {
 
 export interface ResponseCheck {
   readonly docs: Record<ApiDocVersion, Json>
-  /** Undefined when the response agrees with the documents, else what is wrong (one line). */
-  problem(method: string, path: string, res: CheckedResponse): string | undefined
+  /**
+   * Undefined when the response agrees with the documents, else what is wrong (one line).
+   * `requestHeaders`: those the request was sent with (an unversioned path names its version there).
+   */
+  problem(method: string, path: string, res: CheckedResponse, requestHeaders?: HeadersInit): string | undefined
   /** A compiled validator for the schema at `parts` (a JSON pointer's segments) in one document. */
   validatorAt(version: ApiDocVersion, parts: string[]): ValidateFunction
 }
@@ -71,11 +74,17 @@ function versionOf(path: string, headers: Headers): ApiDocVersion {
   return path.startsWith('/api/v2/') ? 'v2' : 'v1'
 }
 
-/** `/api/app/x` served as v2 is documented as `/api/v2/app/x`. */
-function documentedPath(path: string, version: ApiDocVersion): string {
+/**
+ * `/api/app/x` served as v2 is documented as `/api/v2/app/x`; undefined when the request asked
+ * for a version no document describes (`Accept-Version: v7`, answered 400 before routing).
+ */
+function documentedPath(path: string, version: ApiDocVersion, requestHeaders?: HeadersInit): string | undefined {
   const bare = path.split(/[?#]/)[0]!
-  if (bare.startsWith('/api/') && !/^\/api\/v\d+(\/|$)/.test(bare)) return `/api/${version}${bare.slice(4)}`
-  return bare
+  if (!bare.startsWith('/api/') || /^\/api\/v\d+(\/|$)/.test(bare)) return bare
+  const h = new Headers(requestHeaders)
+  const asked = h.get('accept-version') ?? h.get('x-api-version')
+  if (asked !== null && asked !== 'v1' && asked !== 'v2') return undefined
+  return `/api/${version}${bare.slice(4)}`
 }
 
 const mediaType = (type: string) => type.split(';')[0]!.trim().toLowerCase()
@@ -83,8 +92,8 @@ const isJson = (type: string) => /^application\/([\w.+-]+\+)?json$/.test(mediaTy
 
 /**
  * The route declared no success response at all: its only one is the `200 OK` without content
- * that core/openapi/build.ts writes for it. Test-only routes do this; their successes are checked
- * by status only (their errors still in full). starters/saas/openapi-responses.test.ts proves no
+ * that core/openapi/build.ts writes for it. Test-only routes do this; any success of theirs passes
+ * (there is nothing to hold it to), their errors are checked in full. starters/saas/openapi-responses.test.ts proves no
  * shipped route does.
  */
 export const declaresNoResponse = (op: Json): boolean => {
@@ -122,11 +131,19 @@ export function createResponseCheck(docs: Record<ApiDocVersion, Json>): Response
     return why && `not the contract's error shape (${schema}): ${why}`
   }
 
-  function problem(method: string, path: string, res: CheckedResponse): string | undefined {
+  function problem(
+    method: string,
+    path: string,
+    res: CheckedResponse,
+    requestHeaders?: HeadersInit,
+  ): string | undefined {
     const version = versionOf(path, res.headers)
     const upper = method.toUpperCase()
-    const found = operationIn(templates[version], upper === 'HEAD' ? 'GET' : upper, documentedPath(path, version))
+    const documentedAt = documentedPath(path, version, requestHeaders)
+    const found = documentedAt && operationIn(templates[version], upper === 'HEAD' ? 'GET' : upper, documentedAt)
     if (!found) return undocumented(version, res)
+    // A route that declares nothing (test-only): any success passes; its errors are checked below.
+    if (res.status < 400 && declaresNoResponse(found.op)) return undefined
     const status = String(res.status)
     const documented = found.op.responses?.[status] as Json | undefined
     if (!documented) {
@@ -139,13 +156,15 @@ export function createResponseCheck(docs: Record<ApiDocVersion, Json>): Response
       return res.text === '' ? undefined : `a ${status} with a body`
     }
     if (!content) {
-      if (res.text === '' || (res.status < 400 && declaresNoResponse(found.op))) return undefined
+      if (res.text === '') return undefined
       return `a ${type || 'untyped'} body, but ${status} documents none`
     }
-    const media = Object.keys(content).find((k) => k === '*/*' || mediaType(k) === mediaType(type))
+    const media =
+      Object.keys(content).find((k) => mediaType(k) === mediaType(type)) ?? (content['*/*'] ? '*/*' : undefined)
     if (!media)
       return `content type ${type || '(none)'} is not documented for ${status} (${Object.keys(content).join(', ')})`
-    if (!isJson(type)) return undefined
+    // Bytes of any type (a stored file that happens to be JSON) are not a JSON answer to validate.
+    if (!isJson(type) || media === '*/*') return undefined
     if (!content[media]?.schema) return `a JSON body with no documented schema for ${status}`
     const why = mismatch(
       validatorAt(version, ['paths', found.template, found.method, 'responses', status, 'content', media, 'schema']),
@@ -182,8 +201,14 @@ export function responseCheckFor(app: App): ResponseCheck {
 }
 
 /** Throws an Error naming the request, the status and what is wrong when the response disagrees with the documents. */
-export function assertDocumented(app: App, method: string, path: string, res: CheckedResponse): void {
-  const why = responseCheckFor(app).problem(method, path, res)
+export function assertDocumented(
+  app: App,
+  method: string,
+  path: string,
+  res: CheckedResponse,
+  requestHeaders?: HeadersInit,
+): void {
+  const why = responseCheckFor(app).problem(method, path, res, requestHeaders)
   if (why === undefined) return
   const body = res.text.length > 400 ? `${res.text.slice(0, 400)}...` : res.text
   throw new Error(

@@ -74,7 +74,10 @@ export const adminRoutes = ({ router, version, jobs, audit, stats, sql }: RouteC
             summary: "Update a user's role or activation",
             description:
               'An admin may grant and revoke `agent` and `admin`; only a superadmin grants, revokes or changes `superadmin` (403 otherwise); nobody changes their own role (403, details.field `role`); the last active superadmin cannot be deactivated (409). Every change is audited (`user.role_change`, `user.activate`, `user.deactivate`).',
-            responses: { 200: jsonDoc('The updated user', AdminUserModel.user) },
+            responses: {
+              200: jsonDoc('The updated user', AdminUserModel.user),
+              409: { description: 'The last active superadmin cannot be deactivated' },
+            },
           },
         },
       )
@@ -84,7 +87,10 @@ export const adminRoutes = ({ router, version, jobs, audit, stats, sql }: RouteC
         detail: {
           summary: 'Deactivate a user',
           description: 'Their sessions and API keys get 403 at once, on every replica. Audited.',
-          responses: { 200: jsonDoc('The user', AdminUserModel.user) },
+          responses: {
+            200: jsonDoc('The user', AdminUserModel.user),
+            409: { description: 'The last active superadmin cannot be deactivated' },
+          },
         },
       })
       .post('/users/:user_id/activate', setActive(true), {
@@ -140,7 +146,10 @@ export const adminRoutes = ({ router, version, jobs, audit, stats, sql }: RouteC
           detail: {
             summary: 'Retry a failed or dead job',
             description: 'Queued again now with a fresh set of attempts. 409 for a job in another state. Audited.',
-            responses: { 200: jsonDoc('The job', JobModel.job) },
+            responses: {
+              200: jsonDoc('The job', JobModel.job),
+              409: { description: 'The job is neither failed nor dead' },
+            },
           },
         },
       )
@@ -181,7 +190,11 @@ export const adminRoutes = ({ router, version, jobs, audit, stats, sql }: RouteC
           summary: 'Impersonate a user',
           description:
             'A 1-hour token for /app/* as that user, audited first. `reason` is optional and recorded in the audit entry when given (required, 422, when IMPERSONATION_REQUIRE_REASON=true). Not for admins, superadmins, yourself, or from an impersonation.',
-          responses: { 200: jsonDoc('The impersonation token', ImpersonationModel.started) },
+          responses: {
+            200: jsonDoc('The impersonation token', ImpersonationModel.started),
+            404: { description: 'No such user' },
+            409: { description: 'The user is deactivated' },
+          },
         },
       })
       .post('/impersonate/stop', (c) => d.impersonation.stop(c.principal, c), {
@@ -190,7 +203,10 @@ export const adminRoutes = ({ router, version, jobs, audit, stats, sql }: RouteC
           summary: 'Stop impersonating',
           description:
             'Call with the impersonation token: it stops working at once, on every replica. 400 with any other bearer.',
-          responses: { 200: jsonDoc('Stopped', ImpersonationModel.stopped) },
+          responses: {
+            200: jsonDoc('Stopped', ImpersonationModel.stopped),
+            400: { description: 'Not impersonating: called with another bearer' },
+          },
         },
       })
   )

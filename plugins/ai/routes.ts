@@ -24,6 +24,15 @@ const toMessages = ({ prompt, system }: { prompt: string; system?: string }): Ch
 
 const streamNote = 'With stream: true the answer is text/event-stream (data: <text> ... data: [DONE]), not enveloped.'
 
+/** Besides the completion (`response`): the SSE stream of `stream: true`, and the provider's failure. */
+const responses = {
+  200: {
+    description: 'The completion, or with `stream: true` its text as server-sent events',
+    content: { 'text/event-stream': { schema: { type: 'string' as const } } },
+  },
+  502: { description: 'The provider failed or timed out (EXTERNAL_SERVICE_ERROR)' },
+}
+
 export function aiRoutes({ router }: RouteContext, limits: Limits, ai: AiService) {
   const m = aiModels(limits)
   const run = (
@@ -46,6 +55,7 @@ export function aiRoutes({ router }: RouteContext, limits: Limits, ai: AiService
       detail: {
         summary: 'Chat completion',
         description: `503 when the provider has no key; 502 when it fails or times out. ${streamNote}`,
+        responses,
       },
     })
     .post(
@@ -65,7 +75,11 @@ export function aiRoutes({ router }: RouteContext, limits: Limits, ai: AiService
         scope: 'ai:use',
         body: m.chat,
         response: { 200: m.completion },
-        detail: { summary: 'Simple chat: a prompt and an optional system instruction', description: streamNote },
+        detail: {
+          summary: 'Simple chat: a prompt and an optional system instruction',
+          description: streamNote,
+          responses,
+        },
       },
     )
     .post(
@@ -94,6 +108,7 @@ export function aiRoutes({ router }: RouteContext, limits: Limits, ai: AiService
           description:
             'Default table: simple gpt-4o-mini, moderate gpt-4o, complex claude-sonnet-4-5, search Perplexity sonar ' +
             `(AI_ROUTE_*). ${streamNote}`,
+          responses,
         },
       },
     )

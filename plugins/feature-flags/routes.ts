@@ -36,6 +36,7 @@ export const flagAdminRoutes = ({ router }: RouteContext, flags: FlagAdmin, audi
         detail: {
           summary: 'Create a feature flag',
           description: '409 CONFLICT when the key exists. Audit-logged as feature_flag.create.',
+          responses: { 409: { description: 'A flag with this key exists' } },
         },
       },
     )

@@ -4,6 +4,9 @@ import { FileModel } from './schema.ts'
 import type { FilesService } from './service.ts'
 import type { LocalStorage, SignedQuery } from './storage/local.ts'
 
+/** S3-compatible storage answered an error or could not be reached (the local driver never does). */
+const STORAGE_FAILED = { 502: { description: 'The storage service failed (EXTERNAL_SERVICE_ERROR)' } }
+
 // TypeBox schemas are JSON Schema; `{}` satisfies the OpenAPI types' SchemaObject.
 export const fileRoutes = ({ router }: RouteContext, files: FilesService) =>
   router('/files')
@@ -25,6 +28,7 @@ export const fileRoutes = ({ router }: RouteContext, files: FilesService) =>
         summary: 'Confirm an upload',
         description:
           'Checks the stored object (exists, declared size); 400 when nothing was uploaded. Confirming twice is harmless.',
+        responses: { 404: { description: 'No such file of yours' }, ...STORAGE_FAILED },
       },
     })
     .get('', ({ user, query }) => files.list(user.id, query), {
@@ -46,7 +50,11 @@ export const fileRoutes = ({ router }: RouteContext, files: FilesService) =>
       params: FileModel.params,
       response: { 200: FileModel.downloadUrl },
       scope: 'files:read',
-      detail: { summary: 'Get a presigned download URL', description: '409 while the upload is not confirmed.' },
+      detail: {
+        summary: 'Get a presigned download URL',
+        description: '409 while the upload is not confirmed.',
+        responses: { 409: { description: 'The upload is not confirmed yet' } },
+      },
     })
     .delete(
       '/:file_id',
@@ -57,7 +65,10 @@ export const fileRoutes = ({ router }: RouteContext, files: FilesService) =>
       {
         params: FileModel.params,
         scope: 'files:write',
-        detail: { summary: 'Delete a file and its stored object', responses: { 204: { description: 'Deleted' } } },
+        detail: {
+          summary: 'Delete a file and its stored object',
+          responses: { 204: { description: 'Deleted' }, ...STORAGE_FAILED },
+        },
       },
     )
 

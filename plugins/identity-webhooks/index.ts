@@ -34,6 +34,7 @@ const doc = (summary: string, description: string) => ({
       description: 'Acknowledged (also a redelivery, or an event older than the stored state)',
       content: { 'application/json': { schema: received as any } },
     },
+    401: { description: 'Bad signature or wrong secret (AUTHENTICATION_ERROR): nothing is stored' },
     400: {
       description:
         'Missing signature headers; or verified but without the shape the sync reads: `details.provider` and `details.field` name the first bad field, stored once as `rejected`, never applied',

@@ -64,7 +64,7 @@ export const ticketRoutes = ({ router }: RouteContext<any>, s: TicketServices) =
       response: { 200: QueueModel.queue },
       role: 'admin',
       scope: W,
-      detail: { summary: 'Update a queue (admin)' },
+      detail: { summary: 'Update a queue (admin)', responses: { 409: { description: 'A queue has that name' } } },
     })
     .delete(
       '/queues/:queue_id',
@@ -78,7 +78,7 @@ export const ticketRoutes = ({ router }: RouteContext<any>, s: TicketServices) =
         scope: W,
         detail: {
           summary: 'Delete a queue (admin); 409 while it holds tickets',
-          responses: { 204: { description: 'Deleted' } },
+          responses: { 204: { description: 'Deleted' }, 409: { description: 'The queue still holds tickets' } },
         },
       },
     )
@@ -161,6 +161,7 @@ export const ticketRoutes = ({ router }: RouteContext<any>, s: TicketServices) =
         summary: 'Update a ticket',
         description:
           'Staff: any field. Requester: title and description while open (another field is 403 with `details.field`). A closed ticket is 409.',
+        responses: { 409: { description: 'The ticket is closed, or a requester edits it after it left `open`' } },
       },
     })
     .delete(

@@ -94,6 +94,7 @@ export const billingAppRoutes = ({ router }: RouteContext, billing: Billing) =>
         responses: {
           200: jsonDoc('Linked', BillingModel.linked),
           409: { description: 'Linked to another account' },
+          502: { description: 'The store API failed (EXTERNAL_SERVICE_ERROR)' },
           503: { description: 'That store is not configured' },
         },
       },
