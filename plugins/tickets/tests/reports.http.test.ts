@@ -405,6 +405,35 @@ describe('stats', () => {
   })
 })
 
+describe('leaderboard', () => {
+  it('lists at most 10, most tickets first, ties by user id', async () => {
+    // Eleven more closers, each with one ticket created and closed after T0.
+    for (let i = 1; i <= 11; i++) {
+      const u = `u${String(i).padStart(2, '0')}`
+      await insert(`L${i}`, {
+        created: '2027-01-01T00:00:00Z',
+        status: 'closed',
+        fr: '2027-01-01T00:10:00Z',
+        resolved: '2027-01-01T01:00:00Z',
+        closed: '2027-01-01T01:00:00Z',
+        by: u,
+      })
+    }
+    at('2027-01-01T12:00:00Z')
+    const s = (await t.as('amy').get(`${base}/stats`)).body
+    expect(s.all_time.helpers_leaderboard).toEqual([
+      { user_id: 'zoe', count: 4 },
+      { user_id: 'amy', count: 2 },
+      ...['u01', 'u02', 'u03', 'u04', 'u05', 'u06', 'u07', 'u08'].map((user_id) => ({ user_id, count: 1 })),
+    ])
+    expect(s.past_24h.helpers_leaderboard).toHaveLength(10)
+    expect(s.past_24h.helpers_leaderboard[9]).toEqual({ user_id: 'u10', count: 1 })
+    expect(s.past_24h).toMatchObject({ new_tickets_total: 11, closed_today: 11, closed_today_from_today: 11 })
+    // Before T0 they do not exist yet: the figures at T0 are unchanged.
+    expect((await get('/stats')).body.all_time.tickets_total).toBe(13)
+  })
+})
+
 describe('access', () => {
   const paths = ['/metrics/sla', '/metrics/resolution', '/metrics/daily', '/analytics/summary', '/stats']
 
