@@ -85,6 +85,18 @@ export function createReports(d: ReportsDeps) {
    * The UTC day of created_at as days since 1970-01-01: float arithmetic, a third cheaper per row
    * than formatting a date (1,000,000 rows: 1.0 s against 1.5 s on a loaded machine).
    */
+  /** Counts, and sums of seconds over how many tickets for the means, of the tickets selected (CreatedBucket). */
+  const createdFigures = () => sql`count(*)::int as total,
+    count(*) filter (where status = 'open')::int as open,
+    count(*) filter (where status = 'in_progress')::int as in_progress,
+    count(*) filter (where status = 'closed')::int as closed,
+    count(first_response_at) filter (where status not in ('resolved', 'closed'))::int as n_hang_unresolved,
+    sum(date_part('epoch', first_response_at - created_at)) filter (where status not in ('resolved', 'closed'))
+      as s_hang_unresolved,
+    count(first_response_at)::int as n_hang,
+    sum(date_part('epoch', first_response_at - created_at)) as s_hang,
+    count(resolved_at)::int as n_resolution,
+    sum(date_part('epoch', resolved_at - created_at)) as s_resolution`
   const utcDay = () => sql`floor(date_part('epoch', created_at) / 86400)::int`
 
   /**
@@ -183,34 +195,28 @@ export function createReports(d: ReportsDeps) {
     },
 
     /**
-     * Seed 002's StatsV2. Windows roll from now. Four statements: tickets created per window
-     * (all time included), tickets closed per window and by whom, assignments per window, and
-     * the oldest unanswered ticket. `version` picks the API version of the ticket link.
+     * Seed 002's StatsV2. Windows roll from now. Five statements, run together: tickets created
+     * before the windows and in them, tickets closed and by whom, assignments per window, and the
+     * oldest unanswered ticket. `version` picks the API version of the ticket link.
      */
     async stats(version: string): Promise<ReportModel.stats> {
       const now = d.now()
       const rolling = rollingWindows(now)
       const at = now.getTime()
-      // One pass per table instead of one per window: each row falls in one of five disjoint
-      // buckets (0: the last 24 h, 1: the 24 h before, 2: the rest of the last 7 days, 3: the 7
-      // days before, 4: older), and each window adds up its buckets (BUCKETS).
+      // Each ticket is read once, not once per window: it falls in one of five disjoint buckets
+      // (0: the last 24 h, 1: the 24 h before, 2: the rest of the last 7 days, 3: the 7 days
+      // before, 4: older), and each window adds up its buckets (BUCKETS).
       const bucket = (column: ReturnType<typeof sql>) => sql`case when ${column} > ${new Date(at - DAY)} then 0
         when ${column} > ${new Date(at - 2 * DAY)} then 1 when ${column} > ${new Date(at - 7 * DAY)} then 2
         when ${column} > ${new Date(at - 14 * DAY)} then 3 else 4 end`
-      const [created, closed, assigned, oldest] = await Promise.all([
-        sql<CreatedBucket[]>`
-          select ${bucket(sql`created_at`)} as b, count(*)::int as total,
-            count(*) filter (where status = 'open')::int as open,
-            count(*) filter (where status = 'in_progress')::int as in_progress,
-            count(*) filter (where status = 'closed')::int as closed,
-            count(first_response_at) filter (where status not in ('resolved', 'closed'))::int as n_hang_unresolved,
-            sum(date_part('epoch', first_response_at - created_at)) filter (where status not in ('resolved', 'closed'))
-              as s_hang_unresolved,
-            count(first_response_at)::int as n_hang,
-            sum(date_part('epoch', first_response_at - created_at)) as s_hang,
-            count(resolved_at)::int as n_resolution,
-            sum(date_part('epoch', resolved_at - created_at)) as s_resolution
-          from tickets where deleted_at is null and created_at <= ${now}
+      const [older, recent, closed, assigned, oldest] = await Promise.all([
+        // Older than the windows (bucket 4): one aggregate without grouping, which PostgreSQL
+        // runs on parallel workers; grouping by bucket costs about twice as much per row.
+        sql<CreatedBucket[]>`select 4 as b, ${createdFigures()}
+          from tickets where deleted_at is null and created_at <= ${new Date(at - 14 * DAY)}`,
+        // The 14 days of the windows, by bucket (0-3).
+        sql<CreatedBucket[]>`select ${bucket(sql`created_at`)} as b, ${createdFigures()}
+          from tickets where deleted_at is null and created_at <= ${now} and created_at > ${new Date(at - 14 * DAY)}
           group by 1`,
         sql<{ b: number; cb: number; closed_by: string | null; n: number }[]>`
           select ${bucket(sql`closed_at`)} as b, ${bucket(sql`created_at`)} as cb, closed_by, count(*)::int as n
@@ -233,6 +239,7 @@ export function createReports(d: ReportsDeps) {
           order by created_at, id limit 1`,
       ])
 
+      const created = [...older, ...recent]
       const sumOf = (name: WindowName, key: Exclude<keyof CreatedBucket, 'b'>) =>
         created.reduce((n, r) => (BUCKETS[name].includes(r.b) ? n + Number(r[key] ?? 0) : n), 0)
       const mean = (name: WindowName, key: 'hang_unresolved' | 'hang' | 'resolution') => {
