@@ -32,7 +32,9 @@ PORT=8131
 
 # The source must be seeded already (bash bench/tickets-run.sh, or bench/tickets-seed.ts): it is
 # copied once and never written to here.
-NEWEST=$($BUN bench/tickets-reports-seed.ts | tee /dev/stderr | sed -n 's/.*newest ticket \(.*\)$/\1/p')
+SEED_LOG=$(mktemp)
+$BUN bench/tickets-reports-seed.ts | tee "$SEED_LOG"
+NEWEST=$(sed -n 's/.*newest ticket \(.*\)$/\1/p' "$SEED_LOG"); rm -f "$SEED_LOG"
 DENSE=$($BUN -e "console.log(new Date(Date.parse('$NEWEST') + 60000).toISOString())")
 
 # start_server [VAR=value ...]: sets SERVER_PID; the server gets its own DATA_DIR.
