@@ -5,7 +5,7 @@
  * this process. Plain values in and out.
  */
 import type { Sql } from '../../core/index.ts'
-import type { ReportModel } from './report-routes.ts'
+import { LEADERBOARD_SIZE, type ReportModel } from './report-model.ts'
 
 export interface ReportsDeps {
   sql: Sql
@@ -18,8 +18,6 @@ export interface ReportsDeps {
 const MINUTE = 60_000
 const HOUR = 60 * MINUTE
 const DAY = 24 * HOUR
-/** Leaderboards list this many users at most, most tickets closed first. */
-export const LEADERBOARD_SIZE = 10
 const WINDOWS = ['past_24h', 'past_24h_previous', 'past_7d', 'past_7d_previous'] as const
 type WindowName = (typeof WINDOWS)[number] | 'all_time'
 
