@@ -214,7 +214,11 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
       jobs,
       meter: meter.meter,
       metrics,
-      auth: { addResolver: authenticator.addResolver, users },
+      auth: {
+        addResolver: authenticator.addResolver,
+        setOrganizationResolver: authenticator.setOrganizationResolver,
+        users,
+      },
       channels,
       health,
       audit,
@@ -302,7 +306,10 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
     if (instance.websocket) sockets.mount(root, owners, plugin, instance.websocket(sockets))
   }
   let spec: Record<string, unknown> | undefined
-  const openapi = () => (spec ??= buildOpenApi(root, owners, plugins, core.publicUrl))
+  const openapi = () =>
+    (spec ??= buildOpenApi(root, owners, plugins, core.publicUrl, {
+      organizations: authenticator.organizations() !== undefined,
+    }))
   root.use(openApiRoutes(openapi))
 
   const handle = pipeline.handle

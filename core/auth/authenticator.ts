@@ -1,6 +1,7 @@
 /** Turns a bearer into a Principal: credential resolvers first, else the identity provider's JWT (docs/auth.md#bearer-tokens). */
 import { forbidden, unauthenticated } from '../errors/index.ts'
 import type { CredentialResolver } from './credentials.ts'
+import type { OrganizationResolver } from './organizations.ts'
 import type { TokenVerifier } from './jwt.ts'
 import { isAdmin, type Principal } from './principal.ts'
 import type { UserDirectory } from './user-directory.ts'
@@ -9,6 +10,10 @@ export interface Authenticator {
   /** Resolves the bearer or throws 401 (bad token) / 403 (deactivated user). */
   authenticate(token: string | undefined): Principal | Promise<Principal>
   addResolver(resolver: CredentialResolver): void
+  /** The one organization resolver of the app (the organizations plugin); a second one throws. */
+  setOrganizationResolver(resolver: OrganizationResolver): void
+  /** The registered organization resolver, if any (the authenticate stage asks it for X-Organization-ID). */
+  organizations(): OrganizationResolver | undefined
 }
 
 /**
@@ -44,6 +49,7 @@ export function admitsAdmin(principal: Principal, rest: string): boolean {
 
 export function createAuthenticator(verifier: TokenVerifier, users: UserDirectory): Authenticator {
   const resolvers: CredentialResolver[] = []
+  let organizations: OrganizationResolver | undefined
 
   const active = (principal: Principal): Principal => {
     if (!principal.user.is_active) throw forbidden('User account is deactivated')
@@ -75,5 +81,10 @@ export function createAuthenticator(verifier: TokenVerifier, users: UserDirector
     addResolver(resolver) {
       resolvers.push(resolver)
     },
+    setOrganizationResolver(resolver) {
+      if (organizations) throw new Error('An organization resolver is already registered: at most one per app')
+      organizations = resolver
+    },
+    organizations: () => organizations,
   }
 }

@@ -8,6 +8,12 @@ import './events.ts'
 export { admitsAdmin, bearerToken, createAuthenticator, QUERY_TOKEN, type Authenticator } from './authenticator.ts'
 export type { CredentialResolver } from './credentials.ts'
 export {
+  ORG_HEADER,
+  withOrganization,
+  type OrganizationResolver,
+  type OrgMembership,
+} from './organizations.ts'
+export {
   createTokenVerifier,
   type AuthConfig,
   type TokenVerifier,

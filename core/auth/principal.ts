@@ -1,3 +1,5 @@
+import type { OrgMembership } from './organizations.ts'
+
 /** Who is calling: the user row, how they authenticated, and what they may do (docs/auth.md#users-and-roles). */
 
 export const ROLES = ['user', 'agent', 'admin', 'superadmin'] as const
@@ -24,6 +26,12 @@ export interface Principal {
   actorId?: string
   /** For API keys: the key's id (the users plugin batches last_used_at); for impersonation: the session id. */
   credentialId?: string
+  /**
+   * The active organization (docs/auth.md#organizations): named by the X-Organization-ID header
+   * and resolved by the organizations plugin, or carried by an organization's API key (which then
+   * acts as the organization: `user` is the key's own service user). Absent otherwise.
+   */
+  org?: OrgMembership
   /** For impersonation: the only /admin paths (after /api/{v}) it may reach, e.g. '/admin/impersonate/stop'. */
   adminPaths?: readonly string[]
 }

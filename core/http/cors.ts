@@ -10,7 +10,7 @@
  */
 export const CORS_METHODS = 'GET, POST, PUT, PATCH, DELETE, OPTIONS'
 export const CORS_HEADERS =
-  'Authorization, Content-Type, Accept, Accept-Version, X-API-Version, X-Request-ID, Idempotency-Key, traceparent, tracestate'
+  'Authorization, Content-Type, Accept, Accept-Version, X-API-Version, X-Request-ID, Idempotency-Key, X-Organization-ID, Last-Event-ID, Mcp-Protocol-Version, traceparent, tracestate'
 export const CORS_EXPOSE =
   'X-Request-ID, X-API-Version, X-API-Latest-Version, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, Retry-After, Deprecation, Sunset, Link, X-Deprecation-Notice, X-Impersonated-By'
 

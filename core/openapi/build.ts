@@ -170,7 +170,30 @@ const BEFORE_RATE_LIMIT = new Set(['413', '414', '431'])
 
 const versionOf = (path: string): ApiDocVersion => (path.startsWith('/api/v1/') ? 'v1' : 'v2')
 
-function rewriteOperation(path: string, method: string, op: Json, owner: RouteOwner, ops: Json, allPaths: Json) {
+/** What the whole app adds to every operation of a zone. */
+export interface BuildOptions {
+  /** An organization resolver is registered: /app operations take X-Organization-ID (docs/auth.md#organizations). */
+  organizations?: boolean
+}
+
+const ORG_PARAMETER = {
+  name: 'X-Organization-ID',
+  in: 'header',
+  required: false,
+  description:
+    'The organization to act in (docs/auth.md#organizations): 404 when the caller is not a member, 400 when not a UUID. Absent: the caller acts as themselves.',
+  schema: { type: 'string', format: 'uuid' },
+}
+
+function rewriteOperation(
+  path: string,
+  method: string,
+  op: Json,
+  owner: RouteOwner,
+  ops: Json,
+  allPaths: Json,
+  options: BuildOptions,
+) {
   const version = versionOf(path)
   const rateLimited = !/\/public\/(health|metrics)/.test(path)
   if (owner.tag) op.tags = [owner.tag.name]
@@ -183,6 +206,9 @@ function rewriteOperation(path: string, method: string, op: Json, owner: RouteOw
     if (q.in === 'query' && q.schema?.default !== undefined) q.required = false
     return q
   })
+  const organizations = options.organizations === true && owner.zone === 'app'
+  if (organizations && !params.some((p) => p.in === 'header' && p.name.toLowerCase() === 'x-organization-id'))
+    params.push({ ...ORG_PARAMETER })
   if (params.length) op.parameters = params
   // Request bodies: the pipeline parses JSON; other media types are kept only for byte uploads.
   if (op.requestBody?.content) {
@@ -248,7 +274,8 @@ function rewriteOperation(path: string, method: string, op: Json, owner: RouteOw
     zone: owner.zone,
     plugin: owner.plugin,
     hasBody: !!op.requestBody,
-    hasParams: params.length > 0,
+    hasParams: params.some((p) => p.in !== 'header' || p.name !== ORG_PARAMETER.name),
+    organizations,
   }
   for (const status of errorStatuses(facts))
     responses[status] ??= errorResponse(status, version, rateLimited && !BEFORE_RATE_LIMIT.has(status))
@@ -281,6 +308,7 @@ export function buildOpenApi(
   owners: Map<string, RouteOwner>,
   plugins: readonly AnyPlugin[],
   publicUrl: string,
+  options: BuildOptions = {},
 ): Record<string, unknown> {
   const { paths } = toOpenAPISchema(app) as unknown as { paths: Record<string, Record<string, Json>> }
   // The generator drops `detail.responses` when the route also has a `response` schema; a route
@@ -301,7 +329,7 @@ export function buildOpenApi(
       }
       const documented = declared.get(key)
       if (documented) op.responses = mergeResponses(documented, op.responses ?? {})
-      rewriteOperation(path, method, op, owner, ops, paths)
+      rewriteOperation(path, method, op, owner, ops, paths, options)
     }
   }
   for (const [path, ops] of Object.entries(paths)) if (Object.keys(ops).length === 0) delete paths[path]

@@ -68,6 +68,8 @@ export interface OperationFacts {
   plugin: string
   hasBody: boolean
   hasParams: boolean
+  /** An organization resolver is registered: /app operations read X-Organization-ID (docs/auth.md#organizations). */
+  organizations?: boolean
 }
 
 /** Error statuses the core and the pipeline can answer for this operation. */
@@ -79,6 +81,8 @@ export function errorStatuses(op: OperationFacts): string[] {
   if (op.zone !== 'public') s.add('401').add('403')
   if (/\{[^}]+\}/.test(op.path)) s.add('404')
   if (m === 'post' && op.zone === 'app') s.add('409').add('422')
+  // docs/auth.md#organizations: a malformed X-Organization-ID is 400, a foreign organization 404.
+  if (op.organizations && op.zone === 'app') s.add('400').add('404')
   // docs/rate-limits.md#classes: health, readiness and metrics are never rate-limited.
   if (!/\/public\/(health|metrics)/.test(op.path)) s.add('429')
   // docs/errors.md#service_unavailable: a provider not configured, or the database or Redis down

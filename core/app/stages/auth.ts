@@ -5,7 +5,7 @@
  */
 import type { AnyElysia } from 'elysia'
 import type { Authenticator, Principal } from '../../auth/index.ts'
-import { admitsAdmin, bearerToken, QUERY_TOKEN } from '../../auth/index.ts'
+import { admitsAdmin, bearerToken, ORG_HEADER, QUERY_TOKEN, withOrganization } from '../../auth/index.ts'
 import { AppError, forbidden } from '../../errors/index.ts'
 import type { Exchange, ApiVersion } from '../../http/index.ts'
 import type { MeterFn } from '../../observability/index.ts'
@@ -71,8 +71,26 @@ function queryTokens(root: AnyElysia | undefined) {
 export function authenticateStage(authenticator: Authenticator, limiter?: Limiter, root?: AnyElysia) {
   const refuse = refusals(limiter)
   const fromQuery = queryTokens(root)
-  const accept = (x: Exchange) => (principal: Principal) => {
-    x.principal = principal
+  /**
+   * X-Organization-ID (docs/auth.md#organizations): asked only when a plugin registered an
+   * organization resolver, so an app without organizations pays nothing and ignores the header.
+   * Not a credential refusal: a 404 for an organization one does not belong to is not counted.
+   */
+  const organization = (x: Exchange, principal: Principal): void | Promise<void> => {
+    const resolver = authenticator.organizations()
+    const orgId = resolver && x.request.headers.get(ORG_HEADER)
+    if (!resolver || orgId === null || orgId === undefined) {
+      x.principal = principal
+      return
+    }
+    const p = withOrganization(resolver, principal, orgId)
+    if (!(p instanceof Promise)) {
+      x.principal = p
+      return
+    }
+    return p.then((withOrg) => {
+      x.principal = withOrg
+    })
   }
   return function authenticate(x: Exchange): void | Promise<void> {
     if (!authed(x)) return
@@ -84,11 +102,11 @@ export function authenticateStage(authenticator: Authenticator, limiter?: Limite
       return refuse(x, err)
     }
     // Hot path: a token and user seen recently resolve without a promise.
-    if (!(p instanceof Promise)) {
-      x.principal = p
-      return
-    }
-    return p.then(accept(x), (err) => refuse(x, err))
+    if (!(p instanceof Promise)) return organization(x, p)
+    return p.then(
+      (principal) => organization(x, principal),
+      (err) => refuse(x, err),
+    )
   }
 }
 
