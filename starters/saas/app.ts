@@ -11,6 +11,7 @@ import email from '../../plugins/email/index.ts'
 import featureFlags from '../../plugins/feature-flags/index.ts'
 import files from '../../plugins/files/index.ts'
 import identityWebhooks from '../../plugins/identity-webhooks/index.ts'
+import organizations from '../../plugins/organizations/index.ts'
 import projects from '../../plugins/projects/index.ts'
 import usage from '../../plugins/usage/index.ts'
 import users from '../../plugins/users/index.ts'
@@ -29,6 +30,7 @@ export const plugins: AnyPlugin[] = [
   usage,
   featureFlags,
   websocket,
+  organizations,
 ]
 
 export function createSaasApp(options: Omit<CreateAppOptions, 'plugins'> = {}) {

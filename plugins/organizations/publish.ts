@@ -1,0 +1,47 @@
+/**
+ * After-commit announcements of organization changes (docs/plugins/organizations.md#events): the
+ * bus event, broadcast to every replica (each drops the memberships it names from its cache), and
+ * the same event on the WebSocket channel `org:<id>` when the websocket plugin is installed.
+ * This replica's cache is dropped at once, so the caller's next request already sees the change.
+ */
+import type { EventBus, EventMap, Logger } from '../../core/index.ts'
+import type { WebsocketService } from '../websocket/index.ts'
+import type { OrgEventName } from './events.ts'
+import type { OrgRole } from './roles.ts'
+
+export interface OrgEvents {
+  created(orgId: string, userId: string): Promise<void>
+  updated(orgId: string, changed: string[]): Promise<void>
+  deleted(orgId: string): Promise<void>
+  memberAdded(orgId: string, userId: string, role: OrgRole): Promise<void>
+  memberRemoved(orgId: string, userId: string): Promise<void>
+  roleChanged(orgId: string, userId: string, role: OrgRole, previous: OrgRole): Promise<void>
+}
+
+export function createOrgEvents(d: {
+  events: EventBus
+  logger: Logger
+  websocket?: WebsocketService
+  invalidate(orgId: string, userId?: string): void
+}): OrgEvents {
+  const announce = async <N extends OrgEventName>(name: N, payload: EventMap[N] & { org_id: string }) => {
+    const userId = 'user_id' in payload ? (payload.user_id as string) : undefined
+    if (name !== 'org.created' && name !== 'org.updated') d.invalidate(payload.org_id, userId)
+    await d.events.publish(name, payload, { broadcast: true })
+    try {
+      await d.websocket?.broadcastToChannel(`org:${payload.org_id}`, { type: name, data: payload })
+    } catch (err) {
+      // The change is committed and on the bus; a realtime hiccup must not fail the request.
+      d.logger.error('organizations: channel broadcast failed', { event: name, error: err })
+    }
+  }
+  return {
+    created: (org_id, user_id) => announce('org.created', { org_id, user_id }),
+    updated: (org_id, changed) => announce('org.updated', { org_id, changed }),
+    deleted: (org_id) => announce('org.deleted', { org_id }),
+    memberAdded: (org_id, user_id, role) => announce('org.member_added', { org_id, user_id, role }),
+    memberRemoved: (org_id, user_id) => announce('org.member_removed', { org_id, user_id }),
+    roleChanged: (org_id, user_id, role, previous_role) =>
+      announce('org.role_changed', { org_id, user_id, role, previous_role }),
+  }
+}

@@ -1,0 +1,41 @@
+/** Test helpers of the organizations plugin: an app with users, email and organizations, a clock tests move. */
+import { testApp, type TestApp } from '../../../core/testing/index.ts'
+import email from '../../email/index.ts'
+import users from '../../users/index.ts'
+import { createOrganizationsPlugin, type OrganizationsPluginOptions } from '../index.ts'
+
+/** A clock tests move by hand. */
+export function testClock(start = new Date('2026-03-02T09:00:00.000Z')) {
+  let at = start.getTime()
+  return {
+    now: () => new Date(at),
+    advance: (ms: number) => void (at += ms),
+  }
+}
+
+export interface OrgTestApp extends TestApp {
+  clock: ReturnType<typeof testClock>
+}
+
+export async function orgsApp(
+  options: { env?: Record<string, string>; extra?: any[]; plugin?: OrganizationsPluginOptions } = {},
+): Promise<OrgTestApp> {
+  const clock = testClock()
+  // Each timestamp a millisecond apart, so newest-first order is the order of the test's actions.
+  const now = () => {
+    clock.advance(1)
+    return clock.now()
+  }
+  const t = await testApp({
+    plugins: [users, email, createOrganizationsPlugin({ now, ...options.plugin }), ...(options.extra ?? [])],
+    env: { RATE_LIMIT_DEFAULT: '100000/minute', ...options.env },
+  })
+  return Object.assign(t, { clock })
+}
+
+/** Creates an organization as `owner` and returns its id. */
+export async function createOrg(t: TestApp, owner: string, name = `Org of ${owner}`): Promise<string> {
+  const res = await t.as(owner).post('/api/v1/app/orgs', { name })
+  if (res.status !== 201) throw new Error(`create org: ${res.status} ${res.text}`)
+  return res.body.id
+}
