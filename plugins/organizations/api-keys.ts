@@ -1,0 +1,345 @@
+/**
+ * API keys of an organization (docs/plugins/organizations-api-keys.md): `oso_` + 40 random
+ * characters shown once, a SHA-256 of it at rest, a bearer resolver with a short cache dropped on
+ * every replica at revocation or at the organization's deletion, and last_used_at written in
+ * batches (no write per request). A key acts as the organization: its principal's user is the
+ * organization's service user (`org:<org_id>`), never the admin who created it.
+ */
+import { createHash, randomBytes } from 'node:crypto'
+import {
+  conflict,
+  forbidden,
+  isUuid,
+  notFound,
+  paged,
+  unauthenticated,
+  validation,
+  type AuditRequest,
+  type CredentialResolver,
+  type PluginContext,
+  type Paged,
+  type Principal,
+  type Sql,
+} from '../../core/index.ts'
+import type {} from './events.ts'
+import { isOrgAdmin } from './roles.ts'
+
+declare module '../../core/index.ts' {
+  interface EventMap {
+    /** Broadcast: every replica drops the organization's key from its resolver cache at once. */
+    'org_api_key.revoked': { id: string; org_id: string }
+  }
+}
+
+/** The roles a key may hold in its organization: never owner (docs/plugins/organizations-api-keys.md#roles). */
+export const ORG_KEY_ROLES = ['admin', 'member', 'billing'] as const
+export type OrgKeyRole = (typeof ORG_KEY_ROLES)[number]
+
+const PREFIX = 'oso_'
+const KEY_FORMAT = /^oso_[A-Za-z0-9]{40}$/
+const MAX_KEYS_PER_ORG = 100
+const COLUMNS = 'id, org_id, name, prefix, role, scopes, created_by, created_at, last_used_at'
+
+export interface OrgApiKeyView {
+  id: string
+  org_id: string
+  name: string
+  prefix: string
+  role: OrgKeyRole
+  scopes: string[]
+  created_by: string | null
+  created_at: Date
+  last_used_at: Date | null
+}
+
+export interface OrgApiKeysService {
+  create(
+    principal: Principal,
+    orgId: string,
+    input: { name: string; scopes: string[]; role?: OrgKeyRole },
+    req: AuditRequest,
+  ): Promise<OrgApiKeyView & { key: string }>
+  list(principal: Principal, orgId: string, page: { skip: number; limit: number }): Promise<Paged<OrgApiKeyView>>
+  revoke(principal: Principal, orgId: string, id: string, req: AuditRequest): Promise<void>
+  /** Drops every cached key of a deleted organization (the plugin calls it on `org.deleted`, on every replica). */
+  forgetOrganization(orgId: string): void
+  /** The bearer resolver for `oso_` keys (registered at start). */
+  readonly resolver: CredentialResolver
+  /** Writes the pending last_used_at times (every few seconds, and at stop). */
+  flushUsage(): Promise<void>
+  start(): void
+  stop(): Promise<void>
+}
+
+export interface OrgApiKeysOptions {
+  /** How long a resolved key is trusted before it is read again (revocations also drop it at once). @default 30_000 */
+  cacheTtlMs?: number
+  /** How often last_used_at is written. @default 10_000 */
+  flushIntervalMs?: number
+}
+
+const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'
+
+/** `oso_` + 40 characters of [A-Za-z0-9], uniformly (bytes >= 248 are dropped so that 62 divides evenly). */
+export function generateOrgKey(): string {
+  let out = ''
+  while (out.length < 40) {
+    for (const b of randomBytes(48)) if (b < 248 && out.length < 40) out += ALPHABET[b % 62]
+  }
+  return PREFIX + out
+}
+
+export const hashOrgKey = (key: string) => createHash('sha256').update(key).digest('hex')
+
+/** The users row a key of `orgId` acts as (docs/plugins/organizations-api-keys.md#the-service-user). */
+export const serviceUserId = (orgId: string) => `org:${orgId}`
+
+/**
+ * The role of an organization's own key in `orgId`, or undefined for any other caller. The
+ * organization's routes ask this before org_memberships: the service user is never a member
+ * (docs/plugins/organizations-api-keys.md#roles).
+ */
+export function keyMembership(principal: Principal, orgId: string): string | undefined {
+  const org = principal.org
+  if (!org || principal.kind !== 'api_key' || org.id !== orgId.toLowerCase()) return undefined
+  return principal.user.id === serviceUserId(org.id) ? org.role : undefined
+}
+
+interface Cached {
+  id: string
+  orgId: string
+  role: string
+  scopes: ReadonlySet<string>
+  until: number
+}
+
+type Ctx = Pick<PluginContext, 'sql' | 'audit' | 'events' | 'auth' | 'logger'>
+
+export function createOrgApiKeys(ctx: Ctx, options: OrgApiKeysOptions = {}): OrgApiKeysService {
+  const sql: Sql = ctx.sql
+  const ttl = options.cacheTtlMs ?? 30_000
+  const cache = new Map<string, Cached>()
+  const pending = new Map<string, Date>()
+  let timer: ReturnType<typeof setInterval> | undefined
+  let unsubscribe: (() => void)[] = []
+
+  const dropWhere = (test: (c: Cached) => boolean) => {
+    for (const [hash, c] of cache) {
+      if (!test(c)) continue
+      cache.delete(hash)
+      pending.delete(c.id)
+    }
+  }
+  const dropId = (id: string) => {
+    dropWhere((c) => c.id === id)
+    pending.delete(id)
+  }
+
+  const forgetOrganization = (orgId: string) => {
+    const id = orgId.toLowerCase()
+    dropWhere((c) => c.orgId === id)
+  }
+
+  const lookup = async (hash: string): Promise<Cached> => {
+    const hit = cache.get(hash)
+    if (hit && hit.until > Date.now()) return hit
+    // A deleted organization's keys stop with it (the join), also before the bus reaches us.
+    const [row] = await sql<{ id: string; org_id: string; role: string; scopes: string[] }[]>`
+      select k.id, k.org_id, k.role, k.scopes
+      from org_api_keys k join organizations o on o.id = k.org_id and o.deleted_at is null
+      where k.key_hash = ${hash} and k.revoked_at is null`
+    if (!row) {
+      cache.delete(hash)
+      throw unauthenticated('Invalid API key')
+    }
+    const entry = {
+      id: row.id,
+      orgId: row.org_id,
+      role: row.role,
+      scopes: new Set(row.scopes),
+      until: Date.now() + ttl,
+    }
+    if (cache.size >= 10_000) cache.delete(cache.keys().next().value as string)
+    cache.set(hash, entry)
+    return entry
+  }
+
+  const resolver: CredentialResolver = {
+    matches: (token) => token.startsWith(PREFIX),
+    async resolve(token) {
+      if (!KEY_FORMAT.test(token)) throw unauthenticated('Invalid API key')
+      const key = await lookup(hashOrgKey(token))
+      const userId = serviceUserId(key.orgId)
+      const user = ctx.auth.users.cached(userId) ?? (await ctx.auth.users.get(userId))
+      if (!user) throw unauthenticated('Invalid API key')
+      pending.set(key.id, new Date())
+      return {
+        user,
+        kind: 'api_key',
+        scopes: key.scopes,
+        credentialId: key.id,
+        org: { id: key.orgId, role: key.role },
+      }
+    },
+  }
+
+  const flushUsage = async () => {
+    if (!pending.size) return
+    const batch = [...pending]
+    pending.clear()
+    try {
+      await sql`
+        update org_api_keys k set last_used_at = v.t
+        from (select unnest(${batch.map(([id]) => id)}::text[])::uuid as id,
+                     unnest(${batch.map(([, t]) => t.toISOString())}::text[])::timestamptz as t) v
+        where k.id = v.id and (k.last_used_at is null or k.last_used_at < v.t)`
+    } catch (err) {
+      // Kept for the next flush unless a newer use replaced it.
+      for (const [id, t] of batch) if (!pending.has(id)) pending.set(id, t)
+      ctx.logger.warn('organization api key last_used_at flush failed', { error: err })
+    }
+  }
+
+  /**
+   * The caller may manage `orgId`'s keys: 404 for a non-member (and for another organization's
+   * key: existence is not revealed), 403 for a member below admin, and for any API key or
+   * impersonation (keys are managed from a person's session).
+   */
+  const manager = async (principal: Principal, orgId: string): Promise<{ name: string }> => {
+    if (!isUuid(orgId)) throw notFound('Organization', orgId)
+    const id = orgId.toLowerCase()
+    if (principal.org?.id === id && principal.user.id === serviceUserId(id))
+      throw forbidden('API keys cannot manage API keys; use a session', { required: 'session' })
+    const [row] = await sql<{ role: string; name: string }[]>`
+      select m.role, o.name from organizations o
+      join org_memberships m on m.org_id = o.id and m.user_id = ${principal.user.id}
+      where o.id = ${id} and o.deleted_at is null`
+    if (!row) throw notFound('Organization', orgId)
+    if (!isOrgAdmin(row.role))
+      throw forbidden("Only an organization's owners and admins manage its API keys", { required: 'admin' })
+    if (principal.kind === 'api_key')
+      throw forbidden('API keys cannot manage API keys; use a session', { required: 'session' })
+    if (principal.actorId) throw forbidden('API keys cannot be managed while impersonating')
+    return { name: row.name }
+  }
+
+  return {
+    resolver,
+    flushUsage,
+
+    async create(principal, orgId, input, req) {
+      const org = await manager(principal, orgId)
+      const id = orgId.toLowerCase()
+      const role = input.role ?? 'member'
+      if (!(ORG_KEY_ROLES as readonly string[]).includes(role))
+        throw validation('role', `role must be one of ${ORG_KEY_ROLES.join(', ')}`)
+      const scopes = [...new Set(input.scopes)]
+      // admin:full is the platform's, not an organization's.
+      if (scopes.includes('admin:full')) throw validation('scopes', 'admin:full cannot be given to an organization key')
+      const name = input.name.trim()
+      if (!name) throw validation('name', 'name must not be blank')
+      const key = generateOrgKey()
+      const created = await sql.begin(async (tx) => {
+        // Serialises concurrent creations of one organization, so the cap holds.
+        await tx`select pg_advisory_xact_lock(hashtext(${`org_api_keys:${id}`}))`
+        const [{ n }] = (await tx`
+          select count(*)::int as n from org_api_keys where org_id = ${id} and revoked_at is null`) as unknown as [
+          { n: number },
+        ]
+        if (n >= MAX_KEYS_PER_ORG)
+          throw conflict(`At most ${MAX_KEYS_PER_ORG} active API keys per organization`, { limit: MAX_KEYS_PER_ORG })
+        // The service user: created with the organization's first key, never able to sign in
+        // (no email, and no identity provider issues an `org:` subject).
+        await tx`
+          insert into users (id, email, full_name, role) values (${serviceUserId(id)}, null, ${org.name}, 'user')
+          on conflict (id) do update set full_name = excluded.full_name, updated_at = now()
+          where users.full_name is distinct from excluded.full_name`
+        const [row] = (await tx`
+          insert into org_api_keys (org_id, name, prefix, key_hash, role, scopes, created_by)
+          values (${id}, ${name}, ${key.slice(0, 12)}, ${hashOrgKey(key)}, ${role}, ${scopes}::text[], ${principal.user.id})
+          returning ${tx.unsafe(COLUMNS)}`) as unknown as [OrgApiKeyView]
+        const a = ctx.audit.from(req)
+        await ctx.audit.record(
+          {
+            ...a,
+            action: 'org_api_key.create',
+            resource_type: 'org_api_key',
+            resource_id: row.id,
+            details: { ...a.details, org_id: id, name, role, scopes, prefix: row.prefix },
+          },
+          tx,
+        )
+        return row
+      })
+      // The secret exists only in this answer: it is not stored and cannot be shown again.
+      return { ...created, key }
+    },
+
+    async list(principal, orgId, query) {
+      await manager(principal, orgId)
+      const id = orgId.toLowerCase()
+      // Served by org_api_keys_org_created_idx (live keys of one organization, newest first).
+      const result = await paged<OrgApiKeyView>(
+        sql,
+        { table: 'org_api_keys', columns: sql.unsafe(COLUMNS), where: sql`org_id = ${id} and revoked_at is null` },
+        query,
+      )
+      const items = result.items.map((k) => {
+        const recent = pending.get(k.id)
+        return recent && (!k.last_used_at || k.last_used_at < recent) ? { ...k, last_used_at: recent } : k
+      })
+      return { ...result, items }
+    },
+
+    async revoke(principal, orgId, keyId, req) {
+      await manager(principal, orgId)
+      const id = orgId.toLowerCase()
+      if (!isUuid(keyId)) throw notFound('API key', keyId)
+      await sql.begin(async (tx) => {
+        const [row] = (await tx`
+          update org_api_keys set revoked_at = now()
+          where id = ${keyId} and org_id = ${id} and revoked_at is null
+          returning id, name, prefix, role`) as unknown as [
+          { id: string; name: string; prefix: string; role: string } | undefined,
+        ]
+        // Another organization's key is reported exactly like a missing one.
+        if (!row) throw notFound('API key', keyId)
+        const a = ctx.audit.from(req)
+        await ctx.audit.record(
+          {
+            ...a,
+            action: 'org_api_key.revoke',
+            resource_type: 'org_api_key',
+            resource_id: keyId,
+            details: { ...a.details, org_id: id, name: row.name, role: row.role, prefix: row.prefix },
+          },
+          tx,
+        )
+      })
+      dropId(keyId)
+      await ctx.events.publish('org_api_key.revoked', { id: keyId, org_id: id }, { broadcast: true })
+    },
+
+    forgetOrganization,
+
+    start() {
+      ctx.auth.addResolver(resolver)
+      unsubscribe = [
+        ctx.events.subscribe('org_api_key.revoked', ({ id }) => dropId(id)),
+        // A deleted organization's keys stop at once; lookups also join on deleted_at.
+        ctx.events.subscribe('org.deleted', ({ org_id }) => forgetOrganization(org_id)),
+      ]
+      timer = setInterval(() => void flushUsage(), options.flushIntervalMs ?? 10_000)
+      // Never keeps a process (a CLI, a test) alive on its own.
+      const unref = (timer as { unref?: () => void }).unref
+      unref?.call(timer)
+    },
+
+    async stop() {
+      if (timer) clearInterval(timer)
+      for (const off of unsubscribe) off()
+      unsubscribe = []
+      await flushUsage()
+    },
+  }
+}
