@@ -109,6 +109,9 @@ describe('managing keys', () => {
     const v2 = await t.as('u-adm').get(`/api/v2/app/orgs/${orgA}/api-keys`)
     expect(v2.status).toBe(200)
     expect(v2.text).not.toContain(created.key)
+    const v2Created = await t.as('u-adm').post(`/api/v2/app/orgs/${orgA}/api-keys`, { name: 'v2', scopes: ['x:read'] })
+    expect(v2Created.status).toBe(201)
+    expect(v2Created.body.data.key).toMatch(/^oso_[A-Za-z0-9]{40}$/)
   })
 
   it('lets an admin create and revoke keys with a role below owner', async () => {
