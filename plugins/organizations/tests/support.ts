@@ -39,3 +39,25 @@ export async function createOrg(t: TestApp, owner: string, name = `Org of ${owne
   if (res.status !== 201) throw new Error(`create org: ${res.status} ${res.text}`)
   return res.body.id
 }
+
+/** Runs the queued jobs, then reads the newest invitation email to `email`: its text and the token of its link. */
+export async function invitationEmail(t: TestApp, email: string): Promise<{ text: string; token: string } | undefined> {
+  await t.app.jobs.runDue()
+  const [row] = await t.app.db.sql<{ text_body: string }[]>`
+    select text_body from email_outbox where to_addresses ? ${email} and tag = 'organizations.invitation'
+    order by created_at desc, id desc limit 1`
+  if (!row) return undefined
+  const token = /\/invitations\/([A-Za-z0-9_-]+)/.exec(row.text_body)?.[1]
+  if (!token) throw new Error(`no invitation link in: ${row.text_body}`)
+  return { text: row.text_body, token }
+}
+
+/** Invites `user` (email `<user>@example.com`) as `role` and accepts as them. */
+export async function addMember(t: TestApp, orgId: string, by: string, user: string, role: string): Promise<void> {
+  const email = `${user}@example.com`
+  const inv = await t.as(by).post(`/api/v1/app/orgs/${orgId}/invitations`, { email, role })
+  if (inv.status !== 201) throw new Error(`invite: ${inv.status} ${inv.text}`)
+  const mail = await invitationEmail(t, email)
+  const acc = await t.as(user).post(`/api/v1/app/invitations/${mail!.token}/accept`)
+  if (acc.status !== 200) throw new Error(`accept: ${acc.status} ${acc.text}`)
+}
