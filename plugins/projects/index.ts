@@ -1,5 +1,7 @@
-/** Projects: owner-scoped CRUD with search by name and soft delete (docs/plugins/projects.md). */
+/** Projects: personal or organization-scoped CRUD with search by name and soft delete (docs/plugins/projects.md). */
 import { definePlugin } from '../../core/index.ts'
+import organizations from '../organizations/index.ts'
+import { principalActor } from './access.ts'
 import { projectRoutes } from './routes.ts'
 import { createProjectsService, type Project } from './service.ts'
 
@@ -8,23 +10,31 @@ declare module '../../core/index.ts' {
     'project.created': { project: Project }
     /** `changed` lists the fields the request set. */
     'project.updated': { project: Project; changed: string[] }
-    'project.deleted': { id: string; owner_id: string }
+    /** `org_id` only for an organization's project. */
+    'project.deleted': { id: string; owner_id: string; org_id?: string }
   }
 }
 
-export type { Project, ProjectsService } from './service.ts'
+export type { Actor, Project, ProjectsService } from './service.ts'
 
 export default definePlugin({
   name: 'projects',
-  tag: { name: 'Projects', description: 'Projects owned by the caller' },
+  // Installed: a project made with X-Organization-ID belongs to that organization (docs/plugins/projects.md#organizations).
+  optionalDependsOn: { organizations },
+  tag: { name: 'Projects', description: 'Projects owned by the caller or by their active organization' },
   migrations: new URL('./migrations/', import.meta.url),
-  setup: ({ sql, events }) => {
+  setup: ({ sql, events, deps }) => {
     const projects = createProjectsService({ sql, events })
     return {
       service: projects,
       routes: { app: (ctx) => projectRoutes(ctx, projects) },
-      // WebSocket `project:<id>`: its owner only; a deleted project is refused like a missing one.
-      channels: { project: ({ id, user }) => projects.isOwner(user.id, id) },
+      // WebSocket `project:<id>`: whoever may read it (its owner, or the members of its organization
+      // when the socket names it); a deleted project is refused like a missing one.
+      channels: { project: ({ id, principal }) => projects.canRead(principalActor(principal), id) },
+      // A deleted organization's projects are soft-deleted with it (docs/plugins/projects.md#organizations).
+      on: deps.organizations
+        ? { 'org.deleted': async ({ org_id }) => void (await projects.removeOrganization(org_id)) }
+        : {},
     }
   },
 })

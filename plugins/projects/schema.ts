@@ -6,7 +6,10 @@ export namespace ProjectModel {
     id: t.String({ format: 'uuid' }),
     name: t.String(),
     description: t.Union([t.String(), t.Null()]),
-    owner_id: t.String(),
+    owner_id: t.String({ description: 'The user who created it' }),
+    org_id: t.Optional(
+      t.String({ format: 'uuid', description: 'The organization it belongs to; absent on a personal project' }),
+    ),
     created_at: t.String({ format: 'date-time' }),
     updated_at: t.String({ format: 'date-time' }),
   })
