@@ -114,6 +114,23 @@ describe('managing keys', () => {
     expect(v2Created.body.data.key).toMatch(/^oso_[A-Za-z0-9]{40}$/)
   })
 
+  it('keeps the secret nowhere, not even in the Idempotency-Key store, whose replay answers key: null', async () => {
+    const headers = { 'idempotency-key': 'org-key-1' }
+    const body = { name: 'idem', scopes: ['projects:read'] }
+    const first = await t.as('u-own').post(keysOf(orgA), body, { headers })
+    expect(first.status).toBe(201)
+    await Bun.sleep(5)
+    const stored = await t.app.db.sql`select response_body from idempotency_keys where key = 'org-key-1'`
+    expect(stored).toHaveLength(1)
+    expect(JSON.stringify(stored)).not.toContain(first.body.key)
+    const retry = await t.as('u-own').post(keysOf(orgA), body, { headers })
+    expect(retry.status).toBe(201)
+    expect(retry.body).toEqual({ ...first.body, key: null })
+    const [n] = await t.app.db.sql<{ n: number }[]>`
+      select count(*)::int as n from org_api_keys where org_id = ${orgA} and name = 'idem'`
+    expect(n!.n).toBe(1)
+  })
+
   it('lets an admin create and revoke keys with a role below owner', async () => {
     const k = await createKey(orgA, { name: 'billing bot', scopes: ['billing:read'], role: 'billing' }, 'u-adm')
     expect(k.role).toBe('billing')
