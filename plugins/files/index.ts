@@ -1,5 +1,6 @@
 /** Files: presigned uploads and downloads on S3 or local disk, confirmed against the store (docs/plugins/files.md). */
 import { definePlugin } from '../../core/index.ts'
+import organizations from '../organizations/index.ts'
 import { createStorage, filesConfig, type FilesConfig, type Storage } from './config.ts'
 import { filesDoctor } from './doctor.ts'
 import { fileRoutes, localFileRoutes } from './routes.ts'
@@ -20,7 +21,8 @@ export interface FilesProvided {
 declare module '../../core/index.ts' {
   interface EventMap {
     'file.uploaded': { file: FileView; owner_id: string }
-    'file.deleted': { id: string; owner_id: string; key: string }
+    /** `org_id` only for an organization's file. */
+    'file.deleted': { id: string; owner_id: string; key: string; org_id?: string }
   }
 }
 
@@ -34,6 +36,8 @@ export function createFilesPlugin(options: FilesPluginOptions = {}) {
 
   return definePlugin({
     name: 'files',
+    // Installed: an upload made with X-Organization-ID belongs to that organization (docs/plugins/files.md#organizations).
+    optionalDependsOn: { organizations },
     tag: { name: 'Files', description: 'File uploads and downloads through presigned URLs' },
     config: filesConfig,
     migrations: new URL('./migrations/', import.meta.url),
@@ -69,8 +73,20 @@ export function createFilesPlugin(options: FilesPluginOptions = {}) {
             const removed = await service.cleanupPending()
             if (removed) logger.info('pending uploads removed', { count: removed })
           },
+          // A deleted organization's files go with it, through a job so a store failure is retried.
+          'files.purge-organization': async ({ org_id }: { org_id: string }) => {
+            const removed = await service.purgeOrganization(org_id)
+            logger.info('files of a deleted organization removed', { org_id, count: removed })
+          },
         },
         schedules: [{ job: 'files.cleanup-pending', cron: '23 * * * *' }],
+        on: ctx.deps.organizations
+          ? {
+              'org.deleted': async ({ org_id }) => {
+                await ctx.jobs.enqueue('files.purge-organization', { org_id })
+              },
+            }
+          : {},
         stop: () => storage.driver.close?.(),
       }
     },

@@ -1,6 +1,7 @@
 /** Files routes: /app/files (docs/plugins/files.md) and, for the local driver, the signed /public/files URLs. */
 import { jsonDoc, type PublicRouterFactory, type RouteContext } from '../../core/index.ts'
 import { FileModel } from './schema.ts'
+import { fileActorOf } from './access.ts'
 import type { FilesService } from './service.ts'
 import type { LocalStorage, SignedQuery } from './storage/local.ts'
 
@@ -10,17 +11,17 @@ const STORAGE_FAILED = { 502: { description: 'The storage service failed (EXTERN
 // TypeBox schemas are JSON Schema; `{}` satisfies the OpenAPI types' SchemaObject.
 export const fileRoutes = ({ router }: RouteContext, files: FilesService) =>
   router('/files')
-    .post('/upload-url', ({ user, body }) => files.createUpload(user.id, body), {
+    .post('/upload-url', ({ principal, body }) => files.createUpload(fileActorOf(principal), body), {
       body: FileModel.uploadRequest,
       response: { 200: FileModel.uploadUrl },
       scope: 'files:write',
       detail: {
         summary: 'Get a presigned upload URL',
         description:
-          'PUT exactly `size` bytes with the returned headers to `upload_url`, then confirm. 413 when size exceeds MAX_UPLOAD_BYTES.',
+          'PUT exactly `size` bytes with the returned headers to `upload_url`, then confirm. 413 when size exceeds MAX_UPLOAD_BYTES. With X-Organization-ID the file belongs to that organization (403 for its billing role).',
       },
     })
-    .post('/confirm', ({ user, body }) => files.confirm(user.id, body.file_id), {
+    .post('/confirm', ({ principal, body }) => files.confirm(fileActorOf(principal), body.file_id), {
       body: FileModel.confirm,
       response: { 200: FileModel.file },
       scope: 'files:write',
@@ -31,35 +32,40 @@ export const fileRoutes = ({ router }: RouteContext, files: FilesService) =>
         responses: { 404: { description: 'No such file of yours' }, ...STORAGE_FAILED },
       },
     })
-    .get('', ({ user, query }) => files.list(user.id, query), {
+    .get('', ({ principal, query }) => files.list(fileActorOf(principal), query), {
       query: FileModel.listQuery,
       scope: 'files:read',
       // Documented rather than declared: a `response` schema would copy the page and drop its v2 marker.
       detail: {
         summary: 'List my files',
+        description: "My personal files, or with X-Organization-ID the organization's.",
         responses: { 200: jsonDoc('A page of files, newest first', FileModel.list) },
       },
     })
-    .get('/:file_id', ({ user, params }) => files.get(user.id, params.file_id), {
+    .get('/:file_id', ({ principal, params }) => files.get(fileActorOf(principal), params.file_id), {
       params: FileModel.params,
       response: { 200: FileModel.file },
       scope: 'files:read',
       detail: { summary: 'Get a file' },
     })
-    .get('/:file_id/download-url', ({ user, params }) => files.downloadUrl(user.id, params.file_id), {
-      params: FileModel.params,
-      response: { 200: FileModel.downloadUrl },
-      scope: 'files:read',
-      detail: {
-        summary: 'Get a presigned download URL',
-        description: '409 while the upload is not confirmed.',
-        responses: { 409: { description: 'The upload is not confirmed yet' } },
+    .get(
+      '/:file_id/download-url',
+      ({ principal, params }) => files.downloadUrl(fileActorOf(principal), params.file_id),
+      {
+        params: FileModel.params,
+        response: { 200: FileModel.downloadUrl },
+        scope: 'files:read',
+        detail: {
+          summary: 'Get a presigned download URL',
+          description: '409 while the upload is not confirmed.',
+          responses: { 409: { description: 'The upload is not confirmed yet' } },
+        },
       },
-    })
+    )
     .delete(
       '/:file_id',
-      async ({ user, params, set }) => {
-        await files.remove(user.id, params.file_id)
+      async ({ principal, params, set }) => {
+        await files.remove(fileActorOf(principal), params.file_id)
         set.status = 204
       },
       {
@@ -68,6 +74,7 @@ export const fileRoutes = ({ router }: RouteContext, files: FilesService) =>
         detail: {
           summary: 'Delete a file and its stored object',
           responses: { 204: { description: 'Deleted' }, ...STORAGE_FAILED },
+          description: "In an organization: its owners and admins and the file's uploader (else 403).",
         },
       },
     )

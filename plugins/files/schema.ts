@@ -15,6 +15,9 @@ export namespace FileModel {
     size: t.Integer(),
     status,
     key: t.String({ description: 'uploads/{user_id}/{file_id}/{safe filename}' }),
+    org_id: t.Optional(
+      t.String({ format: 'uuid', description: 'The organization it belongs to; absent on a personal file' }),
+    ),
     created_at: t.String({ format: 'date-time' }),
     uploaded_at: t.Union([t.String({ format: 'date-time' }), t.Null()]),
   })

@@ -15,6 +15,7 @@ import {
   type Page,
   type Sql,
 } from '../../core/index.ts'
+import { checkMayChange, checkMayUpload, type FileActor, fileActor, filesOf } from './access.ts'
 import { keyFilename, objectKey, typeAllowed } from './keys.ts'
 import type { FileModel } from './schema.ts'
 import type { StorageDriver } from './storage/types.ts'
@@ -37,6 +38,7 @@ export interface FilesDeps {
 interface Row {
   id: string
   owner_id: string
+  org_id: string | null
   key: string
   filename: string
   content_type: string
@@ -53,6 +55,8 @@ export const toFile = (r: Row): FileView => ({
   size: Number(r.size),
   status: r.status,
   key: r.key,
+  // Only on an organization's file: a personal file reads exactly as before organizations.
+  ...(r.org_id ? { org_id: r.org_id } : {}),
   created_at: r.created_at.toISOString(),
   uploaded_at: r.uploaded_at?.toISOString() ?? null,
 })
@@ -60,9 +64,17 @@ export const toFile = (r: Row): FileView => ({
 export function createFilesService(d: FilesDeps) {
   const { sql, storage } = d
 
-  const find = async (ownerId: string, id: string): Promise<Row> => {
-    const [row] = isUuid(id) ? await sql<Row[]>`select * from files where id = ${id} and owner_id = ${ownerId}` : []
+  /** The file if the caller sees it (docs/plugins/files.md#organizations), else 404. */
+  const find = async (a: FileActor, id: string): Promise<Row> => {
+    const [row] = isUuid(id) ? await sql<Row[]>`select * from files where id = ${id} and ${filesOf(sql, a)}` : []
     if (!row) throw notFound('File', id)
+    return row
+  }
+
+  /** The file if the caller may change it: 404 unseen, 403 another member's. */
+  const findWritable = async (a: FileActor, id: string): Promise<Row> => {
+    const row = await find(a, id)
+    checkMayChange(a, row.owner_id)
     return row
   }
 
@@ -82,13 +94,16 @@ export function createFilesService(d: FilesDeps) {
   return {
     checkUpload,
 
-    async createUpload(ownerId: string, input: FileModel.uploadRequest) {
+    /** `who`: a user id (a personal file) or a FileActor; with an organization active the file is the organization's. */
+    async createUpload(who: FileActor | string, input: FileModel.uploadRequest) {
+      const a = fileActor(who)
+      checkMayUpload(a)
       const contentType = input.content_type.trim()
       checkUpload(input.size, contentType)
       const id = randomUUID()
-      const key = objectKey(ownerId, id, input.filename)
-      await sql`insert into files (id, owner_id, key, filename, content_type, size)
-        values (${id}, ${ownerId}, ${key}, ${keyFilename(key)}, ${contentType}, ${input.size})`
+      const key = objectKey(a.userId, id, input.filename)
+      await sql`insert into files (id, owner_id, org_id, key, filename, content_type, size)
+        values (${id}, ${a.userId}, ${a.org?.id ?? null}, ${key}, ${keyFilename(key)}, ${contentType}, ${input.size})`
       const target = await storage.presignUpload({ id, key, size: input.size, contentType, expiresIn: d.urlTtlSeconds })
       return {
         upload_url: target.url,
@@ -101,8 +116,10 @@ export function createFilesService(d: FilesDeps) {
     },
 
     /** Marks the file uploaded once the store holds an object of the declared size; again is harmless. */
-    async confirm(ownerId: string, id: string): Promise<FileView> {
-      const row = await find(ownerId, id)
+    async confirm(who: FileActor | string, id: string): Promise<FileView> {
+      const a = fileActor(who)
+      const row = await findWritable(a, id)
+      const ownerId = row.owner_id
       if (row.status === 'uploaded') return toFile(row)
       const stored = await storage.head(row.key)
       if (!stored) {
@@ -119,9 +136,9 @@ export function createFilesService(d: FilesDeps) {
         })
       }
       const [done] = await sql<Row[]>`update files set status = 'uploaded', uploaded_at = now(), updated_at = now()
-        where id = ${id} and owner_id = ${ownerId} and status = 'pending' returning *`
+        where id = ${id} and status = 'pending' returning *`
       // Lost a race with a concurrent confirm: it did the metering.
-      if (!done) return toFile(await find(ownerId, id))
+      if (!done) return toFile(await find(a, id))
       const file = toFile(done)
       d.meter(ownerId, 'file_uploads', 1, { content_type: file.content_type }, `files:${id}:upload`)
       d.meter(ownerId, 'storage_bytes', file.size, {}, `files:${id}:stored`)
@@ -129,19 +146,21 @@ export function createFilesService(d: FilesDeps) {
       return file
     },
 
-    async list(ownerId: string, query: FileModel.listQuery): Promise<Page<FileView>> {
+    async list(who: FileActor | string, query: FileModel.listQuery): Promise<Page<FileView>> {
+      const a = fileActor(who)
       const status = query.status ? sql`and status = ${query.status}` : sql``
-      // Served by files_owner_created_idx / files_owner_status_created_idx.
-      const result = await paged<Row>(sql, { table: 'files', where: sql`owner_id = ${ownerId} ${status}` }, query)
+      // Served by files_owner_created_idx / files_owner_status_created_idx (personal), files_org_* (an organization's).
+      const result = await paged<Row>(sql, { table: 'files', where: sql`${filesOf(sql, a)} ${status}` }, query)
       return page(result.items.map(toFile), result, query)
     },
 
-    async get(ownerId: string, id: string): Promise<FileView> {
-      return toFile(await find(ownerId, id))
+    async get(who: FileActor | string, id: string): Promise<FileView> {
+      return toFile(await find(fileActor(who), id))
     },
 
-    async downloadUrl(ownerId: string, id: string) {
-      const row = await find(ownerId, id)
+    async downloadUrl(who: FileActor | string, id: string) {
+      const a = fileActor(who)
+      const row = await find(a, id)
       if (row.status !== 'uploaded')
         throw conflict('File upload has not been confirmed', { file_id: id, status: row.status })
       const url = await storage.presignDownload({
@@ -152,18 +171,61 @@ export function createFilesService(d: FilesDeps) {
         filename: row.filename,
         expiresIn: d.urlTtlSeconds,
       })
-      d.meter(ownerId, 'file_downloads', 1)
+      d.meter(a.userId, 'file_downloads', 1)
       return { download_url: url, expires_in: d.urlTtlSeconds }
     },
 
     /** The object first: if the store fails (502) the row stays and a retry finishes the job. */
-    async remove(ownerId: string, id: string): Promise<void> {
-      const row = await find(ownerId, id)
+    async remove(who: FileActor | string, id: string): Promise<void> {
+      const row = await findWritable(fileActor(who), id)
       await storage.delete(row.key)
-      const [gone] = await sql<Row[]>`delete from files where id = ${id} and owner_id = ${ownerId} returning *`
+      const [gone] = await sql<Row[]>`delete from files where id = ${id} returning *`
       if (!gone) return
+      // The uploader's meter, whoever deletes it (an organization admin may).
+      const ownerId = gone.owner_id
       if (gone.status === 'uploaded') d.meter(ownerId, 'storage_bytes', -Number(gone.size), {}, `files:${id}:deleted`)
-      await d.events.publish('file.deleted', { id, owner_id: ownerId, key: gone.key })
+      await d.events.publish('file.deleted', {
+        id,
+        owner_id: ownerId,
+        key: gone.key,
+        ...(gone.org_id ? { org_id: gone.org_id } : {}),
+      })
+    },
+
+    /**
+     * Removes every file of a deleted organization (object, then row), 200 at a time, metering
+     * each uploader's storage down; returns how many. A store failure throws after the batch, so
+     * the job's retry finishes what is left.
+     */
+    async purgeOrganization(orgId: string): Promise<number> {
+      let removed = 0
+      for (;;) {
+        // Served by files_org_created_idx.
+        const rows = await sql<
+          Row[]
+        >`select * from files where org_id = ${orgId} order by created_at desc, id desc limit 200`
+        const done: string[] = []
+        let failure: unknown
+        for (const r of rows) {
+          try {
+            await storage.delete(r.key)
+            done.push(r.id)
+          } catch (err) {
+            failure ??= err
+          }
+        }
+        const gone = done.length
+          ? await sql<Row[]>`delete from files where id in ${sql(done)} and org_id = ${orgId} returning *`
+          : []
+        for (const g of gone) {
+          if (g.status === 'uploaded')
+            d.meter(g.owner_id, 'storage_bytes', -Number(g.size), {}, `files:${g.id}:deleted`)
+          await d.events.publish('file.deleted', { id: g.id, owner_id: g.owner_id, key: g.key, org_id: orgId })
+        }
+        removed += gone.length
+        if (failure) throw failure
+        if (rows.length < 200) return removed
+      }
     },
 
     /** Removes pending uploads older than FILES_PENDING_TTL_HOURS (object, then row); returns how many. */
