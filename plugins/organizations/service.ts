@@ -184,6 +184,7 @@ export function createOrganizationsService(d: {
   }
 
   const viewFor = async (userId: string, orgId: string): Promise<OrgView> => {
+    if (!isUuid(orgId)) throw notFound('Organization', orgId)
     const [row] = await sql<OrgRow[]>`
       select o.id, o.name, o.slug, m.role, o.created_at, o.updated_at
       from organizations o join org_memberships m on m.org_id = o.id and m.user_id = ${userId}
