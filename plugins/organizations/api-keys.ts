@@ -22,7 +22,7 @@ import {
   type Sql,
 } from '../../core/index.ts'
 import type {} from './events.ts'
-import { isOrgAdmin } from './roles.ts'
+import type { OrganizationsService } from './service.ts'
 
 declare module '../../core/index.ts' {
   interface EventMap {
@@ -115,7 +115,10 @@ interface Cached {
 
 type Ctx = Pick<PluginContext, 'sql' | 'audit' | 'events' | 'auth' | 'logger'>
 
-export function createOrgApiKeys(ctx: Ctx, options: OrgApiKeysOptions = {}): OrgApiKeysService {
+/** What the keys ask of the organizations service: the caller's role check and the organization's name. */
+type Orgs = Pick<OrganizationsService, 'require' | 'get'>
+
+export function createOrgApiKeys(ctx: Ctx, orgs: Orgs, options: OrgApiKeysOptions = {}): OrgApiKeysService {
   const sql: Sql = ctx.sql
   const ttl = options.cacheTtlMs ?? 30_000
   const cache = new Map<string, Cached>()
@@ -205,22 +208,17 @@ export function createOrgApiKeys(ctx: Ctx, options: OrgApiKeysOptions = {}): Org
    * key: existence is not revealed), 403 for a member below admin, and for any API key or
    * impersonation (keys are managed from a person's session).
    */
-  const manager = async (principal: Principal, orgId: string): Promise<{ name: string }> => {
+  const manager = async (principal: Principal, orgId: string): Promise<string> => {
     if (!isUuid(orgId)) throw notFound('Organization', orgId)
     const id = orgId.toLowerCase()
     if (principal.org?.id === id && principal.user.id === serviceUserId(id))
       throw forbidden('API keys cannot manage API keys; use a session', { required: 'session' })
-    const [row] = await sql<{ role: string; name: string }[]>`
-      select m.role, o.name from organizations o
-      join org_memberships m on m.org_id = o.id and m.user_id = ${principal.user.id}
-      where o.id = ${id} and o.deleted_at is null`
-    if (!row) throw notFound('Organization', orgId)
-    if (!isOrgAdmin(row.role))
-      throw forbidden("Only an organization's owners and admins manage its API keys", { required: 'admin' })
+    // The organization's own check (cached membership): 404 for a non-member, 403 below admin.
+    await orgs.require(principal.user.id, id, 'admin')
     if (principal.kind === 'api_key')
       throw forbidden('API keys cannot manage API keys; use a session', { required: 'session' })
     if (principal.actorId) throw forbidden('API keys cannot be managed while impersonating')
-    return { name: row.name }
+    return id
   }
 
   return {
@@ -228,8 +226,9 @@ export function createOrgApiKeys(ctx: Ctx, options: OrgApiKeysOptions = {}): Org
     flushUsage,
 
     async create(principal, orgId, input, req) {
-      const org = await manager(principal, orgId)
-      const id = orgId.toLowerCase()
+      const id = await manager(principal, orgId)
+      const org = await orgs.get(id)
+      if (!org) throw notFound('Organization', orgId)
       const role = input.role ?? 'member'
       if (!(ORG_KEY_ROLES as readonly string[]).includes(role))
         throw validation('role', `role must be one of ${ORG_KEY_ROLES.join(', ')}`)
@@ -276,8 +275,7 @@ export function createOrgApiKeys(ctx: Ctx, options: OrgApiKeysOptions = {}): Org
     },
 
     async list(principal, orgId, query) {
-      await manager(principal, orgId)
-      const id = orgId.toLowerCase()
+      const id = await manager(principal, orgId)
       // Served by org_api_keys_org_created_idx (live keys of one organization, newest first).
       const result = await paged<OrgApiKeyView>(
         sql,
@@ -292,8 +290,7 @@ export function createOrgApiKeys(ctx: Ctx, options: OrgApiKeysOptions = {}): Org
     },
 
     async revoke(principal, orgId, keyId, req) {
-      await manager(principal, orgId)
-      const id = orgId.toLowerCase()
+      const id = await manager(principal, orgId)
       if (!isUuid(keyId)) throw notFound('API key', keyId)
       await sql.begin(async (tx) => {
         const [row] = (await tx`

@@ -67,7 +67,7 @@ export function createOrganizationsPlugin(options: OrganizationsPluginOptions = 
         },
       })
       // Organization API keys (docs/plugins/organizations-api-keys.md): the `oso_` resolver is added at start.
-      const apiKeys = createOrgApiKeys(ctx)
+      const apiKeys = createOrgApiKeys(ctx, orgs)
       // Every replica drops the memberships a change names (the publisher already dropped its own).
       const drop = ({ org_id, user_id }: { org_id: string; user_id?: string }) => orgs.invalidate(org_id, user_id)
       return {
