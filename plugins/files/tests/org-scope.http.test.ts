@@ -140,6 +140,20 @@ describe('files in organizations', () => {
     expect((await t.as('abil').delete(`${base}/${fa.id}`, inOrg(orgA))).status).toBe(403)
   })
 
+  it("confines an organization's API key to its organization's files", async () => {
+    const made = await t.as('aown').post(`/api/v1/app/orgs/${orgA}/api-keys`, { name: 'ci', scopes: ['files:read'] })
+    expect(made.status).toBe(201)
+    const key = { headers: { authorization: `Bearer ${made.body.key}` } }
+    const list = await t.get(base, key)
+    expect(list.status).toBe(200)
+    expect(list.body.items.map((f: any) => f.id)).toContain(fa.id)
+    expect(list.body.items.every((f: any) => f.org_id === orgA)).toBe(true)
+    expect((await t.get(`${base}/${fa.id}/download-url`, key)).status).toBe(200)
+    expect((await t.get(`${base}/${fb.id}/download-url`, key)).status).toBe(404)
+    const named = await t.get(base, { headers: { ...key.headers, 'X-Organization-ID': orgB } })
+    expect(named.status).toBe(404)
+  })
+
   it('purges a deleted organization’s files and objects through a job, and nothing else', async () => {
     const orgC = await createOrg(t, 'cown', 'Gone')
     const fc = await upload('cown', orgC, 'doomed.txt')

@@ -127,6 +127,26 @@ describe('projects in organizations', () => {
     expect(byId).toEqual({ [pc.id]: true, [keep.id]: false, [pb.id]: false })
   })
 
+  it("confines an organization's API key to its organization: it acts as the org, never reaches another", async () => {
+    const made = await t.as('aown').post(`/api/v1/app/orgs/${orgA}/api-keys`, {
+      name: 'ci',
+      scopes: ['projects:read', 'projects:write'],
+    })
+    expect(made.status).toBe(201)
+    const key = { headers: { authorization: `Bearer ${made.body.key}` } }
+    const list = await t.get(`${base}?search=apollo`, key)
+    expect(list.status).toBe(200)
+    expect(list.body.items.map((p: any) => p.id)).toEqual([pa.id])
+    expect((await t.get(`${base}/${pb.id}`, key)).status).toBe(404)
+    const named = await t.get(`${base}/${pb.id}`, { headers: { ...key.headers, 'X-Organization-ID': orgB } })
+    expect(named.status).toBe(404)
+    const created = await t.post(base, { name: 'By key' }, key)
+    expect(created.body).toMatchObject({ org_id: orgA, owner_id: `org:${orgA}` })
+    // A member-role key changes only what it created.
+    expect((await t.patch(`${base}/${pa.id}`, { name: 'x' }, key)).status).toBe(403)
+    expect((await t.patch(`${base}/${created.body.id}`, { name: 'By key 2' }, key)).status).toBe(200)
+  })
+
   it('serves the organization list from its index', async () => {
     const sql = t.app.db.sql
     await sql`set enable_seqscan = off`
