@@ -96,6 +96,7 @@ export function createTicketsPlugin(options: TicketsPluginOptions = {}) {
         watchers,
         email: ctx.deps.email,
         websocket: ctx.deps.websocket,
+        csatLink: csat.link,
       })
       const stream = createTicketStream({
         sql,

@@ -7,6 +7,7 @@
 import type { Logger, Sql } from '../../core/index.ts'
 import type { EmailService } from '../email/index.ts'
 import type { WebsocketService } from '../websocket/index.ts'
+import type { CsatColumns } from './csat.ts'
 import type { createWatchers } from './parts.ts'
 import type { Comment, Ticket, TicketsService } from './service.ts'
 
@@ -24,6 +25,8 @@ export interface NotifierDeps {
   watchers: ReturnType<typeof createWatchers>
   email?: EmailService
   websocket?: WebsocketService
+  /** The CSAT survey's URL of a closed ticket (csat.ts), or null when there is none to offer. */
+  csatLink?: (row: CsatColumns) => string | null
 }
 
 export function createNotifier(d: NotifierDeps) {
@@ -50,16 +53,17 @@ export function createNotifier(d: NotifierDeps) {
     async emailRequester(p: NotifyPayload): Promise<void> {
       if (!d.email) return
       const [t] = await sql<
-        {
+        ({
           number: number
           title: string
           requester_id: string
           email: string | null
           status: string
           closed_at: Date | null
-        }[]
+        } & CsatColumns)[]
       >`
-        select t.number, t.title, t.requester_id, u.email, t.status, t.closed_at
+        select t.number, t.title, t.requester_id, u.email, t.status, t.closed_at, t.csat_nonce, t.csat_token_hash,
+          t.csat_issued_at, t.csat_score, t.csat_comment, t.csat_answered_at
         from tickets t join users u on u.id = t.requester_id where t.id = ${p.ticket_id} and t.deleted_at is null`
       if (!t?.email) return
       if (p.kind === 'reply') {
@@ -76,10 +80,14 @@ export function createNotifier(d: NotifierDeps) {
           userId: t.requester_id,
         })
       } else {
+        // docs/plugins/tickets.md#csat: the survey of this close, while it is open (not answered,
+        // not voided by a reopen since); none when this server cannot rebuild the link.
+        const survey = t.csat_answered_at === null ? (d.csatLink?.(t) ?? null) : null
+        const ask = survey ? `\n\nHow did we do? Tell us in one click: ${survey}` : ''
         await d.email.send({
           to: t.email,
           subject: `[#${t.number}] ${t.title} is closed`,
-          text: `Your ticket #${t.number} "${t.title}" has been closed. Reopen it if the problem persists.`,
+          text: `Your ticket #${t.number} "${t.title}" has been closed. Reopen it if the problem persists.${ask}`,
           tag: 'tickets.closed',
           dedupeKey: `tickets:closed:${p.ticket_id}:${t.closed_at?.toISOString() ?? ''}`,
           userId: t.requester_id,
