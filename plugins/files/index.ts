@@ -73,7 +73,8 @@ export function createFilesPlugin(options: FilesPluginOptions = {}) {
             const removed = await service.cleanupPending()
             if (removed) logger.info('pending uploads removed', { count: removed })
           },
-          // A deleted organization's files go with it, through a job so a store failure is retried.
+          // A deleted organization's files go with it, through a job so a store failure is retried;
+          // one job per organization however many replicas hear the event.
           'files.purge-organization': async ({ org_id }: { org_id: string }) => {
             const removed = await service.purgeOrganization(org_id)
             logger.info('files of a deleted organization removed', { org_id, count: removed })
@@ -83,7 +84,7 @@ export function createFilesPlugin(options: FilesPluginOptions = {}) {
         on: ctx.deps.organizations
           ? {
               'org.deleted': async ({ org_id }) => {
-                await ctx.jobs.enqueue('files.purge-organization', { org_id })
+                await ctx.jobs.enqueue('files.purge-organization', { org_id }, { uniqueKey: org_id })
               },
             }
           : {},
