@@ -7,6 +7,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import { testApp, type TestApp } from '../../../core/testing/index.ts'
 import { addMember, createOrg, orgsApp, type OrgTestApp } from '../../organizations/tests/support.ts'
+import websocket from '../../websocket/index.ts'
+import { serveApp, WsClient } from '../../websocket/tests/helpers.ts'
 import projects from '../index.ts'
 
 const base = '/api/v1/app/projects'
@@ -20,7 +22,7 @@ describe('projects in organizations', () => {
   let pb: any // created by `bown` in B
 
   beforeAll(async () => {
-    t = await orgsApp({ extra: [projects] })
+    t = await orgsApp({ extra: [websocket, projects] })
     orgA = await createOrg(t, 'aown', 'Acme')
     for (const [user, role] of [
       ['aadm', 'admin'],
@@ -145,6 +147,27 @@ describe('projects in organizations', () => {
     // A member-role key changes only what it created.
     expect((await t.patch(`${base}/${pa.id}`, { name: 'x' }, key)).status).toBe(403)
     expect((await t.patch(`${base}/${created.body.id}`, { name: 'By key 2' }, key)).status).toBe(200)
+  })
+
+  it('lets project:<id> be joined by a socket acting in its organization (an org API key), not by a personal one', async () => {
+    const served = serveApp(t.app)
+    const opened: WsClient[] = []
+    try {
+      const member = await WsClient.open(served.url(await t.token('amem2')))
+      opened.push(member.client)
+      // Without the organization active, its project is not the caller's.
+      expect(await member.client.subscribe(`project:${pa.id}`)).toMatchObject({ type: 'error', code: 'FORBIDDEN' })
+      const made = await t
+        .as('aown')
+        .post(`/api/v1/app/orgs/${orgA}/api-keys`, { name: 'ws', scopes: ['projects:read'] })
+      const asOrg = await WsClient.open(served.url(made.body.key))
+      opened.push(asOrg.client)
+      expect(await asOrg.client.subscribe(`project:${pa.id}`)).toMatchObject({ type: 'subscribed' })
+      expect(await asOrg.client.subscribe(`project:${pb.id}`)).toMatchObject({ type: 'error', code: 'FORBIDDEN' })
+    } finally {
+      for (const c of opened) c.close()
+      await served.server.shutdown()
+    }
   })
 
   it('serves the organization list from its index', async () => {
