@@ -156,6 +156,11 @@ export const billingConfig = {
     show: (r) => r.text,
     description: 'Webhook deliveries per client IP (providers send bursts)',
   }),
+  seatProration: env.oneOf('BILLING_SEAT_PRORATION', ['create_prorations', 'none', 'always_invoice'] as const, {
+    default: 'create_prorations',
+    description:
+      "Stripe proration_behavior of an organization's seat quantity change (a member joins or leaves; needs the organizations plugin)",
+  }),
   defaultPlan: env.string<string>('BILLING_DEFAULT_PLAN', {
     default: 'pro',
     description: 'Plan of a paid product not in BILLING_PLAN_MAP',

@@ -1,11 +1,13 @@
 /** Billing: Stripe subscriptions, verified Stripe / App Store / Google Play webhooks through one inbound-event pipeline, derived plans. */
 import { definePlugin } from '../../core/index.ts'
 import featureFlags from '../feature-flags/index.ts'
+import organizations from '../organizations/index.ts'
 import users from '../users/index.ts'
 import { billingConfig } from './config.ts'
 import { billingDoctor } from './doctor.ts'
 import { billingAppRoutes } from './routes/app.ts'
 import { webhookRoutes } from './routes/webhooks.ts'
+import { SEAT_SYNC_JOB, type SeatJob } from './orgs/seats.ts'
 import { ACKNOWLEDGE_JOB } from './providers/google.ts'
 import { createBilling, type SubscriptionUpdated } from './service.ts'
 
@@ -23,20 +25,24 @@ declare module '../../core/index.ts' {
   interface EventMap {
     /** A user's subscription changed (any source); broadcast, so the websocket plugin can notify `user:<user_id>` on every replica. */
     'subscription.updated': SubscriptionUpdated
+    /** An organization's subscription changed (Stripe); broadcast, so every replica's feature flags drop the cached plan. */
+    'org_subscription.updated': { org_id: string; plan: string; status: string | null }
   }
 }
 
 export default definePlugin({
   name: 'billing',
   dependsOn: { users },
-  // plan_based flags follow the plan billing derives, when the feature-flags plugin is installed.
-  optionalDependsOn: { featureFlags },
+  // plan_based flags follow the plan billing derives, when the feature-flags plugin is installed;
+  // organizations hold subscriptions and seats when that plugin is (docs/plugins/billing.md#organizations-and-seats).
+  optionalDependsOn: { featureFlags, organizations },
   tag: { name: 'Billing', description: 'Subscriptions (Stripe, App Store, Google Play) and their webhooks' },
   config: billingConfig,
   doctor: billingDoctor,
   migrations: new URL('./migrations/', import.meta.url),
   setup: (ctx) => {
-    const billing = createBilling(ctx)
+    const orgs = ctx.deps.organizations
+    const billing = createBilling(ctx, orgs)
     // subscription_plan / subscription_status on /users/me and the admin user lists.
     ctx.deps.users.addProfileFields(async (ids) => {
       const states = await billing.store.derivedMany(ids)
@@ -44,8 +50,12 @@ export default definePlugin({
         ids.map((id) => [id, { subscription_plan: states[id]!.plan, subscription_status: states[id]!.status }]),
       )
     })
-    const planOf = async (userId: string) => (await billing.store.derivedMany([userId]))[userId]?.plan
-    ctx.deps.featureFlags?.setPlanResolver(planOf)
+    // With an active organization a member's plan is the organization's.
+    ctx.deps.featureFlags?.setPlanResolver((userId, orgId) => billing.planOf(userId, orgId))
+    // A membership change re-checks the seats of an organization that has a subscription.
+    const seatsChanged = async ({ org_id }: { org_id: string }) => {
+      if (await billing.orgStore.exists(org_id)) await billing.enqueueSeatSync(org_id)
+    }
     const c = ctx.config
     return {
       service: billing,
@@ -64,7 +74,9 @@ export default definePlugin({
         // Enqueued when a Play purchase is applied unacknowledged; retried with backoff for hours, well inside Google's 3 days.
         [ACKNOWLEDGE_JOB]: (payload: { product_id: string; purchase_token: string }) =>
           billing.play.acknowledge(payload.product_id, payload.purchase_token),
+        ...(billing.seatSync ? { [SEAT_SYNC_JOB]: billing.seatSync as (job: SeatJob) => Promise<void> } : {}),
       },
+      on: orgs ? { 'org.member_added': seatsChanged, 'org.member_removed': seatsChanged } : {},
       start: () => {
         if (c.stripeSecretKey && !/^(sk|rk)_/.test(c.stripeSecretKey))
           ctx.logger.warn('STRIPE_SECRET_KEY does not look like a Stripe secret key (sk_... or rk_...)')

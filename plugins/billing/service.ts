@@ -1,5 +1,5 @@
 /** The billing service: status, Stripe checkout/portal/invoices/cancel/resume, mobile purchase links and the three webhooks. */
-import { X509Certificate } from 'node:crypto'
+import { randomUUID, X509Certificate } from 'node:crypto'
 import {
   conflict,
   externalServiceError,
@@ -11,6 +11,9 @@ import {
   type User,
 } from '../../core/index.ts'
 import { createAccounts, type Platform } from './accounts.ts'
+import { createOrgBilling, type OrgDirectory, type OrgMembership } from './orgs/service.ts'
+import { createSeatSync, SEAT_SYNC_JOB, type SeatJob } from './orgs/seats.ts'
+import { createOrgStore, deriveOrg } from './orgs/store.ts'
 import { APPLE_ROOT_CA_G3_PEM } from './certs/apple-root-ca-g3.ts'
 import type { BillingConfig } from './config.ts'
 import { appleApplier, verifyAppleNotification } from './providers/apple.ts'
@@ -26,7 +29,13 @@ import {
 import { createPlayApi, PlayPurchaseUnknown, type PlaySubscription } from './providers/google-play-api.ts'
 import { createStripeApi, stripeSubscriptionState } from './providers/stripe-api.ts'
 import { stripeApplier, verifyStripeWebhook } from './providers/stripe.ts'
-import { createSubscriptionStore, derive, type Source, type SubscriptionRow } from './subscriptions.ts'
+import {
+  createSubscriptionStore,
+  derive,
+  type DerivedState,
+  type Source,
+  type SubscriptionRow,
+} from './subscriptions.ts'
 
 /** Payload of `subscription.updated` (broadcast, JSON-safe): the user's derived state after a change from `source`. */
 export interface SubscriptionUpdated {
@@ -52,10 +61,35 @@ function checkUrl(field: string, url: string) {
   throw validation(field, `${field} must be an absolute http(s) URL`)
 }
 
-export function createBilling(ctx: PluginContext<BillingConfig>) {
+/**
+ * `orgs`: the organizations plugin's directory when it is installed; without it no organization
+ * reaches billing (principal.org is never set) and nothing here changes.
+ */
+/** GET /billing/status: the derived state, the StoreKit token and each subscription behind it. */
+const statusView = (d: DerivedState, token: string, rows: Pick<SubscriptionRow, SubscriptionField>[]) => ({
+  plan: d.plan,
+  status: d.status,
+  current_period_end: d.current_period_end,
+  cancel_at_period_end: d.cancel_at_period_end,
+  has_active_subscription: d.has_active_subscription,
+  source: d.source,
+  app_account_token: token,
+  subscriptions: rows.map((r) => ({
+    source: r.source,
+    plan: r.plan,
+    status: r.status,
+    product_id: r.product_id,
+    current_period_end: r.current_period_end,
+    cancel_at_period_end: r.cancel_at_period_end,
+  })),
+})
+type SubscriptionField = 'source' | 'plan' | 'status' | 'product_id' | 'current_period_end' | 'cancel_at_period_end'
+
+export function createBilling(ctx: PluginContext<BillingConfig>, orgs?: OrgDirectory) {
   const { sql, config, logger, events } = ctx
   const accounts = createAccounts(sql)
   const store = createSubscriptionStore(sql)
+  const orgStore = createOrgStore(sql)
   // The core's pipeline: one table, retry job and admin list for every provider (Clerk and Supabase too).
   const pipeline = ctx.inbound
   const stripe = createStripeApi(config, accounts, logger)
@@ -87,7 +121,35 @@ export function createBilling(ctx: PluginContext<BillingConfig>) {
         .catch((err) => logger.error('billing follow-up failed', { error: err }))
   }
 
-  pipeline.register('stripe', stripeApplier({ config, accounts, store, pipeline, notify }))
+  // Seats (docs/plugins/billing.md#organizations-and-seats): one job per change, the count read when it runs.
+  const enqueueSeatSync = (orgId: string) =>
+    ctx.jobs.enqueue(SEAT_SYNC_JOB, { org_id: orgId, change_id: randomUUID() } satisfies SeatJob)
+  /** After an organization's subscription changed: tell every replica its plan, and re-check its seats. */
+  const orgChanged = async (orgId: string) => {
+    const d = await orgStore.derivedOf(orgId)
+    await events.publish(
+      'org_subscription.updated',
+      { org_id: orgId, plan: d.plan, status: d.status },
+      { broadcast: true },
+    )
+    await enqueueSeatSync(orgId)
+  }
+  const orgBilling = orgs ? createOrgBilling({ stripe, store: orgStore, orgs }) : undefined
+  const seatSync = orgs
+    ? createSeatSync({ config, store: orgStore, stripe, memberCount: (id) => orgs.memberCount(id), logger })
+    : undefined
+
+  pipeline.register(
+    'stripe',
+    stripeApplier({
+      config,
+      accounts,
+      store,
+      pipeline,
+      notify,
+      orgs: orgs ? { store: orgStore, changed: (orgId) => runAfter([() => orgChanged(orgId)]) } : undefined,
+    }),
+  )
   pipeline.register('apple', appleApplier({ config, accounts, store, notify }))
   pipeline.register('google', googleApplier({ config, accounts, store, jobs: ctx.jobs, notify }), {
     prepare: googlePreparer(play),
@@ -146,42 +208,46 @@ export function createBilling(ctx: PluginContext<BillingConfig>) {
     return { received: true, duplicate: r.duplicate, status: r.status }
   }
 
+  /** The organization's billing state in the shape of GET /billing/status (its subscription is a Stripe one). */
+  const orgStatus = async (userId: string, orgId: string) => {
+    const [row, token] = await Promise.all([orgStore.subscriptionOf(orgId), accounts.appAccountToken(userId)])
+    return statusView(deriveOrg(row), token, row ? [{ ...row, source: 'stripe' as const }] : [])
+  }
+
   return {
     config,
     accounts,
     store,
+    orgStore,
+    seatSync,
+    enqueueSeatSync,
+
+    /** The plan that applies: the active organization's when one is named, else the user's own. */
+    async planOf(userId: string, orgId?: string): Promise<string> {
+      if (orgId && orgs) return (await orgStore.derivedOf(orgId)).plan
+      return (await store.derivedMany([userId]))[userId]?.plan ?? 'free'
+    },
     pipeline,
     stripe,
     notify,
     play,
 
-    async status(userId: string) {
+    async status(userId: string, org?: OrgMembership) {
       if (!anyConfigured()) throw serviceUnavailable('Billing is not configured', { missing: 'STRIPE_SECRET_KEY' })
+      if (org && orgs) return orgStatus(userId, org.id)
       const [rows, token] = await Promise.all([store.ofUser(userId), accounts.appAccountToken(userId)])
-      const d = derive(rows)
-      return {
-        plan: d.plan,
-        status: d.status,
-        current_period_end: d.current_period_end,
-        cancel_at_period_end: d.cancel_at_period_end,
-        has_active_subscription: d.has_active_subscription,
-        source: d.source,
-        app_account_token: token,
-        subscriptions: rows.map((r: SubscriptionRow) => ({
-          source: r.source,
-          plan: r.plan,
-          status: r.status,
-          product_id: r.product_id,
-          current_period_end: r.current_period_end,
-          cancel_at_period_end: r.cancel_at_period_end,
-        })),
-      }
+      return statusView(derive(rows), token, rows)
     },
 
-    async checkout(user: User, body: { plan: 'monthly' | 'yearly'; success_url: string; cancel_url: string }) {
+    async checkout(
+      user: User,
+      body: { plan: 'monthly' | 'yearly'; success_url: string; cancel_url: string },
+      org?: OrgMembership,
+    ) {
       stripe.require()
       checkUrl('success_url', body.success_url)
       checkUrl('cancel_url', body.cancel_url)
+      if (org && orgBilling) return orgBilling.checkout(user, org, body)
       const current = (await store.ofUser(user.id)).find((r) => r.source === 'stripe')
       if (current && (current.status === 'active' || current.status === 'trialing' || current.status === 'past_due')) {
         throw conflict('You already have an active subscription: manage it in the billing portal', {
@@ -191,15 +257,17 @@ export function createBilling(ctx: PluginContext<BillingConfig>) {
       return stripe.checkout(user, body)
     },
 
-    async portal(user: User, returnUrl: string | undefined) {
+    async portal(user: User, returnUrl: string | undefined, org?: OrgMembership) {
       stripe.require()
       const url = returnUrl ?? ctx.core.publicUrl
       checkUrl('return_url', url)
+      if (org && orgBilling) return orgBilling.portal(org, url)
       return stripe.portal(await stripe.ensureCustomer(user), url)
     },
 
-    async invoices(userId: string, limit: number) {
+    async invoices(userId: string, limit: number, org?: OrgMembership) {
       stripe.require()
+      if (org && orgBilling) return orgBilling.invoices(org, limit)
       const customer = await accounts.stripeCustomerOf(userId)
       return customer ? stripe.invoices(customer, limit) : []
     },

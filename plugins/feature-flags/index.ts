@@ -63,6 +63,12 @@ export function createFeatureFlagsPlugin(options: FeatureFlagsPluginOptions = {}
             const p = payload as { user_id?: unknown; plan?: unknown } | null
             if (typeof p?.user_id === 'string') flags.planChanged(p.user_id, typeof p.plan === 'string' ? p.plan : null)
           },
+          // The same for an organization's plan, which its members share.
+          'org_subscription.updated': (payload) => {
+            const p = payload as { org_id?: unknown; plan?: unknown } | null
+            if (typeof p?.org_id === 'string')
+              flags.orgPlanChanged(p.org_id, typeof p.plan === 'string' ? p.plan : null)
+          },
         },
         start: () => flags.start(),
         stop: () => flags.stop(),

@@ -97,8 +97,9 @@ export const flagAppRoutes = ({ router }: RouteContext, flags: FeatureFlagsServi
   router('/feature-flags')
     .get(
       '',
-      async ({ user }) => {
-        const evaluations = await flags.evaluateAll(user)
+      async ({ user, principal }) => {
+        // With an active organization (X-Organization-ID), plan_based flags follow its plan.
+        const evaluations = await flags.evaluateAll(user, { org: principal.org?.id })
         return { flags: Object.fromEntries(evaluations.map((e) => [e.flag_key, e.is_enabled])), evaluations }
       },
       {
@@ -106,16 +107,21 @@ export const flagAppRoutes = ({ router }: RouteContext, flags: FeatureFlagsServi
         scope: 'feature_flags:read',
         detail: {
           summary: 'My feature flags',
-          description: 'Every flag evaluated for the caller: `flags` by key, `evaluations` with reasons.',
+          description:
+            "Every flag evaluated for the caller: `flags` by key, `evaluations` with reasons. With an active organization (X-Organization-ID), plan_based flags use the organization's plan.",
         },
       },
     )
-    .get('/:flag_key', async ({ user, params }) => flags.evaluate(params.flag_key, user), {
-      params: FlagModel.keyParams,
-      response: { 200: FlagModel.evaluation },
-      scope: 'feature_flags:read',
-      detail: {
-        summary: 'One feature flag for me',
-        description: 'An unknown key answers is_enabled false with reason not_found.',
+    .get(
+      '/:flag_key',
+      async ({ user, params, principal }) => flags.evaluate(params.flag_key, user, { org: principal.org?.id }),
+      {
+        params: FlagModel.keyParams,
+        response: { 200: FlagModel.evaluation },
+        scope: 'feature_flags:read',
+        detail: {
+          summary: 'One feature flag for me',
+          description: 'An unknown key answers is_enabled false with reason not_found.',
+        },
       },
-    })
+    )

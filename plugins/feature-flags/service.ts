@@ -7,8 +7,14 @@ import { isUuid, type EventBus, type Logger, type Page } from '../../core/index.
 import { compile, evaluate, FLAG_TYPES, type CompiledFlag, type Evaluation } from './evaluate.ts'
 import { toView, type Actor, type FlagInput, type FlagPatch, type FlagStore, type FlagView } from './store.ts'
 
-/** The plan of a user for plan_based flags (the billing plugin registers one). */
-export type PlanResolver = (userId: string) => string | null | undefined | Promise<string | null | undefined>
+/**
+ * The plan of a user for plan_based flags (the billing plugin registers one); with `orgId`, the
+ * plan of that active organization, which its members share (docs/plugins/feature-flags.md#plans).
+ */
+export type PlanResolver = (
+  userId: string,
+  orgId?: string,
+) => string | null | undefined | Promise<string | null | undefined>
 
 /** A user id, or anything with an `id` (the `user` of a route handler); null for nobody. */
 export type FlagSubject = string | { id: string } | null
@@ -16,6 +22,8 @@ export type FlagSubject = string | { id: string } | null
 export interface EvaluateOptions {
   /** Use this plan instead of asking the resolver. */
   plan?: string
+  /** The caller's active organization (principal.org): its plan applies instead of the user's own. */
+  org?: string
 }
 
 export const DEFAULT_PLAN = 'free'
@@ -63,6 +71,8 @@ export interface FlagsInternals {
   stop(): void
   /** A user's plan changed (the billing plugin's broadcast `subscription.updated`). */
   planChanged(userId: string, plan: string | null): void
+  /** An organization's plan changed (the billing plugin's broadcast `org_subscription.updated`). */
+  orgPlanChanged(orgId: string, plan: string | null): void
 }
 
 export function createFeatureFlags(o: FlagsOptions): FeatureFlagsService & FlagAdmin & FlagsInternals {
@@ -100,10 +110,13 @@ export function createFeatureFlags(o: FlagsOptions): FeatureFlagsService & FlagA
   const planOf = async (userId: string | null, options?: EvaluateOptions): Promise<string> => {
     if (options?.plan !== undefined) return options.plan
     if (userId === null || !resolver) return DEFAULT_PLAN
-    const cached = plans.get(userId)
+    // An organization's plan is the same for all its members: cached once per organization.
+    const org = options?.org
+    const cacheKey = org ? `org:${org}` : userId
+    const cached = plans.get(cacheKey)
     if (cached && cached.until > Date.now()) return cached.plan
     try {
-      return remember(userId, (await resolver(userId)) ?? DEFAULT_PLAN)
+      return remember(cacheKey, (await (org ? resolver(userId, org) : resolver(userId))) ?? DEFAULT_PLAN)
     } catch (err) {
       o.logger.error('plan resolver failed; using the default plan', { user_id: userId, error: err })
       return DEFAULT_PLAN
@@ -203,6 +216,10 @@ export function createFeatureFlags(o: FlagsOptions): FeatureFlagsService & FlagA
     planChanged(userId: string, plan: string | null) {
       plans.delete(userId)
       if (resolver && plan) remember(userId, plan)
+    },
+    orgPlanChanged(orgId: string, plan: string | null) {
+      plans.delete(`org:${orgId}`)
+      if (resolver && plan) remember(`org:${orgId}`, plan)
     },
   }
   return service

@@ -108,6 +108,20 @@ export function createStripeApi(config: BillingConfig, accounts: Accounts, logge
     return accounts.setStripeCustomer(user.id, customer.id)
   }
 
+  /** The organization's Stripe customer, created once (docs/plugins/billing.md#organizations-and-seats). */
+  const ensureOrgCustomer = async (
+    org: { id: string; name: string },
+    store: { customerOf(id: string): Promise<string | null>; setCustomer(id: string, c: string): Promise<string> },
+  ) => {
+    const existing = await store.customerOf(org.id)
+    if (existing) return existing
+    const params = { name: org.name, metadata: { org_id: org.id } }
+    const customer = await call('customer creation', (s) =>
+      s.customers.create(params, { idempotencyKey: `omnistack-org-customer-${org.id}` }),
+    )
+    return store.setCustomer(org.id, customer.id)
+  }
+
   return {
     get configured() {
       return !!client
@@ -115,24 +129,28 @@ export function createStripeApi(config: BillingConfig, accounts: Accounts, logge
     /** Throws 503 when STRIPE_SECRET_KEY is unset. */
     require: () => void stripe(),
     ensureCustomer,
+    ensureOrgCustomer,
 
     async checkout(
       user: { id: string; email: string | null; full_name: string | null },
       input: { plan: 'monthly' | 'yearly'; success_url: string; cancel_url: string },
+      /** An organization's checkout: its customer, one seat per member, `org_id` in the metadata. */
+      org?: { id: string; customer: string; seats: number },
     ) {
       stripe()
       const price = priceOf(input.plan)
-      const customer = await ensureCustomer(user)
+      const customer = org ? org.customer : await ensureCustomer(user)
+      const owner: Record<string, string> = org ? { org_id: org.id } : { user_id: user.id }
       const session = await call('checkout session creation', (s) =>
         s.checkout.sessions.create({
           mode: 'subscription',
           customer,
-          line_items: [{ price, quantity: 1 }],
+          line_items: [{ price, quantity: org ? Math.max(1, org.seats) : 1 }],
           success_url: input.success_url,
           cancel_url: input.cancel_url,
-          client_reference_id: user.id,
-          metadata: { user_id: user.id, plan: input.plan },
-          subscription_data: { metadata: { user_id: user.id } },
+          client_reference_id: org ? org.id : user.id,
+          metadata: { ...owner, plan: input.plan },
+          subscription_data: { metadata: owner },
         }),
       )
       return { session_id: session.id, url: session.url }
@@ -160,6 +178,19 @@ export function createStripeApi(config: BillingConfig, accounts: Accounts, logge
       }))
     },
 
+    /**
+     * Sets the seat item's quantity. The idempotency key names the subscription, the quantity and
+     * the change that asked for it: a retried job repeats the same call, Stripe answers it once.
+     */
+    setSeatQuantity: (
+      item: string,
+      quantity: number,
+      proration: 'create_prorations' | 'none' | 'always_invoice',
+      idempotencyKey: string,
+    ) =>
+      call('seat quantity update', (s) =>
+        s.subscriptionItems.update(item, { quantity, proration_behavior: proration }, { idempotencyKey }),
+      ),
     retrieveSubscription: (id: string) => call('subscription retrieval', (s) => s.subscriptions.retrieve(id)),
     cancelNow: (id: string) => call('subscription cancellation', (s) => s.subscriptions.cancel(id)),
     setCancelAtPeriodEnd: (id: string, cancel: boolean) =>

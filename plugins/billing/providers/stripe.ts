@@ -11,6 +11,7 @@ import type {
   InboundTx as Tx,
   StoredInboundEvent as StoredEvent,
 } from '../../../core/index.ts'
+import { applyOrgStripeEvent, type OrgApplierDeps } from '../orgs/applier.ts'
 import type { SubscriptionStore } from '../subscriptions.ts'
 import {
   bodyDigest,
@@ -55,7 +56,7 @@ function checkStripeEvent(e: unknown) {
   optString(o.id, f('id'))
   const metadata = () => {
     const m = optObject(o.metadata, f('metadata'))
-    if (m) for (const k of ['user_id', 'plan']) optString(m[k], f(`metadata.${k}`))
+    if (m) for (const k of ['user_id', 'org_id', 'plan']) optString(m[k], f(`metadata.${k}`))
   }
   if (type === 'checkout.session.completed') {
     string(o.id, f('id'))
@@ -175,6 +176,8 @@ export interface StripeApplierDeps {
   pipeline: InboundPipeline
   /** Publishes subscription.updated for the user (after commit). */
   notify: (userId: string, source: 'stripe') => unknown
+  /** With the organizations plugin: events of organizations' subscriptions go to them. */
+  orgs?: Pick<OrgApplierDeps, 'store' | 'changed'>
 }
 
 export function stripeApplier(d: StripeApplierDeps): Applier {
@@ -199,6 +202,10 @@ export function stripeApplier(d: StripeApplierDeps): Applier {
   })
 
   return async (ev: StoredEvent, tx: Tx): Promise<Outcome> => {
+    if (d.orgs) {
+      const outcome = await applyOrgStripeEvent(ev, tx, { ...d.orgs, config: d.config, accounts: d.accounts })
+      if (outcome) return outcome
+    }
     const event = ev.payload as Stripe.Event
     const at = new Date(event.created * 1000)
     const object = event.data.object as Record<string, any>

@@ -3,6 +3,11 @@ import { jsonDoc, type RouteContext } from '../../../core/index.ts'
 import { BillingModel } from '../schema.ts'
 import type { Billing } from '../service.ts'
 
+/** With an active organization (X-Organization-ID): only owners and billing members manage its billing. */
+const ORG_ROLE_ERROR = {
+  403: { description: 'The active organization is managed by its owners and billing members only (FORBIDDEN)' },
+}
+
 const STRIPE_ERRORS = {
   502: { description: 'Stripe failed (EXTERNAL_SERVICE_ERROR); no secret in the message' },
   503: { description: 'Billing is not configured (SERVICE_UNAVAILABLE): STRIPE_SECRET_KEY unset' },
@@ -10,49 +15,54 @@ const STRIPE_ERRORS = {
 
 export const billingAppRoutes = ({ router }: RouteContext, billing: Billing) =>
   router('/billing')
-    .get('/status', ({ user }) => billing.status(user.id), {
+    .get('/status', ({ user, principal }) => billing.status(user.id, principal.org), {
       scope: 'billing:read',
       detail: {
         summary: 'Get my billing status',
         description:
           'The plan derived from every source (Stripe, App Store, Google Play: an active subscription on any of them wins), ' +
-          'each subscription, and the `app_account_token` to pass to StoreKit purchases. 503 when no billing provider is configured.',
+          'each subscription, and the `app_account_token` to pass to StoreKit purchases. With an active organization ' +
+          "(X-Organization-ID), the organization's plan and subscription instead, for any member. 503 when no billing provider is configured.",
         responses: {
           200: jsonDoc('Billing status', BillingModel.status),
           503: { description: 'No billing provider configured' },
         },
       },
     })
-    .post('/checkout', ({ user, body }) => billing.checkout(user, body), {
+    .post('/checkout', ({ user, body, principal }) => billing.checkout(user, body, principal.org), {
       body: BillingModel.checkout,
       scope: 'billing:write',
       detail: {
         summary: 'Create a Stripe Checkout session',
         description:
           'Subscription checkout for plan monthly or yearly. The Stripe customer is created once per user and reused; ' +
-          '`client_reference_id` and metadata carry the user id. 409 when a Stripe subscription is already active.',
+          '`client_reference_id` and metadata carry the user id. 409 when a Stripe subscription is already active. ' +
+          "With an active organization: the organization's own customer, one seat per member, metadata `org_id`; owners and billing members only.",
         responses: {
           200: jsonDoc('The session to redirect to', BillingModel.checkoutSession),
           409: { description: 'Already subscribed' },
+          ...ORG_ROLE_ERROR,
           ...STRIPE_ERRORS,
         },
       },
     })
-    .get('/portal', ({ user, query }) => billing.portal(user, query.return_url), {
+    .get('/portal', ({ user, query, principal }) => billing.portal(user, query.return_url, principal.org), {
       query: BillingModel.portalQuery,
       scope: 'billing:write',
       detail: {
         summary: 'Get a Stripe billing portal URL',
-        responses: { 200: jsonDoc('Portal session', BillingModel.portal), ...STRIPE_ERRORS },
+        description: "With an active organization: the organization's customer; owners and billing members only.",
+        responses: { 200: jsonDoc('Portal session', BillingModel.portal), ...ORG_ROLE_ERROR, ...STRIPE_ERRORS },
       },
     })
-    .get('/invoices', ({ user, query }) => billing.invoices(user.id, query.limit), {
+    .get('/invoices', ({ user, query, principal }) => billing.invoices(user.id, query.limit, principal.org), {
       query: BillingModel.invoicesQuery,
       scope: 'billing:read',
       detail: {
         summary: 'List my invoices',
-        description: 'Most recent first, from Stripe; an empty list before the first checkout.',
-        responses: { 200: jsonDoc('Invoices', BillingModel.invoices), ...STRIPE_ERRORS },
+        description:
+          "Most recent first, from Stripe; an empty list before the first checkout. With an active organization: the organization's invoices; owners and billing members only.",
+        responses: { 200: jsonDoc('Invoices', BillingModel.invoices), ...ORG_ROLE_ERROR, ...STRIPE_ERRORS },
       },
     })
     .post('/cancel', ({ user, query }) => billing.cancel(user.id, query.immediate), {

@@ -41,7 +41,7 @@ export interface FakeStripe {
   /** The next `times` requests answer `status` with a Stripe error body. */
   fail(status: number, times?: number, body?: { type: string; message: string; code?: string }): void
   /** A subscription in the current API shape (period on the item), as Stripe would hold it. */
-  addSubscription(customer: string, price: string, metadata?: Obj, status?: string): Obj
+  addSubscription(customer: string, price: string, metadata?: Obj, status?: string, quantity?: number): Obj
   close(): void
 }
 
@@ -55,7 +55,13 @@ export function startFakeStripe(options: { key?: string; prices?: string[] } = {
   const idempotent = new Map<string, { status: number; body: Obj }>()
   let failures: { status: number; times: number; body: { type: string; message: string; code?: string } } | undefined
 
-  const subscriptionObject = (customer: string, price: string, metadata: Obj = {}, status = 'active'): Obj => {
+  const subscriptionObject = (
+    customer: string,
+    price: string,
+    metadata: Obj = {},
+    status = 'active',
+    quantity = 1,
+  ): Obj => {
     const start = now()
     const id = rid('sub')
     return {
@@ -78,7 +84,7 @@ export function startFakeStripe(options: { key?: string; prices?: string[] } = {
             price: { id: price, object: 'price', product: 'prod_test' },
             current_period_start: start,
             current_period_end: start + 30 * 86400,
-            quantity: 1,
+            quantity,
             subscription: id,
           },
         ],
@@ -159,6 +165,30 @@ export function startFakeStripe(options: { key?: string; prices?: string[] } = {
         url: '/v1/invoices',
       })
     }
+    if ((m = /^\/v1\/subscription_items\/([^/]+)$/.exec(path)) && method === 'POST') {
+      const item = [...subscriptions.values()].flatMap((s) => s.items.data as Obj[]).find((i) => i.id === m![1])
+      if (!item)
+        return stripeError(404, 'invalid_request_error', `No such subscription_item: '${m[1]}'`, {
+          code: 'resource_missing',
+          param: 'id',
+        })
+      const proration = form.proration_behavior
+      if (proration !== undefined && !['create_prorations', 'none', 'always_invoice'].includes(proration))
+        return stripeError(
+          400,
+          'invalid_request_error',
+          `Invalid proration_behavior: must be one of create_prorations, none, or always_invoice`,
+          {
+            param: 'proration_behavior',
+          },
+        )
+      if (form.quantity !== undefined) {
+        if (!/^\d+$/.test(form.quantity))
+          return stripeError(400, 'invalid_request_error', 'Invalid integer: ' + form.quantity, { param: 'quantity' })
+        item.quantity = Number(form.quantity)
+      }
+      return Response.json(item)
+    }
     if ((m = /^\/v1\/subscriptions\/([^/]+)$/.exec(path))) {
       const sub = subscriptions.get(m[1]!)
       if (!sub)
@@ -237,8 +267,8 @@ export function startFakeStripe(options: { key?: string; prices?: string[] } = {
     fail(status, times = 1, body = { type: 'api_error', message: `Something went wrong on Stripe's end. Key ${key}` }) {
       failures = { status, times, body }
     },
-    addSubscription(customer, price, metadata = {}, status = 'active') {
-      const sub = subscriptionObject(customer, price, metadata, status)
+    addSubscription(customer, price, metadata = {}, status = 'active', quantity = 1) {
+      const sub = subscriptionObject(customer, price, metadata, status, quantity)
       subscriptions.set(sub.id, sub)
       return sub
     },

@@ -1,0 +1,73 @@
+/**
+ * Billing of the active organization (docs/plugins/billing.md#organizations-and-seats): its plan,
+ * checkout and portal on its own Stripe customer. Owners and `billing` members manage billing;
+ * admins and members see the plan only (403, as the organizations plugin answers role failures).
+ * A caller who is not a member never gets here: the core answered 404 for the header already.
+ */
+import { conflict, forbidden, notFound, type Principal } from '../../../core/index.ts'
+import type { StripeApi } from '../providers/stripe-api.ts'
+import type { OrgStore } from './store.ts'
+
+/** The caller's membership of the active organization (principal.org). */
+export type OrgMembership = NonNullable<Principal['org']>
+
+/** What billing needs from the organizations plugin. */
+export interface OrgDirectory {
+  get(orgId: string): Promise<{ id: string; name: string } | undefined>
+  memberCount(orgId: string): Promise<number>
+}
+
+/** Roles that manage an organization's billing: checkout, portal, invoices. */
+export const ORG_BILLING_ROLES: readonly string[] = ['owner', 'billing']
+
+const LIVE = new Set(['active', 'trialing', 'past_due'])
+
+export function createOrgBilling(d: { stripe: StripeApi; store: OrgStore; orgs: OrgDirectory }) {
+  const manager = (org: OrgMembership) => {
+    if (!ORG_BILLING_ROLES.includes(org.role))
+      throw forbidden("Only an owner or a billing member manages the organization's billing", {
+        required: ORG_BILLING_ROLES,
+      })
+  }
+  const live = async (orgId: string) => {
+    const org = await d.orgs.get(orgId)
+    if (!org) throw notFound('Organization', orgId)
+    return org
+  }
+
+  return {
+    /** Checkout for the organization: its customer, quantity = its member count now. */
+    async checkout(
+      user: { id: string; email: string | null; full_name: string | null },
+      membership: OrgMembership,
+      body: { plan: 'monthly' | 'yearly'; success_url: string; cancel_url: string },
+    ) {
+      manager(membership)
+      const org = await live(membership.id)
+      const current = await d.store.subscriptionOf(org.id)
+      if (current && LIVE.has(current.status))
+        throw conflict('The organization already has an active subscription: manage it in the billing portal', {
+          status: current.status,
+        })
+      const [customer, seats] = await Promise.all([
+        d.stripe.ensureOrgCustomer(org, d.store),
+        d.orgs.memberCount(org.id),
+      ])
+      return d.stripe.checkout(user, body, { id: org.id, customer, seats })
+    },
+
+    async portal(membership: OrgMembership, returnUrl: string) {
+      manager(membership)
+      const org = await live(membership.id)
+      return d.stripe.portal(await d.stripe.ensureOrgCustomer(org, d.store), returnUrl)
+    },
+
+    async invoices(membership: OrgMembership, limit: number) {
+      manager(membership)
+      const customer = await d.store.customerOf(membership.id)
+      return customer ? d.stripe.invoices(customer, limit) : []
+    },
+  }
+}
+
+export type OrgBilling = ReturnType<typeof createOrgBilling>
