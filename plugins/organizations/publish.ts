@@ -37,10 +37,14 @@ export function createOrgEvents(d: {
   }
   return {
     created: (org_id, user_id) => announce('org.created', { org_id, user_id }),
-    updated: (org_id, changed) => announce('org.updated', { org_id, changed }),
-    deleted: (org_id) => announce('org.deleted', { org_id }),
+    updated: (org_id, changed) => announce('org.updated', { org_id, id: org_id, changed }),
+    deleted: (org_id) => announce('org.deleted', { org_id, id: org_id }),
     memberAdded: (org_id, user_id, role) => announce('org.member_added', { org_id, user_id, role }),
-    memberRemoved: (org_id, user_id) => announce('org.member_removed', { org_id, user_id }),
+    memberRemoved: async (org_id, user_id) => {
+      await announce('org.member_removed', { org_id, user_id })
+      // Re-authorises the channel's subscribers on every replica: the removed member's sockets leave `org:<id>`.
+      await announce('org.updated', { org_id, id: org_id, changed: ['members'] })
+    },
     roleChanged: (org_id, user_id, role, previous_role) =>
       announce('org.role_changed', { org_id, user_id, role, previous_role }),
   }

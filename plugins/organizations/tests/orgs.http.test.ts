@@ -93,7 +93,7 @@ describe('organizations', () => {
       { name: 'org.member_added', payload: { org_id: org, user_id: 'gail', role: 'member' } },
       { name: 'org.role_changed', payload: { org_id: org, user_id: 'gail', role: 'admin', previous_role: 'member' } },
       { name: 'org.member_removed', payload: { org_id: org, user_id: 'gail' } },
-      { name: 'org.deleted', payload: { org_id: org } },
+      { name: 'org.deleted', payload: { org_id: org, id: org } },
     ])
     const actions = await t.app.db.sql<{ action: string }[]>`
       select action from audit_logs where resource_id = ${org} order by created_at, id`

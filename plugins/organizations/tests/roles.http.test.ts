@@ -43,11 +43,11 @@ describe('organization roles', () => {
       billing: [200, 200, 403],
       stranger: [404, 404, 404],
     }
-    for (const [role, [get, members, invitations]] of Object.entries(expected) as [Who, number[]][]) {
+    for (const [role, [get, members, invitations]] of Object.entries(expected) as [Who, [number, number, number]][]) {
       const c = t.as(who[role])
-      expect([role, (await c.get(`${base}/${org}`)).status]).toEqual([role, get])
-      expect([role, (await c.get(`${base}/${org}/members`)).status]).toEqual([role, members])
-      expect([role, (await c.get(`${base}/${org}/invitations`)).status]).toEqual([role, invitations])
+      expect([role, (await c.get(`${base}/${org}`)).status] as unknown[]).toEqual([role, get])
+      expect([role, (await c.get(`${base}/${org}/members`)).status] as unknown[]).toEqual([role, members])
+      expect([role, (await c.get(`${base}/${org}/invitations`)).status] as unknown[]).toEqual([role, invitations])
     }
     const members = await t.as(who.member).get(`${base}/${org}/members`)
     expect(members.body.total).toBe(4)

@@ -90,6 +90,13 @@ describe('organization isolation and X-Organization-ID', () => {
     // Nothing of B reaches a member of A.
     await t.as('bob').patch(`/api/v1/app/orgs/${b}`, { name: 'Beta 2' })
     expect(amy.frames.some((f) => f.channel === `org:${b}`)).toBe(false)
+    // Removed, amy leaves the channel at once; alice stays and sees the removal.
+    expect((await alice.subscribe(`org:${a}`)).type).toBe('subscribed')
+    expect((await t.as('alice').delete(`/api/v1/app/orgs/${a}/members/amy`)).status).toBe(204)
+    const removed = await alice.next((f) => f.channel === `org:${a}` && f.type === 'org.member_removed')
+    expect(removed.data).toEqual({ org_id: a, user_id: 'amy' })
+    expect((await amy.next((f) => f.channel === `org:${a}` && f.type === 'unsubscribed')).type).toBe('unsubscribed')
+    expect((await amy.subscribe(`org:${a}`)).type).toBe('error')
   })
 
   it('X-Organization-ID: a member gets the org and role; a non-member 404; a malformed id 400', async () => {
