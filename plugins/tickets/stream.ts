@@ -80,7 +80,12 @@ interface Listener {
   closed: boolean
   /** Resolves when the client has read below the buffer's bound (ReadableStream pull). */
   drained?: () => void
+  /** Ends the stream when its credential expires (credential-expiry.ts). */
+  expiry?: ReturnType<typeof setTimeout>
 }
+
+/** The longest delay setTimeout keeps (about 24.8 days); a credential valid longer ends its stream then. */
+const MAX_TIMER_MS = 2 ** 31 - 1
 
 export interface TicketStreamOptions {
   sql: Sql
@@ -121,6 +126,8 @@ export function createTicketStream(o: TicketStreamOptions) {
   const heartbeatMs = o.heartbeatMs ?? HEARTBEAT_MS
   const maxBufferBytes = o.maxBufferBytes ?? MAX_BUFFER_BYTES
   const listeners = new Set<Listener>()
+  /** Every open stream, from its first byte: `listeners` gains one only once its cursor is known. */
+  const opened = new Set<Listener>()
   /** Highest row id handed to this replica's listeners; unset while nobody listens. */
   let cursor: bigint | undefined
   let cursorReady: Promise<void> | undefined
@@ -133,6 +140,8 @@ export function createTicketStream(o: TicketStreamOptions) {
     if (l.closed) return
     l.closed = true
     listeners.delete(l)
+    opened.delete(l)
+    clearTimeout(l.expiry)
     l.drained?.()
     try {
       if (how === 'error') l.controller.error(new Error(reason))
@@ -292,16 +301,25 @@ export function createTicketStream(o: TicketStreamOptions) {
   }
 
   return {
-    /** The SSE response of one listener; `lastEventId` (digits) resumes after that row. */
-    open(principal: Principal, lastEventId?: string): Response {
+    /**
+     * The SSE response of one listener; `lastEventId` (digits) resumes after that row; `endsAt`
+     * (epoch ms, the credential's expiry) closes the stream then, so the client re-authenticates.
+     */
+    open(principal: Principal, lastEventId?: string, opts: { endsAt?: number } = {}): Response {
       let listener: Listener | undefined
       const body = new ReadableStream<Uint8Array>(
         {
           start(controller) {
             listener = { principal, controller, last: 0n, live: false, pending: [], closed: false }
+            opened.add(listener)
             // Reconnect after 3 s; the comment makes proxies and clients see the stream at once.
             controller.enqueue(encoder.encode('retry: 3000\n:ok\n\n'))
             if (!timer) timer = setInterval(beat, heartbeatMs)
+            if (opts.endsAt !== undefined) {
+              const l = listener
+              const wait = Math.min(Math.max(0, opts.endsAt - Date.now()), MAX_TIMER_MS)
+              l.expiry = setTimeout(() => drop(l, 'close', 'credential expired'), wait)
+            }
             void begin(listener, lastEventId === undefined ? undefined : BigInt(lastEventId))
           },
           pull() {
@@ -363,7 +381,8 @@ export function createTicketStream(o: TicketStreamOptions) {
 
     stop() {
       for (const off of offs.splice(0)) off()
-      for (const l of [...listeners]) drop(l, 'close', 'server stopping')
+      // Streams still starting too: their cursor read may finish after this.
+      for (const l of [...opened]) drop(l, 'close', 'server stopping')
       clearInterval(timer)
       timer = undefined
     },
