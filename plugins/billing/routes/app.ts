@@ -5,7 +5,9 @@ import type { Billing } from '../service.ts'
 
 /** With an active organization (X-Organization-ID): only owners and billing members manage its billing. */
 const ORG_ROLE_ERROR = {
-  403: { description: 'The active organization is managed by its owners and billing members only (FORBIDDEN)' },
+  403: {
+    description: 'The active organization is managed by its owners and billing members only (AUTHORIZATION_ERROR)',
+  },
 }
 
 const STRIPE_ERRORS = {
