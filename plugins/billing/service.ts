@@ -134,7 +134,16 @@ export function createBilling(ctx: PluginContext<BillingConfig>, orgs?: OrgDirec
     )
     await enqueueSeatSync(orgId)
   }
-  const orgBilling = orgs ? createOrgBilling({ stripe, store: orgStore, orgs }) : undefined
+  const orgBilling = orgs
+    ? createOrgBilling({
+        stripe,
+        store: orgStore,
+        orgs,
+        config,
+        sql,
+        changed: (id) => runAfter([() => orgChanged(id)]),
+      })
+    : undefined
   const seatSync = orgs
     ? createSeatSync({ config, store: orgStore, stripe, memberCount: (id) => orgs.memberCount(id), logger })
     : undefined
@@ -272,7 +281,16 @@ export function createBilling(ctx: PluginContext<BillingConfig>, orgs?: OrgDirec
       return customer ? stripe.invoices(customer, limit) : []
     },
 
-    async cancel(userId: string, immediate: boolean) {
+    async cancel(userId: string, immediate: boolean, org?: OrgMembership) {
+      if (org && orgBilling) {
+        const state = await orgBilling.setCancellation(org, immediate ? 'cancel_now' : 'cancel')
+        return {
+          message: immediate ? 'Subscription canceled' : 'Subscription will cancel at the end of the billing period',
+          status: state.status,
+          cancel_at_period_end: state.cancelAtPeriodEnd,
+          current_period_end: state.currentPeriodEnd,
+        }
+      }
       const row = await stripeSubscription(userId)
       if (ENDED.has(row.status)) throw conflict('The subscription has already ended', { status: row.status })
       const sub = immediate
@@ -287,7 +305,11 @@ export function createBilling(ctx: PluginContext<BillingConfig>, orgs?: OrgDirec
       }
     },
 
-    async resume(userId: string) {
+    async resume(userId: string, org?: OrgMembership) {
+      if (org && orgBilling) {
+        const state = await orgBilling.setCancellation(org, 'resume')
+        return { message: 'Subscription resumed', status: state.status, plan: state.plan }
+      }
       const row = await stripeSubscription(userId)
       if (ENDED.has(row.status))
         throw conflict('A canceled subscription cannot be resumed: start a new checkout', { status: row.status })

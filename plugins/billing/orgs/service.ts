@@ -4,8 +4,9 @@
  * admins and members see the plan only (403, as the organizations plugin answers role failures).
  * A caller who is not a member never gets here: the core answered 404 for the header already.
  */
-import { conflict, forbidden, notFound, type Principal } from '../../../core/index.ts'
-import type { StripeApi } from '../providers/stripe-api.ts'
+import { conflict, forbidden, notFound, type Principal, type Sql } from '../../../core/index.ts'
+import type { BillingConfig } from '../config.ts'
+import { stripeSubscriptionState, type StripeApi } from '../providers/stripe-api.ts'
 import type { OrgStore } from './store.ts'
 
 /** The caller's membership of the active organization (principal.org). */
@@ -21,8 +22,19 @@ export interface OrgDirectory {
 export const ORG_BILLING_ROLES: readonly string[] = ['owner', 'billing']
 
 const LIVE = new Set(['active', 'trialing', 'past_due'])
+const ENDED = new Set(['canceled', 'incomplete_expired'])
+/** Our clock, floored to the second, as for users' subscriptions: a Stripe event of the same second still applies. */
+const apiTime = () => new Date(Math.floor(Date.now() / 1000) * 1000)
 
-export function createOrgBilling(d: { stripe: StripeApi; store: OrgStore; orgs: OrgDirectory }) {
+export function createOrgBilling(d: {
+  stripe: StripeApi
+  store: OrgStore
+  orgs: OrgDirectory
+  config: BillingConfig
+  sql: Sql
+  /** After the organization's subscription changed here: publish its plan, re-check seats. */
+  changed: (orgId: string) => unknown
+}) {
   const manager = (org: OrgMembership) => {
     if (!ORG_BILLING_ROLES.includes(org.role))
       throw forbidden("Only an owner or a billing member manages the organization's billing", {
@@ -60,6 +72,33 @@ export function createOrgBilling(d: { stripe: StripeApi; store: OrgStore; orgs: 
       manager(membership)
       const org = await live(membership.id)
       return d.stripe.portal(await d.stripe.ensureOrgCustomer(org, d.store), returnUrl)
+    },
+
+    /** Cancels (at period end, or now) or resumes the organization's subscription; stores Stripe's answer. */
+    async setCancellation(membership: OrgMembership, action: 'cancel' | 'cancel_now' | 'resume') {
+      manager(membership)
+      d.stripe.require()
+      const row = await d.store.subscriptionOf(membership.id)
+      if (!row) throw notFound('Subscription')
+      if (ENDED.has(row.status))
+        throw conflict(
+          action === 'resume'
+            ? 'A canceled subscription cannot be resumed: start a new checkout'
+            : 'The subscription has already ended',
+          { status: row.status },
+        )
+      const sub =
+        action === 'cancel_now'
+          ? await d.stripe.cancelNow(row.external_id)
+          : await d.stripe.setCancelAtPeriodEnd(row.external_id, action === 'cancel')
+      const { userId: _, ...state } = stripeSubscriptionState(sub, membership.id, apiTime(), d.config)
+      const item = sub.items?.data?.[0]
+      await d.store.put(
+        { ...state, orgId: membership.id, itemId: item?.id ?? null, quantity: item?.quantity ?? null },
+        d.sql,
+      )
+      d.changed(membership.id)
+      return state
     },
 
     async invoices(membership: OrgMembership, limit: number) {

@@ -67,30 +67,34 @@ export const billingAppRoutes = ({ router }: RouteContext, billing: Billing) =>
         responses: { 200: jsonDoc('Invoices', BillingModel.invoices), ...ORG_ROLE_ERROR, ...STRIPE_ERRORS },
       },
     })
-    .post('/cancel', ({ user, query }) => billing.cancel(user.id, query.immediate), {
+    .post('/cancel', ({ user, query, principal }) => billing.cancel(user.id, query.immediate, principal.org), {
       query: BillingModel.cancelQuery,
       scope: 'billing:write',
       detail: {
         summary: 'Cancel my Stripe subscription',
         description:
-          'At the end of the billing period by default; `immediate=true` cancels now (no refund). 404 without a Stripe subscription.',
+          'At the end of the billing period by default; `immediate=true` cancels now (no refund). 404 without a Stripe subscription. ' +
+          "With an active organization: the organization's subscription; owners and billing members only.",
         responses: {
           200: jsonDoc('Cancellation', BillingModel.cancelled),
           404: { description: 'No Stripe subscription' },
           409: { description: 'Already ended' },
+          ...ORG_ROLE_ERROR,
           ...STRIPE_ERRORS,
         },
       },
     })
-    .post('/resume', ({ user }) => billing.resume(user.id), {
+    .post('/resume', ({ user, principal }) => billing.resume(user.id, principal.org), {
       scope: 'billing:write',
       detail: {
         summary: 'Resume my Stripe subscription',
-        description: 'Undoes a cancellation at period end. 409 for a subscription that has already ended.',
+        description:
+          "Undoes a cancellation at period end. 409 for a subscription that has already ended. With an active organization: the organization's subscription; owners and billing members only.",
         responses: {
           200: jsonDoc('Resumed', BillingModel.resumed),
           404: { description: 'No Stripe subscription' },
           409: { description: 'Already ended' },
+          ...ORG_ROLE_ERROR,
           ...STRIPE_ERRORS,
         },
       },

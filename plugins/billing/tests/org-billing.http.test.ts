@@ -111,5 +111,18 @@ describe('organization billing', () => {
     expect((await t.as('ob-stranger').get('/api/v1/app/billing/status', inOrg(org))).status).toBe(404)
     // A live subscription: a second checkout for the organization is 409.
     expect((await checkout('ob-billing')).status).toBe(409)
+
+    // Cancel and resume act on the organization's subscription, for its billing managers only.
+    expect((await t.as('ob-member').post('/api/v1/app/billing/cancel', undefined, inOrg(org))).status).toBe(403)
+    const cancelled = await t.as('ob-billing').post('/api/v1/app/billing/cancel', undefined, inOrg(org))
+    expect(cancelled.status).toBe(200)
+    expect(cancelled.body).toMatchObject({ status: 'active', cancel_at_period_end: true })
+    expect((await status()).body.cancel_at_period_end).toBe(true)
+    const resumed = await t.as('ob-owner').post('/api/v1/app/billing/resume', undefined, inOrg(org))
+    expect(resumed.status).toBe(200)
+    expect(resumed.body).toMatchObject({ status: 'active', plan: 'team' })
+    expect((await status()).body.cancel_at_period_end).toBe(false)
+    // The member's own (no) subscription is untouched.
+    expect((await t.as('ob-member').post('/api/v1/app/billing/cancel')).status).toBe(404)
   })
 })

@@ -16,7 +16,7 @@ export const orgBillingApp = (fake: FakeStripe, env: Record<string, string> = {}
   })
 
 /** The X-Organization-ID header that makes `org` the active organization. */
-export const inOrg = (org: string) => ({ headers: { 'x-organization-id': org } })
+export const inOrg = (org: string): { headers: Record<string, string> } => ({ headers: { 'x-organization-id': org } })
 
 /** The seat updates the fake received, in order. */
 export const seatCalls = (fake: FakeStripe): RecordedRequest[] =>
