@@ -121,6 +121,13 @@ export function createTicketBase(d: TicketsDeps) {
     }
   }
 
+  /** The view of a changed row, announced as `ticket.updated` (after the commit) when something changed. */
+  const announceUpdate = async (p: Principal, result: { row: TicketRow; changed: string[] }) => {
+    const ticket = view(result.row)
+    if (result.changed.length) await publish('ticket.updated', { ticket, changed: result.changed, actor_id: p.user.id })
+    return ticket
+  }
+
   return {
     d,
     sql,
@@ -135,6 +142,7 @@ export function createTicketBase(d: TicketsDeps) {
     checkQueue,
     dueTimes,
     publish,
+    announceUpdate,
     reindex,
     enqueue,
   }

@@ -5,7 +5,21 @@ import type { TicketBase } from './ticket-base.ts'
 import type { Ticket, TicketRow } from './ticket-row.ts'
 
 export function createTicketLifecycle(b: TicketBase) {
-  const { d, sql, now, columns, view, load, requireStaff, refuseClosed, activity, checkStaffUser, publish, enqueue } = b
+  const {
+    announceUpdate,
+    d,
+    sql,
+    now,
+    columns,
+    view,
+    load,
+    requireStaff,
+    refuseClosed,
+    activity,
+    checkStaffUser,
+    publish,
+    enqueue,
+  } = b
   return {
     async assign(p: Principal, ref: string, assigneeId: string | null): Promise<Ticket> {
       const result = await sql.begin(async (tx) => {
@@ -25,10 +39,7 @@ export function createTicketLifecycle(b: TicketBase) {
         await activity(tx, cur.id, p.user.id, 'assigned', changes)
         return { row: row!, changed: Object.keys(changes) }
       })
-      const ticket = view(result.row)
-      if (result.changed.length)
-        await publish('ticket.updated', { ticket, changed: result.changed, actor_id: p.user.id })
-      return ticket
+      return announceUpdate(p, result)
     },
 
     async close(p: Principal, ref: string): Promise<Ticket> {

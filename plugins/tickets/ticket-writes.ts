@@ -21,6 +21,7 @@ const PATCH_STAFF_ONLY = [
 
 export function createTicketWrites(b: TicketBase) {
   const {
+    announceUpdate,
     sql,
     now,
     columns,
@@ -177,10 +178,7 @@ export function createTicketWrites(b: TicketBase) {
         await activity(tx, cur.id, p.user.id, 'updated', changes)
         return { row: row!, changed: Object.keys(changes) }
       })
-      const ticket = view(result.row)
-      if (result.changed.length)
-        await publish('ticket.updated', { ticket, changed: result.changed, actor_id: p.user.id })
-      return ticket
+      return announceUpdate(p, result)
     },
 
     async remove(p: Principal, ref: string): Promise<void> {
