@@ -24,7 +24,7 @@ import {
 import type { OrgEvents } from './publish.ts'
 import type { OrgRole } from './roles.ts'
 import type { OrgModel } from './schema.ts'
-import type { Actor, OrganizationsService } from './service.ts'
+import type { Actor, Caller, OrganizationsService } from './service.ts'
 
 export type Invitation = OrgModel.invitation
 export const SEND_INVITATION_JOB = 'organizations.send-invitation'
@@ -37,7 +37,7 @@ export interface InvitationJob {
 
 export interface InvitationsService {
   create(by: Actor, orgId: string, input: OrgModel.invite): Promise<Invitation>
-  list(userId: string, orgId: string, query: PageQuery): Promise<Page<Invitation>>
+  list(caller: Caller, orgId: string, query: PageQuery): Promise<Page<Invitation>>
   revoke(by: Actor, orgId: string, invitationId: string): Promise<void>
   accept(by: Actor, user: User, token: string): Promise<{ org_id: string; role: OrgRole }>
   decline(by: Actor, user: User, token: string): Promise<void>
@@ -125,7 +125,7 @@ export function createInvitations(d: {
 
   return {
     async create(by, orgId, input) {
-      const mine = await orgs.require(by.id, orgId, 'admin')
+      const mine = await orgs.require(by, orgId, 'admin')
       if (input.role === 'owner' && mine !== 'owner')
         throw new AppError('AUTHORIZATION_ERROR', 'Only an owner may invite an owner')
       const email = input.email.trim().toLowerCase()
@@ -165,8 +165,8 @@ export function createInvitations(d: {
       return toInvitation(row, at)
     },
 
-    async list(userId, orgId, query) {
-      await orgs.require(userId, orgId, 'admin')
+    async list(caller, orgId, query) {
+      await orgs.require(caller, orgId, 'admin')
       // Served by org_invitations_org_idx.
       const [items, [count]] = await Promise.all([
         sql<Row[]>`select ${cols} from org_invitations where org_id = ${orgId}
@@ -182,7 +182,7 @@ export function createInvitations(d: {
     },
 
     async revoke(by, orgId, invitationId) {
-      await orgs.require(by.id, orgId, 'admin')
+      await orgs.require(by, orgId, 'admin')
       if (!isUuid(invitationId)) throw notFound('Invitation', invitationId)
       await sql.begin(async (tx) => {
         const [row] = await tx<Row[]>`select ${cols} from org_invitations

@@ -1,15 +1,30 @@
 /** Routes under /app/orgs and /app/invitations (docs/plugins/organizations.md#routes). Rules live in the services. */
-import { jsonDoc, type AuditRequest, type RouteContext } from '../../core/index.ts'
+import { jsonDoc, type AuditRequest, type Principal, type RouteContext } from '../../core/index.ts'
+import { keyMembership } from './api-keys.ts'
 import type { InvitationsService } from './invitations.ts'
 import { OrgModel } from './schema.ts'
-import type { Actor, OrganizationsService } from './service.ts'
+import type { OrgRole } from './roles.ts'
+import type { Actor, Caller, OrganizationsService } from './service.ts'
 
 const forbiddenDoc = { description: 'A member whose role may not do this' }
 const notFoundDoc = { description: 'No such organization, or the caller is not a member of it' }
 const conflictDoc = { description: 'The change conflicts with the organization (details.reason)' }
 
+/**
+ * The caller of a route of organization `org_id`: the user, with the role an organization API key
+ * holds in its own organization (docs/plugins/organizations-api-keys.md#roles).
+ */
+const callerOf = (req: { user: { id: string }; principal: Principal; params?: { org_id?: string } }): Caller => {
+  const orgId = req.params?.org_id
+  const role = orgId ? keyMembership(req.principal, orgId) : undefined
+  return role ? { id: req.user.id, org: { id: orgId!.toLowerCase(), role: role as OrgRole } } : req.user.id
+}
+
 export const orgRoutes = ({ router, audit }: RouteContext, orgs: OrganizationsService, invites: InvitationsService) => {
-  const actor = (req: AuditRequest & { user: { id: string } }): Actor => ({ id: req.user.id, audit: audit.from(req) })
+  const actor = (req: AuditRequest & { user: { id: string }; params?: { org_id?: string } }): Actor => {
+    const caller = callerOf(req)
+    return { id: req.user.id, audit: audit.from(req), ...(typeof caller === 'string' ? {} : { org: caller.org }) }
+  }
   return router('/orgs')
     .post(
       '',
@@ -37,7 +52,7 @@ export const orgRoutes = ({ router, audit }: RouteContext, orgs: OrganizationsSe
         responses: { 200: jsonDoc('A page of organizations', OrgModel.orgList) },
       },
     })
-    .get('/:org_id', ({ user, params }) => orgs.getFor(user.id, params.org_id), {
+    .get('/:org_id', (req) => orgs.getFor(callerOf(req), req.params.org_id), {
       params: OrgModel.orgParams,
       response: { 200: OrgModel.org },
       scope: 'orgs:read',
@@ -68,7 +83,7 @@ export const orgRoutes = ({ router, audit }: RouteContext, orgs: OrganizationsSe
         },
       },
     )
-    .get('/:org_id/members', ({ user, params, query }) => orgs.members(user.id, params.org_id, query), {
+    .get('/:org_id/members', (req) => orgs.members(callerOf(req), req.params.org_id, req.query), {
       params: OrgModel.orgParams,
       query: OrgModel.listQuery,
       scope: 'orgs:read',
@@ -154,7 +169,7 @@ export const orgRoutes = ({ router, audit }: RouteContext, orgs: OrganizationsSe
         },
       },
     )
-    .get('/:org_id/invitations', ({ user, params, query }) => invites.list(user.id, params.org_id, query), {
+    .get('/:org_id/invitations', (req) => invites.list(callerOf(req), req.params.org_id, req.query), {
       params: OrgModel.orgParams,
       query: OrgModel.listQuery,
       scope: 'orgs:read',

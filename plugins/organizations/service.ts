@@ -34,9 +34,16 @@ export type Org = {
 export type OrgView = OrgModel.org
 export type Member = OrgModel.member
 
-/** Who acts: the caller's user id and what the audit log records about the request. */
+/**
+ * Who asks: a user id, or the caller with the role an organization API key holds in its own
+ * organization (`org`, from keyMembership: the key's service user is never in org_memberships).
+ */
+export type Caller = string | { id: string; org?: { id: string; role: OrgRole } }
+
+/** Who acts: the caller and what the audit log records about the request. */
 export interface Actor {
   id: string
+  org?: { id: string; role: OrgRole }
   audit: {
     actor_id: string | null
     ip_address?: string | null
@@ -57,17 +64,17 @@ export interface OrganizationsService {
 
   create(by: Actor, input: OrgModel.create): Promise<OrgView>
   listMine(userId: string, query: PageQuery): Promise<Page<OrgView>>
-  getFor(userId: string, orgId: string): Promise<OrgView>
+  getFor(caller: Caller, orgId: string): Promise<OrgView>
   update(by: Actor, orgId: string, input: OrgModel.update): Promise<OrgView>
   remove(by: Actor, orgId: string): Promise<void>
-  members(userId: string, orgId: string, query: PageQuery): Promise<Page<Member>>
+  members(caller: Caller, orgId: string, query: PageQuery): Promise<Page<Member>>
   changeRole(by: Actor, orgId: string, userId: string, role: OrgRole): Promise<Member>
   removeMember(by: Actor, orgId: string, userId: string): Promise<void>
   leave(by: Actor, orgId: string): Promise<void>
   /** Makes `userId` (a member) an owner and the caller an admin. */
   transfer(by: Actor, orgId: string, userId: string): Promise<Member>
   /** The caller's role, or 404; `admin` requires owner or admin. */
-  require(userId: string, orgId: string, level?: 'member' | 'admin' | 'owner'): Promise<OrgRole>
+  require(caller: Caller, orgId: string, level?: 'member' | 'admin' | 'owner'): Promise<OrgRole>
 }
 
 interface OrgRow {
@@ -152,8 +159,9 @@ export function createOrganizationsService(d: {
   const roleOf = (orgId: string, userId: string) =>
     isUuid(orgId) ? cache.get(orgId, userId) : Promise.resolve(undefined)
 
-  const require: OrganizationsService['require'] = async (userId, orgId, level = 'member') => {
-    const role = await roleOf(orgId, userId)
+  const require: OrganizationsService['require'] = async (caller, orgId, level = 'member') => {
+    const keyRole = typeof caller === 'string' || caller.org?.id !== orgId.toLowerCase() ? undefined : caller.org.role
+    const role = keyRole ?? (await roleOf(orgId, typeof caller === 'string' ? caller : caller.id))
     if (!role) throw notFound('Organization', orgId)
     if (level === 'admin' && !isOrgAdmin(role))
       throw forbidden('Only an owner or an admin of the organization may do this')
@@ -183,14 +191,12 @@ export function createOrganizationsService(d: {
     return row
   }
 
-  const viewFor = async (userId: string, orgId: string): Promise<OrgView> => {
-    if (!isUuid(orgId)) throw notFound('Organization', orgId)
-    const [row] = await sql<OrgRow[]>`
-      select o.id, o.name, o.slug, m.role, o.created_at, o.updated_at
-      from organizations o join org_memberships m on m.org_id = o.id and m.user_id = ${userId}
-      where o.id = ${orgId} and o.deleted_at is null`
+  const viewFor = async (caller: Caller, orgId: string): Promise<OrgView> => {
+    const role = await require(caller, orgId)
+    const [row] = await sql<Omit<OrgRow, 'role'>[]>`
+      select id, name, slug, created_at, updated_at from organizations where id = ${orgId} and deleted_at is null`
     if (!row) throw notFound('Organization', orgId)
-    return toView(row)
+    return toView({ ...row, role })
   }
 
   /** Refuses to leave an organization without an owner. */
@@ -301,11 +307,11 @@ export function createOrganizationsService(d: {
     getFor: viewFor,
 
     async update(by, orgId, input) {
-      await require(by.id, orgId, 'admin')
+      await require(by, orgId, 'admin')
       const changes: Record<string, string> = {}
       if (input.name !== undefined) changes.name = cleanName(input.name)
       if (input.slug !== undefined) changes.slug = input.slug
-      if (Object.keys(changes).length === 0) return viewFor(by.id, orgId)
+      if (Object.keys(changes).length === 0) return viewFor(by, orgId)
       try {
         await sql.begin(async (tx) => {
           const [row] = await tx`update organizations set ${sql(changes)}, updated_at = ${now()}
@@ -327,11 +333,11 @@ export function createOrganizationsService(d: {
         throw err
       }
       await publish.updated(orgId, Object.keys(changes))
-      return viewFor(by.id, orgId)
+      return viewFor(by, orgId)
     },
 
     async remove(by, orgId) {
-      await require(by.id, orgId, 'owner')
+      await require(by, orgId, 'owner')
       await sql.begin(async (tx) => {
         const [row] = await tx`update organizations set deleted_at = ${now()}, updated_at = ${now()}
           where id = ${orgId} and deleted_at is null returning id`
@@ -344,8 +350,8 @@ export function createOrganizationsService(d: {
       await publish.deleted(orgId)
     },
 
-    async members(userId, orgId, query) {
-      await require(userId, orgId)
+    async members(caller, orgId, query) {
+      await require(caller, orgId)
       // Served by org_memberships_org_joined_idx.
       const [items, [count]] = await Promise.all([
         sql<MemberRow[]>`
@@ -359,7 +365,7 @@ export function createOrganizationsService(d: {
     },
 
     async changeRole(by, orgId, userId, role) {
-      const mine = await require(by.id, orgId, 'admin')
+      const mine = await require(by, orgId, 'admin')
       const previous = await sql.begin(async (tx) => {
         const current = await lockedRole(tx, orgId, userId)
         if (!current) throw notFound('Member', userId)
@@ -373,7 +379,7 @@ export function createOrganizationsService(d: {
     },
 
     async removeMember(by, orgId, userId) {
-      const mine = await require(by.id, orgId, 'admin')
+      const mine = await require(by, orgId, 'admin')
       await sql.begin(async (tx) => {
         const current = await lockedRole(tx, orgId, userId)
         if (!current) throw notFound('Member', userId)
@@ -395,7 +401,7 @@ export function createOrganizationsService(d: {
     },
 
     async leave(by, orgId) {
-      await require(by.id, orgId)
+      await require(by, orgId)
       await sql.begin(async (tx) => {
         const current = await lockedRole(tx, orgId, by.id)
         if (!current) throw notFound('Organization', orgId)
@@ -416,7 +422,7 @@ export function createOrganizationsService(d: {
     },
 
     async transfer(by, orgId, userId) {
-      await require(by.id, orgId, 'owner')
+      await require(by, orgId, 'owner')
       if (userId === by.id) throw validation('user_id', 'Transfer ownership to another member')
       const { target, self } = await sql.begin(async (tx) => {
         const self = await lockedRole(tx, orgId, by.id)
