@@ -85,6 +85,10 @@ const toInvitation = (r: Row, at: Date): Invitation => ({
 const columns = 'id, org_id, email, role, invited_by, created_at, expires_at, accepted_at, declined_at, revoked_at'
 
 /** Why an invitation can no longer be used: a 409 whose details.reason names it. */
+/** A unique violation on `index` (PostgreSQL 23505): a concurrent request won the race. */
+const violates = (err: unknown, index: string) =>
+  (err as { code?: string })?.code === '23505' && String((err as Error).message).includes(index)
+
 const unusable = (status: Invitation['status']) =>
   new AppError('CONFLICT', `This invitation is ${status}`, { reason: `invitation_${status}` })
 
@@ -132,33 +136,41 @@ export function createInvitations(d: {
       const token = randomBytes(32).toString('base64url')
       const at = now()
       const expires = new Date(at.getTime() + d.ttlHours * 3_600_000)
-      const row = await sql.begin(async (tx) => {
-        const member = await tx`select 1 from org_memberships m join users u on u.id = m.user_id
+      const row = await sql
+        .begin(async (tx) => {
+          const member = await tx`select 1 from org_memberships m join users u on u.id = m.user_id
           where m.org_id = ${orgId} and lower(u.email) = ${email}`
-        if (member.length > 0) throw conflict('This address belongs to a member already', { reason: 'already_member' })
-        // An expired pending invitation no longer blocks a new one: it is revoked first.
-        await tx`update org_invitations set revoked_at = ${at} where org_id = ${orgId} and email = ${email}
+          if (member.length > 0)
+            throw conflict('This address belongs to a member already', { reason: 'already_member' })
+          // An expired pending invitation no longer blocks a new one: it is revoked first.
+          await tx`update org_invitations set revoked_at = ${at} where org_id = ${orgId} and email = ${email}
           and accepted_at is null and declined_at is null and revoked_at is null and expires_at <= ${at}`
-        const pending = await tx`select 1 from org_invitations where org_id = ${orgId} and email = ${email}
+          const pending = await tx`select 1 from org_invitations where org_id = ${orgId} and email = ${email}
           and accepted_at is null and declined_at is null and revoked_at is null`
-        if (pending.length > 0)
-          throw conflict('A pending invitation exists for this address', { reason: 'invitation_pending' })
-        const [inv] = await tx<Row[]>`
+          if (pending.length > 0)
+            throw conflict('A pending invitation exists for this address', { reason: 'invitation_pending' })
+          const [inv] = await tx<Row[]>`
           insert into org_invitations (org_id, email, role, token_hash, invited_by, created_at, expires_at)
           values (${orgId}, ${email}, ${input.role}, ${hashToken(token)}, ${by.id}, ${at}, ${expires})
           returning ${cols}`
-        await audit.record(
-          {
-            ...by.audit,
-            action: 'org.invitation_create',
-            resource_type: 'organization',
-            resource_id: orgId,
-            details: { ...by.audit.details, invitation_id: inv!.id, email, role: input.role },
-          },
-          tx,
-        )
-        return inv!
-      })
+          await audit.record(
+            {
+              ...by.audit,
+              action: 'org.invitation_create',
+              resource_type: 'organization',
+              resource_id: orgId,
+              details: { ...by.audit.details, invitation_id: inv!.id, email, role: input.role },
+            },
+            tx,
+          )
+          return inv!
+        })
+        .catch((err) => {
+          // Two invitations of one address at once: the partial unique index keeps one.
+          if (violates(err, 'org_invitations_pending_idx'))
+            throw conflict('A pending invitation exists for this address', { reason: 'invitation_pending' })
+          throw err
+        })
       await d.jobs.enqueue(SEND_INVITATION_JOB, { invitation_id: row.id, token } satisfies InvitationJob, {
         uniqueKey: `org-invitation:${row.id}`,
       })
@@ -205,32 +217,39 @@ export function createInvitations(d: {
     },
 
     async accept(by, user, token) {
-      const result = await sql.begin(async (tx) => {
-        const row = await byToken(tx as unknown as Sql, token)
-        const override = mayAnswer(user, row)
-        const existing = await tx`select 1 from org_memberships where org_id = ${row.org_id} and user_id = ${user.id}`
-        if (existing.length > 0)
-          throw conflict('You are a member of this organization already', { reason: 'already_member' })
-        const at = now()
-        await tx`update org_invitations set accepted_at = ${at}, accepted_by = ${user.id} where id = ${row.id}`
-        await tx`insert into org_memberships (org_id, user_id, role, joined_at) values (${row.org_id}, ${user.id}, ${row.role}, ${at})`
-        await audit.record(
-          {
-            ...by.audit,
-            action: 'org.invitation_accept',
-            resource_type: 'organization',
-            resource_id: row.org_id,
-            details: {
-              ...by.audit.details,
-              invitation_id: row.id,
-              role: row.role,
-              ...(override ? { override: 'platform_admin' } : {}),
+      const result = await sql
+        .begin(async (tx) => {
+          const row = await byToken(tx as unknown as Sql, token)
+          const override = mayAnswer(user, row)
+          const existing = await tx`select 1 from org_memberships where org_id = ${row.org_id} and user_id = ${user.id}`
+          if (existing.length > 0)
+            throw conflict('You are a member of this organization already', { reason: 'already_member' })
+          const at = now()
+          await tx`update org_invitations set accepted_at = ${at}, accepted_by = ${user.id} where id = ${row.id}`
+          await tx`insert into org_memberships (org_id, user_id, role, joined_at) values (${row.org_id}, ${user.id}, ${row.role}, ${at})`
+          await audit.record(
+            {
+              ...by.audit,
+              action: 'org.invitation_accept',
+              resource_type: 'organization',
+              resource_id: row.org_id,
+              details: {
+                ...by.audit.details,
+                invitation_id: row.id,
+                role: row.role,
+                ...(override ? { override: 'platform_admin' } : {}),
+              },
             },
-          },
-          tx,
-        )
-        return { org_id: row.org_id, role: row.role }
-      })
+            tx,
+          )
+          return { org_id: row.org_id, role: row.role }
+        })
+        .catch((err) => {
+          // Joined through another invitation at the same moment.
+          if (violates(err, 'org_memberships_pkey'))
+            throw conflict('You are a member of this organization already', { reason: 'already_member' })
+          throw err
+        })
       await d.publish.memberAdded(result.org_id, user.id, result.role)
       return result
     },

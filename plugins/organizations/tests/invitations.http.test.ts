@@ -71,6 +71,13 @@ describe('invitations', () => {
     expect(dup.body.error.details.reason).toBe('invitation_pending')
   })
 
+  it('of concurrent invitations of one address, one is created and the others are 409', async () => {
+    const answers = await Promise.all(Array.from({ length: 5 }, () => invite('kim@example.com')))
+    expect(answers.map((a) => a.status).sort()).toEqual([201, 409, 409, 409, 409])
+    for (const a of answers.filter((x) => x.status === 409))
+      expect(a.body.error.details.reason).toBe('invitation_pending')
+  })
+
   it('expires after ORG_INVITE_TTL_HOURS (the injected clock); a new invitation may be sent then', async () => {
     await invite('gina@example.com')
     const { token } = (await invitationEmail(t, 'gina@example.com'))!
