@@ -177,6 +177,10 @@ export function createOrganizationsService(d: {
   }
 
   const lockedRole = async (tx: Tx, orgId: string, userId: string) => {
+    // Membership changes of one organization take turns on its row first: two owners demoting each
+    // other at once then cannot both pass the last-owner check, nor deadlock on each other's rows.
+    // (NO KEY UPDATE: inserts of memberships, which only key-share the row, are not held up.)
+    await (tx as Sql)`select id from organizations where id = ${orgId} for no key update`
     const [row] = await (tx as Sql)<{ role: OrgRole }[]>`
       select m.role from org_memberships m join organizations o on o.id = m.org_id
       where m.org_id = ${orgId} and m.user_id = ${userId} and o.deleted_at is null for update of m`

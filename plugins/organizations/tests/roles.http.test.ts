@@ -115,6 +115,18 @@ describe('organization roles', () => {
     expect(last.status).toBe(409)
   })
 
+  it('two owners demoting each other at once leave one owner', async () => {
+    const { org, who } = await team()
+    await t.as(who.owner).patch(`${base}/${org}/members/${who.admin}`, { role: 'owner' })
+    const [x, y] = await Promise.all([
+      t.as(who.owner).patch(`${base}/${org}/members/${who.admin}`, { role: 'member' }),
+      t.as(who.admin).patch(`${base}/${org}/members/${who.owner}`, { role: 'member' }),
+    ])
+    expect([x.status, y.status].sort()).toEqual([200, 409])
+    const owners = await t.app.db.sql`select 1 from org_memberships where org_id = ${org} and role = 'owner'`
+    expect(owners.length).toBe(1)
+  })
+
   it('transfers ownership: the member becomes owner, the caller admin', async () => {
     const { org, who } = await team()
     const res = await t.as(who.owner).post(`${base}/${org}/transfer`, { user_id: who.member })
