@@ -9,6 +9,7 @@ import type { OrgTestApp } from '../../organizations/tests/support.ts'
 import { addMember, createOrg } from '../../organizations/tests/support.ts'
 import { startFakeStripe, type FakeStripe } from './fakes/stripe-api.ts'
 import { ADMIN, inOrg, orgBillingApp, subscribeOrg } from './org-support.ts'
+import { billingApp, stripeEnv } from './support.ts'
 
 let fake: FakeStripe
 let t: OrgTestApp
@@ -124,5 +125,22 @@ describe('organization billing', () => {
     expect((await status()).body.cancel_at_period_end).toBe(false)
     // The member's own (no) subscription is untouched.
     expect((await t.as('ob-member').post('/api/v1/app/billing/cancel')).status).toBe(404)
+  })
+})
+
+describe('billing without the organizations plugin', () => {
+  it('ignores X-Organization-ID: checkout and status stay personal', async () => {
+    const plain = await billingApp(stripeEnv(fake))
+    try {
+      const res = await plain.as('solo').post('/api/v1/app/billing/checkout', body, inOrg(org))
+      expect(res.status).toBe(200)
+      const session = fake.requests.filter((r) => r.path === '/v1/checkout/sessions').at(-1)!
+      expect(session.form.metadata).toEqual({ user_id: 'solo', plan: 'monthly' })
+      expect(session.form.line_items[0].quantity).toBe('1')
+      const status = await plain.as('solo').get('/api/v1/app/billing/status', inOrg(org))
+      expect(status.body).toMatchObject({ plan: 'free', subscriptions: [] })
+    } finally {
+      await plain.close()
+    }
   })
 })
