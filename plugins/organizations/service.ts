@@ -12,7 +12,6 @@ import {
   page,
   validation,
   type AuditLog,
-  type EventBus,
   type Page,
   type PageQuery,
   type Queryable,
