@@ -6,16 +6,12 @@
  * changes.
  */
 import { badRequest, notFound } from '../errors/index.ts'
-import type { Principal } from './principal.ts'
+import type { OrgMembership, Principal } from './principal.ts'
+
+export type { OrgMembership }
 
 /** Lower case: Headers.get is case-insensitive, and this is what the stage asks for. */
 export const ORG_HEADER = 'x-organization-id'
-
-/** The caller's place in the active organization. Role names are the resolving plugin's. */
-export interface OrgMembership {
-  readonly id: string
-  readonly role: string
-}
 
 export interface OrganizationResolver {
   /**

@@ -1,5 +1,3 @@
-import type { OrgMembership } from './organizations.ts'
-
 /** Who is calling: the user row, how they authenticated, and what they may do (docs/auth.md#users-and-roles). */
 
 export const ROLES = ['user', 'agent', 'admin', 'superadmin'] as const
@@ -14,6 +12,12 @@ export interface User {
   is_active: boolean
   created_at: Date
   updated_at: Date
+}
+
+/** The caller's place in the active organization (docs/auth.md#organizations). Role names are the resolving plugin's. */
+export interface OrgMembership {
+  readonly id: string
+  readonly role: string
 }
 
 export interface Principal {

@@ -91,6 +91,11 @@ describe('job workers', () => {
     await waitFor(() => ran.length === 2)
     expect(ran).toContainEqual({ payload: { keep: true }, attempt: 1 })
     expect(ran).toContainEqual({ payload: { crashed: true }, attempt: 2 })
+    // A job is marked completed after its handler returns: wait for that write, not only the run.
+    await waitFor(
+      async () =>
+        (await q2.get(waiting.id))?.state === 'completed' && (await q2.get(crashed.id))?.state === 'completed',
+    )
     expect((await q2.get(waiting.id))!.state).toBe('completed')
     expect((await q2.get(crashed.id))!).toMatchObject({ state: 'completed', attempts: 2 })
   })

@@ -56,7 +56,7 @@ const WHO =
 export const orgApiKeyRoutes = ({ router, version }: RouteContext, keys: OrgApiKeysService) =>
   router('/orgs/:org_id/api-keys')
     .get(
-      '/',
+      '',
       async ({ principal, params, query }) => {
         const { items, total } = await keys.list(principal, params.org_id, query)
         return page(items, total, query)
@@ -72,7 +72,7 @@ export const orgApiKeyRoutes = ({ router, version }: RouteContext, keys: OrgApiK
       },
     )
     .post(
-      '/',
+      '',
       async ({ principal, params, body, requestId, clientIp, request }) => {
         const created = await keys.create(principal, params.org_id, body, { principal, requestId, clientIp })
         const shape = (v: typeof created) => JSON.stringify(version === 'v2' ? envelope(v, requestId) : v)
