@@ -84,12 +84,15 @@ export function createAuditLog(options: { sql: Sql; logger: Logger }): AuditLog 
   return {
     record,
     from({ principal, requestId, clientIp }) {
-      const onBehalf = principal.actorId ? { on_behalf_of: principal.user.id } : {}
+      const details: Record<string, unknown> = principal.actorId ? { on_behalf_of: principal.user.id } : {}
+      // A change made with an API key names the key (docs/auth.md#audit-log): whose key it is
+      // shows in actor_id, which key in details.api_key_id.
+      if (principal.kind === 'api_key' && principal.credentialId) details.api_key_id = principal.credentialId
       return {
         actor_id: principal.actorId ?? principal.user.id,
         ip_address: clientIp,
         request_id: requestId,
-        details: onBehalf,
+        details,
       }
     },
     async list(query) {

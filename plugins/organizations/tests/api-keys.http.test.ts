@@ -207,13 +207,15 @@ describe('a key acts as the organization', () => {
     expect(org.body.id).toBe(orgA)
   })
 
-  it('records its writes as the service user', async () => {
+  it('records its writes as the service user, naming the key', async () => {
     const write = await t.post('/api/v1/app/fixture/write', undefined, bearer(key.key))
     expect(write.status).toBe(200)
     const [row] = await t.app.db.sql<
-      { actor_id: string }[]
-    >`select actor_id from audit_logs where id = ${write.body.audit_id}`
+      { actor_id: string; details: { api_key_id?: string } }[]
+    >`select actor_id, details from audit_logs where id = ${write.body.audit_id}`
     expect(row!.actor_id).toBe(`org:${orgA}`)
+    const details = typeof row!.details === 'string' ? JSON.parse(row!.details) : row!.details
+    expect(details.api_key_id).toBe(key.id)
   })
 
   it('reads nothing of another organization', async () => {
