@@ -112,7 +112,8 @@ describe('omnistack create: what is copied', () => {
 
   it('helpdesk: users, files, tickets, websocket and email, with the tickets tests', async () => {
     const app = created('desk', '--starter', 'helpdesk')
-    expect(app.list('plugins')).toEqual(['email', 'files', 'tickets', 'users', 'websocket'])
+    // organizations is files' optional dependency: imported by files' index.ts, so copied, not installed.
+    expect(app.list('plugins')).toEqual(['email', 'files', 'organizations', 'tickets', 'users', 'websocket'])
     expect(app.list('starters')).toEqual(['helpdesk', 'launch.ts'])
     expect(testFiles(app.dir, 'plugins/tickets').length).toBeGreaterThan(3)
     expect(app.list('starters/helpdesk')).toContain('helpdesk.test.ts')
@@ -127,17 +128,28 @@ describe('omnistack create: what is copied', () => {
 
   it('--plugins billing: billing and what it requires (users), installed; nothing else; it boots', async () => {
     const app = created('billing-only', '--plugins', 'billing')
-    // feature-flags is billing's optional dependency: its index.ts is imported, so it is copied, not installed.
-    expect(app.list('plugins')).toEqual(['billing', 'feature-flags', 'users'])
+    // feature-flags and organizations are billing's optional dependencies: their index.ts is
+    // imported, so they are copied (with what they import: email, websocket), not installed.
+    expect(app.list('plugins')).toEqual(['billing', 'email', 'feature-flags', 'organizations', 'users', 'websocket'])
     const appTs = app.read('starters/saas/app.ts')
     expect(appTs).toContain('export const plugins: AnyPlugin[] = [users, billing]')
     expect(appTs).not.toMatch(/plugins\/(admin|projects|files|email|contact|ai|usage|websocket|identity-webhooks)\//)
-    expect(app.read('README.md')).toContain('`plugins/feature-flags` is copied but not installed')
+    expect(app.read('README.md')).toContain(
+      '`plugins/email`, `plugins/feature-flags`, `plugins/organizations`, `plugins/websocket` are copied but not installed',
+    )
     // The SaaS starter's tests are about its full list: left out for a chosen one.
     expect(app.list('starters/saas')).toEqual(['app.ts', 'server.ts'])
-    expect(app.list('docs/plugins')).toEqual(['billing.md', 'feature-flags.md', 'users.md'])
+    expect(app.list('docs/plugins')).toEqual([
+      'billing.md',
+      'email.md',
+      'feature-flags.md',
+      'organizations.md',
+      'users.md',
+      'websocket.md',
+    ])
     expect(app.pkg.dependencies).toHaveProperty('stripe')
-    for (const other of ['@aws-sdk/client-s3', 'nodemailer', 'svix', 'csv-stringify', '@modelcontextprotocol/sdk'])
+    // nodemailer comes with the copied email plugin (its code must type-check); nothing of the others.
+    for (const other of ['@aws-sdk/client-s3', 'svix', 'csv-stringify', '@modelcontextprotocol/sdk'])
       expect(app.pkg.dependencies).not.toHaveProperty(other)
     const env = listed(app.read('.env.example'))
     expect(env).toContain('STRIPE_SECRET_KEY')
