@@ -96,6 +96,12 @@ export interface App {
   openapi(): Record<string, unknown>
   /** Shutdown has begun: readiness turns 503 at once, so load balancers stop sending (docs/deployment.md). */
   drain(): void
+  /**
+   * The listener stops accepting: every plugin's `drain` hook (reverse boot order) ends its
+   * long-lived responses so in-flight requests can finish (docs/deployment.md#shutdown). Once;
+   * a failing hook is logged and the others still run.
+   */
+  drainPlugins(): Promise<void>
   /** Stop plugins (reverse order), workers, buses and the database. Idempotent. */
   stop(): Promise<void>
 }
@@ -317,6 +323,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
   for (const p of plugins) await instances.get(p.name)!.start?.()
   if (options.workers !== false) jobs.start()
 
+  let drained: Promise<void> | undefined
   let stopped: Promise<void> | undefined
   const app: App = {
     elysia: root,
@@ -341,6 +348,18 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
     },
     openapi,
     drain: () => health.drain(),
+    drainPlugins() {
+      drained ??= (async () => {
+        for (const p of [...plugins].reverse()) {
+          try {
+            await instances.get(p.name)!.drain?.()
+          } catch (err) {
+            logger.error('plugin drain failed', { plugin: p.name, error: err })
+          }
+        }
+      })()
+      return drained
+    },
     stop() {
       stopped ??= (async () => {
         await jobs.stop()

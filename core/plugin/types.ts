@@ -120,6 +120,13 @@ export interface PluginInstance<Service = undefined, C = unknown, Deps = {}> {
   /** The sink of the core's meter() (the usage plugin); at most one per app. */
   meterSink?: MeterSink
   start?: () => void | Promise<void>
+  /**
+   * Shutdown: the server stops accepting and waits for in-flight requests
+   * (docs/writing-a-plugin.md#drain). End long-lived responses here (event streams), so they do
+   * not hold the shutdown until SHUTDOWN_TIMEOUT_MS, and end any opened from now on at once.
+   * Called once, in reverse boot order, before `stop`; never called by `app.stop()` alone.
+   */
+  drain?: () => void | Promise<void>
   stop?: () => void | Promise<void>
 }
 

@@ -78,10 +78,12 @@ export function serve(app: App, options: ServeOptions = {}): RunningServer {
       }
       app.logger.info('shutting down: draining in-flight requests')
       const timeout = app.config.shutdownTimeoutMs
-      // Open WebSockets would hold stop(false) forever: close them first with 1001 Going Away.
+      // Open WebSockets and event streams would hold stop(false) until the timeout: sockets close
+      // with 1001 Going Away and plugins end their streams (their drain hook) as it begins.
       sockets?.closeAll(1001, 'Server shutting down')
       // stop(false) stops accepting at once and resolves when in-flight requests are done.
-      await Promise.race([server.stop(false), Bun.sleep(timeout).then(() => server.stop(true))])
+      const drained = Promise.all([server.stop(false), app.drainPlugins()])
+      await Promise.race([drained, Bun.sleep(timeout).then(() => server.stop(true))])
       detach?.()
       await app.stop()
       app.logger.info('shutdown complete')

@@ -36,9 +36,10 @@ export function serveDeno(app: App, options: { port?: number; hostname?: string 
     if (grace > 0) await new Promise((r) => setTimeout(r, grace))
     sockets?.closeAll(1001, 'Server shutting down')
     // As on Bun, in-flight requests get SHUTDOWN_TIMEOUT_MS; Deno.exit below ends any still running.
+    // Plugins end their event streams (their drain hook), which would otherwise hold it that long.
     let timer: ReturnType<typeof setTimeout> | undefined
     const timeout = new Promise((r) => (timer = setTimeout(r, app.config.shutdownTimeoutMs)))
-    await Promise.race([server.shutdown(), timeout])
+    await Promise.race([Promise.all([server.shutdown(), app.drainPlugins()]), timeout])
     clearTimeout(timer)
     await app.stop()
     app.logger.info('shutdown complete')

@@ -17,7 +17,9 @@ import { createReports } from './reports.ts'
 import { ticketRoutes } from './routes.ts'
 import { createTicketsService, type Comment, type Ticket } from './service.ts'
 import { sseRoutes } from './sse-routes.ts'
-import { createTicketStream, HEARTBEAT_MS, withQueueEvents } from './stream.ts'
+import { withQueueEvents } from './queue-events.ts'
+import { createTicketStream } from './stream.ts'
+import { HEARTBEAT_MS } from './stream-rows.ts'
 
 declare module '../../core/index.ts' {
   interface EventMap {
@@ -157,8 +159,10 @@ export function createTicketsPlugin(options: TicketsPluginOptions = {}) {
         },
         // WebSocket `ticket:<uuid>`: its requester and staff.
         channels: { ticket: ({ principal, id }) => tickets.canWatch(principal, id) },
-        // Live events (SSE): the appenders and the fan-out (stream.ts).
+        // Live events (SSE): the appenders and the fan-out (stream.ts); at shutdown the streams end
+        // when the server starts draining, so they do not hold it (docs/writing-a-plugin.md#drain).
         start: () => stream.start(),
+        drain: () => stream.drain(),
         stop: () => stream.stop(),
       }
     },

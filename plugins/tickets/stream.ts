@@ -1,73 +1,31 @@
 /**
- * Live events of GET /tickets/events (docs/plugins/tickets.md#live-events-sse).
+ * The listeners of GET /tickets/events on this replica (docs/plugins/tickets.md#live-events-sse).
  *
- * Every ticket change is appended once to `ticket_stream` by the replica that made it: the tickets
- * service publishes its events without `broadcast`, so these handlers run on that replica only,
- * once per event. Appends are serialised (one advisory lock), so ids commit in id order and a
- * reader that has seen id N has seen everything before it. The appended id is then broadcast
- * over the core bus (`ticket_stream.appended`, through Redis across replicas); each replica reads
- * the new rows once, from its cursor, and hands each to the listeners allowed to see it. The same
- * read runs on every heartbeat, so a broadcast lost while Redis is down only delays events.
+ * Rows are recorded once by the replica that made the change (stream-append.ts), and their id is
+ * broadcast over the core bus; each replica reads the new rows once, from its cursor, and hands
+ * each to the listeners allowed to see it (stream-rows.ts). The same read runs on every
+ * heartbeat, so a broadcast lost while Redis is down only delays events.
  *
- * An SSE `id:` is the row id: Last-Event-ID resumes from the table on any replica, for as long as
- * rows are kept (RETENTION_MS, pruned by the job tickets.prune-stream). Each listener has a
- * bounded buffer: a client that stops reading is dropped (its stream errors) rather than buffered
- * without bound; it reconnects and resumes with Last-Event-ID.
+ * Last-Event-ID resumes from the table on any replica, for as long as rows are kept. Each listener
+ * has a bounded buffer: a client that stops reading is dropped (its stream errors) rather than
+ * buffered without bound; it reconnects and resumes with Last-Event-ID. At shutdown the plugin's
+ * drain hook ends every stream with a reconnect hint, so the server does not wait for them.
  */
+import type { EventBus, Logger, Principal, Sql } from '../../core/index.ts'
+import { createStreamAppender, subscribeLogged } from './stream-append.ts'
 import {
-  type EventBus,
-  type EventMap,
-  isAdmin,
-  isStaff,
-  type Logger,
-  type Principal,
-  type Sql,
-} from '../../core/index.ts'
-import type { createQueues } from './parts.ts'
-import type { QueueModel } from './schema.ts'
-
-declare module '../../core/index.ts' {
-  interface EventMap {
-    /** A queue was created, updated or deleted (the live stream's `queue_changed`, admins only). */
-    'ticket_queue.changed': {
-      action: 'created' | 'updated' | 'deleted'
-      queue: QueueModel.queue | { id: string }
-    }
-    /** A row was appended to ticket_stream (broadcast: every replica reads it for its listeners). */
-    'ticket_stream.appended': { id: string }
-  }
-}
-
-export const STREAM_KINDS = [
-  'ticket_created',
-  'ticket_updated',
-  'ticket_deleted',
-  'comment_added',
-  'queue_changed',
-] as const
-export type StreamKind = (typeof STREAM_KINDS)[number]
-type Visibility = 'public' | 'internal' | 'admin'
-
-/** How long rows are kept: Last-Event-ID resumes over at least this window (the contract asks 10 minutes). */
-export const RETENTION_MS = 60 * 60_000
-/** Default interval of the `:hb` comment (TICKETS_SSE_HEARTBEAT_MS). */
-export const HEARTBEAT_MS = 30_000
-/** Default bound of what one listener may leave unread before it is dropped. */
-export const MAX_BUFFER_BYTES = 1 << 20
-/** Rows read per query, by the fan-out and by a resume. */
-const PAGE = 200
-/** Serialises appends so ids commit in order (the series of core/db/migrate.ts and admin). */
-const APPEND_LOCK = 7416371240013319n
-
-interface Row {
-  id: string
-  kind: StreamKind
-  requester_id: string | null
-  visibility: Visibility
-  payload: Record<string, unknown>
-  /** The encoded SSE frame, built once for every listener. */
-  frame?: Uint8Array
-}
+  encode,
+  frameOf,
+  HEARTBEAT,
+  HEARTBEAT_MS,
+  MAX_BUFFER_BYTES,
+  PAGE,
+  readRows,
+  replayFilter,
+  type Row,
+  SSE_HEADERS,
+  visible,
+} from './stream-rows.ts'
 
 interface Listener {
   readonly principal: Principal
@@ -98,31 +56,17 @@ export interface TicketStreamOptions {
   maxBufferBytes?: number
 }
 
-const encoder = new TextEncoder()
-const HEARTBEAT = encoder.encode(':hb\n\n')
-const frameOf = (r: Row) => {
-  r.frame ??= encoder.encode(`id: ${r.id}\nevent: ${r.kind}\ndata: ${JSON.stringify(r.payload)}\n\n`)
-  return r.frame
-}
-
-/** Who may see a row: admins everything; staff all but queue changes; a requester their tickets' public events. */
-function visible(p: Principal, r: Row): boolean {
-  if (r.visibility === 'admin') return isAdmin(p.user.role)
-  if (isStaff(p.user.role)) return true
-  return r.visibility === 'public' && r.requester_id === p.user.id
-}
-
-export const SSE_HEADERS = {
-  'content-type': 'text/event-stream; charset=utf-8',
-  'cache-control': 'no-cache, no-transform',
-  // nginx and others would otherwise buffer the stream.
-  'x-accel-buffering': 'no',
-} as const
+/**
+ * The last frame of a stream ended by shutdown: reconnect in 1 to 4 s (spread, so a replica's
+ * clients do not all arrive at once; the next stream's own `retry:` restores 3 s).
+ */
+const goAway = () => encode(`retry: ${1000 + Math.floor(Math.random() * 3000)}\n:draining\n\n`)
 
 export type TicketStream = ReturnType<typeof createTicketStream>
 
 export function createTicketStream(o: TicketStreamOptions) {
   const { sql, events, logger } = o
+  const appender = createStreamAppender(o)
   const heartbeatMs = o.heartbeatMs ?? HEARTBEAT_MS
   const maxBufferBytes = o.maxBufferBytes ?? MAX_BUFFER_BYTES
   const listeners = new Set<Listener>()
@@ -135,6 +79,8 @@ export function createTicketStream(o: TicketStreamOptions) {
   let again = false
   let timer: ReturnType<typeof setInterval> | undefined
   const offs: (() => void)[] = []
+  /** Set by drain(): the server is shutting down, so streams end (and new ones end at once). */
+  let draining = false
 
   const drop = (l: Listener, how: 'close' | 'error', reason: string) => {
     if (l.closed) return
@@ -178,10 +124,6 @@ export function createTicketStream(o: TicketStreamOptions) {
     else if (l.pending.push(r) > PAGE * 10) drop(l, 'error', 'listener too slow')
   }
 
-  const select = (after: bigint, filter = sql``) =>
-    sql<Row[]>`select id::text as id, kind, requester_id, visibility, payload from ticket_stream
-      where id > ${after.toString()} ${filter} order by id limit ${PAGE}`
-
   /** Reads the rows after the cursor and hands them out; concurrent pokes fold into one more pass. */
   const pump = async () => {
     if (pumping) {
@@ -193,7 +135,7 @@ export function createTicketStream(o: TicketStreamOptions) {
       do {
         again = false
         if (cursor === undefined || listeners.size === 0) break
-        const rows = await select(cursor)
+        const rows = await readRows(sql, cursor)
         for (const r of rows) {
           const id = BigInt(r.id)
           if (cursor !== undefined && id <= cursor) continue
@@ -238,14 +180,6 @@ export function createTicketStream(o: TicketStreamOptions) {
           }
         })
 
-  /** What `p` may see of the rows after `after`, in pages (the requester's through ticket_stream_requester_idx). */
-  const replayFilter = (p: Principal) =>
-    isAdmin(p.user.role)
-      ? sql``
-      : isStaff(p.user.role)
-        ? sql`and visibility <> 'admin'`
-        : sql`and requester_id = ${p.user.id} and visibility = 'public'`
-
   const begin = async (l: Listener, resumeFrom: bigint | undefined) => {
     try {
       await ensureCursor()
@@ -258,9 +192,9 @@ export function createTicketStream(o: TicketStreamOptions) {
       // Live rows wait in `pending` while the missed ones are replayed from the table.
       listeners.add(l)
       l.last = resumeFrom
-      const filter = replayFilter(l.principal)
+      const filter = replayFilter(sql, l.principal)
       for (;;) {
-        const rows = await select(l.last, filter)
+        const rows = await readRows(sql, l.last, filter)
         for (const r of rows) {
           if (l.closed) return
           l.last = BigInt(r.id)
@@ -279,23 +213,6 @@ export function createTicketStream(o: TicketStreamOptions) {
     }
   }
 
-  /** Appends on this replica run one after another, in the order their events were published. */
-  let tail: Promise<unknown> = Promise.resolve()
-  const append = (kind: StreamKind, requesterId: string | null, visibility: Visibility, payload: object) => {
-    const next = tail.then(() => appendNow(kind, requesterId, visibility, payload))
-    tail = next.catch(() => {})
-    return next
-  }
-  const appendNow = async (kind: StreamKind, requesterId: string | null, visibility: Visibility, payload: object) => {
-    const [row] = await sql.begin(async (tx) => {
-      await tx`select pg_advisory_xact_lock(${APPEND_LOCK.toString()}::int8)`
-      return tx<{ id: string }[]>`insert into ticket_stream (kind, requester_id, visibility, payload, created_at)
-        values (${kind}, ${requesterId}, ${visibility}, ${sql.json(payload as never)}, ${o.now()})
-        returning id::text as id`
-    })
-    await events.publish('ticket_stream.appended', { id: row!.id }, { broadcast: true })
-  }
-
   const closeWhere = (pred: (l: Listener) => boolean) => {
     for (const l of [...listeners]) if (pred(l)) drop(l, 'close', 'credentials changed')
   }
@@ -310,10 +227,15 @@ export function createTicketStream(o: TicketStreamOptions) {
       const body = new ReadableStream<Uint8Array>(
         {
           start(controller) {
+            // Accepted just before the listener closed: end at once, with the hint.
+            if (draining) {
+              controller.enqueue(goAway())
+              return controller.close()
+            }
             listener = { principal, controller, last: 0n, live: false, pending: [], closed: false }
             opened.add(listener)
             // Reconnect after 3 s; the comment makes proxies and clients see the stream at once.
-            controller.enqueue(encoder.encode('retry: 3000\n:ok\n\n'))
+            controller.enqueue(encode('retry: 3000\n:ok\n\n'))
             if (!timer) timer = setInterval(beat, heartbeatMs)
             if (opts.endsAt !== undefined) {
               const l = listener
@@ -341,34 +263,13 @@ export function createTicketStream(o: TicketStreamOptions) {
 
     /** Subscribes the appenders (once per event, on the publishing replica) and the fan-out. */
     start() {
-      const on = <K extends keyof EventMap & string>(name: K, fn: (e: EventMap[K]) => Promise<void> | void) =>
-        offs.push(
-          events.subscribe(name, async (e) => {
-            try {
-              await fn(e as EventMap[K])
-            } catch (err) {
-              logger.error('tickets: live event not recorded', { event: name, error: err })
-            }
-          }),
-        )
-      on('ticket.created', ({ ticket }) => append('ticket_created', ticket.requester_id, 'public', { ticket }))
-      on('ticket.updated', ({ ticket, changed }) =>
-        append('ticket_updated', ticket.requester_id, 'public', { ticket, changed }),
-      )
-      on('ticket.deleted', ({ id, number, requester_id }) =>
-        append('ticket_deleted', requester_id, 'public', { ticket: { id, number, requester_id } }),
-      )
-      on('comment.added', ({ ticket, comment, visibility }) =>
-        append('comment_added', ticket.requester_id, visibility === 'internal' ? 'internal' : 'public', {
-          ticket,
-          comment,
-        }),
-      )
-      on('ticket_queue.changed', ({ action, queue }) => append('queue_changed', null, 'admin', { action, queue }))
-      on('ticket_stream.appended', () => pump())
+      offs.push(...appender.subscribe())
+      offs.push(subscribeLogged(events, logger, 'ticket_stream.appended', () => pump()))
       // A role or activation change, a revoked key or an ended impersonation: the client reconnects
       // and is authenticated again.
-      on('user.changed', ({ id }) => closeWhere((l) => l.principal.user.id === id))
+      offs.push(
+        subscribeLogged(events, logger, 'user.changed', ({ id }) => closeWhere((l) => l.principal.user.id === id)),
+      )
       for (const name of ['api_key.revoked', 'impersonation.ended']) {
         offs.push(
           events.subscribe(name, (e) => {
@@ -376,6 +277,24 @@ export function createTicketStream(o: TicketStreamOptions) {
             if (typeof id === 'string') closeWhere((l) => l.principal.credentialId === id)
           }),
         )
+      }
+    },
+
+    /**
+     * Shutdown has begun (the plugin's drain hook): every stream, still starting or live, ends now
+     * after a reconnect hint, and a stream opened from now on ends at once. An open stream is an
+     * in-flight request: left open, it would hold the server's drain until SHUTDOWN_TIMEOUT_MS.
+     * Clients reconnect (to another replica: this one stops accepting) and resume with Last-Event-ID.
+     */
+    drain() {
+      draining = true
+      for (const l of [...opened]) {
+        try {
+          if (!l.closed) l.controller.enqueue(goAway())
+        } catch {
+          // Already cancelled by the client.
+        }
+        drop(l, 'close', 'server draining')
       }
     },
 
@@ -388,34 +307,6 @@ export function createTicketStream(o: TicketStreamOptions) {
     },
 
     /** Job tickets.prune-stream: rows past the retention window. */
-    async prune(): Promise<number> {
-      const cutoff = new Date(o.now().getTime() - RETENTION_MS)
-      const r = await sql`delete from ticket_stream where created_at < ${cutoff}`
-      return r.count
-    },
-  }
-}
-
-/** The queues service, announcing each change as `ticket_queue.changed` (published once, locally). */
-export function withQueueEvents(queues: ReturnType<typeof createQueues>, events: EventBus) {
-  const announce = async (action: 'created' | 'updated' | 'deleted', queue: QueueModel.queue | { id: string }) => {
-    await events.publish('ticket_queue.changed', { action, queue })
-  }
-  return {
-    ...queues,
-    async create(input: QueueModel.create) {
-      const q = await queues.create(input)
-      await announce('created', q)
-      return q
-    },
-    async update(id: string, input: QueueModel.update) {
-      const q = await queues.update(id, input)
-      await announce('updated', q)
-      return q
-    },
-    async remove(id: string) {
-      await queues.remove(id)
-      await announce('deleted', { id })
-    },
+    prune: () => appender.prune(),
   }
 }

@@ -89,6 +89,13 @@ export class SseReader {
     return seen
   }
 
+  /** Resolves when the stream has ended (within `ms`, polled), with how it ended; undefined if still open. */
+  async endedWithin(ms: number): Promise<{ error?: unknown } | undefined> {
+    const until = Date.now() + ms
+    while (!this.ended && Date.now() < until) await new Promise((res) => setTimeout(res, 20))
+    return this.ended
+  }
+
   close() {
     void this.reader.cancel().catch(() => {})
   }
@@ -112,6 +119,7 @@ function parse(block: string): SseFrame[] {
     else if (field === 'retry') frame.retry = Number(value)
   }
   if (data) frame.data = JSON.parse(data.join('\n'))
-  if (frame.id !== undefined || frame.event !== undefined || data) out.push(frame)
+  // A block with only `retry:` (the opening one, the shutdown hint) is a frame too.
+  if (frame.id !== undefined || frame.event !== undefined || data || frame.retry !== undefined) out.push(frame)
   return out
 }

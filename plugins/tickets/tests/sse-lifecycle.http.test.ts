@@ -48,13 +48,6 @@ async function listen(bearer: string, opts: { query?: boolean; app?: App } = {})
   return reader
 }
 
-/** Resolves when the stream has ended (within `ms`), with how it ended. */
-async function ended(r: SseReader, ms: number) {
-  const until = Date.now() + ms
-  while (!r.ended && Date.now() < until) await new Promise((res) => setTimeout(res, 25))
-  return r.ended
-}
-
 describe('the stream ends with its credential', () => {
   it("closes at the JWT's exp (header and ?token=), while a longer-lived token's stream goes on", async () => {
     const short = await t.token('alice', { expiresIn: '2s' })
@@ -64,7 +57,7 @@ describe('the stream ends with its credential', () => {
     const byQuery = await listen(short, { query: true })
     const lasting = await listen(long)
     expect(byHeader.ended).toBeUndefined()
-    const [a, b] = await Promise.all([ended(byHeader, 4000), ended(byQuery, 4000)])
+    const [a, b] = await Promise.all([byHeader.endedWithin(4000), byQuery.endedWithin(4000)])
     // Ended cleanly (the client reconnects), not before the expiry, and not long after it.
     expect(a).toEqual({})
     expect(b).toEqual({})
@@ -86,7 +79,7 @@ describe('the stream ends with its credential', () => {
     const viaKey = await listen(created.body.key)
     const viaSession = await listen(await t.token('alice'))
     expect((await t.as('alice').delete(`/api/v1/app/api-keys/${created.body.id}`)).status).toBe(204)
-    expect(await ended(viaKey, 2000)).toEqual({})
+    expect(await viaKey.endedWithin(2000)).toEqual({})
     expect(viaSession.ended).toBeUndefined()
   })
 })
@@ -106,8 +99,8 @@ describe('the stream ends when the app stops', () => {
       const onA = await listen(await t.token('alice'))
       await b.stop()
       stopped = true
-      expect(await ended(r1, 1000)).toEqual({})
-      expect(await ended(r2, 1000)).toEqual({})
+      expect(await r1.endedWithin(1000)).toEqual({})
+      expect(await r2.endedWithin(1000)).toEqual({})
       // Another app's streams are not this app's to end.
       expect(onA.ended).toBeUndefined()
     } finally {
