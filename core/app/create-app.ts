@@ -223,6 +223,8 @@ export async function createApp(options: CreateAppOptions = {}): Promise<App> {
       auth: {
         addResolver: authenticator.addResolver,
         setOrganizationResolver: authenticator.setOrganizationResolver,
+        reserveSubjects: authenticator.reserveSubjects,
+        reservedSubjects: authenticator.reservedSubjects,
         users,
       },
       channels,

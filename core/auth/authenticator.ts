@@ -2,8 +2,8 @@
 import { forbidden, unauthenticated } from '../errors/index.ts'
 import type { CredentialResolver } from './credentials.ts'
 import type { OrganizationResolver } from './organizations.ts'
-import type { TokenVerifier } from './jwt.ts'
-import { isAdmin, type Principal } from './principal.ts'
+import type { TokenVerifier, VerifiedClaims } from './jwt.ts'
+import { isAdmin, type Principal, type User } from './principal.ts'
 import type { UserDirectory } from './user-directory.ts'
 
 export interface Authenticator {
@@ -14,6 +14,14 @@ export interface Authenticator {
   setOrganizationResolver(resolver: OrganizationResolver): void
   /** The registered organization resolver, if any (the authenticate stage asks it for X-Organization-ID). */
   organizations(): OrganizationResolver | undefined
+  /**
+   * Reserves a namespace of user ids for a plugin's service users (docs/auth.md#service-users),
+   * e.g. `org:`: a JWT whose `sub` starts with it is refused with 401, so no identity-provider
+   * token can act as a service user; only the plugin's own resolver reaches them.
+   */
+  reserveSubjects(prefix: string): void
+  /** The reserved prefixes (the admin users list leaves their users out). */
+  reservedSubjects(): readonly string[]
 }
 
 /**
@@ -47,9 +55,35 @@ export function admitsAdmin(principal: Principal, rest: string): boolean {
   return isAdmin(principal.user.role)
 }
 
+/**
+ * The address the identity provider vouches for: `email` with the OIDC claim `email_verified`
+ * true (Cognito sends the string "true"). Supabase's `user_metadata.email_verified` is not read:
+ * the user may edit user_metadata (docs/auth.md#verified-email).
+ */
+export function verifiedEmailOf(claims: VerifiedClaims): string | undefined {
+  const { email, email_verified: verified } = claims
+  if (typeof email !== 'string' || email === '') return undefined
+  return verified === true || verified === 'true' ? email : undefined
+}
+
+/** A session: every scope of its role, and the verified email when the token carries one. */
+const session = (user: User, claims: VerifiedClaims): Principal => {
+  const verifiedEmail = verifiedEmailOf(claims)
+  return verifiedEmail === undefined
+    ? { user, kind: 'jwt', scopes: 'all' }
+    : { user, kind: 'jwt', scopes: 'all', verifiedEmail }
+}
+
 export function createAuthenticator(verifier: TokenVerifier, users: UserDirectory): Authenticator {
   const resolvers: CredentialResolver[] = []
   let organizations: OrganizationResolver | undefined
+  const reserved: string[] = []
+
+  /** A service user's id as a JWT subject: refused before any user row is read or provisioned. */
+  const refuseReserved = (sub: string) => {
+    for (const prefix of reserved)
+      if (sub.startsWith(prefix)) throw unauthenticated('Token subject is reserved for service users')
+  }
 
   const active = (principal: Principal): Principal => {
     if (!principal.user.is_active) throw forbidden('User account is deactivated')
@@ -60,8 +94,9 @@ export function createAuthenticator(verifier: TokenVerifier, users: UserDirector
     const claims = verifier.cached(token) ?? (await verifier.verify(token))
     // A delegated token (RFC 8693 `act`) is only honoured by the resolver that issued it.
     if (claims.act !== undefined) throw unauthenticated('Delegated tokens are not accepted here')
+    refuseReserved(claims.sub)
     const user = users.cached(claims.sub) ?? (await users.ensure(claims))
-    return active({ user, kind: 'jwt', scopes: 'all' })
+    return active(session(user, claims))
   }
 
   return {
@@ -74,8 +109,12 @@ export function createAuthenticator(verifier: TokenVerifier, users: UserDirector
       }
       // Hot path: a token and user seen recently cost no promise and no database round trip.
       const claims = verifier.cached(token)
-      const user = claims && claims.act === undefined && users.cached(claims.sub)
-      if (user) return active({ user, kind: 'jwt', scopes: 'all' })
+      if (claims !== undefined && claims.act === undefined) {
+        // Before the user cache, which holds the service users their own resolver read.
+        if (reserved.length > 0) refuseReserved(claims.sub)
+        const user = users.cached(claims.sub)
+        if (user) return active(session(user, claims))
+      }
       return fromJwt(token)
     },
     addResolver(resolver) {
@@ -86,5 +125,11 @@ export function createAuthenticator(verifier: TokenVerifier, users: UserDirector
       organizations = resolver
     },
     organizations: () => organizations,
+    reserveSubjects(prefix) {
+      if (!/^[a-z][a-z0-9_-]*:$/.test(prefix))
+        throw new Error(`A reserved subject prefix is a lower-case name and a colon, got "${prefix}"`)
+      if (!reserved.includes(prefix)) reserved.push(prefix)
+    },
+    reservedSubjects: () => reserved,
   }
 }

@@ -5,7 +5,14 @@
  */
 import './events.ts'
 
-export { admitsAdmin, bearerToken, createAuthenticator, QUERY_TOKEN, type Authenticator } from './authenticator.ts'
+export {
+  admitsAdmin,
+  bearerToken,
+  createAuthenticator,
+  QUERY_TOKEN,
+  verifiedEmailOf,
+  type Authenticator,
+} from './authenticator.ts'
 export type { CredentialResolver } from './credentials.ts'
 export {
   ORG_HEADER,

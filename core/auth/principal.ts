@@ -36,6 +36,12 @@ export interface Principal {
    * acts as the organization: `user` is the key's own service user). Absent otherwise.
    */
   org?: OrgMembership
+  /**
+   * For a session (`jwt`) whose token says `email_verified: true`: that token's `email`, the
+   * address the identity provider vouches for (docs/auth.md#verified-email). Absent otherwise
+   * (API keys, impersonation, tokens without the claim).
+   */
+  verifiedEmail?: string
   /** For impersonation: the only /admin paths (after /api/{v}) it may reach, e.g. '/admin/impersonate/stop'. */
   adminPaths?: readonly string[]
 }

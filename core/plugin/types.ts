@@ -61,7 +61,10 @@ export interface PluginContext<C = unknown, Deps = {}> {
   readonly jobs: JobQueue
   readonly meter: MeterFn
   readonly metrics: Metrics
-  readonly auth: Pick<Authenticator, 'addResolver' | 'setOrganizationResolver'> & { users: UserDirectory }
+  readonly auth: Pick<
+    Authenticator,
+    'addResolver' | 'setOrganizationResolver' | 'reserveSubjects' | 'reservedSubjects'
+  > & { users: UserDirectory }
   /** Rate-limit counters of a class (contact form status). */
   readonly rateLimits: {
     peek(className: string, key: string): Promise<{ limit: number; remaining: number; reset: number; window: string }>

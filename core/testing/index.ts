@@ -70,8 +70,9 @@ export interface TestAppOptions extends Omit<CreateAppOptions, 'database' | 'env
   env?: Record<string, string>
 }
 
+/** A user named by a string signs in as most providers issue it: with a verified email (docs/auth.md#verified-email). */
 export const claimsFor = (user: string | Claims): Claims =>
-  typeof user === 'string' ? { sub: user, email: `${user}@example.com`, name: user } : user
+  typeof user === 'string' ? { sub: user, email: `${user}@example.com`, email_verified: true, name: user } : user
 
 export async function signTestToken(
   user: string | Claims,

@@ -38,7 +38,7 @@ export interface AdminUsersService {
 const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => '\\' + c)
 
 export function createAdminUsers(
-  ctx: Pick<PluginContext, 'sql' | 'audit'>,
+  ctx: Pick<PluginContext, 'sql' | 'audit' | 'auth'>,
   users: UsersPluginService,
 ): AdminUsersService {
   const sql: Sql = ctx.sql
@@ -47,7 +47,11 @@ export function createAdminUsers(
     async list(query) {
       const { search, role, is_active } = query
       const pattern = search?.trim() ? `%${escapeLike(search.trim().toLowerCase())}%` : undefined
+      // Service users (an organization's `org:<id>`, docs/auth.md#service-users) are not people:
+      // they cannot sign in and are managed by their plugin, so the list leaves them out.
+      const service = ctx.auth.reservedSubjects().map((prefix) => `${escapeLike(prefix)}%`)
       const where = sql`true
+        ${service.length ? sql`and not (id like any(${service}::text[]))` : sql``}
         ${pattern ? sql`and (lower(email) like ${pattern} escape '\\' or lower(full_name) like ${pattern} escape '\\')` : sql``}
         ${role ? sql`and role = ${role}` : sql``}
         ${is_active === undefined ? sql`` : sql`and is_active = ${is_active}`}`

@@ -68,6 +68,8 @@ export function createOrganizationsPlugin(options: OrganizationsPluginOptions = 
       })
       // Organization API keys (docs/plugins/organizations-api-keys.md): the `oso_` resolver is added at start.
       const apiKeys = createOrgApiKeys(ctx, orgs)
+      // The keys' service users `org:<id>`: no identity provider's token may name one (docs/auth.md#service-users).
+      ctx.auth.reserveSubjects('org:')
       // Every replica drops the memberships a change names (the publisher already dropped its own).
       const drop = ({ org_id, user_id }: { org_id: string; user_id?: string }) => orgs.invalidate(org_id, user_id)
       return {

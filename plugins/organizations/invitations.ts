@@ -1,10 +1,10 @@
 /**
  * Invitations (docs/plugins/organizations.md#invitations): an admin invites an address with a
  * role; the token (32 random bytes, base64url) is emailed through a job as the link
- * `PUBLIC_URL/invitations/<token>` and only its SHA-256 is stored. The signed-in user whose email
- * matches accepts or declines it once; a platform admin may do so for any address (the override,
- * audited as such). Accepted, declined and revoked invitations answer 409, expired ones 409 with
- * reason `invitation_expired`.
+ * `PUBLIC_URL/invitations/<token>` and only its SHA-256 is stored. The signed-in user whose
+ * verified email (the session token's, docs/auth.md#verified-email) matches accepts or declines
+ * it once; a platform admin may do so for any address (the override, audited as such). Accepted,
+ * declined and revoked invitations answer 409, expired ones 409 with reason `invitation_expired`.
  */
 import { createHash, randomBytes } from 'node:crypto'
 import {
@@ -18,8 +18,8 @@ import {
   type JobQueue,
   type PageQuery,
   type Page,
+  type Principal,
   type Sql,
-  type User,
 } from '../../core/index.ts'
 import type { OrgEvents } from './publish.ts'
 import type { OrgRole } from './roles.ts'
@@ -39,8 +39,8 @@ export interface InvitationsService {
   create(by: Actor, orgId: string, input: OrgModel.invite): Promise<Invitation>
   list(caller: Caller, orgId: string, query: PageQuery): Promise<Page<Invitation>>
   revoke(by: Actor, orgId: string, invitationId: string): Promise<void>
-  accept(by: Actor, user: User, token: string): Promise<{ org_id: string; role: OrgRole }>
-  decline(by: Actor, user: User, token: string): Promise<void>
+  accept(by: Actor, who: Invitee, token: string): Promise<{ org_id: string; role: OrgRole }>
+  decline(by: Actor, who: Invitee, token: string): Promise<void>
   /** The job: sends the invitation email (idempotent by the invitation id). */
   send(job: InvitationJob): Promise<void>
 }
@@ -57,6 +57,9 @@ interface Row {
   declined_at: Date | null
   revoked_at: Date | null
 }
+
+/** Who answers an invitation: the caller's user and the email their session's token verified. */
+export type Invitee = Pick<Principal, 'user' | 'verifiedEmail'>
 
 export const hashToken = (token: string) => createHash('sha256').update(token).digest('hex')
 
@@ -117,11 +120,22 @@ export function createInvitations(d: {
     return row
   }
 
-  /** The invited user, or a platform admin (the documented override). */
-  const mayAnswer = (user: User, row: Row) => {
-    if (user.email && user.email.toLowerCase() === row.email) return false
-    if (isAdmin(user.role)) return true
+  /**
+   * The invited user (their session's verified email is the invited address), or a platform admin
+   * (the documented override): true when the override was used.
+   */
+  const mayAnswer = (who: Invitee, row: Row) => {
+    if (who.verifiedEmail?.toLowerCase() === row.email) return false
+    if (isAdmin(who.user.role)) return true
     // The invitation's existence is known to whoever holds the token; the address is not revealed.
+    if (who.user.email?.toLowerCase() === row.email)
+      throw new AppError(
+        'AUTHORIZATION_ERROR',
+        'Accepting needs a sign-in whose email address is verified (not an API key)',
+        {
+          reason: 'email_not_verified',
+        },
+      )
     throw new AppError('AUTHORIZATION_ERROR', 'This invitation was sent to another email address', {
       reason: 'invitation_email_mismatch',
     })
@@ -216,11 +230,12 @@ export function createInvitations(d: {
       })
     },
 
-    async accept(by, user, token) {
+    async accept(by, who, token) {
+      const { user } = who
       const result = await sql
         .begin(async (tx) => {
           const row = await byToken(tx as unknown as Sql, token)
-          const override = mayAnswer(user, row)
+          const override = mayAnswer(who, row)
           const existing = await tx`select 1 from org_memberships where org_id = ${row.org_id} and user_id = ${user.id}`
           if (existing.length > 0)
             throw conflict('You are a member of this organization already', { reason: 'already_member' })
@@ -242,6 +257,9 @@ export function createInvitations(d: {
             },
             tx,
           )
+          // Seat jobs exist exactly when the membership does (docs/jobs-and-events.md#durable-events).
+          const added = { org_id: row.org_id, user_id: user.id, role: row.role }
+          await d.publish.durable(tx, 'org.member_added', added)
           return { org_id: row.org_id, role: row.role }
         })
         .catch((err) => {
@@ -254,10 +272,10 @@ export function createInvitations(d: {
       return result
     },
 
-    async decline(by, user, token) {
+    async decline(by, who, token) {
       await sql.begin(async (tx) => {
         const row = await byToken(tx as unknown as Sql, token)
-        const override = mayAnswer(user, row)
+        const override = mayAnswer(who, row)
         await tx`update org_invitations set declined_at = ${now()} where id = ${row.id}`
         await audit.record(
           {

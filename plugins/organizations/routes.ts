@@ -1,5 +1,5 @@
 /** Routes under /app/orgs and /app/invitations (docs/plugins/organizations.md#routes). Rules live in the services. */
-import { jsonDoc, type AuditRequest, type Principal, type RouteContext } from '../../core/index.ts'
+import { forbidden, jsonDoc, page, type AuditRequest, type Principal, type RouteContext } from '../../core/index.ts'
 import { keyMembership } from './api-keys.ts'
 import type { InvitationsService } from './invitations.ts'
 import { OrgModel } from './schema.ts'
@@ -20,6 +20,16 @@ const callerOf = (req: { user: { id: string }; principal: Principal; params?: { 
   return role ? { id: req.user.id, org: { id: orgId!.toLowerCase(), role: role as OrgRole } } : req.user.id
 }
 
+/** The organization whose own API key calls (as its service user, never a member), or undefined. */
+const keyOrg = (principal: Principal) =>
+  principal.org && keyMembership(principal, principal.org.id) ? principal.org : undefined
+
+/** What a key cannot do: it acts as its organization, so it neither founds nor leaves one. */
+const notForKeys = (principal: Principal, what: string) => {
+  if (keyOrg(principal))
+    throw forbidden(`An organization API key cannot ${what}; use a session`, { required: 'session' })
+}
+
 export const orgRoutes = ({ router, audit }: RouteContext, orgs: OrganizationsService, invites: InvitationsService) => {
   const actor = (req: AuditRequest & { user: { id: string }; params?: { org_id?: string } }): Actor => {
     const caller = callerOf(req)
@@ -29,6 +39,7 @@ export const orgRoutes = ({ router, audit }: RouteContext, orgs: OrganizationsSe
     .post(
       '',
       async (req) => {
+        notForKeys(req.principal, 'create an organization')
         const org = await orgs.create(actor(req), req.body)
         req.set.status = 201
         return org
@@ -39,19 +50,32 @@ export const orgRoutes = ({ router, audit }: RouteContext, orgs: OrganizationsSe
         scope: 'orgs:write',
         detail: {
           summary: 'Create an organization (the caller becomes its owner)',
-          description: 'The slug is derived from the name when absent; 409 (reason slug_taken) when taken.',
-          responses: { 409: conflictDoc },
+          description:
+            'The slug is derived from the name when absent; 409 (reason slug_taken) when taken. An organization API key gets 403.',
+          responses: { 403: { description: 'An organization API key (details.required: session)' }, 409: conflictDoc },
         },
       },
     )
-    .get('', ({ user, query }) => orgs.listMine(user.id, query), {
-      query: OrgModel.listQuery,
-      scope: 'orgs:read',
-      detail: {
-        summary: "The caller's organizations, each with the caller's role",
-        responses: { 200: jsonDoc('A page of organizations', OrgModel.orgList) },
+    .get(
+      '',
+      async ({ principal, query }) => {
+        const own = keyOrg(principal)
+        if (!own) return orgs.listMine(principal.user.id, query)
+        // A key acts as its organization: that one, with the key's role.
+        const caller = { id: principal.user.id, org: { id: own.id, role: own.role as OrgRole } }
+        const view = await orgs.getFor(caller, own.id)
+        return page(query.skip === 0 ? [view] : [], 1, query)
       },
-    })
+      {
+        query: OrgModel.listQuery,
+        scope: 'orgs:read',
+        detail: {
+          summary: "The caller's organizations, each with the caller's role",
+          description: "With an organization API key: the key's own organization, with the key's role.",
+          responses: { 200: jsonDoc('A page of organizations', OrgModel.orgList) },
+        },
+      },
+    )
     .get('/:org_id', (req) => orgs.getFor(callerOf(req), req.params.org_id), {
       params: OrgModel.orgParams,
       response: { 200: OrgModel.org },
@@ -128,6 +152,8 @@ export const orgRoutes = ({ router, audit }: RouteContext, orgs: OrganizationsSe
     .post(
       '/:org_id/leave',
       async (req) => {
+        // The key's service user is never a member: it may read its organization, not leave it.
+        if (keyMembership(req.principal, req.params.org_id)) notForKeys(req.principal, 'leave its organization')
         await orgs.leave(actor(req), req.params.org_id)
         req.set.status = 204
       },
@@ -136,7 +162,12 @@ export const orgRoutes = ({ router, audit }: RouteContext, orgs: OrganizationsSe
         scope: 'orgs:write',
         detail: {
           summary: 'Leave an organization (the last owner cannot)',
-          responses: { 204: { description: 'Left' }, 404: notFoundDoc, 409: conflictDoc },
+          responses: {
+            204: { description: 'Left' },
+            403: { description: "The organization's own API key (details.required: session)" },
+            404: notFoundDoc,
+            409: conflictDoc,
+          },
         },
       },
     )
@@ -204,14 +235,19 @@ const tokenConflict = { description: 'Accepted, declined, revoked or expired (de
 export const invitationRoutes = ({ router, audit }: RouteContext, invites: InvitationsService) => {
   const actor = (req: AuditRequest & { user: { id: string } }): Actor => ({ id: req.user.id, audit: audit.from(req) })
   return router('/invitations')
-    .post('/:token/accept', (req) => invites.accept(actor(req), req.user, req.params.token), {
+    .post('/:token/accept', (req) => invites.accept(actor(req), req.principal, req.params.token), {
       params: OrgModel.tokenParams,
       response: { 200: OrgModel.accepted },
       scope: 'orgs:write',
       detail: {
         summary: 'Accept an invitation (the invited user, or a platform admin)',
+        description:
+          "The caller's session token must carry the invited address as `email` with `email_verified: true`; a platform admin may accept any invitation (audited as an override).",
         responses: {
-          403: { description: 'The invitation was sent to another address' },
+          403: {
+            description:
+              "Sent to another address (reason invitation_email_mismatch), or the caller's email is not verified (reason email_not_verified)",
+          },
           404: { description: 'Unknown token' },
           409: tokenConflict,
         },
@@ -220,7 +256,7 @@ export const invitationRoutes = ({ router, audit }: RouteContext, invites: Invit
     .post(
       '/:token/decline',
       async (req) => {
-        await invites.decline(actor(req), req.user, req.params.token)
+        await invites.decline(actor(req), req.principal, req.params.token)
         req.set.status = 204
       },
       {
@@ -230,7 +266,7 @@ export const invitationRoutes = ({ router, audit }: RouteContext, invites: Invit
           summary: 'Decline an invitation (the invited user, or a platform admin)',
           responses: {
             204: { description: 'Declined' },
-            403: { description: 'The invitation was sent to another address' },
+            403: { description: "Sent to another address, or the caller's email is not verified (details.reason)" },
             404: { description: 'Unknown token' },
             409: tokenConflict,
           },

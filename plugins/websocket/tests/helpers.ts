@@ -25,9 +25,13 @@ export class WsClient {
     })
   }
 
-  /** Opens and waits for the `connected` event. */
-  static async open(url: string, timeoutMs = 5000): Promise<{ client: WsClient; connected: Frame }> {
-    const ws = new WebSocket(url)
+  /** Opens and waits for the `connected` event; `headers` go on the upgrade request (Bun's client). */
+  static async open(
+    url: string,
+    timeoutMs = 5000,
+    headers?: Record<string, string>,
+  ): Promise<{ client: WsClient; connected: Frame }> {
+    const ws = headers ? new WebSocket(url, { headers } as unknown as string[]) : new WebSocket(url)
     const client = new WsClient(ws)
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no open on ${url}`)), timeoutMs)
@@ -105,7 +109,11 @@ export interface RawUpgrade {
 }
 
 /** A hand-written upgrade request over TCP: shows the refusal's status and body, or keeps a socket that never reads. */
-export function rawUpgrade(port: number, path: string, options: { read?: boolean } = {}): Promise<RawUpgrade> {
+export function rawUpgrade(
+  port: number,
+  path: string,
+  options: { read?: boolean; headers?: Record<string, string> } = {},
+): Promise<RawUpgrade> {
   return new Promise((resolve, reject) => {
     const socket = connect(port, '127.0.0.1')
     let buf = ''
@@ -127,7 +135,11 @@ export function rawUpgrade(port: number, path: string, options: { read?: boolean
     socket.on('error', reject)
     socket.write(
       `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-        `Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+        `Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n` +
+        Object.entries(options.headers ?? {})
+          .map(([k, v]) => `${k}: ${v}\r\n`)
+          .join('') +
+        '\r\n',
     )
   })
 }
