@@ -2,10 +2,18 @@
  * GET /tickets: the filters, the sorts and the three ways a page is read (docs/plugins/tickets.md#search-and-lists).
  * The CSV export (export.ts) reuses the filters and the sorts.
  */
-import { COUNT_CAP, page, paged, validation, type Page, type Principal } from '../../core/index.ts'
+import {
+  COUNT_CAP,
+  decodeCursor,
+  encodeCursor,
+  page,
+  paged,
+  validation,
+  type Page,
+  type Principal,
+} from '../../core/index.ts'
 import type { TicketModel } from './schema.ts'
 import type { TicketBase } from './ticket-base.ts'
-import { decodeSearchCursor, encodeSearchCursor } from './search-cursor.ts'
 import { parseInstant } from './ticket-input.ts'
 import { staffOf, TS_CONFIG, type Ticket, type TicketRow } from './ticket-row.ts'
 
@@ -64,7 +72,7 @@ export function createTicketList(b: TicketBase) {
     total: number,
     q: TicketModel.listQuery,
   ): Promise<Page<Ticket>> => {
-    const cursor = q.after === undefined ? undefined : decodeSearchCursor(q.after)
+    const cursor = q.after === undefined ? undefined : decodeCursor(q.after)
     const col = sql(key)
     const below = cursor
       ? sql`and (${col}, id) < (timestamptz 'epoch' + ${cursor.key}::bigint * interval '1 microsecond', ${cursor.id})`
@@ -79,7 +87,7 @@ export function createTicketList(b: TicketBase) {
     const more = rows.length > q.limit
     if (more) rows.length = q.limit
     const last = rows[rows.length - 1]
-    const info = more && last ? { total, next_after: encodeSearchCursor(last.cursor_key, last.id) } : { total }
+    const info = more && last ? { total, next_after: encodeCursor(last.cursor_key, last.id) } : { total }
     return page(rows.map(view), info, q)
   }
 
