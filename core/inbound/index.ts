@@ -1,6 +1,6 @@
 /** Inbound events (webhooks) of every provider: one pipeline, one table, one retry job (core.retry-inbound-event). */
+export { createInboundPipeline } from './pipeline.ts'
 export {
-  createInboundPipeline,
   INBOUND_STATUSES,
   RETRY_JOB,
   type Applier,
@@ -14,7 +14,7 @@ export {
   type ReceiveResult,
   type StoredEvent,
   type Tx,
-} from './pipeline.ts'
+} from './types.ts'
 export { maskSecrets } from './mask.ts'
 /** Payload shape readers, as one namespace (`shape.object(v, 'data')`): the names are too generic for the door. */
 export * as shape from './shape.ts'

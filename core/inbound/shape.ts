@@ -6,7 +6,7 @@
  * never applied. Shared by every plugin that receives webhooks.
  */
 import { createHash } from 'node:crypto'
-import type { Malformed } from './pipeline.ts'
+import type { Malformed } from './types.ts'
 
 export type Obj = Record<string, unknown>
 

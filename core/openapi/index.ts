@@ -1,9 +1,12 @@
 /** OpenAPI documents (both versions, and one per version) and the offline Swagger UI / ReDoc pages. */
 import { Elysia } from 'elysia'
-import { type ApiDocVersion, combinedDocument, versionDocument } from './build.ts'
+import type { ApiDocVersion } from './components.ts'
+import { combinedDocument, versionDocument } from './documents.ts'
 import { docsPages } from './docs-pages.ts'
 
-export { type ApiDocVersion, buildOpenApi, combinedDocument, versionDocument } from './build.ts'
+export { buildOpenApi } from './build.ts'
+export type { ApiDocVersion } from './components.ts'
+export { combinedDocument, versionDocument } from './documents.ts'
 export { jsonDoc, NOT_ENVELOPED, type ResponseDoc } from './response-doc.ts'
 
 /**

@@ -72,6 +72,16 @@ export interface OperationFacts {
   organizations?: boolean
 }
 
+/** The header of an organization (docs/auth.md#organizations) that /app operations take when a resolver is registered. */
+export const ORG_PARAMETER = {
+  name: 'X-Organization-ID',
+  in: 'header',
+  required: false,
+  description:
+    'The organization to act in (docs/auth.md#organizations): 404 when the caller is not a member, 400 when not a UUID. Absent: the caller acts as themselves.',
+  schema: { type: 'string', format: 'uuid' },
+}
+
 /** Error statuses the core and the pipeline can answer for this operation. */
 export function errorStatuses(op: OperationFacts): string[] {
   const s = new Set<string>()
