@@ -1,7 +1,7 @@
 /**
  * What every part of the tickets service shares: the selected columns, the view, loading a ticket
  * as a principal may see it, the checks, the activity row written in the change's transaction, and
- * publishing events and jobs after the commit (docs/plugins/tickets.md).
+ * publishing events and jobs after the commit (docs/plugins/tickets.md); announce.ts runs a change.
  */
 import {
   conflict,
@@ -121,13 +121,6 @@ export function createTicketBase(d: TicketsDeps) {
     }
   }
 
-  /** The view of a changed row, announced as `ticket.updated` (after the commit) when something changed. */
-  const announceUpdate = async (p: Principal, result: { row: TicketRow; changed: string[] }) => {
-    const ticket = view(result.row)
-    if (result.changed.length) await publish('ticket.updated', { ticket, changed: result.changed, actor_id: p.user.id })
-    return ticket
-  }
-
   return {
     d,
     sql,
@@ -142,7 +135,6 @@ export function createTicketBase(d: TicketsDeps) {
     checkQueue,
     dueTimes,
     publish,
-    announceUpdate,
     reindex,
     enqueue,
   }

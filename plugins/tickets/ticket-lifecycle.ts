@@ -1,29 +1,16 @@
 /** Assign, close and reopen (docs/plugins/tickets.md#lifecycle); close issues the CSAT token, reopen voids it. */
 import { conflict, type Principal } from '../../core/index.ts'
+import { createAnnounce } from './announce.ts'
 import type { Status } from './schema.ts'
 import type { TicketBase } from './ticket-base.ts'
 import type { Ticket, TicketRow } from './ticket-row.ts'
 
 export function createTicketLifecycle(b: TicketBase) {
-  const {
-    announceUpdate,
-    d,
-    sql,
-    now,
-    columns,
-    view,
-    load,
-    requireStaff,
-    refuseClosed,
-    activity,
-    checkStaffUser,
-    publish,
-    enqueue,
-  } = b
+  const { d, now, columns, requireStaff, refuseClosed, checkStaffUser, enqueue } = b
+  const { changeTicket } = createAnnounce(b)
   return {
-    async assign(p: Principal, ref: string, assigneeId: string | null): Promise<Ticket> {
-      const result = await sql.begin(async (tx) => {
-        const cur = await load(p, ref, tx, true)
+    assign(p: Principal, ref: string, assigneeId: string | null): Promise<Ticket> {
+      return changeTicket(p, ref, 'assigned', async (cur, tx) => {
         requireStaff(p, 'Assigning a ticket')
         refuseClosed(cur)
         if (assigneeId !== null) await checkStaffUser(tx, 'assignee_id', assigneeId)
@@ -31,33 +18,28 @@ export function createTicketLifecycle(b: TicketBase) {
         const changes: Record<string, unknown> = {}
         if (assigneeId !== cur.assignee_id) changes.assignee_id = { from: cur.assignee_id, to: assigneeId }
         if (status !== cur.status) changes.status = { from: cur.status, to: status }
-        if (!Object.keys(changes).length) return { row: cur, changed: [] as string[] }
+        if (!Object.keys(changes).length) return undefined
         const [row] = await tx<
           TicketRow[]
         >`update tickets set assignee_id = ${assigneeId}, status = ${status}, updated_at = ${now()}
           where id = ${cur.id} returning ${columns}`
-        await activity(tx, cur.id, p.user.id, 'assigned', changes)
-        return { row: row!, changed: Object.keys(changes) }
+        return { row: row!, changes }
       })
-      return announceUpdate(p, result)
     },
 
     async close(p: Principal, ref: string): Promise<Ticket> {
-      const row = await sql.begin(async (tx) => {
-        const cur = await load(p, ref, tx, true)
+      const ticket = await changeTicket(p, ref, 'closed', async (cur, tx) => {
         if (cur.status === 'closed') throw conflict('Ticket is already closed', { status: 'closed', ticket_id: cur.id })
         const at = now()
         await d.csat.issue(tx, cur.id, at)
-        const [r] = await tx<
+        const [row] = await tx<
           TicketRow[]
         >`update tickets set status = 'closed', closed_at = ${at}, resolved_at = coalesce(resolved_at, ${at}),
             closed_by = ${p.user.id}, updated_at = ${at}
           where id = ${cur.id} returning ${columns}`
-        await activity(tx, cur.id, p.user.id, 'closed', { status: { from: cur.status, to: 'closed' } })
-        return r!
+        const changes = { status: { from: cur.status, to: 'closed' } }
+        return { row: row!, changes, changed: ['status', 'closed_at', 'resolved_at'] }
       })
-      const ticket = view(row)
-      await publish('ticket.updated', { ticket, changed: ['status', 'closed_at', 'resolved_at'], actor_id: p.user.id })
       await enqueue(
         'tickets.notify-requester',
         { ticket_id: ticket.id, kind: 'closed', actor_id: p.user.id },
@@ -66,24 +48,20 @@ export function createTicketLifecycle(b: TicketBase) {
       return ticket
     },
 
-    async reopen(p: Principal, ref: string): Promise<Ticket> {
-      const row = await sql.begin(async (tx) => {
-        const cur = await load(p, ref, tx, true)
+    reopen(p: Principal, ref: string): Promise<Ticket> {
+      return changeTicket(p, ref, 'reopened', async (cur, tx) => {
         if (cur.status !== 'closed' && cur.status !== 'resolved') {
           throw conflict('Only a resolved or closed ticket can be reopened', { status: cur.status, ticket_id: cur.id })
         }
         await d.csat.void(tx, cur.id)
-        const [r] = await tx<
+        const [row] = await tx<
           TicketRow[]
         >`update tickets set status = 'open', resolved_at = null, closed_at = null, closed_by = null,
             resolution_breach_notified_at = null, updated_at = ${now()}
           where id = ${cur.id} returning ${columns}`
-        await activity(tx, cur.id, p.user.id, 'reopened', { status: { from: cur.status, to: 'open' } })
-        return r!
+        const changes = { status: { from: cur.status, to: 'open' } }
+        return { row: row!, changes, changed: ['status', 'resolved_at', 'closed_at'] }
       })
-      const ticket = view(row)
-      await publish('ticket.updated', { ticket, changed: ['status', 'resolved_at', 'closed_at'], actor_id: p.user.id })
-      return ticket
     },
   }
 }

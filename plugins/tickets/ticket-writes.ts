@@ -1,6 +1,7 @@
 /** Opening, editing and deleting tickets (docs/plugins/tickets.md#lifecycle): each change with its activity row. */
 import { conflict, forbidden, validation, type Principal } from '../../core/index.ts'
 import type { Source, TicketModel } from './schema.ts'
+import { createAnnounce } from './announce.ts'
 import type { TicketBase } from './ticket-base.ts'
 import { checkCustomFields, cleanTags, cleanText, dateOrNull } from './ticket-input.ts'
 import { staffOf, TS_CONFIG, type Ticket, type TicketRow } from './ticket-row.ts'
@@ -21,20 +22,20 @@ const PATCH_STAFF_ONLY = [
 
 export function createTicketWrites(b: TicketBase) {
   const {
-    announceUpdate,
     sql,
     now,
     columns,
     view,
     load,
-    refuseClosed,
     activity,
+    refuseClosed,
     checkStaffUser,
     checkQueue,
     dueTimes,
     publish,
     reindex,
   } = b
+  const { changeTicket } = createAnnounce(b)
   return {
     async get(p: Principal, ref: string): Promise<Ticket> {
       return view(await load(p, ref))
@@ -94,8 +95,7 @@ export function createTicketWrites(b: TicketBase) {
         const field = PATCH_STAFF_ONLY.find((f) => input[f] !== undefined)
         if (field) throw forbidden(`Only staff may change ${field}`, { field })
       }
-      const result = await sql.begin(async (tx) => {
-        const cur = await load(p, ref, tx, true)
+      return changeTicket(p, ref, 'updated', async (cur, tx) => {
         refuseClosed(cur)
         if (!staff && cur.status !== 'open') {
           throw conflict('A requester may edit the title and description only while the ticket is open', {
@@ -149,7 +149,7 @@ export function createTicketWrites(b: TicketBase) {
           const b = JSON.stringify(next[key])
           if (a !== b) changes[key] = { from: cur[key], to: next[key] }
         }
-        if (Object.keys(changes).length === 0) return { row: cur, changed: [] as string[] }
+        if (Object.keys(changes).length === 0) return undefined
         let due = {
           sla_policy: cur.sla_policy,
           first_response_due_at: cur.first_response_due_at,
@@ -175,10 +175,8 @@ export function createTicketWrites(b: TicketBase) {
             updated_at = ${at}
           where id = ${cur.id} returning ${columns}`
         if (changes.title || changes.description) await reindex(tx, cur.id)
-        await activity(tx, cur.id, p.user.id, 'updated', changes)
-        return { row: row!, changed: Object.keys(changes) }
+        return { row: row!, changes }
       })
-      return announceUpdate(p, result)
     },
 
     async remove(p: Principal, ref: string): Promise<void> {
