@@ -12,6 +12,10 @@
  *   target); every other one of them is closed then by one of 20 agents `agent-<i mod 20>`;
  * - every assigned ticket (i mod 100 = 0) has an `assigned` activity row 10 minutes in.
  *
+ * The report rollups (migration 0006_report_rollups.sql) follow these updates through their
+ * triggers, as they follow any write: the history is built by the same path production writes
+ * take. On a copy made before migration 0006, the migration's backfill computes them instead.
+ *
  * Then vacuum analyze, so the reports' index-only scans read no heap page. Skipped when done.
  */
 import postgres from 'postgres'
@@ -20,6 +24,16 @@ import files from '../plugins/files/index.ts'
 import tickets from '../plugins/tickets/index.ts'
 import users from '../plugins/users/index.ts'
 
+/** The rollup tables of migration 0006 (many of their rows were updated in place by the history). */
+const ROLLUPS = [
+  'ticket_report_created',
+  'ticket_report_totals',
+  'ticket_report_breach',
+  'ticket_report_decided',
+  'ticket_report_closes',
+  'ticket_report_closer_totals',
+  'ticket_report_closed_created',
+]
 const pg = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432'
 const source = process.env.BENCH_TICKETS_DB ?? 'omnistack_bench_tickets'
 const target = process.env.BENCH_REPORTS_DB ?? 'omnistack_bench_reports'
@@ -72,12 +86,19 @@ if (done > 0) {
     select id, 'bench-user', 'assigned', jsonb_build_object('assignee_id', jsonb_build_object('from', null, 'to', assignee_id)),
       created_at + interval '10 minutes'
     from tickets where assignee_id is not null`
-  // The update left a dead entry per ticket in every index: rebuild the reports' own (migration 0003).
-  for (const index of ['tickets_report_created_idx', 'tickets_report_closed_idx', 'tickets_unanswered_idx'])
+  // The update left a dead entry per ticket in every index: rebuild the reports' own
+  // (migrations 0003 and 0006).
+  for (const index of [
+    'tickets_report_created_idx',
+    'tickets_report_closed_idx',
+    'tickets_unanswered_idx',
+    'tickets_report_breach_idx',
+    'tickets_report_decided_idx',
+    'tickets_report_created_closed_idx',
+  ])
     await sql.unsafe(`reindex index ${index}`)
 }
-await sql.unsafe('vacuum analyze tickets')
-await sql.unsafe('vacuum analyze ticket_activity')
+for (const table of ['tickets', 'ticket_activity', ...ROLLUPS]) await sql.unsafe(`vacuum analyze ${table}`)
 const [{ last }] = (await sql`select max(created_at) as last from tickets`) as unknown as [{ last: Date }]
 console.log(`ready in ${Math.round((Date.now() - started) / 1000)} s; newest ticket ${last.toISOString()}`)
 await app.stop()
