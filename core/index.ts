@@ -34,6 +34,7 @@ export { jsonDoc, NOT_ENVELOPED, type ResponseDoc } from './openapi/index.ts'
 export { replayAs, tracedFetch } from './http/index.ts'
 export { hasScope, isAdmin, isStaff, QUERY_TOKEN, ROLES, type Principal, type Role, type User } from './auth/index.ts'
 export type { CredentialResolver } from './auth/index.ts'
+export { createApiKeyKit, hashApiKey, keysNeedSession, type ApiKeyTimings } from './auth/index.ts'
 export {
   mergeStats,
   type AuditEntry,

@@ -13,6 +13,16 @@ export {
   verifiedEmailOf,
   type Authenticator,
 } from './authenticator.ts'
+export {
+  createApiKeyKit,
+  generateApiKey,
+  hashApiKey,
+  keysNeedSession,
+  type ApiKeyKit,
+  type ApiKeyKitOptions,
+  type ApiKeyTimings,
+  type LiveKey,
+} from './api-key-kit.ts'
 export type { CredentialResolver } from './credentials.ts'
 export {
   ORG_HEADER,

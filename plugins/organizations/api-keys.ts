@@ -1,19 +1,21 @@
 /**
- * API keys of an organization (docs/plugins/organizations-api-keys.md): `oso_` + 40 random
- * characters shown once, a SHA-256 of it at rest, a bearer resolver with a short cache dropped on
- * every replica at revocation or at the organization's deletion, and last_used_at written in
- * batches (no write per request). A key acts as the organization: its principal's user is the
- * organization's service user (`org:<org_id>`), never the admin who created it.
+ * API keys of an organization (docs/plugins/organizations-api-keys.md): `oso_` keys made, resolved,
+ * cached and counted by the core's API-key kit (docs/auth.md#api-keys), the cache dropped on every
+ * replica at revocation or at the organization's deletion. A key acts as the organization: its
+ * principal's user is the organization's service user (`org:<org_id>`), never the admin who
+ * created it.
  */
-import { createHash, randomBytes } from 'node:crypto'
 import {
+  createApiKeyKit,
+  hashApiKey,
+  keysNeedSession,
   conflict,
   forbidden,
   isUuid,
   notFound,
   paged,
-  unauthenticated,
   validation,
+  type ApiKeyTimings,
   type AuditRequest,
   type CredentialResolver,
   type PluginContext,
@@ -35,8 +37,6 @@ declare module '../../core/index.ts' {
 export const ORG_KEY_ROLES = ['admin', 'member', 'billing'] as const
 export type OrgKeyRole = (typeof ORG_KEY_ROLES)[number]
 
-const PREFIX = 'oso_'
-const KEY_FORMAT = /^oso_[A-Za-z0-9]{40}$/
 const MAX_KEYS_PER_ORG = 100
 const COLUMNS = 'id, org_id, name, prefix, role, scopes, created_by, created_at, last_used_at'
 
@@ -71,26 +71,6 @@ export interface OrgApiKeysService {
   stop(): Promise<void>
 }
 
-export interface OrgApiKeysOptions {
-  /** How long a resolved key is trusted before it is read again (revocations also drop it at once). @default 30_000 */
-  cacheTtlMs?: number
-  /** How often last_used_at is written. @default 10_000 */
-  flushIntervalMs?: number
-}
-
-const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'
-
-/** `oso_` + 40 characters of [A-Za-z0-9], uniformly (bytes >= 248 are dropped so that 62 divides evenly). */
-export function generateOrgKey(): string {
-  let out = ''
-  while (out.length < 40) {
-    for (const b of randomBytes(48)) if (b < 248 && out.length < 40) out += ALPHABET[b % 62]
-  }
-  return PREFIX + out
-}
-
-export const hashOrgKey = (key: string) => createHash('sha256').update(key).digest('hex')
-
 /** The users row a key of `orgId` acts as (docs/plugins/organizations-api-keys.md#the-service-user). */
 export const serviceUserId = (orgId: string) => `org:${orgId}`
 
@@ -105,12 +85,12 @@ export function keyMembership(principal: Principal, orgId: string): string | und
   return principal.user.id === serviceUserId(org.id) ? org.role : undefined
 }
 
-interface Cached {
+/** A live key as the resolver caches it. */
+interface LiveOrgKey {
   id: string
   orgId: string
   role: string
   scopes: ReadonlySet<string>
-  until: number
 }
 
 type Ctx = Pick<PluginContext, 'sql' | 'audit' | 'events' | 'auth' | 'logger'>
@@ -118,89 +98,39 @@ type Ctx = Pick<PluginContext, 'sql' | 'audit' | 'events' | 'auth' | 'logger'>
 /** What the keys ask of the organizations service: the caller's role check and the organization's name. */
 type Orgs = Pick<OrganizationsService, 'require' | 'get'>
 
-export function createOrgApiKeys(ctx: Ctx, orgs: Orgs, options: OrgApiKeysOptions = {}): OrgApiKeysService {
+export function createOrgApiKeys(ctx: Ctx, orgs: Orgs, options: ApiKeyTimings = {}): OrgApiKeysService {
   const sql: Sql = ctx.sql
-  const ttl = options.cacheTtlMs ?? 30_000
-  const cache = new Map<string, Cached>()
-  const pending = new Map<string, Date>()
-  let timer: ReturnType<typeof setInterval> | undefined
   let unsubscribe: (() => void)[] = []
 
-  const dropWhere = (test: (c: Cached) => boolean) => {
-    for (const [hash, c] of cache) {
-      if (!test(c)) continue
-      cache.delete(hash)
-      pending.delete(c.id)
-    }
-  }
-  const dropId = (id: string) => {
-    dropWhere((c) => c.id === id)
-    pending.delete(id)
-  }
+  const kit = createApiKeyKit<LiveOrgKey>({
+    ...options,
+    prefix: 'oso_',
+    table: 'org_api_keys',
+    label: 'organization api key',
+    sql,
+    logger: ctx.logger,
+    users: ctx.auth.users,
+    async find(hash) {
+      // A deleted organization's keys stop with it (the join), also before the bus reaches us.
+      const [row] = await sql<{ id: string; org_id: string; role: string; scopes: string[] }[]>`
+        select k.id, k.org_id, k.role, k.scopes
+        from org_api_keys k join organizations o on o.id = k.org_id and o.deleted_at is null
+        where k.key_hash = ${hash} and k.revoked_at is null`
+      return row && { id: row.id, orgId: row.org_id, role: row.role, scopes: new Set(row.scopes) }
+    },
+    userOf: (key) => serviceUserId(key.orgId),
+    principal: (key, user) => ({
+      user,
+      kind: 'api_key',
+      scopes: key.scopes,
+      credentialId: key.id,
+      org: { id: key.orgId, role: key.role },
+    }),
+  })
 
   const forgetOrganization = (orgId: string) => {
     const id = orgId.toLowerCase()
-    dropWhere((c) => c.orgId === id)
-  }
-
-  const lookup = async (hash: string): Promise<Cached> => {
-    const hit = cache.get(hash)
-    if (hit && hit.until > Date.now()) return hit
-    // A deleted organization's keys stop with it (the join), also before the bus reaches us.
-    const [row] = await sql<{ id: string; org_id: string; role: string; scopes: string[] }[]>`
-      select k.id, k.org_id, k.role, k.scopes
-      from org_api_keys k join organizations o on o.id = k.org_id and o.deleted_at is null
-      where k.key_hash = ${hash} and k.revoked_at is null`
-    if (!row) {
-      cache.delete(hash)
-      throw unauthenticated('Invalid API key')
-    }
-    const entry = {
-      id: row.id,
-      orgId: row.org_id,
-      role: row.role,
-      scopes: new Set(row.scopes),
-      until: Date.now() + ttl,
-    }
-    if (cache.size >= 10_000) cache.delete(cache.keys().next().value as string)
-    cache.set(hash, entry)
-    return entry
-  }
-
-  const resolver: CredentialResolver = {
-    matches: (token) => token.startsWith(PREFIX),
-    async resolve(token) {
-      if (!KEY_FORMAT.test(token)) throw unauthenticated('Invalid API key')
-      const key = await lookup(hashOrgKey(token))
-      const userId = serviceUserId(key.orgId)
-      const user = ctx.auth.users.cached(userId) ?? (await ctx.auth.users.get(userId))
-      if (!user) throw unauthenticated('Invalid API key')
-      pending.set(key.id, new Date())
-      return {
-        user,
-        kind: 'api_key',
-        scopes: key.scopes,
-        credentialId: key.id,
-        org: { id: key.orgId, role: key.role },
-      }
-    },
-  }
-
-  const flushUsage = async () => {
-    if (!pending.size) return
-    const batch = [...pending]
-    pending.clear()
-    try {
-      await sql`
-        update org_api_keys k set last_used_at = v.t
-        from (select unnest(${batch.map(([id]) => id)}::text[])::uuid as id,
-                     unnest(${batch.map(([, t]) => t.toISOString())}::text[])::timestamptz as t) v
-        where k.id = v.id and (k.last_used_at is null or k.last_used_at < v.t)`
-    } catch (err) {
-      // Kept for the next flush unless a newer use replaced it.
-      for (const [id, t] of batch) if (!pending.has(id)) pending.set(id, t)
-      ctx.logger.warn('organization api key last_used_at flush failed', { error: err })
-    }
+    kit.drop((c) => c.orgId === id)
   }
 
   /**
@@ -211,19 +141,17 @@ export function createOrgApiKeys(ctx: Ctx, orgs: Orgs, options: OrgApiKeysOption
   const manager = async (principal: Principal, orgId: string): Promise<string> => {
     if (!isUuid(orgId)) throw notFound('Organization', orgId)
     const id = orgId.toLowerCase()
-    if (principal.org?.id === id && principal.user.id === serviceUserId(id))
-      throw forbidden('API keys cannot manage API keys; use a session', { required: 'session' })
+    if (principal.org?.id === id && principal.user.id === serviceUserId(id)) throw keysNeedSession()
     // The organization's own check (cached membership): 404 for a non-member, 403 below admin.
     await orgs.require(principal.user.id, id, 'admin')
-    if (principal.kind === 'api_key')
-      throw forbidden('API keys cannot manage API keys; use a session', { required: 'session' })
+    if (principal.kind === 'api_key') throw keysNeedSession()
     if (principal.actorId) throw forbidden('API keys cannot be managed while impersonating')
     return id
   }
 
   return {
-    resolver,
-    flushUsage,
+    resolver: kit.resolver,
+    flushUsage: kit.flushUsage,
 
     async create(principal, orgId, input, req) {
       const id = await manager(principal, orgId)
@@ -237,7 +165,7 @@ export function createOrgApiKeys(ctx: Ctx, orgs: Orgs, options: OrgApiKeysOption
       if (scopes.includes('admin:full')) throw validation('scopes', 'admin:full cannot be given to an organization key')
       const name = input.name.trim()
       if (!name) throw validation('name', 'name must not be blank')
-      const key = generateOrgKey()
+      const key = kit.generate()
       const created = await sql.begin(async (tx) => {
         // Serialises concurrent creations of one organization, so the cap holds.
         await tx`select pg_advisory_xact_lock(hashtext(${`org_api_keys:${id}`}))`
@@ -255,7 +183,7 @@ export function createOrgApiKeys(ctx: Ctx, orgs: Orgs, options: OrgApiKeysOption
           where users.full_name is distinct from excluded.full_name`
         const [row] = (await tx`
           insert into org_api_keys (org_id, name, prefix, key_hash, role, scopes, created_by)
-          values (${id}, ${name}, ${key.slice(0, 12)}, ${hashOrgKey(key)}, ${role}, ${scopes}::text[], ${principal.user.id})
+          values (${id}, ${name}, ${key.slice(0, 12)}, ${hashApiKey(key)}, ${role}, ${scopes}::text[], ${principal.user.id})
           returning ${tx.unsafe(COLUMNS)}`) as unknown as [OrgApiKeyView]
         const a = ctx.audit.from(req)
         await ctx.audit.record(
@@ -282,11 +210,7 @@ export function createOrgApiKeys(ctx: Ctx, orgs: Orgs, options: OrgApiKeysOption
         { table: 'org_api_keys', columns: sql.unsafe(COLUMNS), where: sql`org_id = ${id} and revoked_at is null` },
         query,
       )
-      const items = result.items.map((k) => {
-        const recent = pending.get(k.id)
-        return recent && (!k.last_used_at || k.last_used_at < recent) ? { ...k, last_used_at: recent } : k
-      })
-      return { ...result, items }
+      return { ...result, items: kit.withRecentUse(result.items) }
     },
 
     async revoke(principal, orgId, keyId, req) {
@@ -313,30 +237,26 @@ export function createOrgApiKeys(ctx: Ctx, orgs: Orgs, options: OrgApiKeysOption
           tx,
         )
       })
-      dropId(keyId)
+      kit.dropId(keyId)
       await ctx.events.publish('org_api_key.revoked', { id: keyId, org_id: id }, { broadcast: true })
     },
 
     forgetOrganization,
 
     start() {
-      ctx.auth.addResolver(resolver)
+      ctx.auth.addResolver(kit.resolver)
       unsubscribe = [
-        ctx.events.subscribe('org_api_key.revoked', ({ id }) => dropId(id)),
+        ctx.events.subscribe('org_api_key.revoked', ({ id }) => kit.dropId(id)),
         // A deleted organization's keys stop at once; lookups also join on deleted_at.
         ctx.events.subscribe('org.deleted', ({ org_id }) => forgetOrganization(org_id)),
       ]
-      timer = setInterval(() => void flushUsage(), options.flushIntervalMs ?? 10_000)
-      // Never keeps a process (a CLI, a test) alive on its own.
-      const unref = (timer as { unref?: () => void }).unref
-      unref?.call(timer)
+      kit.start()
     },
 
     async stop() {
-      if (timer) clearInterval(timer)
       for (const off of unsubscribe) off()
       unsubscribe = []
-      await flushUsage()
+      await kit.stop()
     },
   }
 }
