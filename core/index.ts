@@ -6,6 +6,7 @@
 export { createApp, CORE_MIGRATIONS, type App, type CreateAppOptions } from './app/index.ts'
 export { serve, serveDeno, type RunningServer, type ServeOptions } from './runtime/index.ts'
 export { definePlugin, doctor, type DoctorCheck, type DoctorContext, type DoctorHook } from './plugin/index.ts'
+export { optional, portMismatches, type OptionalDependency, type PortProviders } from './plugin/index.ts'
 export type {
   AnyPlugin,
   ChannelAuthorizer,

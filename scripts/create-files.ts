@@ -31,11 +31,11 @@ export interface ReadmeInput {
   plugins: readonly AnyPlugin[]
   /** Plugins copied because a chosen one requires them. */
   required: readonly string[]
-  /** Plugins copied but not installed (an installed one names them in optionalDependsOn). */
-  present: readonly string[]
+  /** Plugins not copied that an installed one can use (it names them in optionalDependsOn). */
+  optional: readonly string[]
 }
 
-export function readme({ name, starter, plugins, required, present }: ReadmeInput): string {
+export function readme({ name, starter, plugins, required, optional }: ReadmeInput): string {
   const rows = plugins.map(
     (p) =>
       `| [${p.name}](plugins/${p.name}/README.md) | ${p.tag?.description ?? ''}${required.includes(p.name) ? ' (required by another plugin)' : ''} |`,
@@ -43,10 +43,10 @@ export function readme({ name, starter, plugins, required, present }: ReadmeInpu
   const table = rows.length
     ? `| plugin | what it does |\n| --- | --- |\n${rows.join('\n')}\n`
     : 'None: the core alone (health, metrics, OpenAPI, auth, versioning, rate limits).\n'
-  const optional = present.length
-    ? `\n${present.map((n) => `\`plugins/${n}\``).join(', ')} ${present.length > 1 ? 'are' : 'is'} copied but not installed: an installed plugin
-names ${present.length > 1 ? 'them' : 'it'} as an optional dependency (its code imports the plugin). Add ${present.length > 1 ? 'them' : 'it'} to the list to turn
-on what ${present.length > 1 ? 'they add' : 'it adds'}.\n`
+  const more = optional.length
+    ? `\nThese plugins can also use ${optional.map((n) => `\`${n}\``).join(', ')} (they name ${optional.length > 1 ? 'them' : 'it'} as optional
+dependencies and work without ${optional.length > 1 ? 'them' : 'it'}); ${optional.length > 1 ? 'they are' : 'it is'} not copied. To add one, copy its folder from
+OmniStack's \`plugins/\` (with the plugins it requires) and add it to the list.\n`
     : ''
   return `# ${name}
 
@@ -64,7 +64,7 @@ Bun and Deno come from npm as devDependencies. Open <http://localhost:8000/docs>
 
 ## Plugins
 
-${table}${optional}
+${table}${more}
 The list is \`starters/${starter}/app.ts\`; \`starters/${starter}/server.ts\` serves it on Bun or Deno.
 To add a plugin, put its folder under \`plugins/\` and add it to that list
 ([docs/writing-a-plugin.md](docs/writing-a-plugin.md)).
@@ -104,7 +104,9 @@ export function ciRun(text: string, scripts: readonly string[]): string {
       while (out.length && out.at(-1)!.startsWith('#')) out.pop()
       out.push('# Each check counts once in the final line.')
     }
-    out.push(line)
+    // The new app has no end-to-end `create` tests: no switch for them, nor its comment.
+    if (line.startsWith('#') && /`create` tests|TEST_CREATE_E2E/.test(line)) continue
+    out.push(line.replace('TEST_CREATE_E2E=0 ', ''))
   }
   const kept = out.flatMap((l) => /^check "npm run ([\w:-]+)"/.exec(l)?.[1] ?? [])
   const header = out.findIndex((l, i) => i > 0 && !l.startsWith('#'))

@@ -2,9 +2,10 @@
  * What `omnistack create` copies and writes, decided before anything is written (scripts/create.ts
  * asks the questions and writes the plan):
  * - the core, the chosen starter (with starters/launch.ts) and the chosen plugins plus every plugin
- *   they require (`dependsOn`, transitively), installed in the starter's app.ts; a plugin named
- *   only in an installed plugin's `optionalDependsOn` is copied (its index.ts is imported) but
- *   not installed, and its variables are not in .env.example;
+ *   they require (`dependsOn`, transitively), installed in the starter's app.ts, and nothing else:
+ *   an optional dependency goes by name with a port its dependent declares
+ *   (docs/writing-a-plugin.md#optional-dependencies), so a plugin that is not installed is not
+ *   copied (the README names the ones the installed plugins could use);
  * - the tests of what was copied: a test, fixture or bench file whose relative imports reach a file
  *   that was not copied (another plugin, a repository script) is left out, so what is left runs;
  *   the starter's own tests only when its plugin list is the starter's;
@@ -28,8 +29,8 @@ export interface Plan {
   plugins: string[]
   /** Plugins pulled in by another plugin's dependsOn, not chosen. */
   required: string[]
-  /** Plugins copied but not installed: an installed plugin names them in optionalDependsOn. */
-  present: string[]
+  /** Plugins not copied that an installed one names in optionalDependsOn (works without them). */
+  optional: string[]
   /** False when the plugin list is the starter's own (its app.ts and tests are copied as they are). */
   custom: boolean
   /** Repository-relative paths copied as they are. */
@@ -93,31 +94,26 @@ export async function starterPluginNames(root: string, starter: string): Promise
 export interface Resolved {
   /** The chosen plugins and every plugin they require (dependsOn, transitively), in boot order. */
   installed: AnyPlugin[]
-  /**
-   * Plugins whose code is copied without being installed: an installed plugin imports them as an
-   * optional dependency (optionalDependsOn needs the plugin object), so they must be present.
-   */
-  present: string[]
+  /** Plugins an installed one names in optionalDependsOn that are not installed (nor copied). */
+  optional: string[]
 }
 
 export async function resolvePlugins(root: string, chosen: string[]): Promise<Resolved> {
   const known = pluginChoices(root)
   const unknown = chosen.filter((n) => !known.includes(n))
   if (unknown.length) throw new CreateError(`Unknown plugin ${unknown.join(', ')}. Plugins: ${known.join(', ')}.`)
-  const loaded = new Map<string, AnyPlugin>()
-  const installed = new Set<string>()
-  const visit = async (name: string, install: boolean) => {
-    if (loaded.has(name) && (!install || installed.has(name))) return
-    const plugin = loaded.get(name) ?? (await loadPlugin(root, name))
-    loaded.set(name, plugin)
-    if (install) installed.add(name)
-    for (const dep of Object.values(plugin.dependsOn ?? {})) await visit(dep.name, install)
-    for (const dep of Object.values(plugin.optionalDependsOn ?? {})) await visit(dep.name, false)
+  const installed = new Map<string, AnyPlugin>()
+  const visit = async (name: string) => {
+    if (installed.has(name)) return
+    const plugin = await loadPlugin(root, name)
+    installed.set(name, plugin)
+    for (const dep of Object.values(plugin.dependsOn ?? {})) await visit(dep.name)
   }
-  for (const name of chosen) await visit(name, true)
+  for (const name of chosen) await visit(name)
+  const named = [...installed.values()].flatMap((p) => Object.values(p.optionalDependsOn ?? {}).map((d) => d.name))
   return {
-    installed: bootOrder([...installed].map((n) => loaded.get(n)!)),
-    present: [...loaded.keys()].filter((n) => !installed.has(n)).sort(),
+    installed: bootOrder([...installed.values()]),
+    optional: [...new Set(named)].filter((n) => !installed.has(n)).sort(),
   }
 }
 
@@ -221,7 +217,7 @@ export async function planApp(opts: PlanOptions): Promise<Plan> {
     throw new CreateError(`Unknown starter "${starter}". Starters: ${starters.join(', ')}.`)
   const own = await starterPluginNames(root, starter)
   const chosen = opts.plugins ?? own
-  const { installed: plugins, present } = await resolvePlugins(root, chosen)
+  const { installed: plugins, optional } = await resolvePlugins(root, chosen)
   const names = plugins.map((p) => p.name)
   const custom = [...names].sort().join() !== [...own].sort().join()
 
@@ -230,11 +226,11 @@ export async function planApp(opts: PlanOptions): Promise<Plan> {
   )
   const docs = walk(root, 'docs').filter((f) => {
     const page = /^docs\/plugins\/([^/]+)\.md$/.exec(f)
-    return !page || names.includes(page[1]!) || present.includes(page[1]!)
+    return !page || names.includes(page[1]!)
   })
   const candidates = [
     ...walk(root, 'core'),
-    ...[...names, ...present].flatMap((n) => walk(root, `plugins/${n}`)),
+    ...names.flatMap((n) => walk(root, `plugins/${n}`)),
     ...starterFiles,
     'starters/launch.ts',
     ...docs,
@@ -291,19 +287,19 @@ is optional: the defaults run on a fresh machine. Copy to .env (Bun loads it) an
   )
   generated.set(
     'README.md',
-    readme({ name: opts.name, starter, plugins, required: names.filter((n) => !chosen.includes(n)), present }),
+    readme({ name: opts.name, starter, plugins, required: names.filter((n) => !chosen.includes(n)), optional }),
   )
   if (existsSync(join(root, '.ci/run'))) generated.set('.ci/run', ciRun(read('.ci/run'), Object.keys(scripts)))
   if (existsSync(join(root, 'docker-compose.yml')))
     generated.set('docker-compose.yml', composeFile(read('docker-compose.yml'), names.includes('files')))
   if (existsSync(join(root, 'Dockerfile')))
-    generated.set('Dockerfile', dockerfile(read('Dockerfile'), starter, names.length + present.length > 0))
+    generated.set('Dockerfile', dockerfile(read('Dockerfile'), starter, names.length > 0))
 
   return {
     starter,
     plugins: names,
     required: names.filter((n) => !chosen.includes(n)),
-    present,
+    optional,
     custom,
     files,
     generated,

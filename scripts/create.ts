@@ -166,6 +166,7 @@ export async function create(argv: string[]): Promise<number> {
       [
         `Created ${shown} from the ${plan.starter} starter.`,
         `  plugins: ${plan.plugins.join(', ') || 'none (the core alone)'}${plan.required.length ? ` (${plan.required.join(', ')} required by the others)` : ''}`,
+        ...(plan.optional.length ? [`  can also use (not copied): ${plan.optional.join(', ')}`] : []),
         `  dependencies: ${Object.keys(plan.dependencies).join(', ')}`,
         '',
         `  cd ${shown} && npm install && npm start`,

@@ -3,7 +3,8 @@
  * .dependency-cruiser.cjs (core knows no plugin or starter; plugins and starters go through doors;
  * core folders form layers and meet through their index.ts; no cycles); this test runs that tool
  * on the tree and adds the checks it cannot express:
- * - a plugin imports another plugin only if it declares it in dependsOn or optionalDependsOn;
+ * - a plugin imports another plugin only if it declares it in dependsOn (optional dependencies go
+ *   by name, with a port of their own: docs/writing-a-plugin.md#optional-dependencies);
  * - plugin code never reads the environment;
  * - a plugin's `declare module` augments core/index.ts, the only module it may import;
  * - no import built from a string (`import(\`../../starters/${x}\`)`, `new URL('../plugins/...')`)
@@ -77,7 +78,7 @@ describe('boundaries', () => {
     const declared = new Map<string, Set<string>>()
     for (const name of pluginNames) {
       const mod = (await import(join(root, 'plugins', name, 'index.ts'))) as {
-        default?: { name?: string; dependsOn?: unknown; optionalDependsOn?: unknown }
+        default?: { name?: string; dependsOn?: unknown }
       }
       const plugin = mod.default
       expect(plugin?.name).toBe(name) // the folder is named after the plugin
@@ -86,7 +87,7 @@ describe('boundaries', () => {
         Object.values((refs ?? {}) as Record<string, unknown>).map((r) =>
           typeof r === 'string' ? r : (r as { name: string }).name,
         )
-      declared.set(name, new Set([...names(plugin?.dependsOn), ...names(plugin?.optionalDependsOn)]))
+      declared.set(name, new Set(names(plugin?.dependsOn)))
     }
     const bad: string[] = []
     for (const m of cruised().modules) {

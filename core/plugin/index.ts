@@ -6,11 +6,14 @@ export {
   type ChannelAuthorizer,
   type DepsOf,
   type EventHandlers,
+  type OptionalDependency,
+  type OptionalRefs,
   type Plugin,
   type PluginContext,
   type PluginDefinition,
   type PluginInstance,
   type PluginRefs,
+  type PortOf,
   type PublicRouteContext,
   type RateLimitClassDefinition,
   type RouteContext,
@@ -19,6 +22,7 @@ export {
 } from './types.ts'
 export { createChannelRegistry, type ChannelDecision, type ChannelRegistry } from './channels.ts'
 export { bootOrder } from './boot-order.ts'
+export { optional, portMismatches, type PortProviders } from './ports.ts'
 export * from './doctor.ts'
 export * from './sockets.ts'
 export { orderPlugins, PluginGraphError } from './graph.ts'

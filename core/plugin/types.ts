@@ -38,12 +38,32 @@ export interface RateLimitClassDefinition {
 /** Plugins named as dependencies, by the key the dependent reads them under in `ctx.deps`. */
 export type PluginRefs = Record<string, AnyPlugin>
 
-/** The service a plugin's setup returns (what its dependents get). */
-export type ServiceOf<P> = P extends Plugin<any, infer S> ? S : never
+/**
+ * An optional dependency, named rather than imported
+ * (docs/writing-a-plugin.md#optional-dependencies): `Port` is the part of the provider's service
+ * the dependent uses, declared by the dependent, so the dependent's code (and an app created
+ * without the provider) type-checks without the provider's files. `optional<Port>(name)`
+ * (ports.ts) makes one; a type-level test ties the port to the real service (`portMismatches`).
+ */
+export interface OptionalDependency<Port = unknown> {
+  readonly name: string
+  readonly optional: true
+  /** Type-only: never set at runtime. */
+  readonly __port?: Port
+}
 
-/** `ctx.deps` of a plugin: required dependencies typed as their service, optional ones or undefined. */
-export type DepsOf<D extends PluginRefs, O extends PluginRefs> = { readonly [K in keyof D]: ServiceOf<D[K]> } & {
-  readonly [K in keyof O]: ServiceOf<O[K]> | undefined
+/** Optional dependencies, by the key the dependent reads them under in `ctx.deps`. */
+export type OptionalRefs = Record<string, OptionalDependency<any>>
+
+/** The port a dependent declared for an optional dependency. */
+export type PortOf<R> = R extends OptionalDependency<infer P> ? P : never
+
+/** The service a plugin's setup returns (what its dependents get). */
+export type ServiceOf<P> = P extends Plugin<any, infer S, any> ? S : never
+
+/** `ctx.deps` of a plugin: required dependencies as their service, optional ones as their port or undefined. */
+export type DepsOf<D extends PluginRefs, O extends OptionalRefs> = { readonly [K in keyof D]: ServiceOf<D[K]> } & {
+  readonly [K in keyof O]: PortOf<O[K]> | undefined
 }
 
 export interface PluginContext<C = unknown, Deps = {}> {
@@ -136,14 +156,18 @@ export interface PluginInstance<Service = undefined, C = unknown, Deps = {}> {
 export interface PluginDefinition<
   S extends ConfigShape = ConfigShape,
   D extends PluginRefs = {},
-  O extends PluginRefs = {},
+  O extends OptionalRefs = {},
   Service = undefined,
 > {
   /** kebab-case; also the migration namespace and the log/metric label. */
   name: string
   /** Plugins that must be installed and boot first; their services arrive in `ctx.deps`. */
   dependsOn?: D
-  /** Plugins used when installed (booted first then); `ctx.deps.<key>` is undefined otherwise. */
+  /**
+   * Plugins used when installed (booted first then), by name with the port this plugin needs:
+   * `{ organizations: optional<OrgPort>('organizations') }`; `ctx.deps.<key>` is undefined
+   * otherwise.
+   */
   optionalDependsOn?: O
   /** OpenAPI tag applied to every route of the plugin. */
   tag?: { name: string; description?: string }
@@ -169,11 +193,14 @@ export interface PluginDefinition<
     | Promise<PluginInstance<Service, InferConfig<S>, DepsOf<D, O>>>
 }
 
-/** A defined plugin; `Service` is carried for typed dependents and `app.service(plugin)`. */
-export interface Plugin<S extends ConfigShape = any, Service = unknown> {
+/**
+ * A defined plugin; `Service` is carried for typed dependents and `app.service(plugin)`, `O` (its
+ * optional dependencies and their ports) for the type-level port check.
+ */
+export interface Plugin<S extends ConfigShape = any, Service = unknown, O extends OptionalRefs = OptionalRefs> {
   readonly name: string
   readonly dependsOn?: PluginRefs
-  readonly optionalDependsOn?: PluginRefs
+  readonly optionalDependsOn?: O
   readonly tag?: { name: string; description?: string }
   readonly config?: S
   readonly migrations?: URL | string
@@ -186,7 +213,7 @@ export interface Plugin<S extends ConfigShape = any, Service = unknown> {
   readonly __service?: Service
 }
 
-export type AnyPlugin = Plugin<any, any>
+export type AnyPlugin = Plugin<any, any, OptionalRefs>
 
 /** Names of the plugins a plugin depends on (required and optional), for the boot order. */
 export function dependencyNames(plugin: AnyPlugin): { required: string[]; optional: string[] } {
@@ -200,14 +227,23 @@ export function dependencyNames(plugin: AnyPlugin): { required: string[]; option
 export function definePlugin<
   S extends ConfigShape = {},
   D extends PluginRefs = {},
-  O extends PluginRefs = {},
+  O extends OptionalRefs = {},
   Service = undefined,
->(plugin: PluginDefinition<S, D, O, Service>): Plugin<S, Service> {
+>(plugin: PluginDefinition<S, D, O, Service>): Plugin<S, Service, O> {
   if (!/^[a-z][a-z0-9-]*$/.test(plugin.name)) throw new Error(`plugin name "${plugin.name}" must be kebab-case`)
-  for (const [key, dep] of Object.entries({ ...plugin.dependsOn, ...plugin.optionalDependsOn })) {
+  for (const [key, dep] of Object.entries(plugin.dependsOn ?? {})) {
     if (!dep || typeof dep.name !== 'string') {
       throw new Error(`plugin "${plugin.name}": dependency "${key}" is not a plugin (check for a circular import)`)
     }
   }
-  return plugin as unknown as Plugin<S, Service>
+  // An imported plugin object here would make the provider's files part of the dependent's code
+  // (an app created without the provider would not run): optional dependencies go by name.
+  for (const [key, dep] of Object.entries(plugin.optionalDependsOn ?? {})) {
+    if ((dep as Partial<OptionalDependency> | undefined)?.optional !== true || typeof dep.name !== 'string') {
+      throw new Error(
+        `plugin "${plugin.name}": optional dependency "${key}" must be optional<Port>('<plugin name>'), not a plugin object`,
+      )
+    }
+  }
+  return plugin as unknown as Plugin<S, Service, O>
 }

@@ -1,10 +1,9 @@
 /** Billing: Stripe subscriptions, verified Stripe / App Store / Google Play webhooks through one inbound-event pipeline, derived plans. */
-import { definePlugin } from '../../core/index.ts'
-import featureFlags from '../feature-flags/index.ts'
-import organizations from '../organizations/index.ts'
+import { definePlugin, optional } from '../../core/index.ts'
 import users from '../users/index.ts'
 import { billingConfig } from './config.ts'
 import { billingDoctor } from './doctor.ts'
+import type { FeatureFlagsPort, OrganizationsPort } from './ports.ts'
 import { billingAppRoutes } from './routes/app.ts'
 import { webhookRoutes } from './routes/webhooks.ts'
 import { SEAT_SYNC_JOB, type SeatJob } from './orgs/seats.ts'
@@ -35,7 +34,10 @@ export default definePlugin({
   dependsOn: { users },
   // plan_based flags follow the plan billing derives, when the feature-flags plugin is installed;
   // organizations hold subscriptions and seats when that plugin is (docs/plugins/billing.md#organizations-and-seats).
-  optionalDependsOn: { featureFlags, organizations },
+  optionalDependsOn: {
+    featureFlags: optional<FeatureFlagsPort>('feature-flags'),
+    organizations: optional<OrganizationsPort>('organizations'),
+  },
   tag: { name: 'Billing', description: 'Subscriptions (Stripe, App Store, Google Play) and their webhooks' },
   config: billingConfig,
   doctor: billingDoctor,

@@ -1,8 +1,8 @@
 /** Files: presigned uploads and downloads on S3 or local disk, confirmed against the store (docs/plugins/files.md). */
-import { definePlugin } from '../../core/index.ts'
-import organizations from '../organizations/index.ts'
+import { definePlugin, optional } from '../../core/index.ts'
 import { createStorage, filesConfig, type FilesConfig, type Storage } from './config.ts'
 import { filesDoctor } from './doctor.ts'
+import type { OrganizationsPort } from './ports.ts'
 import { fileRoutes, localFileRoutes } from './routes.ts'
 import { createFilesService, type FilesService, type FileView } from './service.ts'
 
@@ -37,7 +37,7 @@ export function createFilesPlugin(options: FilesPluginOptions = {}) {
   return definePlugin({
     name: 'files',
     // Installed: an upload made with X-Organization-ID belongs to that organization (docs/plugins/files.md#organizations).
-    optionalDependsOn: { organizations },
+    optionalDependsOn: { organizations: optional<OrganizationsPort>('organizations') },
     tag: { name: 'Files', description: 'File uploads and downloads through presigned URLs' },
     config: filesConfig,
     migrations: new URL('./migrations/', import.meta.url),

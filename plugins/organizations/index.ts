@@ -1,12 +1,12 @@
 /** Organizations: teams with roles, invitations and the active organization of a request (docs/plugins/organizations.md). */
-import { definePlugin, env } from '../../core/index.ts'
+import { definePlugin, env, optional } from '../../core/index.ts'
 import email from '../email/index.ts'
 import users from '../users/index.ts'
-import websocket from '../websocket/index.ts'
 import './events.ts'
 import { orgApiKeyRoutes } from './api-key-routes.ts'
 import { createOrgApiKeys } from './api-keys.ts'
 import { createInvitations, SEND_INVITATION_JOB, type InvitationJob } from './invitations.ts'
+import type { WebsocketPort } from './ports.ts'
 import { createOrgEvents } from './publish.ts'
 import { invitationRoutes, orgRoutes } from './routes.ts'
 import { createOrganizationsService, type OrganizationsService } from './service.ts'
@@ -27,7 +27,7 @@ export function createOrganizationsPlugin(options: OrganizationsPluginOptions = 
   return definePlugin({
     name: 'organizations',
     dependsOn: { users, email },
-    optionalDependsOn: { websocket },
+    optionalDependsOn: { websocket: optional<WebsocketPort>('websocket') },
     tag: { name: 'Organizations', description: 'Organizations, their members, roles and invitations' },
     config: {
       inviteTtlHours: env.int('ORG_INVITE_TTL_HOURS', {

@@ -5,8 +5,8 @@
  * This replica's cache is dropped at once, so the caller's next request already sees the change.
  */
 import type { EventBus, EventMap, Logger } from '../../core/index.ts'
-import type { WebsocketService } from '../websocket/index.ts'
 import type { OrgEventName } from './events.ts'
+import type { WebsocketPort } from './ports.ts'
 import type { OrgRole } from './roles.ts'
 
 export interface OrgEvents {
@@ -21,7 +21,7 @@ export interface OrgEvents {
 export function createOrgEvents(d: {
   events: EventBus
   logger: Logger
-  websocket?: WebsocketService
+  websocket?: WebsocketPort
   invalidate(orgId: string, userId?: string): void
 }): OrgEvents {
   const announce = async <N extends OrgEventName>(name: N, payload: EventMap[N] & { org_id: string }) => {

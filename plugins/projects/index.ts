@@ -1,7 +1,7 @@
 /** Projects: personal or organization-scoped CRUD with search by name and soft delete (docs/plugins/projects.md). */
-import { definePlugin } from '../../core/index.ts'
-import organizations from '../organizations/index.ts'
+import { definePlugin, optional } from '../../core/index.ts'
 import { principalActor } from './access.ts'
+import type { OrganizationsPort } from './ports.ts'
 import { projectRoutes } from './routes.ts'
 import { createProjectsService, type Project } from './service.ts'
 
@@ -20,7 +20,7 @@ export type { Actor, Project, ProjectsService } from './service.ts'
 export default definePlugin({
   name: 'projects',
   // Installed: a project made with X-Organization-ID belongs to that organization (docs/plugins/projects.md#organizations).
-  optionalDependsOn: { organizations },
+  optionalDependsOn: { organizations: optional<OrganizationsPort>('organizations') },
   tag: { name: 'Projects', description: 'Projects owned by the caller or by their active organization' },
   migrations: new URL('./migrations/', import.meta.url),
   setup: ({ sql, events, deps }) => {

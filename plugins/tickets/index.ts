@@ -1,9 +1,7 @@
 /** Tickets: the helpdesk core (docs/plugins/tickets.md) — tickets, conversation, attachments, watchers, queues, SLA, search, activity. */
-import { definePlugin, env, type EventMap } from '../../core/index.ts'
-import email from '../email/index.ts'
+import { definePlugin, env, optional, type EventMap } from '../../core/index.ts'
 import files from '../files/index.ts'
 import users from '../users/index.ts'
-import websocket from '../websocket/index.ts'
 import { CONTACT_JOB, createContactIntake, type ContactJob } from './contact-intake.ts'
 import { createCsatTokens, loadCsatKey } from './csat.ts'
 import { csatRoutes } from './csat-routes.ts'
@@ -12,6 +10,7 @@ import { createExport, exportRoutes } from './export.ts'
 import { createMcp, mcpRoutes } from './mcp.ts'
 import { createNotifier, type NotifyPayload } from './notify.ts'
 import { createAttachments, createQueues, createSlaPolicies, createWatchers, scanSlaBreaches } from './parts.ts'
+import type { EmailPort, WebsocketPort } from './ports.ts'
 import { reportRoutes } from './report-routes.ts'
 import { createReports } from './reports.ts'
 import { ticketRoutes } from './routes.ts'
@@ -50,7 +49,7 @@ export function createTicketsPlugin(options: TicketsPluginOptions = {}) {
   return definePlugin({
     name: 'tickets',
     dependsOn: { users, files },
-    optionalDependsOn: { email, websocket },
+    optionalDependsOn: { email: optional<EmailPort>('email'), websocket: optional<WebsocketPort>('websocket') },
     tag: { name: 'Tickets', description: 'Helpdesk tickets, comments, attachments, watchers, queues and SLA policies' },
     migrations: new URL('./migrations/', import.meta.url),
     config: {

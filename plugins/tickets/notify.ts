@@ -5,10 +5,9 @@
  * Internal notes go to staff watchers only: never to the ticket channel, never by email.
  */
 import type { Logger, Sql } from '../../core/index.ts'
-import type { EmailService } from '../email/index.ts'
-import type { WebsocketService } from '../websocket/index.ts'
 import type { CsatColumns } from './csat.ts'
 import type { createWatchers } from './parts.ts'
+import type { EmailPort, WebsocketPort } from './ports.ts'
 import type { Comment, Ticket, TicketsService } from './service.ts'
 
 export interface NotifyPayload {
@@ -23,8 +22,8 @@ export interface NotifierDeps {
   logger: Logger
   tickets: TicketsService
   watchers: ReturnType<typeof createWatchers>
-  email?: EmailService
-  websocket?: WebsocketService
+  email?: EmailPort
+  websocket?: WebsocketPort
   /** The CSAT survey's URL of a closed ticket (csat.ts), or null when there is none to offer. */
   csatLink?: (row: CsatColumns) => string | null
 }

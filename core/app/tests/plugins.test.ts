@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'bun:test'
 import { ConfigError, env } from '../../config/index.ts'
-import { definePlugin, PluginGraphError } from '../../plugin/index.ts'
+import { definePlugin, optional, PluginGraphError } from '../../plugin/index.ts'
 import { testApp } from '../../testing/index.ts'
 
 /** A plugin whose service counts per app: proves setup runs once per app and state stays in it. */
@@ -57,7 +57,8 @@ describe('plugins in createApp', () => {
     const seen: string[] = []
     const user = definePlugin({
       name: 'test-optional-user',
-      optionalDependsOn: { counter },
+      // By name, through the part of counter's service it uses (core/plugin/ports.ts).
+      optionalDependsOn: { counter: optional<{ greet(n: string): string }>('test-counter') },
       setup: ({ deps }) => {
         seen.push(deps.counter ? deps.counter.greet('present') : 'absent')
         return {}
