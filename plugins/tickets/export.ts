@@ -4,7 +4,6 @@
  * still a proper error status); then each batch is read when the response stream asks for more,
  * so memory stays flat whatever the row count and the first bytes leave before the query ends.
  */
-import { stringify } from 'csv-stringify/sync'
 import {
   AppError,
   isUuid,
@@ -15,25 +14,10 @@ import {
   type RouteContext,
   type Sql,
 } from '../../core/index.ts'
+import { CSV_COLUMNS, csvHeader, csvLines, type CsvRecord, csvSelect } from './export-csv.ts'
+import { openCursor } from './export-cursor.ts'
 import { TicketModel } from './schema.ts'
-import { breached, type ListFilters, type TicketsService } from './service.ts'
-
-export const CSV_COLUMNS = [
-  'id',
-  'number',
-  'title',
-  'status',
-  'priority',
-  'requester_id',
-  'assignee_id',
-  'queue_id',
-  'tags',
-  'created_at',
-  'first_response_at',
-  'resolved_at',
-  'closed_at',
-  'sla_breached',
-] as const
+import type { ListFilters, TicketsService } from './service.ts'
 
 /** Rows per cursor fetch. */
 export const EXPORT_BATCH = 1000
@@ -42,8 +26,6 @@ export const EXPORT_BATCH = 1000
  * until it ends, so an export that fits here releases it at once whatever the client's pace.
  */
 const READ_AHEAD_BYTES = 1 << 20
-/** An export (and the connection it holds) ends after this, however slow its client. */
-const EXPORT_TIMEOUT_MS = 15 * 60_000
 const MAX_IDS = 10_000
 
 export namespace ExportModel {
@@ -68,31 +50,6 @@ export namespace ExportModel {
 
 const FILTER_KEYS = new Set(Object.keys(ExportModel.filters.properties))
 
-interface ExportRow {
-  id: string
-  number: number
-  title: string
-  status: string
-  priority: string
-  requester_id: string
-  assignee_id: string | null
-  queue_id: string | null
-  tags: string[]
-  created_at: Date
-  first_response_at: Date | null
-  resolved_at: Date | null
-  closed_at: Date | null
-  first_response_due_at: Date | null
-  resolution_due_at: Date | null
-}
-
-/** A cell a spreadsheet would read as a formula (OWASP CSV injection) gets a leading `'`. */
-const FORMULA = /^[=+\-@\t\r]/
-const cell = (v: string | null) => (v === null ? '' : FORMULA.test(v) ? `'${v}` : v)
-const iso = (d: Date | null) => (d ? d.toISOString() : '')
-/** RFC 4180: CRLF between records, and any field holding CR or LF quoted (csv-stringify quotes `,` and `"` itself). */
-const CSV_OPTIONS = { record_delimiter: '\r\n', quoted_match: /[\r\n]/ }
-
 export interface ExportDeps {
   sql: Sql
   tickets: TicketsService
@@ -104,30 +61,6 @@ export interface ExportDeps {
 
 export function createExport(d: ExportDeps) {
   const { sql, tickets } = d
-
-  const toCsv = (rows: ExportRow[], now: Date) =>
-    stringify(
-      rows.map((r) => [
-        r.id,
-        String(r.number),
-        cell(r.title),
-        r.status,
-        r.priority,
-        cell(r.requester_id),
-        cell(r.assignee_id),
-        r.queue_id ?? '',
-        cell(r.tags.join(';')),
-        iso(r.created_at),
-        iso(r.first_response_at),
-        iso(r.resolved_at),
-        iso(r.closed_at),
-        String(
-          breached(r.first_response_due_at, r.first_response_at, now) ||
-            breached(r.resolution_due_at, r.resolved_at, now),
-        ),
-      ]),
-      CSV_OPTIONS,
-    )
 
   /** The list's filters (422 names `filters.<key>`) and the ids, both applied. */
   const conditionOf = (p: Principal, body: ExportModel.body) => {
@@ -158,14 +91,13 @@ export function createExport(d: ExportDeps) {
       tickets.requireStaff(p, 'Exporting tickets')
       const where = conditionOf(p, body)
       const order = tickets.orderOf(body.filters?.sort ?? '-created_at')
-      const cursor = await openCursor<ExportRow>(
+      const now = d.now()
+      const cursor = await openCursor<CsvRecord>(
         sql,
-        (tx) => tx<ExportRow[]>`select id, number, title, status, priority, requester_id, assignee_id, queue_id, tags,
-            created_at, first_response_at, resolved_at, closed_at, first_response_due_at, resolution_due_at
-          from tickets where ${where} order by ${order}`,
+        (tx) => tx`select ${csvSelect(tx, now)} from tickets where ${where} order by ${order}`.values(),
+        EXPORT_BATCH,
       )
       const encoder = new TextEncoder()
-      const now = d.now()
       let rows = 0
       let cancelled = false
       const next = async () => {
@@ -173,7 +105,7 @@ export function createExport(d: ExportDeps) {
         if (r.done) return undefined
         rows += r.value.length
         await d.onBatch?.(r.value.length)
-        return encoder.encode(toCsv(r.value, now))
+        return encoder.encode(csvLines(r.value))
       }
       let first: Uint8Array | undefined
       try {
@@ -182,7 +114,7 @@ export function createExport(d: ExportDeps) {
         await cursor.finish(err)
         throw err
       }
-      const header = encoder.encode(stringify([[...CSV_COLUMNS]], CSV_OPTIONS))
+      const header = encoder.encode(csvHeader())
       const stream = new ReadableStream<Uint8Array>(
         {
           start(controller) {
@@ -225,68 +157,6 @@ export function createExport(d: ExportDeps) {
           'cache-control': 'no-store',
         },
       })
-    },
-  }
-}
-
-/**
- * A cursor inside a read-only transaction (one snapshot; the statement timeout of the connection
- * would otherwise cancel a long export), kept open until `finish()`.
- *
- * postgres.js closes a cursor only between two batches (`return()` while a `next()` is in flight
- * does nothing), and a transaction ended around a cursor still open never commits: either leaves the
- * connection waiting forever, and on PGlite that is the only connection. So `finish()` first lets a
- * batch in flight land, then closes the cursor unless it ran to its end, then ends the transaction.
- */
-async function openCursor<T>(sql: Sql, query: (tx: Sql) => { cursor(rows: number): AsyncIterable<T[]> }) {
-  let settle!: (err?: unknown) => void
-  const settled = new Promise<void>((resolve, reject) => {
-    settle = (err) => (err ? reject(err) : resolve())
-  })
-  let opened!: (it: AsyncIterator<T[]>) => void
-  let failed!: (err: unknown) => void
-  const iterator = new Promise<AsyncIterator<T[]>>((resolve, reject) => {
-    opened = resolve
-    failed = reject
-  })
-  const tx = sql.begin('read only', async (tx) => {
-    await tx`select set_config('statement_timeout', ${String(EXPORT_TIMEOUT_MS)}, true)`
-    opened(
-      query(tx as unknown as Sql)
-        .cursor(EXPORT_BATCH)
-        [Symbol.asyncIterator](),
-    )
-    await settled
-  })
-  // A failure before the cursor opened rejects `iterator`; a later one is the caller's (finish(err)).
-  tx.catch(failed)
-  const it = await iterator
-  let inFlight: Promise<unknown> | undefined
-  let exhausted = false
-  let finishing: Promise<void> | undefined
-  return {
-    async next(): Promise<IteratorResult<T[]>> {
-      const p = it.next()
-      inFlight = p.catch(() => {})
-      try {
-        const r = await p
-        if (r.done) exhausted = true
-        return r
-      } catch (err) {
-        exhausted = true
-        throw err
-      } finally {
-        inFlight = undefined
-      }
-    },
-    finish(err?: unknown): Promise<void> {
-      finishing ??= (async () => {
-        await inFlight
-        if (!exhausted) await it.return?.()
-        settle(err)
-        await tx.catch(() => {})
-      })()
-      return finishing
     },
   }
 }
