@@ -1,7 +1,12 @@
-/** Background jobs: a Postgres queue (SKIP LOCKED) with retries, a dead state, run-at, unique keys and cron schedules. */
+/**
+ * Background jobs: a Postgres queue (SKIP LOCKED) with retries, a dead state, run-at, unique keys,
+ * cron schedules and durable event subscribers (a transactional outbox).
+ */
 export {
   createJobQueue,
   JOB_STATES,
+  type DurableJob,
+  type DurableSubscriberOptions,
   type EnqueueOptions,
   type JobHandler,
   type JobInfo,

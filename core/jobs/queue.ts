@@ -5,12 +5,15 @@ import type postgres from 'postgres'
 import type { Sql } from '../db/index.ts'
 import { paged, type Paged, isUuid } from '../db/index.ts'
 import { conflict, notFound } from '../errors/index.ts'
+import type { EventMap, EventName } from '../events/index.ts'
 import { silentLogger, type Logger } from '../observability/index.ts'
+import { createDurableEvents, type DurableJob, type DurableSubscriberOptions } from './durable.ts'
 import { createScheduler, toJson } from './schedule.ts'
 import { createWorker, type JobOutcome } from './worker.ts'
 import type { JobHandler } from './types.ts'
 
 export type { JobHandler, JobInfo } from './types.ts'
+export type { DurableJob, DurableSubscriberOptions } from './durable.ts'
 
 /** `failed` = will be retried at `run_at`; `dead` = out of attempts (an admin may retry it). */
 export type JobState = 'queued' | 'running' | 'completed' | 'failed' | 'dead'
@@ -72,6 +75,26 @@ export interface JobStats {
 export interface JobQueue {
   enqueue(name: string, payload?: unknown, options?: EnqueueOptions): Promise<{ id: string; created: boolean }>
   register(name: string, handler: JobHandler): void
+  /**
+   * A durable subscriber (docs/jobs-and-events.md#durable-events): registers `job` with `handler`
+   * and enqueues it, with the event's payload, whenever a publisher commits one of `events` through
+   * publishDurable. Runs at least once per publish: keep the handler idempotent.
+   */
+  subscribeDurable<K extends EventName>(
+    events: K | readonly K[],
+    job: string,
+    handler: JobHandler<EventMap[K]>,
+    options?: DurableSubscriberOptions,
+  ): void
+  /**
+   * Inside the publisher's transaction: one job per durable subscriber of `event` (none without
+   * subscribers), existing only if `tx` commits. Announce the change on the bus after the commit.
+   */
+  publishDurable<K extends EventName>(
+    tx: postgres.TransactionSql<{}>,
+    event: K,
+    payload: EventMap[K],
+  ): Promise<DurableJob[]>
   /** Recurring: one job per cron tick (UTC) across all replicas; only replicas that `start()` fire. */
   schedule(name: string, cron: string, payload?: unknown): void
   /** Start polling, running handlers and firing schedules. */
@@ -132,11 +155,15 @@ export function createJobQueue(options: JobQueueOptions): JobQueue {
     now: options.now ?? (() => new Date()),
   })
   const warned = new Set<string>()
+  const durable = createDurableEvents({
+    enqueue: (name, payload, o) => queue.enqueue(name, payload, o),
+    register: (name, handler) => queue.register(name, handler),
+  })
 
   const view = (id: string) =>
     sql.unsafe<JobView[]>(`select ${COLUMNS} from jobs where id = $1`, [id]).then((r) => r[0])
 
-  return {
+  const queue: JobQueue = {
     async enqueue(name, payload, opts = {}) {
       if (!name) throw new Error('enqueue: a job name is required')
       const maxAttempts = opts.maxAttempts ?? 5
@@ -175,6 +202,9 @@ export function createJobQueue(options: JobQueueOptions): JobQueue {
       if (handlers.has(name)) throw new Error(`A handler for job "${name}" is already registered`)
       handlers.set(name, handler)
     },
+
+    subscribeDurable: (events, job, handler, options) => durable.subscribe(events, job, handler, options),
+    publishDurable: (tx, event, payload) => durable.publish(tx, event, payload),
 
     schedule(name, cron, payload) {
       scheduler.add(name, cron, payload)
@@ -240,4 +270,5 @@ export function createJobQueue(options: JobQueueOptions): JobQueue {
       return row!
     },
   }
+  return queue
 }

@@ -6,7 +6,7 @@ import { billingDoctor } from './doctor.ts'
 import type { FeatureFlagsPort, OrganizationsPort } from './ports.ts'
 import { billingAppRoutes } from './routes/app.ts'
 import { webhookRoutes } from './routes/webhooks.ts'
-import { SEAT_SYNC_JOB, type SeatJob } from './orgs/seats.ts'
+import { subscribeOrgEvents } from './orgs/subscribers.ts'
 import { ACKNOWLEDGE_JOB } from './providers/google.ts'
 import { createBilling, type SubscriptionUpdated } from './service.ts'
 
@@ -54,10 +54,8 @@ export default definePlugin({
     })
     // With an active organization a member's plan is the organization's.
     ctx.deps.featureFlags?.setPlanResolver((userId, orgId) => billing.planOf(userId, orgId))
-    // A membership change re-checks the seats of an organization that has a subscription.
-    const seatsChanged = async ({ org_id }: { org_id: string }) => {
-      if (await billing.orgStore.exists(org_id)) await billing.enqueueSeatSync(org_id)
-    }
+    // Seats follow members and a deleted organization's subscription ends, durably (orgs/subscribers.ts).
+    if (orgs) subscribeOrgEvents(ctx, billing)
     const c = ctx.config
     return {
       service: billing,
@@ -76,9 +74,7 @@ export default definePlugin({
         // Enqueued when a Play purchase is applied unacknowledged; retried with backoff for hours, well inside Google's 3 days.
         [ACKNOWLEDGE_JOB]: (payload: { product_id: string; purchase_token: string }) =>
           billing.play.acknowledge(payload.product_id, payload.purchase_token),
-        ...(billing.seatSync ? { [SEAT_SYNC_JOB]: billing.seatSync as (job: SeatJob) => Promise<void> } : {}),
       },
-      on: orgs ? { 'org.member_added': seatsChanged, 'org.member_removed': seatsChanged } : {},
       start: () => {
         if (c.stripeSecretKey && !/^(sk|rk)_/.test(c.stripeSecretKey))
           ctx.logger.warn('STRIPE_SECRET_KEY does not look like a Stripe secret key (sk_... or rk_...)')

@@ -3,6 +3,7 @@ import { definePlugin, optional } from '../../core/index.ts'
 import { createStorage, filesConfig, type FilesConfig, type Storage } from './config.ts'
 import { filesDoctor } from './doctor.ts'
 import type { OrganizationsPort } from './ports.ts'
+import { subscribeOrgCleanup } from './org-cleanup.ts'
 import { fileRoutes, localFileRoutes } from './routes.ts'
 import { createFilesService, type FilesService, type FileView } from './service.ts'
 
@@ -60,6 +61,8 @@ export function createFilesPlugin(options: FilesPluginOptions = {}) {
         now,
       })
       const provided: FilesProvided = { service, storage: storage.driver, config }
+      // A deleted organization's files go with it, durably (docs/plugins/files.md#organizations).
+      if (ctx.deps.organizations) subscribeOrgCleanup(ctx.jobs, service, logger)
       const local = storage.local
       return {
         service: provided,
@@ -73,21 +76,8 @@ export function createFilesPlugin(options: FilesPluginOptions = {}) {
             const removed = await service.cleanupPending()
             if (removed) logger.info('pending uploads removed', { count: removed })
           },
-          // A deleted organization's files go with it, through a job so a store failure is retried;
-          // one job per organization however many replicas hear the event.
-          'files.purge-organization': async ({ org_id }: { org_id: string }) => {
-            const removed = await service.purgeOrganization(org_id)
-            logger.info('files of a deleted organization removed', { org_id, count: removed })
-          },
         },
         schedules: [{ job: 'files.cleanup-pending', cron: '23 * * * *' }],
-        on: ctx.deps.organizations
-          ? {
-              'org.deleted': async ({ org_id }) => {
-                await ctx.jobs.enqueue('files.purge-organization', { org_id }, { uniqueKey: org_id })
-              },
-            }
-          : {},
         stop: () => storage.driver.close?.(),
       }
     },

@@ -1,4 +1,8 @@
-/** Bus events of the organizations plugin (docs/plugins/organizations.md#events), published after commit. */
+/**
+ * Events of the organizations plugin (docs/plugins/organizations.md#events): on the bus after the
+ * commit; the durable ones also as jobs of their durable subscribers, enqueued in the change's
+ * transaction.
+ */
 import type { OrgRole } from './roles.ts'
 
 declare module '../../core/index.ts' {
@@ -20,3 +24,6 @@ export type OrgEventName =
   | 'org.member_added'
   | 'org.member_removed'
   | 'org.role_changed'
+
+/** Published durably too: their consequences in other plugins (projects, files, seats) stay. */
+export type DurableOrgEventName = 'org.deleted' | 'org.member_added' | 'org.member_removed' | 'org.role_changed'

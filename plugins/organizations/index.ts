@@ -43,6 +43,7 @@ export function createOrganizationsPlugin(options: OrganizationsPluginOptions = 
       let orgs: OrganizationsService
       const publish = createOrgEvents({
         events,
+        jobs,
         logger,
         websocket: deps.websocket,
         invalidate: (orgId, userId) => orgs.invalidate(orgId, userId),

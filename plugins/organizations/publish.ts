@@ -1,15 +1,22 @@
 /**
- * After-commit announcements of organization changes (docs/plugins/organizations.md#events): the
+ * Organization changes going out (docs/plugins/organizations.md#events). `durable(tx, ...)` runs
+ * inside the transaction of the change: one job per durable subscriber (projects, files, billing),
+ * existing only if the change commits. The other methods are the after-commit announcements: the
  * bus event, broadcast to every replica (each drops the memberships it names from its cache), and
  * the same event on the WebSocket channel `org:<id>` when the websocket plugin is installed.
  * This replica's cache is dropped at once, so the caller's next request already sees the change.
  */
-import type { EventBus, EventMap, Logger } from '../../core/index.ts'
-import type { OrgEventName } from './events.ts'
+import type { EventBus, EventMap, JobQueue, Logger } from '../../core/index.ts'
+import type { DurableOrgEventName, OrgEventName } from './events.ts'
 import type { WebsocketPort } from './ports.ts'
 import type { OrgRole } from './roles.ts'
 
+/** The transaction of a change, as `sql.begin` hands it over. */
+type Tx = Parameters<JobQueue['publishDurable']>[0]
+
 export interface OrgEvents {
+  /** In the change's transaction: the durable subscribers' jobs (docs/jobs-and-events.md). */
+  durable<N extends DurableOrgEventName>(tx: Tx, name: N, payload: EventMap[N]): Promise<void>
   created(orgId: string, userId: string): Promise<void>
   updated(orgId: string, changed: string[]): Promise<void>
   deleted(orgId: string): Promise<void>
@@ -20,6 +27,7 @@ export interface OrgEvents {
 
 export function createOrgEvents(d: {
   events: EventBus
+  jobs: Pick<JobQueue, 'publishDurable'>
   logger: Logger
   websocket?: WebsocketPort
   invalidate(orgId: string, userId?: string): void
@@ -36,6 +44,7 @@ export function createOrgEvents(d: {
     }
   }
   return {
+    durable: async (tx, name, payload) => void (await d.jobs.publishDurable(tx, name, payload)),
     created: (org_id, user_id) => announce('org.created', { org_id, user_id }),
     updated: (org_id, changed) => announce('org.updated', { org_id, id: org_id, changed }),
     deleted: (org_id) => announce('org.deleted', { org_id, id: org_id }),

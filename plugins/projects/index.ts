@@ -1,6 +1,7 @@
 /** Projects: personal or organization-scoped CRUD with search by name and soft delete (docs/plugins/projects.md). */
 import { definePlugin, optional } from '../../core/index.ts'
 import { principalActor } from './access.ts'
+import { subscribeOrgCleanup } from './org-cleanup.ts'
 import type { OrganizationsPort } from './ports.ts'
 import { projectRoutes } from './routes.ts'
 import { createProjectsService, type Project } from './service.ts'
@@ -23,18 +24,16 @@ export default definePlugin({
   optionalDependsOn: { organizations: optional<OrganizationsPort>('organizations') },
   tag: { name: 'Projects', description: 'Projects owned by the caller or by their active organization' },
   migrations: new URL('./migrations/', import.meta.url),
-  setup: ({ sql, events, deps }) => {
+  setup: ({ sql, events, jobs, deps }) => {
     const projects = createProjectsService({ sql, events })
+    // A deleted organization's projects go with it, durably (docs/plugins/projects.md#organizations).
+    if (deps.organizations) subscribeOrgCleanup(jobs, projects)
     return {
       service: projects,
       routes: { app: (ctx) => projectRoutes(ctx, projects) },
       // WebSocket `project:<id>`: whoever may read it (its owner, or the members of its organization
       // when the socket names it); a deleted project is refused like a missing one.
       channels: { project: ({ id, principal }) => projects.canRead(principalActor(principal), id) },
-      // A deleted organization's projects are soft-deleted with it (docs/plugins/projects.md#organizations).
-      on: deps.organizations
-        ? { 'org.deleted': async ({ org_id }) => void (await projects.removeOrganization(org_id)) }
-        : {},
     }
   },
 })

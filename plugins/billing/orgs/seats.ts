@@ -1,14 +1,14 @@
 /**
  * Seats follow members (docs/plugins/billing.md#organizations-and-seats): every membership change
- * enqueues a job that sets the subscription item's quantity to the member count read when the job
- * runs. One job per organization runs at a time (a lease on its subscription row, on every
+ * commits a job (a durable subscriber, subscribers.ts) that sets the subscription item's quantity
+ * to the member count read when the job runs. One job per organization runs at a time (a lease on its subscription row, on every
  * replica), so concurrent joins converge on the last count, and a job finding Stripe already at
  * the count (a replay, or a change an earlier job already covered) calls nothing.
  */
 import type { Logger } from '../../../core/index.ts'
 import type { BillingConfig } from '../config.ts'
 import type { StripeApi } from '../providers/stripe-api.ts'
-import type { OrgStore } from './store.ts'
+import { ENDED_STATUSES, type OrgStore } from './store.ts'
 
 export const SEAT_SYNC_JOB = 'billing.seat-sync'
 
@@ -23,7 +23,6 @@ const LEASE_MS = 60_000
 const WAIT_STEP_MS = 50
 /** About 10 s of waiting for another worker's update of the same organization, then the job retries. */
 const WAIT_STEPS = 200
-const ENDED = new Set(['canceled', 'incomplete_expired'])
 
 export interface SeatSyncDeps {
   config: Pick<BillingConfig, 'seatProration'>
@@ -51,7 +50,7 @@ export function createSeatSync(d: SeatSyncDeps) {
     if (!row) return
     let set: number | undefined
     try {
-      if (!row.item_id || ENDED.has(row.status)) return
+      if (!row.item_id || ENDED_STATUSES.has(row.status)) return
       const count = await d.memberCount(job.org_id)
       if (count < 1 || count === row.quantity) return
       const key = `omnistack-seats-${row.external_id}-${count}-${job.change_id}`

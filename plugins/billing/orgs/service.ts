@@ -6,8 +6,9 @@
  */
 import { conflict, forbidden, notFound, type Principal, type Sql } from '../../../core/index.ts'
 import type { BillingConfig } from '../config.ts'
-import { stripeSubscriptionState, type StripeApi } from '../providers/stripe-api.ts'
-import type { OrgStore } from './store.ts'
+import type { StripeApi } from '../providers/stripe-api.ts'
+import { ENDED_STATUSES, type OrgStore } from './store.ts'
+import { orgStateOf } from './stripe-state.ts'
 
 /** The caller's membership of the active organization (principal.org). */
 export type OrgMembership = NonNullable<Principal['org']>
@@ -22,9 +23,6 @@ export interface OrgDirectory {
 export const ORG_BILLING_ROLES: readonly string[] = ['owner', 'billing']
 
 const LIVE = new Set(['active', 'trialing', 'past_due'])
-const ENDED = new Set(['canceled', 'incomplete_expired'])
-/** Our clock, floored to the second, as for users' subscriptions: a Stripe event of the same second still applies. */
-const apiTime = () => new Date(Math.floor(Date.now() / 1000) * 1000)
 
 export function createOrgBilling(d: {
   stripe: StripeApi
@@ -80,7 +78,7 @@ export function createOrgBilling(d: {
       d.stripe.require()
       const row = await d.store.subscriptionOf(membership.id)
       if (!row) throw notFound('Subscription')
-      if (ENDED.has(row.status))
+      if (ENDED_STATUSES.has(row.status))
         throw conflict(
           action === 'resume'
             ? 'A canceled subscription cannot be resumed: start a new checkout'
@@ -91,12 +89,8 @@ export function createOrgBilling(d: {
         action === 'cancel_now'
           ? await d.stripe.cancelNow(row.external_id)
           : await d.stripe.setCancelAtPeriodEnd(row.external_id, action === 'cancel')
-      const { userId: _, ...state } = stripeSubscriptionState(sub, membership.id, apiTime(), d.config)
-      const item = sub.items?.data?.[0]
-      await d.store.put(
-        { ...state, orgId: membership.id, itemId: item?.id ?? null, quantity: item?.quantity ?? null },
-        d.sql,
-      )
+      const state = orgStateOf(sub, membership.id, d.config)
+      await d.store.put(state, d.sql)
       d.changed(membership.id)
       return state
     },

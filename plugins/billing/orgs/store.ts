@@ -4,6 +4,9 @@ import { derive, type DerivedState, type SubscriptionRow, type SubscriptionState
 
 type Db = Sql | Tx
 
+/** Statuses of a subscription that is over: nothing to cancel, resume or re-seat. */
+export const ENDED_STATUSES: ReadonlySet<string> = new Set(['canceled', 'incomplete_expired'])
+
 /** The organization's subscription: a user's subscription record held by an organization, with its seat item. */
 export type OrgSubscriptionRow = Omit<SubscriptionRow, 'id' | 'user_id' | 'source' | 'created_at' | 'updated_at'> & {
   org_id: string

@@ -192,7 +192,11 @@ export function createStripeApi(config: BillingConfig, accounts: Accounts, logge
         s.subscriptionItems.update(item, { quantity, proration_behavior: proration }, { idempotencyKey }),
       ),
     retrieveSubscription: (id: string) => call('subscription retrieval', (s) => s.subscriptions.retrieve(id)),
-    cancelNow: (id: string) => call('subscription cancellation', (s) => s.subscriptions.cancel(id)),
+    /** Ends the subscription now; `idempotencyKey` names the cancellation (an organization's deletion). */
+    cancelNow: (id: string, idempotencyKey?: string) =>
+      call('subscription cancellation', (s) =>
+        idempotencyKey ? s.subscriptions.cancel(id, {}, { idempotencyKey }) : s.subscriptions.cancel(id),
+      ),
     setCancelAtPeriodEnd: (id: string, cancel: boolean) =>
       call(cancel ? 'subscription cancellation' : 'subscription resumption', (s) =>
         s.subscriptions.update(id, { cancel_at_period_end: cancel }),

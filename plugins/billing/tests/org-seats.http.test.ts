@@ -104,7 +104,7 @@ describe('organization seats', () => {
   it('five seat jobs running at once for one change update Stripe once', async () => {
     const org = await createOrg(t, 'race-owner')
     const { sub } = await subscribeOrg(t, fake, org, 'race-owner')
-    // A member added while no job runs yet (the bus handler's job is then run together with four more).
+    // A member added while no job runs yet (its durable seat job then runs together with four more).
     await addMember(t, org, 'race-owner', 'race-member', 'member')
     const before = seatCalls(fake).length
     const sync = t.app.service(billing).seatSync!

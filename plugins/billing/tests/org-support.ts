@@ -31,7 +31,7 @@ async function pendingSeatJobs(t: TestApp) {
   return row!.n
 }
 
-/** Runs due jobs until no seat job is left (bus handlers and webhook follow-ups enqueue them after their commit). */
+/** Runs due jobs until no seat job is left (membership changes commit them; webhook follow-ups enqueue more). */
 export async function settleSeats(t: TestApp) {
   for (let i = 0; i < 100; i++) {
     await sleep(i < 3 ? 30 : 60)

@@ -1,5 +1,6 @@
 /** Test helpers of the organizations plugin: an app with users, email and organizations, a clock tests move. */
-import { testApp, type TestApp } from '../../../core/testing/index.ts'
+import type { App } from '../../../core/index.ts'
+import { clientFor, signTestToken, testApp, type TestApp } from '../../../core/testing/index.ts'
 import email from '../../email/index.ts'
 import users from '../../users/index.ts'
 import { createOrganizationsPlugin, type OrganizationsPluginOptions } from '../index.ts'
@@ -60,4 +61,13 @@ export async function addMember(t: TestApp, orgId: string, by: string, user: str
   const mail = await invitationEmail(t, email)
   const acc = await t.as(user).post(`/api/v1/app/invitations/${mail!.token}/accept`)
   if (acc.status !== 200) throw new Error(`accept: ${acc.status} ${acc.text}`)
+}
+
+/**
+ * An app built apart (replicas, or apps taking turns on one database) used like testApp's: tokens
+ * signed with the test secret its AUTH_JWT_SECRET must be; close() stops the app only.
+ */
+export function asTestApp(app: App): TestApp {
+  const token: TestApp['token'] = (user, o) => signTestToken(user, undefined, o?.expiresIn)
+  return { app, ...clientFor(app), as: (user) => clientFor(app, () => token(user)), token, close: () => app.stop() }
 }

@@ -121,7 +121,14 @@ describe('projects in organizations', () => {
     const deleted: any[] = []
     t.app.events.subscribe('project.deleted', (p) => void deleted.push(p))
     expect((await t.as('cown').delete(`/api/v1/app/orgs/${orgC}`)).status).toBe(204)
-    for (let i = 0; i < 100 && deleted.length === 0; i++) await new Promise((r) => setTimeout(r, 10))
+    // A durable subscriber's job, committed with the deletion (docs/jobs-and-events.md#durable-events).
+    const [job] = await t.app.db.sql<{ payload: unknown }[]>`
+      select payload from jobs where name = 'projects.remove-organization' and payload->>'org_id' = ${orgC}`
+    expect(job?.payload).toEqual({ org_id: orgC, id: orgC })
+    for (let i = 0; i < 100 && deleted.length === 0; i++) {
+      await t.app.jobs.runDue()
+      await new Promise((r) => setTimeout(r, 10))
+    }
     expect(deleted).toEqual([{ id: pc.id, owner_id: 'cown', org_id: orgC }])
     const rows = await t.app.db.sql<{ id: string; deleted: boolean }[]>`
       select id, deleted_at is not null as deleted from projects where id in (${pc.id}, ${keep.id}, ${pb.id})`
