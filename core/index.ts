@@ -49,7 +49,7 @@ export {
   type StatsSection,
 } from './audit/index.ts'
 export type { Sql } from './db/index.ts'
-export { paged, isUuid, COUNT_CAP, type Paged, type PagedQuery, type PagedSpec } from './db/index.ts'
+export { paged, isUuid, COUNT_CAP, type Paged, type PagedQuery, type PagedSpec, type SqlFragment } from './db/index.ts'
 export { decodeCursor, encodeCursor } from './db/index.ts'
 export type { PageInfo, Pagination } from './http/index.ts'
 export type { EventBus, EventMap, EventMeta } from './events/index.ts'

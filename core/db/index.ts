@@ -4,5 +4,14 @@ export { migrate, listMigrationFiles, type MigrationFile, type MigrationSource }
 export { isUuid } from './uuid.ts'
 export { notePage, notedPage, type PageInfo } from './page-info.ts'
 export { openEmbedded } from './embedded.ts'
-export { paged, encodeCursor, decodeCursor, COUNT_CAP, type Paged, type PagedQuery, type PagedSpec } from './paged.ts'
+export {
+  paged,
+  encodeCursor,
+  decodeCursor,
+  COUNT_CAP,
+  type Paged,
+  type PagedQuery,
+  type PagedSpec,
+  type SqlFragment,
+} from './paged.ts'
 export { traceSql } from './traced.ts'

@@ -21,7 +21,9 @@ import { isUuid } from './uuid.ts'
 /** Counts stop here: a larger total is reported as `COUNT_CAP` (or more) with `total_exact: false`. */
 export const COUNT_CAP = 10_000
 
-type Fragment = postgres.PendingQuery<any>
+/** A piece of SQL built with the tagged template (`sql\`...\``), to be placed inside another query. */
+export type SqlFragment = postgres.PendingQuery<any>
+type Fragment = SqlFragment
 
 export interface PagedQuery {
   skip: number

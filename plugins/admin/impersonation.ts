@@ -72,6 +72,8 @@ export interface ImpersonationOptions {
   ttlMinutes: number
   /** IMPERSONATION_REQUIRE_REASON: a start without a (non-blank) reason is 422 with details.field "reason". */
   requireReason?: boolean
+  /** The users plugin's test for service users (docs/auth.md#service-users): they are not impersonated. */
+  isServiceUser: (id: string) => boolean
 }
 
 interface Claims {
@@ -172,7 +174,10 @@ export function createImpersonation(
       const reason = input.reason?.trim() || null
       if (!reason && options.requireReason)
         throw validation('reason', 'reason is required (IMPERSONATION_REQUIRE_REASON)')
-      const [target] = await sql<User[]>`select * from users where id = ${input.user_id}`
+      // A service user (docs/auth.md#service-users) is no one to impersonate: 404 like an unknown id.
+      const [target] = options.isServiceUser(input.user_id)
+        ? []
+        : await sql<User[]>`select * from users where id = ${input.user_id}`
       if (!target) throw notFound('User', input.user_id)
       if (target.id === actor.id) throw forbidden('You cannot impersonate yourself')
       if (isAdmin(target.role)) throw forbidden('Admins and superadmins cannot be impersonated', { role: target.role })

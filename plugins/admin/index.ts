@@ -50,6 +50,7 @@ export default definePlugin({
         secret: ctx.config.impersonationSecret,
         ttlMinutes: ctx.config.impersonationTtlMinutes,
         requireReason: ctx.config.impersonationRequireReason,
+        isServiceUser: ctx.deps.users.isServiceUser,
       }),
     }
     // The job queue is the core's: its counts come through its API, not its table.

@@ -38,7 +38,7 @@ export interface AdminUsersService {
 const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => '\\' + c)
 
 export function createAdminUsers(
-  ctx: Pick<PluginContext, 'sql' | 'audit' | 'auth'>,
+  ctx: Pick<PluginContext, 'sql' | 'audit'>,
   users: UsersPluginService,
 ): AdminUsersService {
   const sql: Sql = ctx.sql
@@ -49,9 +49,7 @@ export function createAdminUsers(
       const pattern = search?.trim() ? `%${escapeLike(search.trim().toLowerCase())}%` : undefined
       // Service users (an organization's `org:<id>`, docs/auth.md#service-users) are not people:
       // they cannot sign in and are managed by their plugin, so the list leaves them out.
-      const service = ctx.auth.reservedSubjects().map((prefix) => `${escapeLike(prefix)}%`)
-      const where = sql`true
-        ${service.length ? sql`and not (id like any(${service}::text[]))` : sql``}
+      const where = sql`${users.people()}
         ${pattern ? sql`and (lower(email) like ${pattern} escape '\\' or lower(full_name) like ${pattern} escape '\\')` : sql``}
         ${role ? sql`and role = ${role}` : sql``}
         ${is_active === undefined ? sql`` : sql`and is_active = ${is_active}`}`
@@ -60,7 +58,7 @@ export function createAdminUsers(
     },
 
     async get(id) {
-      const row = await users.get(id)
+      const row = users.isServiceUser(id) ? undefined : await users.get(id)
       if (!row) throw notFound('User', id)
       return row
     },
@@ -70,7 +68,7 @@ export function createAdminUsers(
       const row = await sql.begin(async (tx) => {
         // Every role or activation change takes this lock first, so the last-superadmin check cannot race.
         await tx`select pg_advisory_xact_lock(7416371240013318)`
-        const target = await users.get(id, tx)
+        const target = users.isServiceUser(id) ? undefined : await users.get(id, tx)
         if (!target) throw notFound('User', id)
         const role = patch.role ?? target.role
         const active = patch.is_active ?? target.is_active

@@ -52,6 +52,8 @@ export default definePlugin({
         ids.map((id) => [id, { subscription_plan: states[id]!.plan, subscription_status: states[id]!.status }]),
       )
     })
+    // Dashboard section `subscriptions`; service users (an organization's) are not counted as free users.
+    ctx.stats.contribute('subscriptions', () => billing.store.stats(ctx.deps.users.people()))
     // With an active organization a member's plan is the organization's.
     ctx.deps.featureFlags?.setPlanResolver((userId, orgId) => billing.planOf(userId, orgId))
     // Seats follow members and a deleted organization's subscription ends, durably (orgs/subscribers.ts).

@@ -163,7 +163,6 @@ export function createBilling(ctx: PluginContext<BillingConfig>, orgs?: OrgDirec
   pipeline.register('google', googleApplier({ config, accounts, store, jobs: ctx.jobs, notify }), {
     prepare: googlePreparer(play),
   })
-  ctx.stats.contribute('subscriptions', () => store.stats())
 
   const anyConfigured = () => stripe.configured || !!config.appleBundleId || !!config.googlePackageName
 

@@ -1,5 +1,5 @@
 /** Subscription state: one record per user and source, changed only by newer provider events; the user's plan derived from all sources. */
-import type { Sql } from '../../core/index.ts'
+import type { Sql, SqlFragment } from '../../core/index.ts'
 import type { InboundTx as Tx } from '../../core/index.ts'
 
 export type Source = 'stripe' | 'apple' | 'google'
@@ -130,16 +130,16 @@ export function createSubscriptionStore(sql: Sql) {
     },
 
     /** Dashboard section `subscriptions`: users with an active subscription, users per derived plan. */
-    async stats() {
+    async stats(people: SqlFragment = sql`true`) {
       const rows = await sql<{ plan: string; n: number }[]>`
         with best as (
           select distinct on (user_id) user_id, plan from billing_subscriptions
           where status in (${sql.unsafe(ACTIVE_SQL)})
           order by user_id, current_period_end desc nulls first, last_event_at desc)
         select plan, count(*)::int as n from best group by plan`
-      const [{ users }] = (await sql<{ users: number }[]>`select count(*)::int as users from users`) as unknown as [
-        { users: number },
-      ]
+      const [{ users }] = (await sql<
+        { users: number }[]
+      >`select count(*)::int as users from users where ${people}`) as unknown as [{ users: number }]
       const active = rows.reduce((sum, r) => sum + r.n, 0)
       const by_plan: Record<string, number> = { free: Math.max(0, users - active) }
       for (const r of rows) by_plan[r.plan] = (by_plan[r.plan] ?? 0) + r.n

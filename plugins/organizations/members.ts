@@ -15,7 +15,7 @@ import {
   type Sql,
 } from '../../core/index.ts'
 import type { Access } from './access.ts'
-import { toMember, type Actor, type Caller, type Member, type MemberRow, type Tx } from './model.ts'
+import { sessionOnly, toMember, type Actor, type Caller, type Member, type MemberRow, type Tx } from './model.ts'
 import type { OrgEvents } from './publish.ts'
 import type { OrgRole } from './roles.ts'
 
@@ -146,6 +146,8 @@ export function createMembers(d: { sql: Sql; audit: AuditLog; publish: OrgEvents
 
     async leave(by, orgId) {
       await access.require(by, orgId)
+      // The key's service user is never a member: it may read its organization, not leave it.
+      if (by.keyOf) throw sessionOnly('leave its organization')
       await sql.begin(async (tx) => {
         const current = await lockedRole(tx, orgId, by.id)
         if (!current) throw notFound('Organization', orgId)

@@ -2,7 +2,7 @@
  * What the organizations services share (docs/plugins/organizations.md): the organization and
  * member shapes, who asks and who acts, and the rows the queries read.
  */
-import type { JobQueue } from '../../core/index.ts'
+import { forbidden, type JobQueue } from '../../core/index.ts'
 import type { OrgRole } from './roles.ts'
 import type { OrgModel } from './schema.ts'
 
@@ -27,6 +27,11 @@ export type Caller = string | { id: string; org?: { id: string; role: OrgRole } 
 export interface Actor {
   id: string
   org?: { id: string; role: OrgRole }
+  /**
+   * Set when an organization API key acts (as that organization's service user): it neither
+   * founds nor leaves an organization (docs/plugins/organizations-api-keys.md#roles).
+   */
+  keyOf?: string
   audit: {
     actor_id: string | null
     ip_address?: string | null
@@ -34,6 +39,10 @@ export interface Actor {
     details: Record<string, unknown>
   }
 }
+
+/** What an organization API key may not do (Actor.keyOf): 403 with details.required "session". */
+export const sessionOnly = (what: string) =>
+  forbidden(`An organization API key cannot ${what}; use a session`, { required: 'session' })
 
 /** The transaction of a change, as `sql.begin` hands it over; durable events go in it. */
 export type Tx = Parameters<JobQueue['publishDurable']>[0]

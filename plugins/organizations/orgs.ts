@@ -16,7 +16,7 @@ import {
   type Sql,
 } from '../../core/index.ts'
 import type { Access } from './access.ts'
-import { toView, type Actor, type Caller, type Org, type OrgRow, type OrgView } from './model.ts'
+import { sessionOnly, toView, type Actor, type Caller, type Org, type OrgRow, type OrgView } from './model.ts'
 import type { OrgEvents } from './publish.ts'
 import type { OrgModel } from './schema.ts'
 
@@ -96,6 +96,7 @@ export function createOrgs(d: {
     },
 
     async create(by, input) {
+      if (by.keyOf) throw sessionOnly('create an organization')
       const name = cleanName(input.name)
       const slug = input.slug ?? slugify(name)
       const at = now()

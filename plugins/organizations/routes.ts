@@ -1,5 +1,5 @@
 /** Routes under /app/orgs and /app/invitations (docs/plugins/organizations.md#routes). Rules live in the services. */
-import { forbidden, jsonDoc, page, type AuditRequest, type Principal, type RouteContext } from '../../core/index.ts'
+import { jsonDoc, page, type AuditRequest, type Principal, type RouteContext } from '../../core/index.ts'
 import { keyMembership } from './api-keys.ts'
 import type { InvitationsService } from './invitations.ts'
 import { OrgModel } from './schema.ts'
@@ -24,22 +24,21 @@ const callerOf = (req: { user: { id: string }; principal: Principal; params?: { 
 const keyOrg = (principal: Principal) =>
   principal.org && keyMembership(principal, principal.org.id) ? principal.org : undefined
 
-/** What a key cannot do: it acts as its organization, so it neither founds nor leaves one. */
-const notForKeys = (principal: Principal, what: string) => {
-  if (keyOrg(principal))
-    throw forbidden(`An organization API key cannot ${what}; use a session`, { required: 'session' })
-}
-
 export const orgRoutes = ({ router, audit }: RouteContext, orgs: OrganizationsService, invites: InvitationsService) => {
   const actor = (req: AuditRequest & { user: { id: string }; params?: { org_id?: string } }): Actor => {
     const caller = callerOf(req)
-    return { id: req.user.id, audit: audit.from(req), ...(typeof caller === 'string' ? {} : { org: caller.org }) }
+    const key = keyOrg(req.principal)
+    return {
+      id: req.user.id,
+      audit: audit.from(req),
+      ...(typeof caller === 'string' ? {} : { org: caller.org }),
+      ...(key ? { keyOf: key.id } : {}),
+    }
   }
   return router('/orgs')
     .post(
       '',
       async (req) => {
-        notForKeys(req.principal, 'create an organization')
         const org = await orgs.create(actor(req), req.body)
         req.set.status = 201
         return org
@@ -152,8 +151,6 @@ export const orgRoutes = ({ router, audit }: RouteContext, orgs: OrganizationsSe
     .post(
       '/:org_id/leave',
       async (req) => {
-        // The key's service user is never a member: it may read its organization, not leave it.
-        if (keyMembership(req.principal, req.params.org_id)) notForKeys(req.principal, 'leave its organization')
         await orgs.leave(actor(req), req.params.org_id)
         req.set.status = 204
       },

@@ -1,5 +1,5 @@
 /** Users service: profile views (v1, v2), fields other plugins contribute, identity-provider sync, dashboard stats. */
-import type { EventBus, PluginContext, Queryable, Sql, User } from '../../core/index.ts'
+import type { EventBus, PluginContext, Queryable, Sql, SqlFragment, User } from '../../core/index.ts'
 
 /** A users row as this plugin sees it (the core's columns plus the ones its migration adds). */
 export interface UserRow extends User {
@@ -59,7 +59,17 @@ export interface UsersService {
   applyIdentityChange(change: IdentityChange, tx: Queryable): Promise<IdentityOutcome>
   /** Drops the user from every replica's cache (role, activation or profile changed). */
   changed(id: string): Promise<void>
+  /**
+   * Whether `id` is a service user (a reserved subject such as an organization's `org:<id>`,
+   * docs/auth.md#service-users): not a person, managed by its plugin, never listed, counted,
+   * changed or impersonated by an admin.
+   */
+  isServiceUser(id: string): boolean
+  /** A condition on `users.id` that leaves service users out (`true` when none are reserved). */
+  people(): SqlFragment
 }
+
+const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => '\\' + c)
 
 const DAY_MS = 86_400_000
 const PREMIUM_STATUSES = new Set(['active', 'trialing'])
@@ -76,17 +86,26 @@ export function createUsersService(
     await events.publish('user.changed', { id }, { broadcast: true })
   }
 
+  const isServiceUser = (id: string) => ctx.auth.reservedSubjects().some((prefix) => id.startsWith(prefix))
+  // Read at each call: the plugin that reserves a namespace may set up after this one.
+  const people = () => {
+    const patterns = ctx.auth.reservedSubjects().map((prefix) => `${escapeLike(prefix)}%`)
+    return patterns.length ? sql`not (id like any(${patterns}::text[]))` : sql`true`
+  }
+
   ctx.stats.contribute('users', async () => {
     const [row] = await sql<{ total: number; active: number; new_last_7_days: number; new_last_30_days: number }[]>`
       select count(*)::int as total,
              count(*) filter (where is_active)::int as active,
              count(*) filter (where created_at > now() - interval '7 days')::int as new_last_7_days,
              count(*) filter (where created_at > now() - interval '30 days')::int as new_last_30_days
-      from users`
+      from users where ${people()}`
     return row!
   })
 
   return {
+    isServiceUser,
+    people,
     async get(id, tx = sql) {
       const [row] = await (tx as Sql)<UserRow[]>`select * from users where id = ${id}`
       return row

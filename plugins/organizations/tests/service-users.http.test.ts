@@ -59,6 +59,30 @@ describe('service users', () => {
     expect(await t.app.db.sql`select 1 from users where id = ${`org:${org}`}`).toHaveLength(1)
   })
 
+  it('is not found by the admin routes that read, change or impersonate one user, nor counted', async () => {
+    const boss = t.as('su-admin')
+    const id = encodeURIComponent(`org:${org}`)
+    const refused = [
+      await boss.get(`/api/v1/admin/users/${id}`),
+      await boss.patch(`/api/v1/admin/users/${id}`, { role: 'agent' }),
+      await boss.post(`/api/v1/admin/users/${id}/deactivate`, {}),
+      await boss.post('/api/v1/admin/impersonate/start', { user_id: `org:${org}`, reason: 'support' }),
+    ]
+    for (const res of refused) {
+      expect(res.status).toBe(404)
+      expect(res.body.error.code).toBe('NOT_FOUND')
+    }
+    // Nothing changed: the service user is still an active plain user and its key still works.
+    const [row] = await t.app.db.sql<{ role: string; is_active: boolean }[]>`
+      select role, is_active from users where id = ${`org:${org}`}`
+    expect(row).toEqual({ role: 'user', is_active: true })
+    expect((await t.get(`/api/v1/app/orgs/${org}`, { headers: { authorization: `Bearer ${key}` } })).status).toBe(200)
+    const stats = await boss.get('/api/v1/admin/dashboard/stats')
+    expect(stats.status).toBe(200)
+    const [people] = await t.app.db.sql<{ n: number }[]>`select count(*)::int as n from users where id not like 'org:%'`
+    expect(stats.body.users.total).toBe(people!.n)
+  })
+
   it('without the organizations plugin an org: subject is an ordinary user', async () => {
     const bare = await testApp({ plugins: [users] })
     try {
