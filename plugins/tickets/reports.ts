@@ -6,7 +6,7 @@
  * its window (migration 0003's covering index). No ticket row reaches this process.
  */
 import type { Sql } from '../../core/index.ts'
-import { breachAt, dayKey, dayWindow, DAY, decidedAt, hourOf, utcDay } from './report-hours.ts'
+import { breachAt, dayKey, dayWindow, DAY, decidedAt, hourOf, utcDay, withCustomPlans } from './report-hours.ts'
 import type { ReportModel } from './report-model.ts'
 import { createStats } from './report-stats.ts'
 
@@ -22,6 +22,19 @@ const ratio = (part: number, total: number) => (total > 0 ? Math.round((part / t
 const roundMs = (n: number | null) => (n === null ? null : Math.round(n))
 
 export function createReports(d: ReportsDeps) {
+  const over = (tx: Sql) => reportQueries({ ...d, sql: tx })
+  return {
+    sla: (days: number) => withCustomPlans(d.sql, (tx) => over(tx).sla(days)),
+    resolution: (days: number) => withCustomPlans(d.sql, (tx) => over(tx).resolution(days)),
+    daily: (days: number) => withCustomPlans(d.sql, (tx) => over(tx).daily(days)),
+    summary: (days: number) => withCustomPlans(d.sql, (tx) => over(tx).summary(days)),
+    /** Seed 002's StatsV2 (report-stats.ts). `version` picks the API version of the ticket link. */
+    stats: (version: string) => withCustomPlans(d.sql, (tx) => over(tx).stats(version)),
+  }
+}
+
+/** The reports over `d.sql`, a transaction of withCustomPlans. */
+function reportQueries(d: ReportsDeps) {
   const { sql } = d
   const stats = createStats(d)
   /**

@@ -196,7 +196,15 @@ function withoutEcho(text: string, req: { url: string; body?: { raw: string | Ui
   const [path, query = ''] = req.url.split('?')
   for (const segment of path!.split('/')) pieces.push(safeDecode(segment))
   for (const [, v] of new URLSearchParams(query)) pieces.push(v)
-  if (typeof req.body?.raw === 'string') pieces.push(req.body.raw)
+  if (typeof req.body?.raw === 'string') {
+    pieces.push(req.body.raw)
+    // A stored field is echoed on its own (PATCH /users/me answers the new full_name): every string of the body.
+    try {
+      const strings = (v: unknown): string[] =>
+        typeof v === 'string' ? [v] : v && typeof v === 'object' ? Object.values(v).flatMap(strings) : []
+      pieces.push(...strings(JSON.parse(req.body.raw)))
+    } catch {}
+  }
   let out = text
   for (const piece of pieces.filter((p) => p.length > 3).sort((a, b) => b.length - a.length)) {
     out = out.split(piece).join('').split(JSON.stringify(piece).slice(1, -1)).join('')
