@@ -5,7 +5,17 @@
  * The work is bounded by the 14 days of the windows, not by the number of tickets.
  */
 import type { Sql } from '../../core/index.ts'
-import { DAY, edgeHours, FIGURES, type Fragment, hourOf, inEdgeHours, MINUTE, ticketFigures } from './report-hours.ts'
+import {
+  DAY,
+  edgeHours,
+  FIGURES,
+  type Fragment,
+  closedInEdgeHours,
+  hourOf,
+  inEdgeHours,
+  MINUTE,
+  ticketFigures,
+} from './report-hours.ts'
 import { LEADERBOARD_SIZE, type ReportModel } from './report-model.ts'
 
 const WINDOWS = ['past_24h', 'past_24h_previous', 'past_7d', 'past_7d_previous'] as const
@@ -71,7 +81,7 @@ export function createStats(d: { sql: Sql; publicUrl: string }) {
           where hour >= ${h4} and hour <> all(${edges}::timestamptz[])
           union all
           select ${bucket(sql`t.closed_at`)} as b, coalesce(t.closed_by, '') as closed_by, 1 as n
-          from ${inEdgeHours(sql, edges, 'closed_at')} where t.deleted_at is null
+          from ${closedInEdgeHours(sql, edges)}
           union all
           select 4 as b, a.closed_by, a.n - coalesce(r.n, 0) as n from ticket_report_closer_totals a
           left join (select closed_by, sum(n) as n from ticket_report_closes where hour >= ${h4} group by 1) r
@@ -85,7 +95,7 @@ export function createStats(d: { sql: Sql; publicUrl: string }) {
             and hour <> all(${edges}::timestamptz[]) and created_hour <> all(${edges}::timestamptz[])
           union all
           select ${bucket(sql`t.closed_at`)}, ${bucket(sql`t.created_at`)}, 1
-          from ${inEdgeHours(sql, edges, 'closed_at')} where t.deleted_at is null
+          from ${closedInEdgeHours(sql, edges)}
           union all
           select ${bucket(sql`t.closed_at`)}, ${bucket(sql`t.created_at`)}, 1
           from ${inEdgeHours(sql, edges)} where t.deleted_at is null and t.closed_at is not null
@@ -93,16 +103,19 @@ export function createStats(d: { sql: Sql; publicUrl: string }) {
         ) x where cb between 0 and 3 and b between 0 and 3 group by 1, 2`,
       // An assignment is an activity row whose changes name an assignee: `assigned` and
       // `updated` record {from, to}, `created` (a queue's default assignee) the id itself. A
-      // ticket assigned twice in a window counts once, so this one joins the windows.
+      // ticket assigned twice in a window counts once. Each assigned ticket is then looked up by
+      // id (`offset 0` keeps it a lookup: joined, PostgreSQL read every in-progress ticket).
       sql<{ name: WindowName; n: number }[]>`
-          with w(name, lo, hi) as (values ${windowValues(sql, now)})
-          select w.name, count(distinct a.ticket_id)::int as n
-          from w join ticket_activity a on a.changes ? 'assignee_id' and a.created_at > w.lo and a.created_at <= w.hi
-          join tickets t on t.id = a.ticket_id
-          where t.deleted_at is null and t.status = 'in_progress'
-            and (case when a.action = 'created' then a.changes->>'assignee_id'
-              else a.changes->'assignee_id'->>'to' end) is not null
-          group by w.name`,
+          with w(name, lo, hi) as (values ${windowValues(sql, now)}),
+          assigned as (
+            select distinct w.name, a.ticket_id
+            from w join ticket_activity a on a.changes ? 'assignee_id' and a.created_at > w.lo and a.created_at <= w.hi
+            where (case when a.action = 'created' then a.changes->>'assignee_id'
+              else a.changes->'assignee_id'->>'to' end) is not null)
+          select s.name, count(*)::int as n from assigned s
+          cross join lateral (select 1 from tickets t where t.id = s.ticket_id
+            and t.deleted_at is null and t.status = 'in_progress' offset 0) t
+          group by s.name`,
       sql<{ id: string; number: number; created_at: Date }[]>`
           select id, number, created_at from tickets
           where deleted_at is null and first_response_at is null and status not in ('resolved', 'closed')
