@@ -104,16 +104,7 @@ export function createExport(d: ExportDeps) {
         const r = await cursor.next()
         if (r.done) return undefined
         rows += r.value.length
-        if (process.env.EXPORT_GC && rows % Number(process.env.EXPORT_GC) === 0) {
-          if (process.env.EXPORT_GC_SYNC === 'eden') require('bun:jsc').edenGC()
-          else (globalThis as any).Bun.gc(process.env.EXPORT_GC_SYNC === '1')
-        }
         await d.onBatch?.(r.value.length)
-        if (process.env.EXPORT_MODE === 'read') return new Uint8Array(1)
-        if (process.env.EXPORT_MODE === 'string') {
-          const s = csvLines(r.value)
-          return new Uint8Array(s.length & 1)
-        }
         return encoder.encode(csvLines(r.value))
       }
       let first: Uint8Array | undefined
