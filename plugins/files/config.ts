@@ -1,7 +1,6 @@
 /** Files configuration (docs/plugins/files.md#configuration: S3_* unset = local disk in DATA_DIR) and the storage driver it selects. */
 import { ConfigError, env, type InferConfig, type PluginContext } from '../../core/index.ts'
 import { createLocalStorage, type LocalStorage } from './storage/local.ts'
-import { createS3Storage } from './storage/s3.ts'
 import { createSigner, loadSigningSecret } from './storage/signing.ts'
 import type { StorageDriver } from './storage/types.ts'
 
@@ -74,10 +73,15 @@ export interface Storage {
   local?: LocalStorage
 }
 
-export function createStorage(ctx: PluginContext<FilesConfig>, now: () => Date): Storage {
+/**
+ * The S3 driver (and the AWS SDK, about 25 MB resident) is loaded only when S3_BUCKET is set: a
+ * server on the local driver never loads it.
+ */
+export async function createStorage(ctx: PluginContext<FilesConfig>, now: () => Date): Promise<Storage> {
   const c = ctx.config
   checkFilesConfig(c)
   if (c.s3Bucket) {
+    const { createS3Storage } = await import('./storage/s3.ts')
     const driver = createS3Storage({
       bucket: c.s3Bucket,
       region: c.s3Region,

@@ -1,7 +1,6 @@
 /** Files: presigned uploads and downloads on S3 or local disk, confirmed against the store (docs/plugins/files.md). */
 import { definePlugin, optional } from '../../core/index.ts'
 import { createStorage, filesConfig, type FilesConfig, type Storage } from './config.ts'
-import { filesDoctor } from './doctor.ts'
 import type { OrganizationsPort } from './ports.ts'
 import { subscribeOrgCleanup } from './org-cleanup.ts'
 import { fileRoutes, localFileRoutes } from './routes.ts'
@@ -44,10 +43,11 @@ export function createFilesPlugin(options: FilesPluginOptions = {}) {
     migrations: new URL('./migrations/', import.meta.url),
     // Signed local uploads of any type (text/csv, JSON files) are files, not JSON request bodies.
     uploadPaths: ['/public/files/'],
-    doctor: filesDoctor,
-    setup: (ctx) => {
+    // Loaded when the doctor runs: it needs the AWS SDK, which a server on local storage never loads.
+    doctor: async (c) => (await import('./doctor.ts')).filesDoctor(c),
+    setup: async (ctx) => {
       const { config, logger } = ctx
-      const storage = createStorage(ctx, now)
+      const storage = await createStorage(ctx, now)
       const service = createFilesService({
         sql: ctx.sql,
         storage: storage.driver,
