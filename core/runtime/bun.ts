@@ -1,6 +1,7 @@
 /** Bun entry: Bun.serve over app.handle with the socket's address, body limit, and SIGTERM drain. */
 import type { WebSocketHandler } from 'bun'
 import type { App } from '../app/index.ts'
+import { isLongLived } from '../http/index.ts'
 import { bunSockets } from '../realtime/index.ts'
 import { closeConnection, shutdownGraceMs } from './grace.ts'
 
@@ -35,7 +36,7 @@ export function serve(app: App, options: ServeOptions = {}): RunningServer {
       const response = app.serve(request, () => srv.requestIP(request)?.address)
       const settle = (res: Response) => {
         // An event stream is silent between heartbeats (30 s): Bun's idle timeout (10 s) would cut it.
-        if (res.headers.get('content-type')?.startsWith('text/event-stream')) srv.timeout(request, 0)
+        if (isLongLived(res)) srv.timeout(request, 0)
         // While draining, each answer closes its connection: clients reconnect (to another replica)
         // instead of reusing a keep-alive socket that would be reset when the listener closes.
         return draining ? closeConnection(res) : res
