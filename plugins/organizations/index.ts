@@ -4,7 +4,7 @@ import email from '../email/index.ts'
 import users from '../users/index.ts'
 import './events.ts'
 import { orgApiKeyRoutes } from './api-key-routes.ts'
-import { createOrgApiKeys } from './api-keys.ts'
+import { createOrgApiKeys, keyMembership } from './api-keys.ts'
 import { createInvitations, SEND_INVITATION_JOB, type InvitationJob } from './invitations.ts'
 import type { WebsocketPort } from './ports.ts'
 import { createOrgEvents } from './publish.ts'
@@ -92,8 +92,14 @@ export function createOrganizationsPlugin(options: OrganizationsPluginOptions = 
           'org.role_changed': drop,
           'org.deleted': drop,
         },
-        // WebSocket `org:<id>`: members only; a deleted organization is refused like a missing one.
-        channels: { org: async ({ id, user }) => (await orgs.membership(id, user.id)) !== undefined },
+        // WebSocket `org:<id>`: members and the organization's own keys (its service user is never a
+        // member row); a deleted organization is refused like a missing one.
+        channels: {
+          org: async ({ id, user, principal }) =>
+            keyMembership(principal, id) !== undefined
+              ? (await orgs.get(id)) !== undefined
+              : (await orgs.membership(id, user.id)) !== undefined,
+        },
       }
     },
   })

@@ -80,9 +80,10 @@ export function watchResources(
     if (typeof payload?.id === 'string') return endpoint.userChanged(payload.id)
   })
 
-  // Revocations apply to open sockets too (the users plugin broadcasts api_key.revoked; an
-  // admin plugin that publishes impersonation.ended with the session id gets the same).
-  for (const name of ['api_key.revoked', 'impersonation.ended']) {
+  // Revocations apply to open sockets too (the users plugin broadcasts api_key.revoked, the
+  // organizations plugin org_api_key.revoked; an admin plugin that publishes impersonation.ended
+  // with the session id gets the same). Each carries the credential's id.
+  for (const name of ['api_key.revoked', 'org_api_key.revoked', 'impersonation.ended']) {
     on(name, (payload) => {
       if (typeof payload?.id === 'string') endpoint.credentialRevoked(payload.id)
     })

@@ -99,6 +99,22 @@ describe('organization isolation and X-Organization-ID', () => {
     expect((await amy.subscribe(`org:${a}`)).type).toBe('error')
   })
 
+  it("an organization's own key joins its org: channel, no other, and its socket closes on revocation", async () => {
+    const keys = `/api/v1/app/orgs/${a}/api-keys`
+    const created = await t.as('alice').post(keys, { name: 'dashboard', scopes: ['projects:read'] })
+    expect(created.status).toBe(201)
+    const { client: bot } = await WsClient.open(served.url(created.body.key))
+    clients.push(bot)
+    expect((await bot.subscribe(`org:${a}`)).type).toBe('subscribed')
+    expect((await bot.subscribe(`org:${b}`)).type).toBe('error')
+    await t.as('alice').patch(`/api/v1/app/orgs/${a}`, { name: 'Alpha 2' })
+    expect((await bot.next((f) => f.channel === `org:${a}` && f.type === 'org.updated')).data).toMatchObject({
+      org_id: a,
+    })
+    expect((await t.as('alice').delete(`${keys}/${created.body.id}`)).status).toBe(204)
+    expect((await bot.closed).code).toBe(1008)
+  })
+
   it('X-Organization-ID: a member gets the org and role; a non-member 404; a malformed id 400', async () => {
     const h = (id: string) => ({ headers: { 'x-organization-id': id } })
     const ok = await t.as('alice').get('/api/v1/app/org-whoami', h(a))

@@ -9,7 +9,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createApp, type App } from '../../../core/index.ts'
 import { TEST_JWT_SECRET, testApp, type TestApp } from '../../../core/testing/index.ts'
+import email from '../../email/index.ts'
 import { createFilesPlugin } from '../../files/index.ts'
+import organizations from '../../organizations/index.ts'
 import users from '../../users/index.ts'
 import { createTicketsPlugin } from '../index.ts'
 import { SseReader } from './sse-client.ts'
@@ -26,7 +28,11 @@ const readers: SseReader[] = []
 
 beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'omnistack-sse-life-'))
-  t = await testApp({ plugins: [users, createFilesPlugin(), createTicketsPlugin()], env: env(dataDir) })
+  // organizations (and its email dependency) only for its `oso_` keys: their revocation ends a stream too.
+  t = await testApp({
+    plugins: [users, email, organizations, createFilesPlugin(), createTicketsPlugin()],
+    env: env(dataDir),
+  })
   await t.app.db
     .sql`insert into users (id, email, full_name, role) values ('alice', 'alice@example.com', 'Alice', 'user')`
 })
@@ -79,6 +85,19 @@ describe('the stream ends with its credential', () => {
     const viaKey = await listen(created.body.key)
     const viaSession = await listen(await t.token('alice'))
     expect((await t.as('alice').delete(`/api/v1/app/api-keys/${created.body.id}`)).status).toBe(204)
+    expect(await viaKey.endedWithin(2000)).toEqual({})
+    expect(viaSession.ended).toBeUndefined()
+  })
+
+  it('closes when the organization key that opened it is revoked', async () => {
+    const org = await t.as('alice').post('/api/v1/app/orgs', { name: 'Helpdesk' })
+    expect(org.status).toBe(201)
+    const keys = `/api/v1/app/orgs/${org.body.id}/api-keys`
+    const created = await t.as('alice').post(keys, { name: 'wallboard', scopes: ['tickets:read'] })
+    expect(created.status).toBe(201)
+    const viaKey = await listen(created.body.key)
+    const viaSession = await listen(await t.token('alice'))
+    expect((await t.as('alice').delete(`${keys}/${created.body.id}`)).status).toBe(204)
     expect(await viaKey.endedWithin(2000)).toEqual({})
     expect(viaSession.ended).toBeUndefined()
   })
