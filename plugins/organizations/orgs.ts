@@ -177,18 +177,23 @@ export function createOrgs(d: {
 
     async remove(by, orgId) {
       await access.require(by, orgId, 'owner')
-      await sql.begin(async (tx) => {
+      const keys = await sql.begin(async (tx) => {
         const [row] = await tx`update organizations set deleted_at = ${now()}, updated_at = ${now()}
           where id = ${orgId} and deleted_at is null returning id`
         if (!row) throw notFound('Organization', orgId)
         // Pending invitations of a deleted organization can no longer be accepted.
         await tx`update org_invitations set revoked_at = ${now()}
           where org_id = ${orgId} and accepted_at is null and declined_at is null and revoked_at is null`
+        // Its API keys die with it, as revocations: what was opened with them (sockets, streams) closes.
+        const revoked = await tx<{ id: string }[]>`update org_api_keys set revoked_at = ${now()}
+          where org_id = ${orgId} and revoked_at is null returning id`
         await audit.record({ ...by.audit, action: 'org.delete', resource_type: 'organization', resource_id: orgId }, tx)
         // Its projects, files and subscription go too: durably, with this commit, never without.
         await publish.durable(tx, 'org.deleted', { org_id: orgId, id: orgId })
+        return revoked.map((k) => k.id)
       })
       await publish.deleted(orgId)
+      await publish.keysRevoked(orgId, keys)
     },
   }
 }

@@ -115,6 +115,21 @@ describe('organization isolation and X-Organization-ID', () => {
     expect((await bot.closed).code).toBe(1008)
   })
 
+  it('deleting an organization revokes its keys and closes the sockets opened with them', async () => {
+    const org = await createOrg(t, 'dora', 'Delta')
+    const keys = `/api/v1/app/orgs/${org}/api-keys`
+    const created = await t.as('dora').post(keys, { name: 'kiosk', scopes: ['projects:read'] })
+    expect(created.status).toBe(201)
+    const { client: kiosk } = await WsClient.open(served.url(created.body.key))
+    clients.push(kiosk)
+    expect((await kiosk.subscribe(`org:${org}`)).type).toBe('subscribed')
+    expect((await t.as('dora').delete(`/api/v1/app/orgs/${org}`)).status).toBe(204)
+    expect((await kiosk.closed).code).toBe(1008)
+    const [row] = await t.app.db.sql<{ revoked: boolean }[]>`
+      select revoked_at is not null as revoked from org_api_keys where id = ${created.body.id}`
+    expect(row!.revoked).toBe(true)
+  })
+
   it('X-Organization-ID: a member gets the org and role; a non-member 404; a malformed id 400', async () => {
     const h = (id: string) => ({ headers: { 'x-organization-id': id } })
     const ok = await t.as('alice').get('/api/v1/app/org-whoami', h(a))
