@@ -7,5 +7,11 @@ declare module '../events/types.ts' {
     'user.created': { user: User }
     /** A user's role or activation changed: publish with { broadcast: true } so every replica drops its cache. */
     'user.changed': { id: string }
+    /**
+     * A credential stopped working before its time (an API key revoked, an impersonation ended):
+     * `id` is the principal's `credentialId`. Publish with { broadcast: true }; whatever stays open
+     * on a credential (WebSocket connections, event streams) listens to this one event and closes.
+     */
+    'credential.revoked': { id: string }
   }
 }

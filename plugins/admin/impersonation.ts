@@ -242,8 +242,9 @@ export function createImpersonation(
         return s.ended_at
       })
       for (const [token, c] of verified) if (c.jti === id) verified.delete(token)
-      // Open WebSocket connections made with the token close on every replica (websocket plugin).
       await ctx.events.publish('impersonation.ended', { id }, { broadcast: true })
+      // Open WebSocket connections and event streams made with the token close on every replica.
+      await ctx.events.publish('credential.revoked', { id }, { broadcast: true })
       return { message: 'Impersonation stopped', impersonated_user: who(principal.user), ended_at: ended }
     },
   }

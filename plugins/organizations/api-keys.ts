@@ -239,6 +239,7 @@ export function createOrgApiKeys(ctx: Ctx, orgs: Orgs, options: ApiKeyTimings = 
       })
       kit.dropId(keyId)
       await ctx.events.publish('org_api_key.revoked', { id: keyId, org_id: id }, { broadcast: true })
+      await ctx.events.publish('credential.revoked', { id: keyId }, { broadcast: true })
     },
 
     forgetOrganization,

@@ -23,7 +23,7 @@ export interface OrgEvents {
   memberAdded(orgId: string, userId: string, role: OrgRole): Promise<void>
   memberRemoved(orgId: string, userId: string): Promise<void>
   roleChanged(orgId: string, userId: string, role: OrgRole, previous: OrgRole): Promise<void>
-  /** Keys revoked with their organization: `org_api_key.revoked` for each, as a revocation by hand sends. */
+  /** Keys revoked with their organization: what a revocation by hand sends, for each key. */
   keysRevoked(orgId: string, keyIds: readonly string[]): Promise<void>
 }
 
@@ -59,7 +59,12 @@ export function createOrgEvents(d: {
     roleChanged: (org_id, user_id, role, previous_role) =>
       announce('org.role_changed', { org_id, user_id, role, previous_role }),
     keysRevoked: async (org_id, ids) => {
-      for (const id of ids) await d.events.publish('org_api_key.revoked', { id, org_id }, { broadcast: true })
+      await Promise.all(
+        ids.flatMap((id) => [
+          d.events.publish('org_api_key.revoked', { id, org_id }, { broadcast: true }),
+          d.events.publish('credential.revoked', { id }, { broadcast: true }),
+        ]),
+      )
     },
   }
 }

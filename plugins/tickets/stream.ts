@@ -270,14 +270,11 @@ export function createTicketStream(o: TicketStreamOptions) {
       offs.push(
         subscribeLogged(events, logger, 'user.changed', ({ id }) => closeWhere((l) => l.principal.user.id === id)),
       )
-      for (const name of ['api_key.revoked', 'org_api_key.revoked', 'impersonation.ended']) {
-        offs.push(
-          events.subscribe(name, (e) => {
-            const id = (e as { id?: unknown } | undefined)?.id
-            if (typeof id === 'string') closeWhere((l) => l.principal.credentialId === id)
-          }),
-        )
-      }
+      offs.push(
+        subscribeLogged(events, logger, 'credential.revoked', ({ id }) =>
+          closeWhere((l) => l.principal.credentialId === id),
+        ),
+      )
     },
 
     /**

@@ -170,6 +170,7 @@ export function createApiKeys(
       })
       kit.dropId(id)
       await ctx.events.publish('api_key.revoked', { id }, { broadcast: true })
+      await ctx.events.publish('credential.revoked', { id }, { broadcast: true })
     },
 
     start() {

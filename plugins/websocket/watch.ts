@@ -80,14 +80,11 @@ export function watchResources(
     if (typeof payload?.id === 'string') return endpoint.userChanged(payload.id)
   })
 
-  // Revocations apply to open sockets too (the users plugin broadcasts api_key.revoked, the
-  // organizations plugin org_api_key.revoked; an admin plugin that publishes impersonation.ended
-  // with the session id gets the same). Each carries the credential's id.
-  for (const name of ['api_key.revoked', 'org_api_key.revoked', 'impersonation.ended']) {
-    on(name, (payload) => {
-      if (typeof payload?.id === 'string') endpoint.credentialRevoked(payload.id)
-    })
-  }
+  // Revocations apply to open sockets too: every plugin that revokes a credential (API keys of
+  // users and organizations, impersonation sessions) publishes the core's `credential.revoked`.
+  on('credential.revoked', (payload) => {
+    if (typeof payload?.id === 'string') endpoint.credentialRevoked(payload.id)
+  })
 
   on('subscription.updated', (payload, meta) => {
     const userId = payload?.user_id

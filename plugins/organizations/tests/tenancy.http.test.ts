@@ -99,34 +99,36 @@ describe('organization isolation and X-Organization-ID', () => {
     expect((await amy.subscribe(`org:${a}`)).type).toBe('error')
   })
 
-  it("an organization's own key joins its org: channel, no other, and its socket closes on revocation", async () => {
-    const keys = `/api/v1/app/orgs/${a}/api-keys`
-    const created = await t.as('alice').post(keys, { name: 'dashboard', scopes: ['projects:read'] })
+  /** A key of `org` made by its `owner`, and a socket opened with it. */
+  const keySocket = async (owner: string, org: string, name: string) => {
+    const keys = `/api/v1/app/orgs/${org}/api-keys`
+    const created = await t.as(owner).post(keys, { name, scopes: ['projects:read'] })
     expect(created.status).toBe(201)
-    const { client: bot } = await WsClient.open(served.url(created.body.key))
-    clients.push(bot)
+    const { client } = await WsClient.open(served.url(created.body.key))
+    clients.push(client)
+    return { keys, id: created.body.id as string, client }
+  }
+
+  it("an organization's own key joins its org: channel, no other, and its socket closes on revocation", async () => {
+    const { keys, id, client: bot } = await keySocket('alice', a, 'dashboard')
     expect((await bot.subscribe(`org:${a}`)).type).toBe('subscribed')
     expect((await bot.subscribe(`org:${b}`)).type).toBe('error')
     await t.as('alice').patch(`/api/v1/app/orgs/${a}`, { name: 'Alpha 2' })
     expect((await bot.next((f) => f.channel === `org:${a}` && f.type === 'org.updated')).data).toMatchObject({
       org_id: a,
     })
-    expect((await t.as('alice').delete(`${keys}/${created.body.id}`)).status).toBe(204)
+    expect((await t.as('alice').delete(`${keys}/${id}`)).status).toBe(204)
     expect((await bot.closed).code).toBe(1008)
   })
 
   it('deleting an organization revokes its keys and closes the sockets opened with them', async () => {
     const org = await createOrg(t, 'dora', 'Delta')
-    const keys = `/api/v1/app/orgs/${org}/api-keys`
-    const created = await t.as('dora').post(keys, { name: 'kiosk', scopes: ['projects:read'] })
-    expect(created.status).toBe(201)
-    const { client: kiosk } = await WsClient.open(served.url(created.body.key))
-    clients.push(kiosk)
+    const { id, client: kiosk } = await keySocket('dora', org, 'kiosk')
     expect((await kiosk.subscribe(`org:${org}`)).type).toBe('subscribed')
     expect((await t.as('dora').delete(`/api/v1/app/orgs/${org}`)).status).toBe(204)
     expect((await kiosk.closed).code).toBe(1008)
     const [row] = await t.app.db.sql<{ revoked: boolean }[]>`
-      select revoked_at is not null as revoked from org_api_keys where id = ${created.body.id}`
+      select revoked_at is not null as revoked from org_api_keys where id = ${id}`
     expect(row!.revoked).toBe(true)
   })
 
