@@ -10,7 +10,8 @@
  *   that was not copied (another plugin, a repository script) is left out, so what is left runs;
  *   the starter's own tests only when its plugin list is the starter's;
  * - a package.json with only the packages the copied files import (tests' packages as
- *   devDependencies), at this repository's version ranges, and no lockfile;
+ *   devDependencies), each pinned to the exact version this repository's package-lock.json
+ *   resolved, and no lockfile;
  * - .env.example for exactly those plugins (scripts/env-docs.ts), README, .ci/run, docker-compose.yml,
  *   Dockerfile, the test runner (scripts/test.sh, one file per process) and docs/.
  */
@@ -206,7 +207,16 @@ function packagesOf(root: string, files: string[], extra: Map<string, string>) {
   }
   for (const name of [...runtime, ...dev]) if (range(`@types/${name}`)) dev.add(`@types/${name}`)
   for (const name of runtime) dev.delete(name)
-  const pick = (names: Set<string>) => Object.fromEntries([...names].sort().map((n) => [n, range(n)!]))
+  // Exact versions, the ones package-lock.json resolved and this repository was tested with: a
+  // range would let the new app's first `npm install` take any later release, and one that breaks
+  // it breaks every new app (docs/getting-started.md#pinned-versions). A package the lockfile does
+  // not list (or no lockfile) keeps its package.json range.
+  const lockFile = join(root, 'package-lock.json')
+  const locked = existsSync(lockFile)
+    ? (JSON.parse(readFileSync(lockFile, 'utf8')) as { packages: Record<string, { version?: string }> }).packages
+    : {}
+  const version = (name: string) => locked[`node_modules/${name}`]?.version ?? range(name)!
+  const pick = (names: Set<string>) => Object.fromEntries([...names].sort().map((n) => [n, version(n)]))
   return { dependencies: pick(runtime), devDependencies: pick(dev) }
 }
 

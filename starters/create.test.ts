@@ -2,9 +2,9 @@
  * `omnistack create` (scripts/create.ts) into temporary folders, without installing anything:
  * - saas, helpdesk and `--plugins billing`: what is copied (exactly the chosen plugins and the ones
  *   they require, never an optional dependency that was not chosen; starter, tests, docs), the new
- *   package.json's dependencies, and .env.example; the billing app type-checks without the plugins
- *   billing names as optional, and boots with this repository's packages linked in, serving only
- *   its plugins' routes;
+ *   package.json's dependencies (at the exact versions of this package-lock.json), and
+ *   .env.example; the billing app type-checks without the plugins billing names as optional, and
+ *   boots with this repository's packages linked in, serving only its plugins' routes;
  * - a folder that is not empty, an unknown starter or plugin: refused, nothing written.
  * Each starter end to end (npm install from the registry, start, its own npm test) is in
  * create-e2e-<starter>.test.ts.
@@ -16,6 +16,7 @@ import { join } from 'node:path'
 import { envNames, starterPlugins } from '../scripts/env-docs.ts'
 import {
   BUN,
+  type CreatedApp,
   created as createdIn,
   omnistack as omnistackIn,
   ROOT,
@@ -26,6 +27,7 @@ import {
 
 const work = workFolder()
 const rootPkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'))
+const rootLock = JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8'))
 const omnistack = (...args: string[]) => omnistackIn(work, ...args)
 const created = (folder: string, ...args: string[]) => createdIn(work, folder, ...args)
 
@@ -33,8 +35,20 @@ afterAll(() => rmSync(work, { recursive: true, force: true }))
 
 const listed = (text: string) => [...text.matchAll(/^#\s*([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1]!).sort()
 
+/**
+ * Every package of the copy is one of this package.json's, pinned to the exact version
+ * package-lock.json resolved (docs/getting-started.md#pinned-versions), never the caret range.
+ */
+function expectPinned(pkg: CreatedApp['pkg']) {
+  for (const [name, version] of Object.entries({ ...pkg.dependencies, ...pkg.devDependencies })) {
+    expect(rootPkg.dependencies[name] ?? rootPkg.devDependencies[name], name).toBeDefined()
+    expect(version, name).toBe(rootLock.packages[`node_modules/${name}`].version)
+    expect(version, name).toMatch(/^\d+\.\d+\.\d+$/)
+  }
+}
+
 describe('omnistack create: what is copied', () => {
-  it('saas: its plugins only, its starter, its tests, dependencies from this package.json, its .env.example', async () => {
+  it('saas: its plugins only, its starter, its tests, dependencies at the versions of this lockfile, its .env.example', async () => {
     const app = created('saas-app', '--starter', 'saas')
     const own = (await starterPlugins('saas')).map((p) => p.name).sort()
     expect(app.list('plugins')).toEqual(own)
@@ -47,8 +61,9 @@ describe('omnistack create: what is copied', () => {
     expect(app.list('docs/plugins')).toEqual(own.map((n) => `${n}.md`))
     expect(existsSync(join(app.dir, 'package-lock.json'))).toBe(false)
     expect(app.pkg.name).toBe('saas-app')
-    for (const [name, range] of Object.entries({ ...app.pkg.dependencies, ...app.pkg.devDependencies }))
-      expect(range).toBe(rootPkg.dependencies[name] ?? rootPkg.devDependencies[name])
+    expectPinned(app.pkg)
+    expect(app.pkg.dependencies.elysia).toBe(rootLock.packages['node_modules/elysia'].version)
+    expect(app.pkg.devDependencies.typescript).toBe(rootLock.packages['node_modules/typescript'].version)
     expect(Object.keys(app.pkg.dependencies)).toEqual(
       expect.arrayContaining(['elysia', 'postgres', 'stripe', '@aws-sdk/client-s3', 'nodemailer', 'svix']),
     )
@@ -92,6 +107,7 @@ describe('omnistack create: what is copied', () => {
     )
     expect(app.pkg.dependencies).not.toHaveProperty('stripe')
     expect(app.pkg.dependencies).not.toHaveProperty('svix')
+    expectPinned(app.pkg)
     expect(listed(app.read('.env.example'))).toEqual([...new Set(envNames(await starterPlugins('helpdesk')))].sort())
     expect(app.read('Dockerfile')).toContain('starters/helpdesk/server.ts')
   })
