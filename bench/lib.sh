@@ -38,3 +38,33 @@ bench_run() {
   p99=$(printf '%s\n' "$out" | awk '$1=="99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v=v*1000}; print v}')
   echo "$rps $p99"
 }
+
+# bench_pair SCRIPT_A PORT_A SCRIPT_B PORT_B [VAR=value ...] -> "rpsA rpsB": both servers run at
+# once on the server CPU, each loaded by its own wrk for the same DURATION. The CPU is shared
+# between the two processes, so whatever slows the machine slows both: B/A is the ratio of their
+# CPU cost per request, steady where alternating runs swing by 2x (bench/README.md#pair).
+bench_pair() {
+  local sa=$1 pa=$2 sb=$3 pb=$4; shift 4
+  local la lb da db; la=$(mktemp); lb=$(mktemp); da=$(mktemp -d); db=$(mktemp -d)
+  env "$@" DATA_DIR="$da" PORT="$pa" $PIN_SERVER $BUN "$sa" >"$la" 2>&1 &
+  local ida=$!
+  env "$@" DATA_DIR="$db" PORT="$pb" $PIN_SERVER $BUN "$sb" >"$lb" 2>&1 &
+  local idb=$!
+  for _ in $(seq 1 300); do grep -q listening "$la" && grep -q listening "$lb" && break; sleep 0.2; done
+  if ! grep -q listening "$la" || ! grep -q listening "$lb"; then
+    echo "a server did not start:" >&2; cat "$la" "$lb" >&2; kill "$ida" "$idb"; exit 1
+  fi
+  local path=${BENCH_PATH:-/api/v2/app/bench/item} oa ob
+  oa=$(mktemp); ob=$(mktemp)
+  # Warm-up, then the measure: both loads start together and last as long.
+  for d in 2s "$DURATION"; do
+    $PIN_LOAD wrk -t1 -c"$CONNS" -d"$d" -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$pa$path" >"$oa" &
+    local wa=$!
+    $PIN_LOAD wrk -t1 -c"$CONNS" -d"$d" -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$pb$path" >"$ob"
+    wait "$wa"
+  done
+  kill -TERM "$ida" "$idb"; wait "$ida" "$idb" 2>/dev/null || true
+  if grep -q "Non-2xx" "$oa" "$ob"; then echo "WARNING: a server answered non-2xx" >&2; fi
+  echo "$(awk '/Requests\/sec/ {print $2}' "$oa") $(awk '/Requests\/sec/ {print $2}' "$ob")"
+  rm -rf "$la" "$lb" "$da" "$db" "$oa" "$ob"
+}

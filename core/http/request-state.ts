@@ -4,6 +4,7 @@
  */
 import type { Principal } from '../auth/index.ts'
 import type { RequestSpan } from '../observability/index.ts'
+import type { RateResult } from '../rate-limit/index.ts'
 import { clientIp, type TrustedProxies } from './client-ip.ts'
 import type { ApiVersion } from './versioning.ts'
 
@@ -55,8 +56,14 @@ export class Exchange implements RequestState {
   /** The error behind a 5xx. */
   error: unknown = undefined
 
-  /** Response headers, written by the stage that decides each (request id, rate limit, headers). */
+  /**
+   * Response headers other stages add (Idempotent-Replayed...). The request id (`id`) and the
+   * rate-limit decision (`rate`) are fields of their own: the headers stage writes them without
+   * walking an object (bench/README.md#the-response-headers).
+   */
   readonly headers: Record<string, string> = {}
+  /** The rate-limit decision this request counted against: its X-RateLimit-* headers. */
+  rate: RateResult | undefined = undefined
   /** True once the answer is decided (an error, a replay, a preflight): only `always` stages run. */
   answered = false
   /** True when the answer is an error (the error mapper wrote body, status and errorHeaders). */

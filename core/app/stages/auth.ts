@@ -9,7 +9,7 @@ import { admitsAdmin, bearerToken, ORG_HEADER, QUERY_TOKEN, withOrganization } f
 import { AppError, forbidden } from '../../errors/index.ts'
 import type { Exchange, ApiVersion } from '../../http/index.ts'
 import type { MeterFn } from '../../observability/index.ts'
-import { rateHeaders, rateLimitError, type Limiter } from '../../rate-limit/index.ts'
+import { rateLimitError, type Limiter } from '../../rate-limit/index.ts'
 import type { RateResult } from '../../rate-limit/index.ts'
 
 /** The `api_requests` meter's dimensions, one frozen object per version (none allocated per request). */
@@ -32,7 +32,7 @@ function refusals(limiter: Limiter | undefined) {
     // Only the credential's own refusals count: a database that is down (503) says nothing about it.
     if (!limiter || !cls || !(err instanceof AppError) || (err.status !== 401 && err.status !== 403)) throw err
     const decide = (r: RateResult): never => {
-      rateHeaders(r, x.headers)
+      x.rate = r
       if (!r.allowed) throw rateLimitError(r, 'Too many failed authentication attempts from this address')
       throw err
     }

@@ -4,11 +4,11 @@
  * X-RateLimit-* headers written here, where the decision is made. Refused: 429 with Retry-After.
  */
 import type { Exchange } from '../../http/index.ts'
-import { rateHeaders, rateLimitError, type Limiter, type RateClass } from '../../rate-limit/index.ts'
+import { rateLimitError, type Limiter, type RateClass } from '../../rate-limit/index.ts'
 import type { RateResult } from '../../rate-limit/index.ts'
 
 function decide(x: Exchange, r: RateResult, cls: RateClass): void {
-  rateHeaders(r, x.headers)
+  x.rate = r // the headers stage writes X-RateLimit-* from it
   if (!r.allowed) throw rateLimitError(r, cls.message)
 }
 

@@ -73,8 +73,7 @@ export function requestIdStage(tracing: Tracing) {
   return function requestId(x: Exchange): void {
     if (x.id) return
     const headers = x.request.headers
-    x.id = requestIdFrom(headers)
-    x.headers['x-request-id'] = x.id
+    x.id = requestIdFrom(headers) // sent as X-Request-ID by the headers stage
     x.span = tracing.startRequestSpan(x.method, x.path, headers)
   }
 }
