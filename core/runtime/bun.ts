@@ -77,13 +77,19 @@ export function serve(app: App, options: ServeOptions = {}): RunningServer {
         app.logger.info('shutting down: readiness is 503, still accepting', { grace_ms: grace })
         await Bun.sleep(grace)
       }
-      app.logger.info('shutting down: draining in-flight requests')
+      // Closing the listener resets the connections still in the kernel's accept queue, which fills
+      // whenever this process is busy (CPU load): one timer turn of the event loop first accepts every
+      // connection established before acceptedBefore (setImmediate would not poll the sockets).
+      const acceptedBefore = Date.now()
+      await Bun.sleep(0)
+      // stop(false) stops accepting at once and resolves when in-flight requests are done.
+      const stopped = server.stop(false)
+      app.logger.info('shutting down: draining in-flight requests', { accepted_before: acceptedBefore })
       const timeout = app.config.shutdownTimeoutMs
       // Open WebSockets and event streams would hold stop(false) until the timeout: sockets close
       // with 1001 Going Away and plugins end their streams (their drain hook) as it begins.
       sockets?.closeAll(1001, 'Server shutting down')
-      // stop(false) stops accepting at once and resolves when in-flight requests are done.
-      const drained = Promise.all([server.stop(false), app.drainPlugins()])
+      const drained = Promise.all([stopped, app.drainPlugins()])
       await Promise.race([drained, Bun.sleep(timeout).then(() => server.stop(true))])
       detach?.()
       await app.stop()
