@@ -17,19 +17,34 @@ export LOG_LEVEL=warn RATE_LIMIT_DEFAULT=100000000/minute
 if [ -n "${BENCH_DATABASE_URL:-}" ]; then export DATABASE_URL=$BENCH_DATABASE_URL; fi
 TOKEN=$($BUN bench/token.ts)
 
+# start_server NAME SCRIPT PORT LOG DIR [VAR=value ...] -> pid, once the server logged "listening"
+# (on the server CPU, with DIR as its DATA_DIR); exits the script if it did not start in 60 s.
+start_server() {
+  local name=$1 script=$2 port=$3 log=$4 dir=$5; shift 5
+  env "$@" DATA_DIR="$dir" PORT="$port" $PIN_SERVER $BUN "$script" >"$log" 2>&1 &
+  local pid=$!
+  for _ in $(seq 1 300); do grep -q listening "$log" && break; sleep 0.2; done
+  grep -q listening "$log" || { echo "$name did not start:" >&2; cat "$log" >&2; kill "$pid"; exit 1; }
+  echo "$pid"
+}
+
+# stop_server PID...: SIGTERM, then wait until each has exited (they are not this shell's children:
+# start_server ran in a command substitution, so `wait` cannot be used).
+stop_server() {
+  kill -TERM "$@" 2>/dev/null || true
+  for pid in "$@"; do while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done; done
+}
+
 # bench_run NAME SCRIPT PORT [VAR=value ...] -> "rps p99ms" (the server gets its own DATA_DIR);
 # BENCH_PATH is the path loaded (default the core bench's /api/v2/app/bench/item)
 bench_run() {
   local name=$1 script=$2 port=$3; shift 3
   local log dir; log=$(mktemp); dir=$(mktemp -d)
-  env "$@" DATA_DIR="$dir" PORT="$port" $PIN_SERVER $BUN "$script" >"$log" 2>&1 &
-  local pid=$!
-  for _ in $(seq 1 300); do grep -q listening "$log" && break; sleep 0.2; done
-  grep -q listening "$log" || { echo "$name did not start:" >&2; cat "$log" >&2; kill "$pid"; exit 1; }
+  local pid; pid=$(start_server "$name" "$script" "$port" "$log" "$dir" "$@")
   local url="http://127.0.0.1:$port${BENCH_PATH:-/api/v2/app/bench/item}"
   $PIN_LOAD wrk -t1 -c"$CONNS" -d2s -H "Authorization: Bearer $TOKEN" "$url" >/dev/null  # warm-up
   local out; out=$($PIN_LOAD wrk -t1 -c"$CONNS" -d"$DURATION" --latency -H "Authorization: Bearer $TOKEN" "$url")
-  kill -TERM "$pid"; wait "$pid" 2>/dev/null || true
+  stop_server "$pid"
   if printf '%s\n' "$out" | grep -q "Non-2xx"; then echo "WARNING: $name answered non-2xx" >&2; fi
   grep -h metered "$log" >&2 || true
   rm -rf "$log" "$dir"
@@ -46,14 +61,9 @@ bench_run() {
 bench_pair() {
   local sa=$1 pa=$2 sb=$3 pb=$4; shift 4
   local la lb da db; la=$(mktemp); lb=$(mktemp); da=$(mktemp -d); db=$(mktemp -d)
-  env "$@" DATA_DIR="$da" PORT="$pa" $PIN_SERVER $BUN "$sa" >"$la" 2>&1 &
-  local ida=$!
-  env "$@" DATA_DIR="$db" PORT="$pb" $PIN_SERVER $BUN "$sb" >"$lb" 2>&1 &
-  local idb=$!
-  for _ in $(seq 1 300); do grep -q listening "$la" && grep -q listening "$lb" && break; sleep 0.2; done
-  if ! grep -q listening "$la" || ! grep -q listening "$lb"; then
-    echo "a server did not start:" >&2; cat "$la" "$lb" >&2; kill "$ida" "$idb"; exit 1
-  fi
+  local ida idb
+  ida=$(start_server A "$sa" "$pa" "$la" "$da" "$@")
+  idb=$(start_server B "$sb" "$pb" "$lb" "$db" "$@") || { kill "$ida"; exit 1; }
   local path=${BENCH_PATH:-/api/v2/app/bench/item} oa ob
   oa=$(mktemp); ob=$(mktemp)
   # Warm-up, then the measure: both loads start together and last as long.
@@ -63,7 +73,7 @@ bench_pair() {
     $PIN_LOAD wrk -t1 -c"$CONNS" -d"$d" -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$pb$path" >"$ob"
     wait "$wa"
   done
-  kill -TERM "$ida" "$idb"; wait "$ida" "$idb" 2>/dev/null || true
+  stop_server "$ida" "$idb"
   if grep -q "Non-2xx" "$oa" "$ob"; then echo "WARNING: a server answered non-2xx" >&2; fi
   echo "$(awk '/Requests\/sec/ {print $2}' "$oa") $(awk '/Requests\/sec/ {print $2}' "$ob")"
   rm -rf "$la" "$lb" "$da" "$db" "$oa" "$ob"

@@ -5,6 +5,7 @@
  */
 import type { Cors, Exchange, ApiVersion } from '../../http/index.ts'
 import { envelope as wrap, markLongLived } from '../../http/index.ts'
+import { rateHeaders } from '../../rate-limit/index.ts'
 
 const JSON_TYPE = 'application/json'
 const TEXT_TYPE = 'text/plain; charset=utf-8'
@@ -75,7 +76,6 @@ export function headersStage(d: HeaderSets) {
   for (const set of [d.plainHeaders, ...Object.values(d.baseHeaders)]) {
     templates.set(set, { plain: new Headers(set), json: new Headers({ ...set, 'content-type': JSON_TYPE }) })
   }
-  const rateText = rateTexts()
   return function headers(x: Exchange): void {
     const h = x.headers
     const fixed = x.zone === 'none' && !x.requestedVersion ? d.plainHeaders : d.baseHeaders[x.version]
@@ -90,7 +90,7 @@ export function headersStage(d: HeaderSets) {
     if (set) for (const k in set) h[k] = String(set[k])
     if (x.errorHeaders) Object.assign(h, x.errorHeaders)
     if (x.response) {
-      x.response = withHeaders(x.response, { ...fixed, ...ownHeaders(x, rateText), ...h }, x.status)
+      x.response = withHeaders(x.response, { ...fixed, ...ownHeaders(x), ...h }, x.status)
       return
     }
     let body = x.body
@@ -100,62 +100,30 @@ export function headersStage(d: HeaderSets) {
       h['content-length'] = String(Buffer.byteLength(body))
       body = null
     }
-    const template = templates.get(fixed)
-    const headers = new Headers(template ? (type === JSON_TYPE ? template.json : template.plain) : fixed)
+    const template = templates.get(fixed)!
+    const headers = new Headers(type === JSON_TYPE ? template.json : template.plain)
     if (x.id) headers.set('x-request-id', x.id)
     const rate = x.rate
     if (rate) {
-      headers.set('x-ratelimit-limit', rateText.limit(rate.limit))
+      headers.set('x-ratelimit-limit', String(rate.limit))
       headers.set('x-ratelimit-remaining', String(rate.remaining))
-      headers.set('x-ratelimit-reset', rateText.reset(rate.reset))
+      headers.set('x-ratelimit-reset', String(rate.reset))
     }
     let more = false
     for (const k in h) {
       headers.set(k, h[k]!)
       more = true
     }
-    // The answer's own type has the last word, over a content type the handler set (as before templates).
-    if (type && (more || !template || type !== JSON_TYPE)) headers.set('content-type', type)
+    // The answer's own type has the last word, over a content type the handler set.
+    if (type && (more || type !== JSON_TYPE)) headers.set('content-type', type)
     x.response = new Response(body, { status: x.status, headers })
   }
 }
 
-/**
- * The limit and the window's end change rarely (per class, per window): their text is kept
- * from the last answer instead of converting the number each time.
- */
-function rateTexts() {
-  let limit = -1
-  let limitText = ''
-  let reset = -1
-  let resetText = ''
-  return {
-    limit(n: number): string {
-      if (n !== limit) {
-        limit = n
-        limitText = String(n)
-      }
-      return limitText
-    },
-    reset(n: number): string {
-      if (n !== reset) {
-        reset = n
-        resetText = String(n)
-      }
-      return resetText
-    },
-  }
-}
-
 /** The request id and X-RateLimit-* as a record, for an answer handed over whole. */
-function ownHeaders(x: Exchange, text: ReturnType<typeof rateTexts>): Record<string, string> {
-  const own: Record<string, string> = {}
+function ownHeaders(x: Exchange): Record<string, string> {
+  const own = x.rate ? rateHeaders(x.rate) : {}
   if (x.id) own['x-request-id'] = x.id
-  if (x.rate) {
-    own['x-ratelimit-limit'] = text.limit(x.rate.limit)
-    own['x-ratelimit-remaining'] = String(x.rate.remaining)
-    own['x-ratelimit-reset'] = text.reset(x.rate.reset)
-  }
   return own
 }
 
